@@ -1,0 +1,476 @@
+"""The procedure's records as plain Python objects.
+
+``storage`` maps these classes to tables (SQLAlchemy imperative mapping);
+nothing here imports a framework. Behaviour that changes a record lives on the
+record (suspend, restore, record a certification...) and is unit-tested
+without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from certification.arrears import AmountChange, Arrears, compute_arrears
+from certification.calendar import YearMonth
+from certification.citizen_id import CitizenId
+from certification.contact import ContactAttemptFacts
+from certification.errors import RuleViolation, ValidationFailed
+from certification.periods import (
+    CertificationPeriod,
+    EntitlementFacts,
+    PeriodPolicy,
+    current_period,
+)
+from certification.regions import RegionLevel, RegionPlacement
+from certification.vocabulary import (
+    AccountKind,
+    BenefitKind,
+    CertificationChannel,
+    ContactChannel,
+    ContactOutcome,
+    DependantRelationship,
+    EntitlementStatus,
+    RecipientRole,
+    SuspensionReason,
+    SuspensionStatus,
+)
+
+MAX_MONTHLY_AMOUNT_FEN = 10_000_000  # 100,000 yuan a month: anything above is a typo
+EARLIEST_BENEFIT_START = date(1951, 1, 1)  # the labour insurance regulations of 1951
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(eq=False)
+class Region:
+    """An administrative region (行政区划): district/county, township/street, village/community."""
+
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+
+
+@dataclass(eq=False)
+class EntitlementStatusChange:
+    """One dated step in an entitlement's status history."""
+
+    entitlement_id: UUID
+    from_status: EntitlementStatus | None
+    to_status: EntitlementStatus
+    effective_on: date
+    reason: str
+    actor_id: UUID | None
+    id: UUID = field(default_factory=uuid4)
+    recorded_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class EntitlementAmount:
+    """The monthly amount (in fen) in force from a month on (待遇标准调整)."""
+
+    entitlement_id: UUID
+    effective_from: date  # always the first day of a month
+    monthly_amount_fen: int
+    reason: str
+    actor_id: UUID | None
+    id: UUID = field(default_factory=uuid4)
+    recorded_at: datetime = field(default_factory=utcnow)
+
+
+def validate_amount(amount_fen: Any) -> int:
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
+        raise ValidationFailed(
+            "The monthly amount is a whole number of fen (1 yuan = 100 fen).",
+            field="monthly_amount_fen",
+        )
+    if amount_fen <= 0:
+        raise ValidationFailed(
+            "The monthly amount must be greater than zero.", field="monthly_amount_fen"
+        )
+    if amount_fen > MAX_MONTHLY_AMOUNT_FEN:
+        raise ValidationFailed(
+            f"The monthly amount {amount_fen} fen is implausibly large; amounts are in fen, "
+            "not yuan.",
+            field="monthly_amount_fen",
+        )
+    return amount_fen
+
+
+@dataclass(eq=False)
+class Entitlement:
+    """A benefit a person receives (社会保险待遇): pension, unemployment, long-term work injury."""
+
+    person_id: UUID
+    kind: BenefitKind
+    role: RecipientRole
+    start_date: date
+    monthly_amount_fen: int
+    relationship: DependantRelationship | None = None
+    status: EntitlementStatus = EntitlementStatus.ACTIVE
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+    version: int = 0
+    status_changes: list[EntitlementStatusChange] = field(default_factory=list)
+    amounts: list[EntitlementAmount] = field(default_factory=list)
+
+    @staticmethod
+    def validate_terms(
+        *,
+        kind: BenefitKind,
+        role: RecipientRole,
+        relationship: DependantRelationship | None,
+        start_date: date,
+        birth_date: date,
+        today: date,
+    ) -> None:
+        if kind is not BenefitKind.WORK_INJURY_LONG_TERM and role is not RecipientRole.INSURED:
+            raise ValidationFailed(
+                f"A {kind.value} benefit is paid to the insured person; only long-term "
+                "work-injury benefits have dependants.",
+                field="role",
+            )
+        if role is RecipientRole.DEPENDANT and relationship is None:
+            raise ValidationFailed(
+                "A dependant's relationship to the deceased worker is required.",
+                field="relationship",
+            )
+        if role is RecipientRole.INSURED and relationship is not None:
+            raise ValidationFailed(
+                "A relationship is recorded only for dependants.", field="relationship"
+            )
+        if start_date < max(birth_date, EARLIEST_BENEFIT_START):
+            raise ValidationFailed(
+                "The start date is before the person's birth or before benefits existed.",
+                field="start_date",
+            )
+        if (start_date - today).days > 366:
+            raise ValidationFailed(
+                "The start date is more than a year in the future.", field="start_date"
+            )
+
+    def facts(self) -> EntitlementFacts:
+        return EntitlementFacts(self.kind, self.role, self.start_date, self.status)
+
+    def amount_schedule(self) -> list[AmountChange]:
+        return [
+            AmountChange(YearMonth.of(a.effective_from), a.monthly_amount_fen) for a in self.amounts
+        ]
+
+    def _move(self, to: EntitlementStatus, on: date, reason: str, actor_id: UUID | None) -> None:
+        self.status_changes.append(
+            EntitlementStatusChange(
+                entitlement_id=self.id,
+                from_status=self.status,
+                to_status=to,
+                effective_on=on,
+                reason=reason,
+                actor_id=actor_id,
+            )
+        )
+        self.status = to
+
+    def open(self, actor_id: UUID | None) -> None:
+        """Record the initial status and amount of a new entitlement."""
+        self.status_changes.append(
+            EntitlementStatusChange(
+                entitlement_id=self.id,
+                from_status=None,
+                to_status=self.status,
+                effective_on=self.start_date,
+                reason="granted",
+                actor_id=actor_id,
+            )
+        )
+        self.amounts.append(
+            EntitlementAmount(
+                entitlement_id=self.id,
+                effective_from=YearMonth.of(self.start_date).first_day,
+                monthly_amount_fen=self.monthly_amount_fen,
+                reason="granted",
+                actor_id=actor_id,
+            )
+        )
+
+    def change_amount(
+        self, effective_from: YearMonth, amount_fen: int, reason: str, actor_id: UUID | None
+    ) -> EntitlementAmount:
+        validate_amount(amount_fen)
+        if self.status is EntitlementStatus.TERMINATED:
+            raise RuleViolation("The amount of a terminated benefit cannot change.")
+        if effective_from < YearMonth.of(self.start_date):
+            raise ValidationFailed(
+                "An amount cannot take effect before the benefit started.",
+                field="effective_from",
+            )
+        change = next(
+            (a for a in self.amounts if a.effective_from == effective_from.first_day), None
+        )
+        if change is None:
+            change = EntitlementAmount(
+                entitlement_id=self.id,
+                effective_from=effective_from.first_day,
+                monthly_amount_fen=amount_fen,
+                reason=reason,
+                actor_id=actor_id,
+            )
+            self.amounts.append(change)
+        else:  # a correction of that month's amount; the audit trail keeps the old one
+            change.monthly_amount_fen = amount_fen
+            change.reason = reason
+            change.actor_id = actor_id
+            change.recorded_at = utcnow()
+        latest = max(self.amounts, key=lambda a: a.effective_from)
+        self.monthly_amount_fen = latest.monthly_amount_fen
+        return change
+
+    def suspend(self, on: date, reason: str, actor_id: UUID | None) -> None:
+        if self.status is not EntitlementStatus.ACTIVE:
+            raise RuleViolation(
+                f"Only an active benefit can be suspended; this one is {self.status.value}."
+            )
+        if on < self.start_date:
+            raise ValidationFailed(
+                "A benefit cannot be suspended before it started.", field="suspended_on"
+            )
+        self._move(EntitlementStatus.SUSPENDED, on, reason, actor_id)
+
+    def resume(self, on: date, reason: str, actor_id: UUID | None) -> None:
+        if self.status is not EntitlementStatus.SUSPENDED:
+            raise RuleViolation(
+                f"Only a suspended benefit can be restored; this one is {self.status.value}."
+            )
+        self._move(EntitlementStatus.ACTIVE, on, reason, actor_id)
+
+    def terminate(self, on: date, reason: str, actor_id: UUID | None) -> None:
+        if self.status is EntitlementStatus.TERMINATED:
+            raise RuleViolation("This benefit is already terminated.")
+        if on < self.start_date:
+            raise ValidationFailed("A benefit cannot end before it started.", field="terminated_on")
+        self._move(EntitlementStatus.TERMINATED, on, reason, actor_id)
+
+
+@dataclass(eq=False)
+class Certification:
+    """One certification of eligibility (资格认证); covers all the person's benefits (Art. 16)."""
+
+    person_id: UUID
+    certified_at: datetime
+    certified_on: date  # the agency's local date of certified_at
+    channel: CertificationChannel
+    recorded_by: UUID | None
+    assisted_by: UUID | None = None
+    evidence: list[str] = field(default_factory=list)
+    note: str | None = None
+    source_ref: str | None = None
+    id: UUID = field(default_factory=uuid4)
+    recorded_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class ContactAttempt:
+    """An attempt to reach a person (联系记录): phone, SMS, WeChat or a visit."""
+
+    person_id: UUID
+    channel: ContactChannel
+    outcome: ContactOutcome
+    attempted_at: datetime
+    attempted_on: date
+    recorded_by: UUID | None
+    note: str | None = None
+    id: UUID = field(default_factory=uuid4)
+    recorded_at: datetime = field(default_factory=utcnow)
+
+    def facts(self) -> ContactAttemptFacts:
+        return ContactAttemptFacts(self.channel, self.outcome, self.attempted_on)
+
+
+@dataclass(eq=False)
+class Suspension:
+    """A suspension of one benefit (待遇暂停), and its restoration (恢复) with arrears (补发)."""
+
+    person_id: UUID
+    entitlement_id: UUID
+    reason: SuspensionReason
+    suspended_on: date
+    explanation: str
+    decided_by: UUID | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    status: SuspensionStatus = SuspensionStatus.IN_FORCE
+    decided_at: datetime = field(default_factory=utcnow)
+    restored_on: date | None = None
+    restoration_reason: str | None = None
+    restored_by: UUID | None = None
+    restored_at: datetime | None = None
+    arrears_fen: int | None = None
+    arrears_months: list[dict[str, Any]] = field(default_factory=list)
+    id: UUID = field(default_factory=uuid4)
+    version: int = 0
+
+    def restore(
+        self,
+        entitlement: Entitlement,
+        *,
+        restored_on: date,
+        reason: str,
+        actor_id: UUID | None,
+    ) -> Arrears:
+        if self.status is not SuspensionStatus.IN_FORCE:
+            raise RuleViolation("This suspension has already been lifted.")
+        if entitlement.id != self.entitlement_id:
+            raise RuleViolation("The suspension belongs to another benefit.")
+        arrears = compute_arrears(self.suspended_on, restored_on, entitlement.amount_schedule())
+        entitlement.resume(restored_on, f"restored: {reason}", actor_id)
+        self.status = SuspensionStatus.LIFTED
+        self.restored_on = restored_on
+        self.restoration_reason = reason
+        self.restored_by = actor_id
+        self.restored_at = utcnow()
+        self.arrears_fen = arrears.total_fen
+        self.arrears_months = [
+            {"month": str(m.month), "amount_fen": m.amount_fen} for m in arrears.months
+        ]
+        return arrears
+
+
+@dataclass(eq=False)
+class Person:
+    """A person who receives benefits (待遇领取人员), keyed by citizen ID number (公民身份号码)."""
+
+    citizen_id: str
+    name: str
+    birth_date: date
+    sex: str
+    region_code: str  # household registration (户籍地), lowest known level
+    district_code: str
+    township_code: str | None
+    village_code: str | None
+    phone: str | None = None
+    id: UUID = field(default_factory=uuid4)
+    last_certified_on: date | None = None
+    period_starts_on: date | None = None
+    due_on: date | None = None
+    period_basis: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    version: int = 0
+    entitlements: list[Entitlement] = field(default_factory=list)
+
+    @classmethod
+    def register(
+        cls, *, citizen_id: CitizenId, name: str, phone: str | None, placement: RegionPlacement
+    ) -> Person:
+        return cls(
+            citizen_id=citizen_id.value,
+            name=name,
+            phone=phone,
+            birth_date=citizen_id.birth_date,
+            sex=citizen_id.sex,
+            region_code=placement.code,
+            district_code=placement.district_code,
+            township_code=placement.township_code,
+            village_code=placement.village_code,
+        )
+
+    def move_to(self, placement: RegionPlacement) -> None:
+        self.region_code = placement.code
+        self.district_code = placement.district_code
+        self.township_code = placement.township_code
+        self.village_code = placement.village_code
+
+    def period(self, policy: PeriodPolicy) -> CertificationPeriod | None:
+        return current_period(
+            birth_date=self.birth_date,
+            entitlements=[e.facts() for e in self.entitlements],
+            last_certified_on=self.last_certified_on,
+            policy=policy,
+        )
+
+    def refresh_period(self, policy: PeriodPolicy) -> CertificationPeriod | None:
+        """Store the current period on the record so due/overdue queries are indexed."""
+        period = self.period(policy)
+        self.period_starts_on = period.starts_on if period else None
+        self.due_on = period.due_on if period else None
+        self.period_basis = period.basis.value if period else None
+        self.updated_at = utcnow()
+        return period
+
+    def record_certification(self, certification: Certification, policy: PeriodPolicy) -> None:
+        if certification.person_id != self.id:
+            raise RuleViolation("The certification belongs to another person.")
+        if self.last_certified_on is None or certification.certified_on > self.last_certified_on:
+            self.last_certified_on = certification.certified_on
+        self.refresh_period(policy)
+
+    def entitlement(self, entitlement_id: UUID) -> Entitlement | None:
+        return next((e for e in self.entitlements if e.id == entitlement_id), None)
+
+    def in_force(self) -> list[Entitlement]:
+        return [e for e in self.entitlements if e.status is not EntitlementStatus.TERMINATED]
+
+
+@dataclass(eq=False)
+class Account:
+    """A login: beneficiary (待遇领取人员), family member (亲属), staff (经办人员), operator."""
+
+    kind: AccountKind
+    display_name: str
+    username: str | None = None
+    password_hash: str | None = None
+    region_code: str | None = None  # staff scope
+    roles: list[str] = field(default_factory=list)
+    person_id: UUID | None = None  # beneficiary: the person this login is
+    citizen_id: str | None = None  # family member: their own identity
+    phone: str | None = None
+    identity_verified: bool = False
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+    version: int = 0
+
+
+@dataclass(eq=False)
+class ExternalIdentity:
+    """A mobile identity (an app or WeChat openid) linked to an account."""
+
+    provider: str
+    subject: str
+    account_id: UUID
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class RefreshToken:
+    account_id: UUID
+    token_hash: str
+    expires_at: datetime
+    id: UUID = field(default_factory=uuid4)
+    issued_at: datetime = field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class AuditRecord:
+    """One row of the audit trail (Art. 24): who, when, from where, what and why."""
+
+    sequence: int
+    occurred_at: datetime
+    actor_id: str | None
+    actor_kind: str
+    actor_label: str | None
+    origin: str | None
+    action: str
+    entity_type: str
+    entity_id: str | None
+    reason: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str

@@ -1,0 +1,123 @@
+"""The certification service period (认证服务期, Art. 7-9).
+
+Readings (docs/decisions/0002-period-rules.md):
+- A benefit that starts in year Y enters the scope on 1 January of Y+1
+  (Art. 8, 次年); the first period runs from that day for one period length,
+  so its due date is 1 January Y+1 + period - 1 day (31 December Y+1 for the
+  default 12 months).
+- A work-injury dependant (供养亲属) under 16 has no period (Art. 7); the
+  entitlement enters the scope on the later of its 16th birthday and the
+  1 January rule.
+- A person holding several entitlements has one period: it starts at the
+  earliest entry among the entitlements that are not terminated (Art. 16: one
+  certification covers all of them).
+- Each certification restarts the period from its date: new due date =
+  certification date + period. Several certifications in one period are
+  allowed; a certification never brings a due date earlier (one made before
+  the person entered the scope does not shorten the first period).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from certification.calendar import add_months, anniversary, last_day_of_period
+from certification.vocabulary import BenefitKind, EntitlementStatus, RecipientRole
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodPolicy:
+    period_months: int = 12
+    dependant_exempt_below_age: int = 16
+
+    def __post_init__(self) -> None:
+        if self.period_months < 1:
+            raise ValueError("period_months must be at least 1")
+        if self.dependant_exempt_below_age < 0:
+            raise ValueError("dependant_exempt_below_age must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class EntitlementFacts:
+    kind: BenefitKind
+    role: RecipientRole
+    start_date: date
+    status: EntitlementStatus
+
+
+class PeriodBasis(StrEnum):
+    FIRST_PERIOD = "first_period"  # entered the scope the year after the benefit started
+    CAME_OF_AGE = "came_of_age"  # a dependant turned 16
+    CERTIFIED = "certified"  # restarted by a certification
+
+
+@dataclass(frozen=True, slots=True)
+class CertificationPeriod:
+    """The current period of one person: certify on or before ``due_on``."""
+
+    starts_on: date
+    due_on: date
+    basis: PeriodBasis
+
+    def days_left(self, today: date) -> int:
+        """Days until the due date; negative once it has passed."""
+        return (self.due_on - today).days
+
+    def is_overdue(self, today: date) -> bool:
+        return today > self.due_on
+
+    def is_due_within(self, today: date, days: int) -> bool:
+        return today <= self.due_on <= today + timedelta(days=days)
+
+    def has_started(self, today: date) -> bool:
+        return today >= self.starts_on
+
+
+def is_exempt_dependant(facts: EntitlementFacts) -> bool:
+    return facts.kind is BenefitKind.WORK_INJURY_LONG_TERM and facts.role is RecipientRole.DEPENDANT
+
+
+def scope_entry(
+    facts: EntitlementFacts, birth_date: date, policy: PeriodPolicy
+) -> tuple[date, PeriodBasis]:
+    """The day an entitlement brings its holder into the certification scope."""
+    entry = date(facts.start_date.year + 1, 1, 1)
+    if is_exempt_dependant(facts):
+        comes_of_age = anniversary(birth_date, policy.dependant_exempt_below_age)
+        if comes_of_age > entry:
+            return comes_of_age, PeriodBasis.CAME_OF_AGE
+    return entry, PeriodBasis.FIRST_PERIOD
+
+
+def current_period(
+    *,
+    birth_date: date,
+    entitlements: Iterable[EntitlementFacts],
+    last_certified_on: date | None,
+    policy: PeriodPolicy,
+) -> CertificationPeriod | None:
+    """The person's current period, or None when no entitlement is in force."""
+    entries = [
+        scope_entry(e, birth_date, policy)
+        for e in entitlements
+        if e.status is not EntitlementStatus.TERMINATED
+    ]
+    if not entries:
+        return None
+    entry, basis = min(entries, key=lambda pair: pair[0])
+    first = CertificationPeriod(
+        starts_on=entry,
+        due_on=last_day_of_period(entry, policy.period_months),
+        basis=basis,
+    )
+    if last_certified_on is None:
+        return first
+    restarted_due = add_months(last_certified_on, policy.period_months)
+    if restarted_due <= first.due_on:
+        return first
+    return CertificationPeriod(
+        starts_on=last_certified_on, due_on=restarted_due, basis=PeriodBasis.CERTIFIED
+    )

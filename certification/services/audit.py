@@ -1,0 +1,32 @@
+"""Reading and verifying the audit trail (Art. 24)."""
+
+from __future__ import annotations
+
+from certification import access
+from certification.access import Actor
+from certification.audit import ChainReport, verify_chain
+from certification.model import AuditRecord
+from certification.ports import Page, PageRequest
+from certification.services.context import UseCaseContext
+
+
+def list_audit(
+    ctx: UseCaseContext,
+    actor: Actor,
+    *,
+    entity_type: str | None,
+    entity_id: str | None,
+    actor_id: str | None,
+    action: str | None,
+    page: PageRequest,
+) -> Page[AuditRecord]:
+    access.require_auditor(actor)
+    return ctx.uow.audit.find(
+        entity_type=entity_type, entity_id=entity_id, actor_id=actor_id, action=action, page=page
+    )
+
+
+def verify_audit_chain(ctx: UseCaseContext, actor: Actor) -> ChainReport:
+    access.require_auditor(actor)
+    report = verify_chain(ctx.uow.audit.chain())
+    return report

@@ -1,0 +1,207 @@
+"""Recording certifications: one certification restarts the period of all the person's benefits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.citizen_id import CitizenId
+from certification.errors import NotFound, RuleViolation, ValidationFailed
+from certification.model import Certification, Person
+from certification.periods import CertificationPeriod
+from certification.ports import Page, PageRequest
+from certification.services.context import UseCaseContext
+from certification.services.persons import load_person
+from certification.vocabulary import (
+    STAFF_RECORDABLE_CHANNELS,
+    CertificationChannel,
+    EntitlementStatus,
+)
+
+MAX_EVIDENCE_REFS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class CertificationOutcome:
+    certification: Certification
+    period: CertificationPeriod | None
+    # Suspended benefits stay suspended until an agency clerk restores them
+    # (Art. 21): the certification only tells who should look.
+    restoration_pending: list[UUID]
+
+
+def _clean_evidence(evidence: list[str] | None) -> list[str]:
+    refs = [e.strip() for e in (evidence or []) if e and e.strip()]
+    if len(refs) > MAX_EVIDENCE_REFS:
+        raise ValidationFailed(
+            f"At most {MAX_EVIDENCE_REFS} evidence references per certification.",
+            field="evidence",
+        )
+    if any(len(r) > 500 for r in refs):
+        raise ValidationFailed(
+            "An evidence reference is longer than 500 characters.", field="evidence"
+        )
+    return refs
+
+
+def certify(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person: Person,
+    *,
+    channel: CertificationChannel,
+    certified_at: datetime,
+    evidence: list[str] | None = None,
+    note: str | None = None,
+    source_ref: str | None = None,
+    assisted_by: UUID | None = None,
+) -> CertificationOutcome:
+    """The one place a certification is made; every channel goes through it. Does not commit."""
+    now = ctx.clock.now()
+    if certified_at > now:
+        raise ValidationFailed(
+            "A certification cannot be dated in the future.", field="certified_at"
+        )
+    if not person.in_force():
+        raise RuleViolation("This person has no benefit in force, so there is nothing to certify.")
+    certified_on = ctx.clock.local_date(certified_at)
+    earliest_start = min(e.start_date for e in person.in_force())
+    if certified_on < earliest_start:
+        raise ValidationFailed(
+            "The certification date is before the person's benefits started.",
+            field="certified_at",
+        )
+    certification = Certification(
+        person_id=person.id,
+        certified_at=certified_at,
+        certified_on=certified_on,
+        channel=channel,
+        recorded_by=actor.account_id,
+        assisted_by=assisted_by,
+        evidence=_clean_evidence(evidence),
+        note=note,
+        source_ref=source_ref,
+    )
+    ctx.uow.certifications.add(certification)
+    person.record_certification(certification, ctx.config.period)
+    period = person.period(ctx.config.period)
+    pending = [e.id for e in person.entitlements if e.status is EntitlementStatus.SUSPENDED]
+    ctx.audit(
+        actor,
+        "certification.recorded",
+        "person",
+        person.id,
+        certification_id=str(certification.id),
+        channel=channel.value,
+        certified_on=certified_on.isoformat(),
+        assisted_by=str(assisted_by) if assisted_by else None,
+        due_on=period.due_on.isoformat() if period else None,
+        restoration_pending=[str(e) for e in pending],
+    )
+    return CertificationOutcome(certification, period, pending)
+
+
+def record_certification(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person_id: UUID,
+    *,
+    channel: CertificationChannel,
+    certified_at: datetime | None,
+    evidence: list[str] | None,
+    note: str | None,
+    source_ref: str | None,
+) -> CertificationOutcome:
+    """A staff member records a certification obtained through an Art. 12 channel."""
+    person = load_person(ctx, person_id, for_update=True)
+    access.require_clerk_for(actor, person.region_code, "record a certification for this person")
+    if channel not in STAFF_RECORDABLE_CHANNELS:
+        raise ValidationFailed(
+            f"Channel {channel.value} is recorded by its own workflow, not by hand.",
+            field="channel",
+        )
+    outcome = certify(
+        ctx,
+        actor,
+        person,
+        channel=channel,
+        certified_at=certified_at or ctx.clock.now(),
+        evidence=evidence,
+        note=note,
+        source_ref=source_ref,
+    )
+    ctx.uow.commit()
+    return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class CounterView:
+    """What a counter clerk outside the person's region may see: enough to certify, no more."""
+
+    person_id: UUID
+    citizen_id_masked: str
+    name: str
+    birth_year: int
+    district_code: str
+    benefit_kinds: list[str]
+    due_on: date | None
+
+
+def _counter_view(person: Person) -> CounterView:
+    return CounterView(
+        person_id=person.id,
+        citizen_id_masked=CitizenId(person.citizen_id).masked(),
+        name=person.name,
+        birth_year=person.birth_date.year,
+        district_code=person.district_code,
+        benefit_kinds=sorted({e.kind.value for e in person.in_force()}),
+        due_on=person.due_on,
+    )
+
+
+def _counter_lookup(ctx: UseCaseContext, citizen_id: str, *, for_update: bool) -> Person:
+    cid = CitizenId.parse(citizen_id, today=ctx.clock.today())
+    person = ctx.uow.persons.by_citizen_id(cid.value)
+    if person is None:
+        raise NotFound("No person receiving benefits has this citizen ID number.")
+    if for_update:
+        person = load_person(ctx, person.id, for_update=True)
+    return person
+
+
+def counter_lookup(ctx: UseCaseContext, actor: Actor, citizen_id: str) -> CounterView:
+    access.require_counter_clerk(actor)
+    person = _counter_lookup(ctx, citizen_id, for_update=False)
+    ctx.audit(actor, "counter.looked_up", "person", person.id)
+    ctx.uow.commit()
+    return _counter_view(person)
+
+
+def counter_certify(
+    ctx: UseCaseContext, actor: Actor, citizen_id: str, *, note: str | None
+) -> tuple[CounterView, CertificationOutcome]:
+    """Art. 5 全市同城通办: any counter in the city certifies anyone who appears in person."""
+    access.require_counter_clerk(actor)
+    person = _counter_lookup(ctx, citizen_id, for_update=True)
+    outcome = certify(
+        ctx,
+        actor,
+        person,
+        channel=CertificationChannel.COUNTER,
+        certified_at=ctx.clock.now(),
+        note=note,
+        source_ref=f"counter:{actor.scope_code}",
+    )
+    ctx.uow.commit()
+    return _counter_view(person), outcome
+
+
+def list_certifications(
+    ctx: UseCaseContext, actor: Actor, person_id: UUID, page: PageRequest
+) -> Page[Certification]:
+    person = load_person(ctx, person_id)
+    access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
+    return ctx.uow.certifications.for_person(person.id, page)

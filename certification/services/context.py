@@ -1,0 +1,50 @@
+"""What every use case receives: an open unit of work, the clock and the rules' settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from certification.access import Actor
+from certification.periods import PeriodPolicy
+from certification.ports import Clock, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureConfig:
+    period: PeriodPolicy = field(default_factory=PeriodPolicy)
+    # Art. 9: how many different means must have failed before an expired
+    # period may lead to a suspension.
+    min_contact_channels: int = 2
+
+
+@dataclass(slots=True)
+class UseCaseContext:
+    uow: UnitOfWork
+    clock: Clock
+    config: ProcedureConfig
+
+    def audit(
+        self,
+        actor: Actor,
+        action: str,
+        entity_type: str,
+        entity_id: UUID | str | None,
+        *,
+        reason: str | None = None,
+        **details: Any,
+    ) -> None:
+        """Queue an audit record in this unit of work (written on commit)."""
+        self.uow.audit.append(
+            occurred_at=self.clock.now(),
+            actor_id=str(actor.account_id) if actor.account_id else None,
+            actor_kind=actor.kind,
+            actor_label=actor.label,
+            origin=actor.origin,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id) if entity_id is not None else None,
+            reason=reason,
+            details=details,
+        )

@@ -1,0 +1,170 @@
+"""Use cases on people: register, read, correct, list."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.citizen_id import CitizenId
+from certification.errors import (
+    AccessDenied,
+    AlreadyExists,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+)
+from certification.model import Person
+from certification.ports import Page, PageRequest, PersonFilter
+from certification.regions import RegionLevel, RegionPlacement, level_of
+from certification.services.context import UseCaseContext
+
+_PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    phone = raw.strip().replace(" ", "")
+    if not phone:
+        return None
+    if not _PHONE.match(phone):
+        raise ValidationFailed(
+            "Enter a mainland mobile number (11 digits starting with 1) or a landline with "
+            "its area code.",
+            field="phone",
+        )
+    return phone
+
+
+def normalise_name(raw: str) -> str:
+    name = " ".join(raw.split())
+    if not name:
+        raise ValidationFailed("The name is required.", field="name")
+    if len(name) > 64:
+        raise ValidationFailed("The name is longer than 64 characters.", field="name")
+    return name
+
+
+def resolve_placement(ctx: UseCaseContext, region_code: str) -> RegionPlacement:
+    """A household registration must name a known region of Chongqing."""
+    level = level_of(region_code)
+    placement = RegionPlacement.of(region_code)
+    if level is not RegionLevel.DISTRICT and ctx.uow.regions.get(region_code) is None:
+        raise ValidationFailed(
+            f"Region {region_code} is not in the region register; add the township or "
+            "village first or use its district code.",
+            field="region_code",
+        )
+    return placement
+
+
+def load_person(ctx: UseCaseContext, person_id: UUID, *, for_update: bool = False) -> Person:
+    person = ctx.uow.persons.get(person_id, for_update=for_update)
+    if person is None:
+        raise NotFound(f"No person with id {person_id}.")
+    return person
+
+
+def register_person(
+    ctx: UseCaseContext,
+    actor: Actor,
+    *,
+    citizen_id: str,
+    name: str,
+    phone: str | None,
+    region_code: str,
+) -> Person:
+    cid = CitizenId.parse(citizen_id, today=ctx.clock.today())
+    placement = resolve_placement(ctx, region_code)
+    access.require_clerk_for(actor, placement.code, "register this person")
+    if ctx.uow.persons.by_citizen_id(cid.value) is not None:
+        raise AlreadyExists(
+            "A person with this citizen ID number is already registered.", field="citizen_id"
+        )
+    person = Person.register(
+        citizen_id=cid, name=normalise_name(name), phone=normalise_phone(phone), placement=placement
+    )
+    ctx.uow.persons.add(person)
+    ctx.audit(
+        actor,
+        "person.registered",
+        "person",
+        person.id,
+        citizen_id=cid.masked(),
+        region_code=placement.code,
+    )
+    ctx.uow.commit()
+    return person
+
+
+def get_person(ctx: UseCaseContext, actor: Actor, person_id: UUID) -> Person:
+    person = load_person(ctx, person_id)
+    access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
+    return person
+
+
+def update_person(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person_id: UUID,
+    *,
+    expected_version: int | None,
+    reason: str,
+    name: str | None = None,
+    phone: str | None = None,
+    region_code: str | None = None,
+    clear_phone: bool = False,
+) -> Person:
+    person = load_person(ctx, person_id, for_update=True)
+    access.require_clerk_for(actor, person.region_code, "change this person's record")
+    if expected_version is not None and expected_version != person.version:
+        raise StaleVersion("The record was changed by someone else; reload it and try again.")
+    changes: dict[str, object] = {}
+    if name is not None and normalise_name(name) != person.name:
+        changes["name"] = {"from": person.name, "to": normalise_name(name)}
+        person.name = normalise_name(name)
+    if clear_phone or phone is not None:
+        new_phone = None if clear_phone else normalise_phone(phone)
+        if new_phone != person.phone:
+            changes["phone"] = "changed"
+            person.phone = new_phone
+    if region_code is not None and region_code != person.region_code:
+        placement = resolve_placement(ctx, region_code)
+        # Moving someone into another region needs the clerk to see both.
+        access.require_clerk_for(actor, placement.code, "move this person into that region")
+        changes["region_code"] = {"from": person.region_code, "to": placement.code}
+        person.move_to(placement)
+    if changes:
+        person.updated_at = ctx.clock.now()
+        ctx.audit(actor, "person.updated", "person", person.id, reason=reason, changes=changes)
+        ctx.uow.commit()
+    return person
+
+
+def scoped_filter(actor: Actor, region_code: str | None) -> PersonFilter:
+    """The staff member's scope, optionally narrowed to a region inside it."""
+    scope = access.staff_scope(actor)
+    if region_code is not None:
+        level_of(region_code)
+        if not actor.sees_region(region_code):
+            raise AccessDenied(
+                f"Region {region_code} is outside your scope ({scope}).",
+                details={"scope": scope},
+            )
+    return PersonFilter(scope_code=scope, region_code=region_code)
+
+
+def list_persons(
+    ctx: UseCaseContext,
+    actor: Actor,
+    *,
+    region_code: str | None,
+    name: str | None,
+    page: PageRequest,
+) -> Page[Person]:
+    base = scoped_filter(actor, region_code)
+    return ctx.uow.persons.find(
+        PersonFilter(scope_code=base.scope_code, region_code=base.region_code, name=name), page
+    )

@@ -1,0 +1,216 @@
+"""Suspension (暂停) and restoration (恢复) with arrears (补发): explicit, reasoned, audited steps.
+
+- Suspending for an expired period (Art. 9) needs the period to have ended
+  before the suspension date and the person to be unreachable by several
+  means during it (certification.contact).
+- Every other reason needs a written explanation (a confirmed death record, a
+  verification result...).
+- Restoring needs proof that the person is still qualified: a certification
+  dated on or after the suspension (Art. 21 核实后发现仍然具备领取待遇资格).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.arrears import Arrears
+from certification.contact import assess_unreachable
+from certification.errors import NotFound, RuleViolation, StaleVersion, ValidationFailed
+from certification.model import Entitlement, Person, Suspension
+from certification.ports import Page, PageRequest
+from certification.services.context import UseCaseContext
+from certification.services.persons import load_person
+from certification.vocabulary import EntitlementStatus, SuspensionReason, SuspensionStatus
+
+MIN_EXPLANATION = 4
+
+
+def _chosen_entitlements(person: Person, entitlement_ids: list[UUID] | None) -> list[Entitlement]:
+    if not entitlement_ids:
+        chosen = [e for e in person.entitlements if e.status is EntitlementStatus.ACTIVE]
+        if not chosen:
+            raise RuleViolation("This person has no active benefit to suspend.")
+        return chosen
+    chosen = []
+    for entitlement_id in dict.fromkeys(entitlement_ids):
+        entitlement = person.entitlement(entitlement_id)
+        if entitlement is None:
+            raise ValidationFailed(
+                f"Benefit {entitlement_id} does not belong to this person.",
+                field="entitlement_ids",
+            )
+        chosen.append(entitlement)
+    return chosen
+
+
+def suspend(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person_id: UUID,
+    *,
+    reason: SuspensionReason,
+    suspended_on: date | None,
+    explanation: str,
+    entitlement_ids: list[UUID] | None = None,
+) -> list[Suspension]:
+    person = load_person(ctx, person_id, for_update=True)
+    access.require_agency_clerk_for(actor, person.region_code, "suspend this person's benefits")
+    today = ctx.clock.today()
+    on = suspended_on or today
+    if on > today:
+        raise ValidationFailed("A suspension cannot be dated in the future.", field="suspended_on")
+    explanation = (explanation or "").strip()
+    evidence: dict[str, object] = {}
+    if reason is SuspensionReason.PERIOD_EXPIRED_UNREACHABLE:
+        period = person.period(ctx.config.period)
+        if period is None or not period.is_overdue(on):
+            due = period.due_on.isoformat() if period else "none"
+            raise RuleViolation(
+                f"The certification period has not expired (due date {due}); a suspension for "
+                "an expired period can only follow the due date.",
+                details={"due_on": due},
+            )
+        attempts = ctx.uow.contacts.for_person(person.id, period.starts_on)
+        finding = assess_unreachable(
+            [a.facts() for a in attempts],
+            period_started_on=period.starts_on,
+            min_channels=ctx.config.min_contact_channels,
+        )
+        if not finding.unreachable:
+            raise RuleViolation(
+                finding.explain(),
+                details={"channels_tried": sorted(finding.channels_tried)},
+            )
+        evidence = {
+            "due_on": period.due_on.isoformat(),
+            "channels_unreachable": sorted(finding.channels_tried),
+            "contact_attempt_ids": [str(a.id) for a in attempts],
+        }
+        explanation = explanation or finding.explain()
+    elif len(explanation) < MIN_EXPLANATION:
+        raise ValidationFailed(
+            "Explain why the benefit is suspended (for example the record that shows the "
+            "person lost the qualification).",
+            field="explanation",
+        )
+    suspensions = []
+    for entitlement in _chosen_entitlements(person, entitlement_ids):
+        entitlement.suspend(on, f"{reason.value}: {explanation}", actor.account_id)
+        suspension = Suspension(
+            person_id=person.id,
+            entitlement_id=entitlement.id,
+            reason=reason,
+            suspended_on=on,
+            explanation=explanation,
+            decided_by=actor.account_id,
+            evidence=evidence,
+            decided_at=ctx.clock.now(),
+        )
+        ctx.uow.suspensions.add(suspension)
+        suspensions.append(suspension)
+        ctx.audit(
+            actor,
+            "entitlement.suspended",
+            "entitlement",
+            entitlement.id,
+            reason=explanation,
+            suspension_id=str(suspension.id),
+            person_id=str(person.id),
+            suspension_reason=reason.value,
+            suspended_on=on.isoformat(),
+            **evidence,
+        )
+    person.refresh_period(ctx.config.period)
+    ctx.uow.commit()
+    return suspensions
+
+
+@dataclass(frozen=True, slots=True)
+class RestorationOutcome:
+    suspension: Suspension
+    arrears: Arrears
+
+
+def load_suspension(
+    ctx: UseCaseContext, suspension_id: UUID, *, for_update: bool = False
+) -> Suspension:
+    suspension = ctx.uow.suspensions.get(suspension_id, for_update=for_update)
+    if suspension is None:
+        raise NotFound(f"No suspension with id {suspension_id}.")
+    return suspension
+
+
+def restore(
+    ctx: UseCaseContext,
+    actor: Actor,
+    suspension_id: UUID,
+    *,
+    restored_on: date | None,
+    reason: str,
+    expected_version: int | None = None,
+) -> RestorationOutcome:
+    suspension = load_suspension(ctx, suspension_id)
+    person = load_person(ctx, suspension.person_id, for_update=True)
+    access.require_agency_clerk_for(actor, person.region_code, "restore this person's benefits")
+    suspension = load_suspension(ctx, suspension_id, for_update=True)
+    if expected_version is not None and expected_version != suspension.version:
+        raise StaleVersion("The suspension was changed by someone else; reload it and try again.")
+    today = ctx.clock.today()
+    on = restored_on or today
+    if on > today:
+        raise ValidationFailed("A restoration cannot be dated in the future.", field="restored_on")
+    reason = (reason or "").strip()
+    if len(reason) < MIN_EXPLANATION:
+        raise ValidationFailed(
+            "Explain why the benefit is restored (for example the verification result).",
+            field="reason",
+        )
+    if person.last_certified_on is None or person.last_certified_on < suspension.suspended_on:
+        raise RuleViolation(
+            "Record the certification that shows the person is still qualified (dated on or "
+            f"after {suspension.suspended_on.isoformat()}) before restoring the benefit."
+        )
+    entitlement = person.entitlement(suspension.entitlement_id)
+    if entitlement is None:
+        raise NotFound("The suspended benefit no longer exists.")
+    arrears = suspension.restore(
+        entitlement, restored_on=on, reason=reason, actor_id=actor.account_id
+    )
+    person.refresh_period(ctx.config.period)
+    ctx.audit(
+        actor,
+        "entitlement.restored",
+        "entitlement",
+        entitlement.id,
+        reason=reason,
+        suspension_id=str(suspension.id),
+        person_id=str(person.id),
+        restored_on=on.isoformat(),
+        arrears_fen=arrears.total_fen,
+        arrears_months=[str(m.month) for m in arrears.months],
+    )
+    ctx.uow.commit()
+    return RestorationOutcome(suspension, arrears)
+
+
+def get_suspension(ctx: UseCaseContext, actor: Actor, suspension_id: UUID) -> Suspension:
+    suspension = load_suspension(ctx, suspension_id)
+    person = load_person(ctx, suspension.person_id)
+    access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
+    return suspension
+
+
+def list_suspensions(
+    ctx: UseCaseContext,
+    actor: Actor,
+    *,
+    status: SuspensionStatus | None,
+    person_id: UUID | None,
+    page: PageRequest,
+) -> Page[Suspension]:
+    scope = access.staff_scope(actor)
+    return ctx.uow.suspensions.find(scope_code=scope, status=status, person_id=person_id, page=page)

@@ -1,0 +1,66 @@
+"""Art. 24: the audit trail's hash chain finds edits, deletions and reordering."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from certification.audit import GENESIS_HASH, AuditContent, ChainedRecord, chain_hash, verify_chain
+
+
+def build(n):
+    records, prev = [], GENESIS_HASH
+    for i in range(1, n + 1):
+        content = AuditContent(
+            sequence=i,
+            occurred_at=datetime(2026, 11, 27, 8, 0, i, tzinfo=UTC),
+            actor_id="a1",
+            actor_kind="staff",
+            actor_label="yuzhong.clerk",
+            origin="10.0.0.8",
+            action="certification.recorded",
+            entity_type="person",
+            entity_id=f"p{i}",
+            reason=None,
+            details={"channel": "counter", "due_on": "2027-11-27", "名": "张三"},
+        )
+        digest = chain_hash(prev, content)
+        records.append(ChainedRecord(content, prev, digest))
+        prev = digest
+    return records
+
+
+def test_an_untouched_chain_is_intact():
+    report = verify_chain(build(5))
+    assert report.intact and report.checked == 5
+
+
+def test_an_edited_record_is_found():
+    records = build(5)
+    records[2] = replace(records[2], content=replace(records[2].content, reason="edited"))
+    report = verify_chain(records)
+    assert not report.intact
+    assert report.first_broken_sequence == 3
+    assert "edited" in report.problem
+
+
+def test_a_deleted_record_is_found():
+    records = build(5)
+    del records[1]
+    report = verify_chain(records)
+    assert report.first_broken_sequence == 3
+    assert "removed" in report.problem
+
+
+def test_a_rehashed_record_breaks_the_next_link():
+    records = build(4)
+    forged = replace(records[1].content, actor_label="someone else")
+    records[1] = ChainedRecord(
+        forged, records[1].prev_hash, chain_hash(records[1].prev_hash, forged)
+    )
+    report = verify_chain(records)
+    assert report.first_broken_sequence == 3
+
+
+def test_naive_and_aware_times_hash_alike():
+    a = build(1)[0].content
+    naive = replace(a, occurred_at=a.occurred_at.replace(tzinfo=None))
+    assert chain_hash(GENESIS_HASH, a) == chain_hash(GENESIS_HASH, naive)
