@@ -1,0 +1,71 @@
+"""Maps the domain's plain classes onto the tables (SQLAlchemy imperative mapping)."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy.orm import registry, relationship
+
+from certification import model
+from storage import schema
+
+mapper_registry = registry(metadata=schema.metadata)
+_lock = threading.Lock()
+_mapped = False
+
+
+def start_mappers() -> None:
+    """Idempotent; called once per process by the engine factory."""
+    global _mapped
+    with _lock:
+        if _mapped:
+            return
+        mapper_registry.map_imperatively(model.Region, schema.regions)
+        mapper_registry.map_imperatively(
+            model.EntitlementStatusChange, schema.entitlement_status_changes
+        )
+        mapper_registry.map_imperatively(model.EntitlementAmount, schema.entitlement_amounts)
+        mapper_registry.map_imperatively(
+            model.Entitlement,
+            schema.entitlements,
+            version_id_col=schema.entitlements.c.version,
+            properties={
+                "status_changes": relationship(
+                    model.EntitlementStatusChange,
+                    order_by=schema.entitlement_status_changes.c.recorded_at,
+                    cascade="all, delete-orphan",
+                    lazy="selectin",
+                ),
+                "amounts": relationship(
+                    model.EntitlementAmount,
+                    order_by=schema.entitlement_amounts.c.effective_from,
+                    cascade="all, delete-orphan",
+                    lazy="selectin",
+                ),
+            },
+        )
+        mapper_registry.map_imperatively(
+            model.Person,
+            schema.persons,
+            version_id_col=schema.persons.c.version,
+            properties={
+                "entitlements": relationship(
+                    model.Entitlement,
+                    order_by=schema.entitlements.c.start_date,
+                    cascade="all, delete-orphan",
+                    lazy="selectin",
+                ),
+            },
+        )
+        mapper_registry.map_imperatively(model.Certification, schema.certifications)
+        mapper_registry.map_imperatively(model.ContactAttempt, schema.contact_attempts)
+        mapper_registry.map_imperatively(
+            model.Suspension, schema.suspensions, version_id_col=schema.suspensions.c.version
+        )
+        mapper_registry.map_imperatively(
+            model.Account, schema.accounts, version_id_col=schema.accounts.c.version
+        )
+        mapper_registry.map_imperatively(model.ExternalIdentity, schema.external_identities)
+        mapper_registry.map_imperatively(model.RefreshToken, schema.refresh_tokens)
+        mapper_registry.map_imperatively(model.AuditRecord, schema.audit_events)
+        _mapped = True

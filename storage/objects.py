@@ -1,0 +1,296 @@
+"""Object storage for evidence (videos, photos, frames): MinIO/S3 in production, a local folder
+in the embedded default. Both stream; neither holds a whole object in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+CHUNK = 1024 * 1024
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$")
+
+
+class ObjectStoreError(Exception):
+    """The object store could not be reached or refused the operation (retriable)."""
+
+
+class ObjectNotFound(ObjectStoreError):
+    pass
+
+
+class InvalidObjectKey(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    content_type: str
+    sha256: str | None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key) or ".." in key.split("/") or "//" in key:
+        raise InvalidObjectKey(f"invalid object key {key!r}")
+    return key
+
+
+class _HashingReader:
+    """Reads through a stream, counting and hashing."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        self.raw = raw
+        self.limit = limit
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.raw.read(n if n and n > 0 else CHUNK)
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise ObjectStoreError(f"object larger than the declared {self.limit} bytes")
+        self.digest.update(chunk)
+        return chunk
+
+
+class ObjectStore(Protocol):
+    kind: str
+
+    def put(
+        self,
+        key: str,
+        data: IO[bytes],
+        length: int,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject: ...
+
+    def stat(self, key: str) -> StoredObject | None: ...
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[IO[bytes]]: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def ping(self) -> None: ...
+
+
+class LocalObjectStore:
+    """Objects as files under a folder, metadata in a sidecar JSON file."""
+
+    kind = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(
+        self,
+        key: str,
+        data: IO[bytes],
+        length: int,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        reader = _HashingReader(data, length)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := reader.read(CHUNK):
+                    out.write(chunk)
+            if reader.size != length:
+                raise ObjectStoreError(f"expected {length} bytes, got {reader.size}")
+            info = StoredObject(
+                key, reader.size, content_type, reader.digest.hexdigest(), dict(metadata or {})
+            )
+            Path(tmp).replace(path)
+            path.with_name(path.name + ".meta.json").write_text(
+                json.dumps(
+                    {
+                        "content_type": content_type,
+                        "sha256": info.sha256,
+                        "metadata": info.metadata,
+                    }
+                )
+            )
+            return info
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def stat(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        meta_path = path.with_name(path.name + ".meta.json")
+        meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        return StoredObject(
+            key,
+            path.stat().st_size,
+            meta.get("content_type", "application/octet-stream"),
+            meta.get("sha256"),
+            meta.get("metadata", {}),
+        )
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[IO[bytes]]:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFound(key)
+        with path.open("rb") as fh:
+            yield fh
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
+
+    def ping(self) -> None:
+        if not os.access(self.root, os.W_OK):
+            raise ObjectStoreError(f"{self.root} is not writable")
+        shutil.disk_usage(self.root)
+
+
+class S3ObjectStore:
+    """MinIO (or any S3-compatible server) through the ``minio`` client."""
+
+    kind = "s3"
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        secure: bool,
+        region: str | None = None,
+    ) -> None:
+        import urllib3
+        from minio import Minio
+
+        # Fail fast when the server is down: requests must not hang on retries.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3.0, read=30.0),
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 503, 504)),
+            maxsize=16,
+        )
+        self.client = Minio(
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region,
+            http_client=http,
+        )
+        self.bucket = bucket
+
+    def _wrap(self, err: Exception) -> ObjectStoreError:
+        return ObjectStoreError(f"object store error: {type(err).__name__}: {err}")
+
+    def ensure_bucket(self) -> None:
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+        except Exception as err:
+            raise self._wrap(err) from err
+
+    def put(
+        self,
+        key: str,
+        data: IO[bytes],
+        length: int,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject:
+        check_key(key)
+        # Hash while streaming into a spooled temp file, then upload with the digest as metadata.
+        with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as spool:
+            reader = _HashingReader(data, length)
+            while chunk := reader.read(CHUNK):
+                spool.write(chunk)
+            if reader.size != length:
+                raise ObjectStoreError(f"expected {length} bytes, got {reader.size}")
+            spool.seek(0)
+            digest = reader.digest.hexdigest()
+            meta = {**dict(metadata or {}), "sha256": digest}
+            try:
+                self.client.put_object(
+                    self.bucket, key, spool, length, content_type=content_type, metadata=meta
+                )
+            except Exception as err:
+                raise self._wrap(err) from err
+        return StoredObject(key, length, content_type, digest, dict(metadata or {}))
+
+    def stat(self, key: str) -> StoredObject | None:
+        from minio.error import S3Error
+
+        check_key(key)
+        try:
+            st = self.client.stat_object(self.bucket, key)
+        except S3Error as err:
+            if err.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                return None
+            raise self._wrap(err) from err
+        except Exception as err:
+            raise self._wrap(err) from err
+        raw_meta = {k.lower(): v for k, v in (st.metadata or {}).items()}
+        user_meta = {
+            k.removeprefix("x-amz-meta-"): str(v)
+            for k, v in raw_meta.items()
+            if k.startswith("x-amz-meta-")
+        }
+        return StoredObject(
+            key,
+            int(st.size or 0),
+            st.content_type or "application/octet-stream",
+            user_meta.pop("sha256", None),
+            user_meta,
+        )
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[IO[bytes]]:
+        from minio.error import S3Error
+
+        check_key(key)
+        try:
+            response = self.client.get_object(self.bucket, key)
+        except S3Error as err:
+            if err.code in ("NoSuchKey", "NoSuchObject"):
+                raise ObjectNotFound(key) from err
+            raise self._wrap(err) from err
+        except Exception as err:
+            raise self._wrap(err) from err
+        try:
+            yield response  # type: ignore[misc]
+        finally:
+            response.close()
+            response.release_conn()
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        try:
+            self.client.remove_object(self.bucket, key)
+        except Exception as err:
+            raise self._wrap(err) from err
+
+    def ping(self) -> None:
+        try:
+            self.client.bucket_exists(self.bucket)
+        except Exception as err:
+            raise self._wrap(err) from err

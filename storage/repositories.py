@@ -1,0 +1,317 @@
+"""SQLAlchemy implementations of the repositories in certification.ports. None of them commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from certification.model import (
+    Account,
+    Certification,
+    ContactAttempt,
+    Entitlement,
+    ExternalIdentity,
+    Person,
+    RefreshToken,
+    Region,
+    Suspension,
+)
+from certification.ports import Cursor, Page, PageRequest, PersonFilter, RegionCount
+from certification.regions import CITY_CODE
+from certification.vocabulary import AccountKind, SuspensionStatus
+from storage import schema
+
+T = TypeVar("T")
+
+
+def region_condition(table: sa.Table, code: str) -> sa.ColumnElement[bool] | None:
+    """Rows whose household registration lies inside region ``code``."""
+    if code == CITY_CODE:
+        return None
+    column = {6: "district_code", 9: "township_code", 12: "village_code"}[len(code)]
+    return table.c[column] == code
+
+
+def keyset_page(
+    session: Session,
+    stmt: sa.Select[Any],
+    page: PageRequest,
+    keys: Sequence[sa.ColumnElement[Any]],
+    decode: Sequence[Callable[[str], Any]],
+    encode: Callable[[Any], Cursor],
+) -> Page[Any]:
+    """Cursor pagination: rows strictly after ``page.after`` in ``keys`` order."""
+    if page.after is not None:
+        if len(page.after) != len(keys):
+            raise ValueError("cursor does not fit this list")
+        values = [fn(raw) for fn, raw in zip(decode, page.after, strict=True)]
+        bound = [sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]
+        stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*bound))
+    stmt = stmt.order_by(*keys).limit(page.limit + 1)
+    rows = list(session.scalars(stmt))
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return Page(rows, encode(rows[-1]) if more and rows else None)
+
+
+class SqlPersonRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, person: Person) -> None:
+        self.session.add(person)
+
+    def get(self, person_id: UUID, *, for_update: bool = False) -> Person | None:
+        if for_update:
+            return self.session.get(Person, person_id, with_for_update=True, populate_existing=True)
+        return self.session.get(Person, person_id)
+
+    def by_citizen_id(self, citizen_id: str) -> Person | None:
+        stmt = sa.select(Person).where(schema.persons.c.citizen_id == citizen_id)
+        return self.session.scalars(stmt).first()
+
+    def _filtered(self, flt: PersonFilter) -> sa.Select[Any]:
+        t = schema.persons
+        stmt = sa.select(Person)
+        for code in (flt.scope_code, flt.region_code):
+            if code is not None:
+                cond = region_condition(t, code)
+                if cond is not None:
+                    stmt = stmt.where(cond)
+        if flt.name:
+            escaped = flt.name.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            stmt = stmt.where(t.c.name.like(escaped + "%", escape="\\"))
+        if flt.due_from is not None:
+            stmt = stmt.where(t.c.due_on >= flt.due_from)
+        if flt.due_to is not None:
+            stmt = stmt.where(t.c.due_on <= flt.due_to)
+        return stmt
+
+    def find(self, flt: PersonFilter, page: PageRequest) -> Page[Person]:
+        t = schema.persons
+        return keyset_page(
+            self.session,
+            self._filtered(flt),
+            page,
+            [t.c.citizen_id],
+            [str],
+            lambda p: (p.citizen_id,),
+        )
+
+    def due_window(self, flt: PersonFilter, page: PageRequest) -> Page[Person]:
+        t = schema.persons
+        stmt = self._filtered(flt).where(t.c.due_on.is_not(None))
+        return keyset_page(
+            self.session,
+            stmt,
+            page,
+            [t.c.due_on, t.c.citizen_id],
+            [date.fromisoformat, str],
+            lambda p: (p.due_on.isoformat(), p.citizen_id),
+        )
+
+    def count_due_by_district(self, flt: PersonFilter) -> list[RegionCount]:
+        t = schema.persons
+        inner = self._filtered(flt).where(t.c.due_on.is_not(None)).subquery()
+        stmt = (
+            sa.select(inner.c.district_code, sa.func.count())
+            .group_by(inner.c.district_code)
+            .order_by(inner.c.district_code)
+        )
+        return [RegionCount(code, int(n)) for code, n in self.session.execute(stmt)]
+
+    def ids_in_batches(self, batch_size: int) -> Iterator[list[UUID]]:
+        t = schema.persons
+        last: UUID | None = None
+        while True:
+            stmt = sa.select(t.c.id).order_by(t.c.id).limit(batch_size)
+            if last is not None:
+                stmt = stmt.where(t.c.id > last)
+            ids = list(self.session.scalars(stmt))
+            if not ids:
+                return
+            yield ids
+            last = ids[-1]
+
+
+class SqlEntitlementRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, entitlement_id: UUID) -> Entitlement | None:
+        return self.session.get(Entitlement, entitlement_id)
+
+
+class SqlCertificationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, certification: Certification) -> None:
+        self.session.add(certification)
+
+    def for_person(self, person_id: UUID, page: PageRequest) -> Page[Certification]:
+        t = schema.certifications
+        # Newest first: the keyset runs on the negated order via descending comparison.
+        stmt = sa.select(Certification).where(t.c.person_id == person_id)
+        if page.after is not None:
+            at = datetime.fromisoformat(page.after[0])
+            cid = UUID(page.after[1])
+            stmt = stmt.where(
+                sa.or_(t.c.certified_at < at, sa.and_(t.c.certified_at == at, t.c.id < cid))
+            )
+        stmt = stmt.order_by(t.c.certified_at.desc(), t.c.id.desc()).limit(page.limit + 1)
+        rows = list(self.session.scalars(stmt))
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        nxt = (rows[-1].certified_at.isoformat(), str(rows[-1].id)) if more and rows else None
+        return Page(rows, nxt)
+
+
+class SqlContactAttemptRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, attempt: ContactAttempt) -> None:
+        self.session.add(attempt)
+
+    def for_person(self, person_id: UUID, since: date | None = None) -> list[ContactAttempt]:
+        t = schema.contact_attempts
+        stmt = sa.select(ContactAttempt).where(t.c.person_id == person_id)
+        if since is not None:
+            stmt = stmt.where(t.c.attempted_on >= since)
+        return list(self.session.scalars(stmt.order_by(t.c.attempted_at)))
+
+
+class SqlSuspensionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, suspension: Suspension) -> None:
+        self.session.add(suspension)
+
+    def get(self, suspension_id: UUID, *, for_update: bool = False) -> Suspension | None:
+        if for_update:
+            return self.session.get(
+                Suspension, suspension_id, with_for_update=True, populate_existing=True
+            )
+        return self.session.get(Suspension, suspension_id)
+
+    def in_force_for(self, entitlement_id: UUID) -> Suspension | None:
+        t = schema.suspensions
+        stmt = sa.select(Suspension).where(
+            t.c.entitlement_id == entitlement_id, t.c.status == SuspensionStatus.IN_FORCE
+        )
+        return self.session.scalars(stmt).first()
+
+    def find(
+        self,
+        *,
+        scope_code: str,
+        status: SuspensionStatus | None,
+        person_id: UUID | None,
+        page: PageRequest,
+    ) -> Page[Suspension]:
+        t = schema.suspensions
+        p = schema.persons
+        stmt = sa.select(Suspension).join(p, p.c.id == t.c.person_id)
+        cond = region_condition(p, scope_code)
+        if cond is not None:
+            stmt = stmt.where(cond)
+        if status is not None:
+            stmt = stmt.where(t.c.status == status)
+        if person_id is not None:
+            stmt = stmt.where(t.c.person_id == person_id)
+        return keyset_page(
+            self.session,
+            stmt,
+            page,
+            [t.c.suspended_on, t.c.id],
+            [date.fromisoformat, UUID],
+            lambda s: (s.suspended_on.isoformat(), str(s.id)),
+        )
+
+
+class SqlRegionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, code: str) -> Region | None:
+        return self.session.get(Region, code)
+
+    def add(self, region: Region) -> None:
+        self.session.add(region)
+
+    def children(self, parent_code: str) -> list[Region]:
+        t = schema.regions
+        stmt = sa.select(Region).where(t.c.parent_code == parent_code).order_by(t.c.code)
+        return list(self.session.scalars(stmt))
+
+
+class SqlAccountRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, account: Account) -> None:
+        self.session.add(account)
+
+    def get(self, account_id: UUID) -> Account | None:
+        return self.session.get(Account, account_id)
+
+    def by_username(self, username: str) -> Account | None:
+        stmt = sa.select(Account).where(schema.accounts.c.username == username)
+        return self.session.scalars(stmt).first()
+
+    def by_external(self, provider: str, subject: str) -> Account | None:
+        x = schema.external_identities
+        stmt = (
+            sa.select(Account)
+            .join(x, x.c.account_id == schema.accounts.c.id)
+            .where(x.c.provider == provider, x.c.subject == subject)
+        )
+        return self.session.scalars(stmt).first()
+
+    def add_external(self, identity: ExternalIdentity) -> None:
+        self.session.add(identity)
+
+    def beneficiary_for(self, person_id: UUID) -> Account | None:
+        a = schema.accounts
+        stmt = sa.select(Account).where(
+            a.c.person_id == person_id, a.c.kind == AccountKind.BENEFICIARY
+        )
+        return self.session.scalars(stmt).first()
+
+    def find(self, page: PageRequest) -> Page[Account]:
+        a = schema.accounts
+        return keyset_page(
+            self.session,
+            sa.select(Account),
+            page,
+            [a.c.created_at, a.c.id],
+            [datetime.fromisoformat, UUID],
+            lambda acc: (acc.created_at.isoformat(), str(acc.id)),
+        )
+
+
+class SqlRefreshTokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, token: RefreshToken) -> None:
+        self.session.add(token)
+
+    def by_hash(self, token_hash: str) -> RefreshToken | None:
+        stmt = sa.select(RefreshToken).where(schema.refresh_tokens.c.token_hash == token_hash)
+        return self.session.scalars(stmt).first()
+
+    def revoke_all(self, account_id: UUID, at: datetime) -> None:
+        t = schema.refresh_tokens
+        self.session.execute(
+            sa.update(t)
+            .where(t.c.account_id == account_id, t.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )

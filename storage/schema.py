@@ -1,0 +1,260 @@
+"""Tables. Migrations (storage/migrations) create them; this module is their reference."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from certification.regions import RegionLevel
+from certification.vocabulary import (
+    AccountKind,
+    BenefitKind,
+    CertificationChannel,
+    ContactChannel,
+    ContactOutcome,
+    DependantRelationship,
+    EntitlementStatus,
+    RecipientRole,
+    SuspensionReason,
+    SuspensionStatus,
+)
+from storage.types import UTCDateTime, enum_column
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+regions = sa.Table(
+    "regions",
+    metadata,
+    sa.Column("code", sa.String(12), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("level", enum_column(RegionLevel, "region_level"), nullable=False),
+    sa.Column("parent_code", sa.String(12), sa.ForeignKey("regions.code"), nullable=True),
+    sa.Index("ix_regions_parent_code", "parent_code"),
+)
+
+persons = sa.Table(
+    "persons",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("citizen_id", sa.String(18), nullable=False, unique=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("sex", sa.String(6), nullable=False),
+    sa.Column("region_code", sa.String(12), sa.ForeignKey("regions.code"), nullable=False),
+    sa.Column("district_code", sa.String(6), nullable=False),
+    sa.Column("township_code", sa.String(9)),
+    sa.Column("village_code", sa.String(12)),
+    sa.Column("last_certified_on", sa.Date),
+    sa.Column("period_starts_on", sa.Date),
+    sa.Column("due_on", sa.Date),
+    sa.Column("period_basis", sa.String(16)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_persons_due_on", "due_on", "citizen_id"),
+    sa.Index("ix_persons_district_due", "district_code", "due_on", "citizen_id"),
+    sa.Index("ix_persons_township_due", "township_code", "due_on", "citizen_id"),
+    sa.Index("ix_persons_district_cid", "district_code", "citizen_id"),
+    sa.Index("ix_persons_name", "name"),
+)
+
+entitlements = sa.Table(
+    "entitlements",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("kind", enum_column(BenefitKind, "benefit_kind"), nullable=False),
+    sa.Column("role", enum_column(RecipientRole, "recipient_role"), nullable=False),
+    sa.Column("relationship", enum_column(DependantRelationship, "dependant_relationship")),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("monthly_amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", enum_column(EntitlementStatus, "entitlement_status"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("monthly_amount_fen > 0", name="amount_positive"),
+    sa.Index("ix_entitlements_person_id", "person_id"),
+    # One benefit of each kind in force per person.
+    sa.Index(
+        "uq_entitlements_in_force_kind",
+        "person_id",
+        "kind",
+        unique=True,
+        postgresql_where=sa.text("status <> 'terminated'"),
+        sqlite_where=sa.text("status <> 'terminated'"),
+    ),
+)
+
+entitlement_status_changes = sa.Table(
+    "entitlement_status_changes",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("entitlement_id", sa.Uuid, sa.ForeignKey("entitlements.id"), nullable=False),
+    sa.Column("from_status", enum_column(EntitlementStatus, "from_status")),
+    sa.Column("to_status", enum_column(EntitlementStatus, "to_status"), nullable=False),
+    sa.Column("effective_on", sa.Date, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor_id", sa.Uuid),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Index("ix_entitlement_status_changes_entitlement", "entitlement_id", "recorded_at"),
+)
+
+entitlement_amounts = sa.Table(
+    "entitlement_amounts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("entitlement_id", sa.Uuid, sa.ForeignKey("entitlements.id"), nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("monthly_amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor_id", sa.Uuid),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("monthly_amount_fen > 0", name="amount_positive"),
+    sa.UniqueConstraint("entitlement_id", "effective_from", name="uq_entitlement_amounts_month"),
+)
+
+certifications = sa.Table(
+    "certifications",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("certified_at", UTCDateTime, nullable=False),
+    sa.Column("certified_on", sa.Date, nullable=False),
+    sa.Column(
+        "channel", enum_column(CertificationChannel, "certification_channel"), nullable=False
+    ),
+    sa.Column("recorded_by", sa.Uuid),
+    sa.Column("assisted_by", sa.Uuid),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("source_ref", sa.String(200)),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Index("ix_certifications_person", "person_id", "certified_at"),
+    sa.Index("ix_certifications_on_channel", "certified_on", "channel"),
+)
+
+contact_attempts = sa.Table(
+    "contact_attempts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("channel", enum_column(ContactChannel, "contact_channel"), nullable=False),
+    sa.Column("outcome", enum_column(ContactOutcome, "contact_outcome"), nullable=False),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
+    sa.Column("attempted_on", sa.Date, nullable=False),
+    sa.Column("recorded_by", sa.Uuid),
+    sa.Column("note", sa.Text),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Index("ix_contact_attempts_person", "person_id", "attempted_on"),
+)
+
+suspensions = sa.Table(
+    "suspensions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("entitlement_id", sa.Uuid, sa.ForeignKey("entitlements.id"), nullable=False),
+    sa.Column("reason", enum_column(SuspensionReason, "suspension_reason"), nullable=False),
+    sa.Column("suspended_on", sa.Date, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("decided_by", sa.Uuid),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("status", enum_column(SuspensionStatus, "suspension_status"), nullable=False),
+    sa.Column("restored_on", sa.Date),
+    sa.Column("restoration_reason", sa.Text),
+    sa.Column("restored_by", sa.Uuid),
+    sa.Column("restored_at", UTCDateTime),
+    sa.Column("arrears_fen", sa.BigInteger),
+    sa.Column("arrears_months", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_suspensions_person", "person_id"),
+    sa.Index("ix_suspensions_status", "status", "decided_at"),
+    sa.Index(
+        "uq_suspensions_in_force",
+        "entitlement_id",
+        unique=True,
+        postgresql_where=sa.text("status = 'in_force'"),
+        sqlite_where=sa.text("status = 'in_force'"),
+    ),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("kind", enum_column(AccountKind, "account_kind"), nullable=False),
+    sa.Column("display_name", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(64), unique=True),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("region_code", sa.String(12), sa.ForeignKey("regions.code")),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id")),
+    sa.Column("citizen_id", sa.String(18)),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("identity_verified", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(
+        "uq_accounts_beneficiary_person",
+        "person_id",
+        unique=True,
+        postgresql_where=sa.text("kind = 'beneficiary'"),
+        sqlite_where=sa.text("kind = 'beneficiary'"),
+    ),
+)
+
+external_identities = sa.Table(
+    "external_identities",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(128), nullable=False),
+    sa.Column("account_id", sa.Uuid, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("provider", "subject", name="uq_external_identities_provider_subject"),
+    sa.Index("ix_external_identities_account", "account_id"),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("account_id", sa.Uuid, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Index("ix_refresh_tokens_account", "account_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("sequence", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("actor_id", sa.String(64)),
+    sa.Column("actor_kind", sa.String(16), nullable=False),
+    sa.Column("actor_label", sa.String(128)),
+    sa.Column("origin", sa.String(64)),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity_type", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(64)),
+    sa.Column("reason", sa.Text),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_events_entity", "entity_type", "entity_id", "sequence"),
+    sa.Index("ix_audit_events_actor", "actor_id", "sequence"),
+    sa.Index("ix_audit_events_action", "action", "sequence"),
+)

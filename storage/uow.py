@@ -1,0 +1,81 @@
+"""The unit of work: one session, its repositories, and the audit records it owes."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from certification.errors import StaleVersion
+from storage.audit_log import SqlAuditLog
+from storage.repositories import (
+    SqlAccountRepository,
+    SqlCertificationRepository,
+    SqlContactAttemptRepository,
+    SqlEntitlementRepository,
+    SqlPersonRepository,
+    SqlRefreshTokenRepository,
+    SqlRegionRepository,
+    SqlSuspensionRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Rolls back unless the use case commits. Audit records are chained at commit."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+        self.session: Session | None = None
+
+    def __enter__(self) -> Self:
+        session = self._factory()
+        self.session = session
+        self.persons = SqlPersonRepository(session)
+        self.entitlements = SqlEntitlementRepository(session)
+        self.certifications = SqlCertificationRepository(session)
+        self.contacts = SqlContactAttemptRepository(session)
+        self.suspensions = SqlSuspensionRepository(session)
+        self.regions = SqlRegionRepository(session)
+        self.accounts = SqlAccountRepository(session)
+        self.refresh_tokens = SqlRefreshTokenRepository(session)
+        self.audit = SqlAuditLog(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.session is not None:
+            self.rollback()
+            self.session.close()
+            self.session = None
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("unit of work used outside its 'with' block")
+        return self.session
+
+    def commit(self) -> None:
+        session = self._session()
+        try:
+            session.flush()
+            self.audit.write_pending()
+            session.commit()
+        except StaleDataError as err:
+            session.rollback()
+            self.audit.discard_pending()
+            raise StaleVersion(
+                "The record was changed by someone else at the same time; reload it and try again."
+            ) from err
+        except BaseException:
+            session.rollback()
+            self.audit.discard_pending()
+            raise
+
+    def rollback(self) -> None:
+        self._session().rollback()
+        self.audit.discard_pending()
