@@ -1,0 +1,105 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from flask_smorest import Api
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api.context import install
+from api.errors import register_error_handlers
+from api.resources import admin, auth, counter, entitlements, health, periods, persons, suspensions
+from lifecert.bootstrap import Runtime, build_runtime
+from lifecert.settings import Settings, get_settings
+
+API_DESCRIPTION = """
+Benefit eligibility certification for Chongqing's social-insurance agency
+(重庆市社会保险待遇领取资格认证). Everyone receiving a pension, unemployment or
+long-term work-injury benefit certifies at least once per service period;
+this API keeps the people, their benefits, certifications, periods,
+contact attempts, suspensions and restorations, with an append-only audit trail.
+
+Sign in at `/api/auth/login` (staff, operators) or `/api/auth/mobile/login`
+(app, mini-program), then send `Authorization: Bearer <access_token>`.
+Errors are JSON: `{"code", "status", "reason", "message", "errors"}`.
+Lists are paged with `?limit=&cursor=`; updates need `If-Match` with the ETag.
+"""
+
+JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    settings = settings or get_settings()
+    runtime = runtime or build_runtime(settings)
+    logging.basicConfig(level=settings.log_level)
+
+    app = Flask("lifecert")
+    app.config.update(
+        API_TITLE="Lifecert — benefit eligibility certification",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    if settings.trusted_proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxy_hops,
+            x_proto=settings.trusted_proxy_hops,
+            x_host=settings.trusted_proxy_hops,
+        )
+    install(app, runtime)
+
+    api = Api(app)
+    for blp in (
+        health.blp,
+        auth.blp,
+        persons.blp,
+        entitlements.blp,
+        periods.blp,
+        suspensions.blp,
+        counter.blp,
+        admin.regions_blp,
+        admin.accounts_blp,
+        admin.audit_blp,
+    ):
+        api.register_blueprint(blp)
+    app.register_blueprint(health.docs_assets)
+    register_error_handlers(app)
+
+    @app.before_request
+    def _require_json_bodies() -> None:
+        if (
+            request.method in JSON_METHODS
+            and request.path.startswith("/api/")
+            and (request.content_length or request.headers.get("Transfer-Encoding"))
+            and not request.is_json
+        ):
+            raise UnsupportedMediaType()
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.path.startswith("/api/") and not request.path.startswith("/api/docs"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
