@@ -1,0 +1,97 @@
+"""Wires the service once per process: settings → engine, unit of work, object store, adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from certification.periods import PeriodPolicy
+from certification.ports import IdentityProvider
+from certification.services.context import ProcedureConfig, UseCaseContext
+from lifecert.adapters import (
+    DevelopmentIdentityProvider,
+    SystemClock,
+    WeChatMiniProgramProvider,
+    WerkzeugPasswordHasher,
+)
+from lifecert.settings import Settings
+from storage.db import make_engine, make_session_factory
+from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
+from storage.uow import SqlUnitOfWork
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: SystemClock
+    procedure: ProcedureConfig
+    passwords: WerkzeugPasswordHasher
+    identity_providers: dict[str, IdentityProvider] = field(default_factory=dict)
+    _object_store: ObjectStore | None = None
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
+
+    @contextmanager
+    def use_case(self) -> Iterator[UseCaseContext]:
+        """An open unit of work with the clock and rules: ``with runtime.use_case() as ctx:``."""
+        with self.uow() as uow:
+            yield UseCaseContext(uow=uow, clock=self.clock, config=self.procedure)
+
+    @property
+    def object_store(self) -> ObjectStore:
+        if self._object_store is None:
+            self._object_store = build_object_store(self.settings)
+        return self._object_store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_object_store(settings: Settings) -> ObjectStore:
+    if settings.object_store == "s3":
+        assert settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key
+        store = S3ObjectStore(
+            endpoint=settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            bucket=settings.s3_bucket,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+        return store
+    return LocalObjectStore(settings.resolved_objects_dir)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    providers: dict[str, IdentityProvider] = {}
+    if settings.dev_identity_enabled:
+        providers["dev"] = DevelopmentIdentityProvider()
+    if settings.wechat_appid and settings.wechat_secret:
+        providers["wechat"] = WeChatMiniProgramProvider(
+            settings.wechat_appid,
+            settings.wechat_secret.get_secret_value(),
+            settings.wechat_api_base,
+        )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clock=SystemClock(settings.timezone),
+        procedure=ProcedureConfig(
+            period=PeriodPolicy(
+                period_months=settings.period_months,
+                dependant_exempt_below_age=settings.dependant_exempt_below_age,
+            ),
+            min_contact_channels=settings.min_contact_channels,
+        ),
+        passwords=WerkzeugPasswordHasher(),
+        identity_providers=providers,
+    )

@@ -1,0 +1,314 @@
+"""``lifecert``: serve, run a worker, migrate, load demo data, verify the audit trail, manage
+accounts and regions."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from lifecert.settings import Settings, SettingsError, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from lifecert.bootstrap import build_runtime
+
+    return build_runtime(_settings())
+
+
+@click.group()
+def main() -> None:
+    """Benefit eligibility certification service (重庆市社会保险待遇领取资格认证)."""
+
+
+@main.command()
+@click.option("--revision", default="head", show_default=True)
+def migrate(revision: str) -> None:
+    """Bring the database schema up to date (SQLite or PostgreSQL)."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url, revision)
+    click.echo(f"database at {revision}: {_redact(settings.resolved_database_url)}")
+    if settings.object_store == "s3":
+        from lifecert.bootstrap import build_object_store
+        from storage.objects import S3ObjectStore
+
+        store = build_object_store(settings)
+        assert isinstance(store, S3ObjectStore)
+        store.ensure_bucket()
+        click.echo(f"object store bucket ready: {settings.s3_bucket}")
+
+
+def _redact(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _demo_logins_file(settings: Settings) -> Path:
+    return settings.data_path / "demo-logins.txt"
+
+
+def _load_demo(people: int, seed: int) -> None:
+    from lifecert.demo import PopulationGenerator
+    from lifecert.demo_load import ensure_demo_accounts, load_population
+
+    settings = _settings()
+    runtime = _runtime()
+    try:
+        runtime_today = runtime.clock.today()
+        loaded = load_population(runtime, PopulationGenerator(seed, runtime_today).people(people))
+        logins = ensure_demo_accounts(runtime)
+    finally:
+        runtime.close()
+    click.echo(f"loaded {loaded} people")
+    if logins:
+        path = _demo_logins_file(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            for login in logins:
+                fh.write(f"{login.username}\t{login.password}\t{login.description}\n")
+
+
+def _print_demo_logins(settings: Settings) -> None:
+    path = _demo_logins_file(settings)
+    if path.exists():
+        click.echo("Demo sign-ins (POST /api/auth/login; kept in " + str(path) + "):")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            username, password, description = line.split("\t")
+            click.echo(f"  {username:18} {password:22} {description}")
+
+
+@main.group()
+def demo() -> None:
+    """Synthetic population for the demo and for benchmarks."""
+
+
+@demo.command("load")
+@click.option("--people", default=500, show_default=True, type=click.IntRange(1, 20_000_000))
+@click.option("--seed", default=20261127, show_default=True)
+def demo_load(people: int, seed: int) -> None:
+    """Load people, benefits, certifications and demo staff accounts into the database."""
+    _load_demo(people, seed)
+    _print_demo_logins(_settings())
+
+
+@demo.command("generate")
+@click.option("--people", default=1000, show_default=True, type=click.IntRange(1, 50_000_000))
+@click.option("--seed", default=20261127, show_default=True)
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def demo_generate(people: int, seed: int, today: object, out: Path) -> None:
+    """Write a population CSV (one row per benefit), streamed at any size."""
+    from lifecert.demo import generate_csv_file
+
+    day = today.date() if today is not None else date.today()  # type: ignore[attr-defined]
+    n = generate_csv_file(out, people, seed, day)
+    click.echo(f"wrote {n} people to {out}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Default: LIFECERT_HOST (127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Default: LIFECERT_PORT (8000).")
+@click.option("--threads", default=8, show_default=True)
+@click.option("--migrate/--no-migrate", "run_migrations", default=True, show_default=True)
+@click.option("--demo/--no-demo", default=False, help="Load demo data if the database is empty.")
+def serve(
+    host: str | None, port: int | None, threads: int, run_migrations: bool, demo: bool
+) -> None:
+    """Serve the API (waitress). Production images use gunicorn instead."""
+    import sqlalchemy as sa
+    from waitress import serve as waitress_serve
+
+    from api.app import create_app
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    if run_migrations:
+        upgrade(settings.resolved_database_url)
+    runtime = _runtime()
+    if demo:
+        with runtime.engine.connect() as conn:
+            empty = conn.execute(sa.text("SELECT count(*) FROM persons")).scalar_one() == 0
+        if empty:
+            click.echo("loading demo data...")
+            _load_demo(500, 20261127)
+    settings.signing_key()
+    app = create_app(settings, runtime)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"Lifecert API on http://{host}:{port}  ·  docs: http://{host}:{port}/api/docs")
+    if demo:
+        _print_demo_logins(settings)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="lifecert")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run a Celery worker (needs LIFECERT_BROKER_URL); extra arguments go to Celery."""
+    settings = _settings()
+    if not settings.broker_url:
+        raise click.ClickException(
+            "No broker configured: set LIFECERT_BROKER_URL (redis://... or amqp://...). "
+            "Without one, background work runs inside the API process."
+        )
+    from worker.celery_app import celery_app
+
+    celery_app.worker_main(["worker", "--loglevel=INFO", *ctx.args])
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail (Art. 24)."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; exit 1 and name the first broken record if it is broken."""
+    from certification.access import Actor
+    from certification.services.audit import verify_audit_chain
+
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            report = verify_audit_chain(ctx, Actor.system("cli"))
+            head = None
+            for record in ctx.uow.audit.chain():
+                head = record
+    finally:
+        runtime.close()
+    if report.intact:
+        head_text = f"head sequence {head.content.sequence} hash {head.hash}" if head else "empty"
+        click.echo(f"audit chain intact: {report.checked} records; {head_text}")
+        return
+    click.echo(
+        f"audit chain BROKEN at sequence {report.first_broken_sequence}: {report.problem} "
+        f"({report.checked} records before it are intact)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@main.group()
+def accounts() -> None:
+    """Staff and operator accounts."""
+
+
+@accounts.command("create")
+@click.option("--kind", type=click.Choice(["staff", "operator"]), default="staff")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--region", "region_code", default=None, help="Staff scope: 500000, 6 or 9 digits.")
+@click.option("--role", "roles", multiple=True, help="clerk, counter, reviewer, auditor")
+def accounts_create(
+    kind: str, username: str, display_name: str, region_code: str | None, roles: tuple[str, ...]
+) -> None:
+    """Create an account; the password is read from LIFECERT_NEW_PASSWORD or asked for."""
+    from certification.access import Actor
+    from certification.errors import DomainError
+    from certification.services.accounts import create_staff
+    from certification.vocabulary import AccountKind
+
+    password = os.environ.get("LIFECERT_NEW_PASSWORD") or getpass.getpass("Password: ")
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            account = create_staff(
+                ctx,
+                Actor.system("cli"),
+                runtime.passwords,
+                kind=AccountKind(kind),
+                username=username,
+                display_name=display_name,
+                password=password,
+                region_code=region_code,
+                roles=list(roles),
+            )
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+    finally:
+        runtime.close()
+    click.echo(f"created {kind} {account.username} ({account.id})")
+
+
+@main.group()
+def regions() -> None:
+    """The register of townships and villages."""
+
+
+@regions.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def regions_import(path: Path) -> None:
+    """Import townships/villages from a CSV with columns code,name (UTF-8, header row)."""
+    from certification.access import Actor
+    from certification.errors import AlreadyExists, DomainError
+    from certification.services.regions import add_region
+
+    runtime = _runtime()
+    added = skipped = 0
+    errors: list[str] = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            numbered = list(enumerate(csv.DictReader(fh), start=2))
+        # Townships before their villages, whatever the file's order; keep file line numbers.
+        numbered.sort(key=lambda pair: len(pair[1].get("code") or ""))
+        for line, row in numbered:
+            try:
+                with runtime.use_case() as ctx:
+                    add_region(
+                        ctx,
+                        Actor.system("cli"),
+                        code=(row.get("code") or "").strip(),
+                        name=row.get("name") or "",
+                    )
+                added += 1
+            except AlreadyExists:
+                skipped += 1
+            except DomainError as err:
+                errors.append(f"{path.name} row {line}: {err.message}")
+    finally:
+        runtime.close()
+    click.echo(f"added {added}, already present {skipped}, refused {len(errors)}")
+    for message in errors:
+        click.echo("  " + message, err=True)
+    if errors:
+        sys.exit(1)
+
+
+@main.group()
+def periods() -> None:
+    """Certification periods."""
+
+
+@periods.command("recompute")
+def periods_recompute() -> None:
+    """Recompute every stored due date (after changing LIFECERT_PERIOD_MONTHS)."""
+    from certification.access import Actor
+    from certification.services.periods import recompute_periods
+
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            changed = recompute_periods(ctx, Actor.system("cli"))
+    finally:
+        runtime.close()
+    click.echo(f"recomputed; {changed} due dates changed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Settings from environment variables prefixed ``LIFECERT_``, with safe embedded defaults.
+
+With nothing set, the service runs on a SQLite file and a local object folder
+under ``LIFECERT_DATA_DIR`` (./var), processes background work in-process,
+and generates its own token-signing key on first start (kept in the data
+directory, readable by the owner only). Production sets
+``LIFECERT_ENVIRONMENT=production`` and must then provide the key, a database
+URL, an object store and a broker explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIFECERT_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+
+    # Persistence
+    database_url: str | None = None
+    db_pool_size: int = 10
+
+    # Objects (evidence): "local" folder or "s3" (MinIO)
+    object_store: Literal["local", "s3"] = "local"
+    objects_dir: Path | None = None
+    s3_endpoint: str | None = None  # host:port
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "lifecert-evidence"
+    s3_secure: bool = True
+    s3_region: str | None = None
+
+    # Background work: empty = in-process; otherwise a Celery broker (redis:// or amqp://)
+    broker_url: str | None = None
+    result_backend: str | None = None
+
+    # Tokens
+    secret_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    staff_refresh_token_hours: int = Field(default=12, ge=1, le=24 * 7)
+    token_issuer: str = "lifecert"  # noqa: S105 - an issuer name, not a secret
+
+    # Mobile identity providers
+    dev_identity_provider: bool | None = None  # default: on in development only
+    wechat_appid: str | None = None
+    wechat_secret: SecretStr | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+
+    # The procedure
+    timezone: str = "Asia/Shanghai"
+    period_months: int = Field(default=12, ge=1, le=60)
+    dependant_exempt_below_age: int = Field(default=16, ge=0, le=25)
+    min_contact_channels: int = Field(default=2, ge=1, le=4)
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_request_bytes: int = 1024 * 1024
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    log_level: str = "INFO"
+
+    # Models (biometrics)
+    model_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _production_needs_explicit_services(self) -> Settings:
+        if self.environment == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("LIFECERT_SECRET_KEY", self.secret_key),
+                    ("LIFECERT_DATABASE_URL", self.database_url),
+                    ("LIFECERT_BROKER_URL", self.broker_url),
+                )
+                if not value
+            ]
+            if self.object_store != "s3":
+                missing.append("LIFECERT_OBJECT_STORE=s3")
+            if missing:
+                raise SettingsError("Production needs these settings: " + ", ".join(missing))
+        if self.object_store == "s3" and not (
+            self.s3_endpoint and self.s3_access_key and self.s3_secret_key
+        ):
+            raise SettingsError(
+                "LIFECERT_OBJECT_STORE=s3 needs LIFECERT_S3_ENDPOINT, LIFECERT_S3_ACCESS_KEY "
+                "and LIFECERT_S3_SECRET_KEY."
+            )
+        return self
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'lifecert.sqlite3'}"
+
+    @property
+    def resolved_objects_dir(self) -> Path:
+        return (self.objects_dir or self.data_path / "objects").resolve()
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return (self.model_dir or self.data_path / "models").resolve()
+
+    @property
+    def dev_identity_enabled(self) -> bool:
+        if self.dev_identity_provider is None:
+            return self.environment == "development"
+        return self.dev_identity_provider
+
+    def signing_key(self) -> str:
+        """The token-signing key: configured, or generated once and kept in the data directory."""
+        if self.secret_key is not None:
+            key = self.secret_key.get_secret_value()
+            if len(key) < 32:
+                raise SettingsError("LIFECERT_SECRET_KEY must have at least 32 characters.")
+            return key
+        if self.environment == "production":
+            raise SettingsError("LIFECERT_SECRET_KEY is required in production.")
+        path = self.data_path / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_path.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process generated it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
