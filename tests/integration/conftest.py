@@ -1,0 +1,201 @@
+"""Integration fixtures: a fresh PostgreSQL database per test session, the real app on it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from certification.access import Actor
+from certification.model import Region
+from certification.regions import RegionLevel
+from certification.services.accounts import create_staff
+from certification.vocabulary import AccountKind
+from lifecert.bootstrap import Runtime, build_runtime
+from lifecert.settings import Settings
+from storage.migrate import upgrade
+from tests.conftest import PG_ADMIN_URL
+
+PASSWORD = "correct-horse-battery-9"
+TRUNCATE = (
+    "audit_events, refresh_tokens, external_identities, accounts, suspensions, "
+    "contact_attempts, certifications, entitlement_amounts, entitlement_status_changes, "
+    "entitlements, persons"
+)
+
+
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of its own for this test session, migrated with Alembic."""
+    name = f"lifecert_test_{secrets.token_hex(4)}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as err:
+        pytest.fail(f"PostgreSQL is needed for the integration tests ({PG_ADMIN_URL}): {err}")
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("data")
+    return Settings(
+        database_url=pg_url,
+        data_dir=data,
+        secret_key="test-signing-key-" + secrets.token_hex(16),
+        dev_identity_provider=True,
+        db_pool_size=4,
+    )
+
+
+@pytest.fixture(scope="session")
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = build_runtime(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
+    application = create_app(settings, runtime)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture(autouse=True)
+def clean_database(runtime: Runtime) -> Iterator[None]:
+    """Each test starts from the migrated state. The audit table's triggers refuse TRUNCATE,
+    so cleaning runs in replica mode, which only a superuser test harness can use."""
+    yield
+    with runtime.engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(f"TRUNCATE {TRUNCATE} CASCADE"))
+        conn.execute(sa.text("DELETE FROM regions WHERE level IN ('township', 'village')"))
+
+
+@dataclass
+class Caller:
+    """A signed-in API client."""
+
+    client: FlaskClient
+    token: str
+    username: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    def post(self, url: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post(
+            url, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
+
+    def patch(self, url: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.patch(
+            url, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
+
+    def put(self, url: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.put(
+            url, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def make_region(runtime: Runtime):  # type: ignore[no-untyped-def]
+    def _make(code: str, name: str = "测试街道") -> None:
+        level = RegionLevel.TOWNSHIP if len(code) == 9 else RegionLevel.VILLAGE
+        with runtime.use_case() as ctx:
+            if ctx.uow.regions.get(code) is None:
+                ctx.uow.regions.add(
+                    Region(code=code, name=name, level=level, parent_code=code[:-3])
+                )
+                ctx.uow.commit()
+
+    return _make
+
+
+@pytest.fixture
+def login(client: FlaskClient, runtime: Runtime, make_region):  # type: ignore[no-untyped-def]
+    """login(username, scope, roles) creates the account if needed and signs in."""
+
+    def _login(
+        username: str,
+        scope: str | None = "500103",
+        roles: tuple[str, ...] = ("clerk",),
+        kind: AccountKind = AccountKind.STAFF,
+    ) -> Caller:
+        with runtime.use_case() as ctx:
+            exists = ctx.uow.accounts.by_username(username) is not None
+        if not exists:
+            if scope and len(scope) == 9:
+                make_region(scope)
+            with runtime.use_case() as ctx:
+                create_staff(
+                    ctx,
+                    Actor.system("test"),
+                    runtime.passwords,
+                    kind=kind,
+                    username=username,
+                    display_name=username,
+                    password=PASSWORD,
+                    region_code=scope if kind is AccountKind.STAFF else None,
+                    roles=list(roles) if kind is AccountKind.STAFF else [],
+                )
+        resp = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        assert resp.status_code == 200, resp.get_json()
+        return Caller(client, resp.get_json()["access_token"], username)
+
+    return _login
+
+
+@pytest.fixture
+def clerk(login) -> Caller:  # type: ignore[no-untyped-def]
+    """A district clerk of 渝中区 (500103) who may also suspend and restore."""
+    return login("yuzhong.clerk", "500103", ("clerk",))
+
+
+def new_person(
+    caller: Caller, citizen_id: str, region: str = "500103", name: str = "张秀兰"
+) -> dict[str, Any]:
+    resp = caller.post(
+        "/api/persons", json={"citizen_id": citizen_id, "name": name, "region_code": region}
+    )
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def grant(caller: Caller, person_id: str, **body: Any) -> dict[str, Any]:
+    payload = {"kind": "pension", "start_date": "2010-05-01", "monthly_amount_fen": 300_000, **body}
+    resp = caller.post(f"/api/persons/{person_id}/entitlements", json=payload)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def audit_actions(runtime: Runtime) -> list[str]:
+    with runtime.engine.connect() as conn:
+        return list(conn.scalars(sa.text("SELECT action FROM audit_events ORDER BY sequence")))

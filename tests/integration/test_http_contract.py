@@ -1,0 +1,73 @@
+"""The HTTP contract: JSON errors, content types, sizes, documentation, health."""
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+
+def test_openapi_document_and_browsable_docs_are_served(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in (
+        "/api/persons",
+        "/api/periods/due",
+        "/api/periods/overdue",
+        "/api/suspensions/{suspension_id}/restoration",
+        "/api/counter/certifications",
+    ):
+        assert path in spec["paths"]
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and b"/api/docs/assets/swagger-ui-bundle.js" in docs.data
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_healthz_reports_the_database(client):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+
+
+def test_without_a_token_the_answer_is_401_with_a_reason(client):
+    resp = client.get("/api/persons")
+    assert resp.status_code == 401
+    assert "Bearer" in resp.get_json()["message"]
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    forged = client.get("/api/persons", headers={"Authorization": "Bearer abc.def.ghi"})
+    assert forged.status_code == 401
+
+
+def test_wrong_content_type_is_415(clerk):
+    resp = clerk.client.post(
+        "/api/persons",
+        data="citizen_id=1",
+        headers={**clerk.headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status_code == 415
+    assert "application/json" in resp.get_json()["message"]
+
+
+def test_malformed_json_is_a_4xx_not_a_500(clerk):
+    resp = clerk.client.post(
+        "/api/persons",
+        data="{not json",
+        headers={**clerk.headers, "Content-Type": "application/json"},
+    )
+    assert 400 <= resp.status_code < 500
+    assert resp.get_json()["message"]
+
+
+def test_oversized_body_is_413(clerk, settings):
+    big = {
+        "citizen_id": "1",
+        "name": "x" * (settings.max_request_bytes + 10),
+        "region_code": "500103",
+    }
+    resp = clerk.post("/api/persons", json=big)
+    assert resp.status_code == 413
+    assert resp.get_json()["reason"] == "request_entity_too_large"
+
+
+def test_unknown_address_and_method_are_json(clerk):
+    assert clerk.get("/api/nothing-here").get_json()["code"] == 404
+    resp = clerk.client.delete("/api/persons", headers=clerk.headers)
+    assert resp.status_code == 405 and resp.is_json

@@ -1,0 +1,120 @@
+"""Evidence storage: the local folder and an S3-compatible server (MinIO in production; here
+moto's standalone server on loopback, started by this fixture)."""
+
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from storage.objects import (
+    InvalidObjectKey,
+    LocalObjectStore,
+    ObjectNotFound,
+    ObjectStoreError,
+    S3ObjectStore,
+)
+
+DATA = os.urandom(3 * 1024 * 1024 + 17)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    configured = os.environ.get("LIFECERT_TEST_S3_ENDPOINT")
+    if configured:
+        yield configured
+        return
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the S3 test server did not start")
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def stores(tmp_path, endpoint):
+    s3 = S3ObjectStore(
+        endpoint=endpoint,
+        access_key="testing",
+        secret_key="testing",
+        bucket="evidence-test",
+        secure=False,
+        region="us-east-1",
+    )
+    s3.ensure_bucket()
+    return [LocalObjectStore(tmp_path / "objects"), s3]
+
+
+@pytest.mark.s3
+def test_put_stat_open_delete_on_both_stores(tmp_path, s3_endpoint):
+    for store in stores(tmp_path, s3_endpoint):
+        info = store.put(
+            "videos/2026/a.mp4", io.BytesIO(DATA), len(DATA), "video/mp4", {"session": "s1"}
+        )
+        assert info.sha256 == hashlib.sha256(DATA).hexdigest()
+        st = store.stat("videos/2026/a.mp4")
+        assert st is not None and st.size == len(DATA) and st.sha256 == info.sha256
+        assert st.content_type == "video/mp4" and st.metadata.get("session") == "s1"
+        with store.open("videos/2026/a.mp4") as fh:
+            got = hashlib.sha256()
+            while chunk := fh.read(65536):
+                got.update(chunk)
+        assert got.hexdigest() == info.sha256
+        store.delete("videos/2026/a.mp4")
+        assert store.stat("videos/2026/a.mp4") is None
+        with pytest.raises(ObjectNotFound), store.open("videos/2026/a.mp4"):
+            pass
+        store.ping()
+
+
+@pytest.mark.s3
+def test_a_short_upload_is_refused_and_nothing_is_kept(tmp_path, s3_endpoint):
+    for store in stores(tmp_path, s3_endpoint):
+        with pytest.raises(ObjectStoreError):
+            store.put("videos/short.mp4", io.BytesIO(DATA[:100]), len(DATA), "video/mp4")
+        assert store.stat("videos/short.mp4") is None
+
+
+def test_keys_cannot_escape(tmp_path):
+    store = LocalObjectStore(tmp_path / "objects")
+    for key in ("../etc/passwd", "/abs", "a//b", "a/../b", ""):
+        with pytest.raises(InvalidObjectKey):
+            store.put(key, io.BytesIO(b"x"), 1, "text/plain")
+
+
+def test_an_unreachable_s3_server_fails_fast_with_a_store_error():
+    store = S3ObjectStore(
+        endpoint=f"127.0.0.1:{_free_port()}",
+        access_key="k",
+        secret_key="s",
+        bucket="b",
+        secure=False,
+        region="us-east-1",
+    )
+    started = time.monotonic()
+    with pytest.raises(ObjectStoreError):
+        store.ping()
+    assert time.monotonic() - started < 15
