@@ -26,7 +26,9 @@ def main() -> None:
     out_path = args.out or Path(os.devnull)
     started = time.perf_counter()
     with out_path.open("w", encoding="utf-8", newline="") as fh:
-        people = write_csv(PopulationGenerator(args.seed, date(2026, 11, 27)).people(args.people), fh)
+        people = write_csv(
+            PopulationGenerator(args.seed, date(2026, 11, 27)).people(args.people), fh
+        )
     wall = time.perf_counter() - started
     rows = None
     if args.out:
