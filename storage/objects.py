@@ -64,6 +64,16 @@ class _HashingReader:
         return chunk
 
 
+def _copy_hashed(data: IO[bytes], length: int, out: IO[bytes]) -> str:
+    """Copy exactly ``length`` bytes to ``out``; return their SHA-256. Refuses short or long."""
+    reader = _HashingReader(data, length)
+    while chunk := reader.read(CHUNK):
+        out.write(chunk)
+    if reader.size != length:
+        raise ObjectStoreError(f"expected {length} bytes, got {reader.size}")
+    return reader.digest.hexdigest()
+
+
 class ObjectStore(Protocol):
     kind: str
 
@@ -108,17 +118,11 @@ class LocalObjectStore:
     ) -> StoredObject:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        reader = _HashingReader(data, length)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := reader.read(CHUNK):
-                    out.write(chunk)
-            if reader.size != length:
-                raise ObjectStoreError(f"expected {length} bytes, got {reader.size}")
-            info = StoredObject(
-                key, reader.size, content_type, reader.digest.hexdigest(), dict(metadata or {})
-            )
+                digest = _copy_hashed(data, length, out)
+            info = StoredObject(key, length, content_type, digest, dict(metadata or {}))
             Path(tmp).replace(path)
             path.with_name(path.name + ".meta.json").write_text(
                 json.dumps(
@@ -221,13 +225,8 @@ class S3ObjectStore:
         check_key(key)
         # Hash while streaming into a spooled temp file, then upload with the digest as metadata.
         with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as spool:
-            reader = _HashingReader(data, length)
-            while chunk := reader.read(CHUNK):
-                spool.write(chunk)
-            if reader.size != length:
-                raise ObjectStoreError(f"expected {length} bytes, got {reader.size}")
+            digest = _copy_hashed(data, length, spool)
             spool.seek(0)
-            digest = reader.digest.hexdigest()
             meta = {**dict(metadata or {}), "sha256": digest}
             try:
                 self.client.put_object(
