@@ -1,0 +1,98 @@
+"""Making test videos from the shared clips (formats, rotation, damage, light)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+
+def clip_frames(path: Path, seconds: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    container = av.open(str(path))
+    try:
+        for frame in container.decode(container.streams.video[0]):
+            t = float(frame.time or 0)
+            if seconds is not None and t > seconds:
+                return
+            yield t, frame.to_ndarray(format="bgr24")
+    finally:
+        container.close()
+
+
+def encode(
+    frames: Iterator[np.ndarray],
+    path: Path,
+    *,
+    codec: str = "libx264",
+    rate: int = 30,
+    rotation: int | None = None,
+    options: dict[str, str] | None = None,
+) -> Path:
+    out = av.open(str(path), "w")
+    stream = None
+    for frame in frames:
+        if stream is None:
+            stream = out.add_stream(codec, rate=rate)
+            stream.height, stream.width = (
+                frame.shape[0] - frame.shape[0] % 2,
+                frame.shape[1] - frame.shape[1] % 2,
+            )
+            stream.pix_fmt = "yuv420p"
+            stream.options = options or ({"preset": "ultrafast"} if codec == "libx264" else {})
+            if rotation is not None:
+                stream.set_display_rotation(rotation)
+        frame = frame[: stream.height, : stream.width]
+        for packet in stream.encode(
+            av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+        ):
+            out.mux(packet)
+    assert stream is not None
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path
+
+
+def transformed(
+    clip: Path,
+    path: Path,
+    fn: Callable[[np.ndarray], np.ndarray],
+    seconds: float | None = None,
+    **kw: object,
+) -> Path:
+    """The clip with every frame passed through ``fn``, at the clip's own frame rate."""
+    container = av.open(str(clip))
+    rate = round(float(container.streams.video[0].average_rate or 30))
+    container.close()
+    return encode((fn(f) for _, f in clip_frames(clip, seconds)), path, rate=rate, **kw)  # type: ignore[arg-type]
+
+
+def audio_only(path: Path, seconds: float = 3.0) -> Path:
+    out = av.open(str(path), "w")
+    stream = out.add_stream("aac", rate=44100)
+    samples = np.zeros((1, 1024), dtype=np.float32)
+    for i in range(int(seconds * 44100 / 1024)):
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate = 44100
+        frame.pts = i * 1024
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path
+
+
+def still(
+    image: np.ndarray,
+    path: Path,
+    seconds: float,
+    rate: int = 30,
+    size: tuple[int, int] | None = None,
+) -> Path:
+    if size is not None:
+        image = cv2.resize(image, size)
+    return encode((image for _ in range(int(seconds * rate))), path, rate=rate)

@@ -1,0 +1,113 @@
+"""Every attack made from the shared data is refused; odd faces and crowds are refused.
+
+The attacks are generated from the shared clips and photos (biometrics.attacks):
+a still photo held to the camera, a print-like rendering of it, and the live clip
+re-rendered as if filmed off a screen.
+"""
+
+from pathlib import Path
+
+import cv2
+import pytest
+
+from biometrics.attacks import print_video, screen_replay, still_video
+from biometrics.engine import load_image
+from tests.biometrics.conftest import CLIP_ACTIONS, FACEDATA, SELFIES, frame_at
+from tests.biometrics.media import still
+
+CLIPS = sorted(CLIP_ACTIONS)
+
+
+@pytest.fixture(scope="module")
+def attack_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("attacks")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_a_still_photo_held_to_the_camera_is_refused(engine, template_of, attack_dir, clip):
+    video = still_video(
+        frame_at(SELFIES / f"{clip}.mp4", 0.5), attack_dir / f"still_{clip}.mp4", seed=3
+    )
+    verdict = engine.verify(video, CLIP_ACTIONS[clip], [template_of(clip)])
+    assert verdict.decision == "fail", verdict.to_json()
+    assert verdict.reasons[0] in ("still_image", "liveness_failed")
+    alone = engine.verify(video, [], [template_of(clip)])  # even with no challenge asked
+    assert alone.decision == "fail" and alone.reasons[0] in ("still_image", "liveness_failed")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_a_printed_photo_is_refused(engine, template_of, attack_dir, clip):
+    video = print_video(
+        frame_at(SELFIES / f"{clip}.mp4", 0.5), attack_dir / f"print_{clip}.mp4", seed=4
+    )
+    verdict = engine.verify(video, CLIP_ACTIONS[clip], [template_of(clip)])
+    assert verdict.decision == "fail", verdict.to_json()
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_a_clip_replayed_on_a_screen_is_refused_even_with_the_right_actions(
+    engine, template_of, attack_dir, clip
+):
+    """The replayed clip performs the asked actions; the passive models must refuse it.
+
+    A replay that is also soft or dark is asked to retry (capture problems come first,
+    because the passive models misjudge poor live captures too); it never passes, and its
+    failed passive check is in the verdict for the session's attempt limits and for staff.
+    """
+    video = screen_replay(SELFIES / f"{clip}.mp4", attack_dir / f"screen_{clip}.mp4", seed=5)
+    verdict = engine.verify(video, CLIP_ACTIONS[clip], [template_of(clip)])
+    passive = next(c for c in verdict.checks if c.name == "passive_liveness")
+    assert not passive.passed, verdict.to_json()
+    if verdict.decision == "retry":
+        assert verdict.reasons[0] in {"blurry", "too_dark", "too_bright", "backlit"}
+    else:
+        assert (verdict.decision, verdict.reasons) == ("fail", ["liveness_failed"])
+
+
+@pytest.mark.parametrize("name", ["image_F1.jpg", "image_F2.jpg", "monitor_replay_rgb_fake.jpg"])
+def test_the_shared_spoof_pictures_are_refused(engine, template_of, attack_dir, name):
+    video = still_video(
+        load_image(FACEDATA / "spoof" / name), attack_dir / f"spoof_{Path(name).stem}.mp4"
+    )
+    verdict = engine.verify(video, ["blink"], [template_of("driving_d9")])
+    assert verdict.decision == "fail", verdict.to_json()
+
+
+def test_another_person_is_refused(verdict_of):
+    verdict = verdict_of(
+        str(SELFIES / "driving_d3.mp4"), tuple(CLIP_ACTIONS["driving_d3"]), "driving_d9"
+    )
+    assert (verdict.decision, verdict.reasons) == ("fail", ["face_mismatch"])
+    assert verdict.scores["face_match"] < verdict.thresholds["face_match"]
+
+
+def test_a_crowd_is_refused_as_several_faces(engine, template_of):
+    verdict = engine.verify(
+        FACEDATA / "videos" / "crowd_multi_face.mp4", ["blink"], [template_of("driving_d9")]
+    )
+    assert (verdict.decision, verdict.reasons) == ("retry", ["multiple_faces"])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("no_face.png", "no_face"),
+        ("multi_face_group.jpg", "multiple_faces"),
+        ("multi_face_t1.jpg", "multiple_faces"),
+        ("liveportrait_s7.jpg", None),  # cartoon
+        ("liveportrait_s25.jpg", None),  # animal
+        ("liveportrait_s9.jpg", None),  # painting
+        ("liveportrait_s11.jpg", None),  # a photo of a printed photo
+    ],
+)
+def test_negatives_never_pass(engine, template_of, tmp_path, name, expected):
+    image = load_image(FACEDATA / "negatives" / name)
+    h, w = image.shape[:2]
+    scale = 720 / max(h, w)
+    size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
+    video = still(cv2.resize(image, size), tmp_path / "neg.mp4", seconds=3)
+    verdict = engine.verify(video, ["blink"], [template_of("driving_d9")])
+    assert verdict.decision != "pass", verdict.to_json()
+    assert verdict.reasons, verdict.to_json()
+    if expected is not None:
+        assert verdict.reasons == [expected]
