@@ -13,9 +13,13 @@ COPY worker worker
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 
 FROM python:3.11-slim
+# OpenCV (pulled in by insightface) needs these shared libraries at import time.
+RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     LIFECERT_DATA_DIR=/var/lib/lifecert \
+    LIFECERT_MODEL_DIR=/var/lib/lifecert/models \
     LIFECERT_HOST=0.0.0.0
 RUN groupadd --system lifecert && useradd --system --gid lifecert --home /var/lib/lifecert lifecert \
     && mkdir -p /var/lib/lifecert && chown lifecert:lifecert /var/lib/lifecert

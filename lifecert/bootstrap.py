@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,9 @@ from lifecert.settings import Settings
 from storage.db import make_engine, make_session_factory
 from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 from storage.uow import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from biometrics.engine import Engine
 
 
 @dataclass
@@ -67,6 +71,19 @@ def build_object_store(settings: Settings) -> ObjectStore:
         )
         return store
     return LocalObjectStore(settings.resolved_objects_dir)
+
+
+def build_engine(settings: Settings) -> Engine:
+    """The biometrics engine with the model directory and ONNX Runtime options from settings."""
+    from biometrics.engine import Engine
+    from models.store import ModelStore, RuntimeOptions
+
+    options = RuntimeOptions(
+        providers=tuple(p.strip() for p in settings.onnx_providers.split(",") if p.strip()),
+        intra_op_threads=settings.onnx_threads,
+        batch_intra_op_threads=settings.onnx_threads,
+    )
+    return Engine(ModelStore.open(settings.resolved_model_dir, options))
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -76,8 +76,10 @@ class Settings(BaseSettings):
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     log_level: str = "INFO"
 
-    # Models (biometrics)
+    # Models (biometrics): the directory, and how ONNX Runtime runs them
     model_dir: Path | None = None
+    onnx_providers: str = "CPUExecutionProvider"  # comma-separated, in order of preference
+    onnx_threads: int = Field(default=1, ge=1, le=64)  # per session; two stages run in parallel
 
     @model_validator(mode="after")
     def _production_needs_explicit_services(self) -> Settings:
