@@ -182,3 +182,31 @@ def test_enrolment_photo_is_checked(engine):
     with pytest.raises(InputRejected) as side:
         engine.enrol((FACEDATA / "photos" / "quality" / "left_face.jpeg").read_bytes())
     assert side.value.reason.code == "pose_not_frontal"
+
+
+def _backlit(frame):
+    """A window behind the person: the background blown out, the face in shadow."""
+    h, w = frame.shape[:2]
+    mask = np.zeros((h, w), dtype=np.uint8)
+    cv2.ellipse(mask, (w // 2, int(h * 0.45)), (int(w * 0.26), int(h * 0.36)), 0, 0, 360, 255, -1)
+    out = np.full_like(frame, 250)
+    inside = mask > 0
+    out[inside] = (frame[inside] * 0.6).astype(np.uint8)
+    return out
+
+
+def test_backlit_clip_asks_to_face_the_light(tmp_path, engine, template_of):
+    video = transformed(D9, tmp_path / "backlit.mp4", _backlit, seconds=6)
+    verdict = engine.verify(video, ["blink"], [template_of("driving_d9")])
+    assert (verdict.decision, verdict.reasons) == ("retry", ["backlit"]), verdict.to_json()
+
+
+def test_overexposed_clip_asks_to_avoid_strong_light(tmp_path, engine, template_of):
+    bright = transformed(
+        D9,
+        tmp_path / "bright.mp4",
+        lambda f: np.clip(f.astype(np.float32) * 2.4, 0, 255).astype(np.uint8),
+        seconds=6,
+    )
+    verdict = engine.verify(bright, ["blink"], [template_of("driving_d9")])
+    assert (verdict.decision, verdict.reasons) == ("retry", ["too_bright"]), verdict.to_json()
