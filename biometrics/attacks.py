@@ -126,9 +126,8 @@ def print_video(
     size: tuple[int, int] = (720, 720),
     seed: int = 0,
 ) -> Path:
-    return write_video(
-        _hand_held(_fit(print_rendering(photo, seed), size), seconds, 30, seed), path
-    )
+    """A printed photo held to the camera: the still-photo attack on a print rendering."""
+    return still_video(print_rendering(photo, seed), path, seconds=seconds, size=size, seed=seed)
 
 
 def screen_frame(frame: Image, rng: np.random.Generator, t: float) -> Image:
