@@ -12,7 +12,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.context import install
 from api.errors import register_error_handlers
-from api.resources import admin, auth, counter, entitlements, health, periods, persons, suspensions
+from api.resources import (
+    admin,
+    auth,
+    counter,
+    entitlements,
+    family_review,
+    health,
+    periods,
+    persons,
+    selfservice,
+    suspensions,
+)
 from lifecert.bootstrap import Runtime, build_runtime
 from lifecert.settings import Settings, get_settings
 
@@ -30,6 +41,7 @@ Lists are paged with `?limit=&cursor=`; updates need `If-Match` with the ETag.
 """
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+UPLOAD_SUFFIXES = ("/video", "/enrolment")  # these take files, streamed (api/uploads.py)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -66,6 +78,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             x_host=settings.trusted_proxy_hops,
         )
     install(app, runtime)
+    from worker.celery_app import celery_app, configure, use_runtime
+
+    configure(celery_app, settings)
+    if not settings.broker_url:
+        use_runtime(runtime)  # the embedded mode: background work in this process
 
     api = Api(app)
     for blp in (
@@ -79,6 +96,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         admin.regions_blp,
         admin.accounts_blp,
         admin.audit_blp,
+        selfservice.blp,
+        family_review.family_blp,
+        family_review.staff_blp,
+        family_review.review_blp,
+        family_review.enrolment_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.docs_assets)
@@ -89,6 +111,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if (
             request.method in JSON_METHODS
             and request.path.startswith("/api/")
+            and not request.path.endswith(UPLOAD_SUFFIXES)
             and (request.content_length or request.headers.get("Transfer-Encoding"))
             and not request.is_json
         ):

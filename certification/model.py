@@ -474,3 +474,128 @@ class AuditRecord:
     details: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+@dataclass(eq=False)
+class FaceTemplate:
+    """An enrolled face template (人脸模板) of a person, as made by the biometrics engine."""
+
+    person_id: UUID
+    model: str
+    model_version: str
+    template: dict[str, Any]  # the engine's serialised template
+    source: str  # photo | verified_frame
+    photo_key: str | None = None
+    active: bool = True
+    created_by: UUID | None = None
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class ChallengeSession:
+    """One self-service certification session: the asked actions and a one-time upload."""
+
+    person_id: UUID
+    requested_by: UUID
+    nonce: str
+    actions: list[str]
+    seconds_per_action: int
+    max_video_seconds: int
+    expires_at: datetime
+    upload_key: str
+    assisted_by: UUID | None = None  # the bound family member who started it
+    status: str = "open"
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+    version: int = 0
+
+
+@dataclass(eq=False)
+class Attempt:
+    """The submitted video of a session and what the engine decided about it."""
+
+    session_id: UUID
+    person_id: UUID
+    object_key: str
+    size: int
+    sha256: str
+    mirrored: bool = False
+    status: str = "pending"
+    claim_token: str | None = None
+    claimed_at: datetime | None = None
+    tries: int = 0
+    enqueued_at: datetime | None = None
+    decided_at: datetime | None = None
+    decision: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    verdict: dict[str, Any] = field(default_factory=dict)
+    evidence_keys: list[str] = field(default_factory=list)
+    match_score: float | None = None
+    certification_id: UUID | None = None
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class ReviewCase:
+    """A failed or blocked self-service certification, for staff to decide (人工审核)."""
+
+    person_id: UUID
+    reason: str
+    attempt_id: UUID | None = None
+    status: str = "open"
+    decided_by: UUID | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+    certification_id: UUID | None = None
+    id: UUID = field(default_factory=uuid4)
+    opened_at: datetime = field(default_factory=utcnow)
+    version: int = 0
+
+
+@dataclass(eq=False)
+class FamilyBinding:
+    """A family member allowed to help a beneficiary certify (亲属协助认证绑定)."""
+
+    family_account_id: UUID
+    person_id: UUID
+    relationship: str
+    status: str = "requested"
+    decided_by: UUID | None = None
+    decided_how: str | None = None  # beneficiary_confirmed | staff_approved | staff_rejected
+    decided_at: datetime | None = None
+    revoked_by: UUID | None = None
+    revoked_at: datetime | None = None
+    id: UUID = field(default_factory=uuid4)
+    requested_at: datetime = field(default_factory=utcnow)
+    version: int = 0
+
+
+@dataclass(eq=False)
+class VerificationReferral:
+    """A person sent to township verification (待核实, Art. 14) by a staff decision."""
+
+    person_id: UUID
+    source: str  # review_case | ...
+    source_id: UUID | None
+    note: str | None = None
+    status: str = "open"
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class EnrolmentRequest:
+    """A photo given for enrolment (ID photo from the agency); the worker makes the template."""
+
+    person_id: UUID
+    photo_key: str
+    requested_by: UUID | None
+    status: str = "pending"  # pending | accepted | refused
+    reason: str | None = None
+    detail: str | None = None
+    template_id: UUID | None = None
+    decided_at: datetime | None = None
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)

@@ -17,15 +17,22 @@ from uuid import UUID
 from certification.audit import ChainedRecord
 from certification.model import (
     Account,
+    Attempt,
     AuditRecord,
     Certification,
+    ChallengeSession,
     ContactAttempt,
+    EnrolmentRequest,
     Entitlement,
     ExternalIdentity,
+    FaceTemplate,
+    FamilyBinding,
     Person,
     RefreshToken,
     Region,
+    ReviewCase,
     Suspension,
+    VerificationReferral,
 )
 from certification.vocabulary import SuspensionStatus
 
@@ -184,6 +191,76 @@ class AuditLog(Protocol):
     def chain(self, batch_size: int = 5000) -> Iterator[ChainedRecord]: ...
 
 
+class FaceTemplateRepository(Protocol):
+    def add(self, template: FaceTemplate) -> None: ...
+
+    def active_for(self, person_id: UUID) -> list[FaceTemplate]: ...
+
+
+class ChallengeSessionRepository(Protocol):
+    def add(self, session: ChallengeSession) -> None: ...
+
+    def get(self, session_id: UUID, *, for_update: bool = False) -> ChallengeSession | None: ...
+
+
+class AttemptRepository(Protocol):
+    def add(self, attempt: Attempt) -> None: ...
+
+    def get(self, attempt_id: UUID) -> Attempt | None: ...
+
+    def for_session(self, session_id: UUID) -> Attempt | None: ...
+
+    def by_sha256(self, sha256: str) -> Attempt | None: ...
+
+    def claim(self, attempt_id: UUID, token: str, now: datetime, stale_before: datetime) -> bool:
+        """Conditional update: pending (or processing with a stale claim) -> processing."""
+        ...
+
+    def unsuccessful_since(self, person_id: UUID, since: datetime) -> list[datetime]: ...
+
+    def stale_pending(self, older_than: datetime, limit: int) -> list[UUID]: ...
+
+
+class ReviewCaseRepository(Protocol):
+    def add(self, case: ReviewCase) -> None: ...
+
+    def get(self, case_id: UUID, *, for_update: bool = False) -> ReviewCase | None: ...
+
+    def open_for_person(self, person_id: UUID) -> list[ReviewCase]: ...
+
+    def find(
+        self, *, scope_code: str, status: str | None, page: PageRequest
+    ) -> Page[ReviewCase]: ...
+
+
+class FamilyBindingRepository(Protocol):
+    def add(self, binding: FamilyBinding) -> None: ...
+
+    def get(self, binding_id: UUID, *, for_update: bool = False) -> FamilyBinding | None: ...
+
+    def for_family(self, account_id: UUID) -> list[FamilyBinding]: ...
+
+    def for_person(self, person_id: UUID) -> list[FamilyBinding]: ...
+
+    def find(
+        self, *, scope_code: str, status: str | None, page: PageRequest
+    ) -> Page[FamilyBinding]: ...
+
+
+class VerificationReferralRepository(Protocol):
+    def add(self, referral: VerificationReferral) -> None: ...
+
+    def open_for_person(self, person_id: UUID) -> list[VerificationReferral]: ...
+
+
+class EnrolmentRequestRepository(Protocol):
+    def add(self, request: EnrolmentRequest) -> None: ...
+
+    def get(self, request_id: UUID) -> EnrolmentRequest | None: ...
+
+    def latest_for(self, person_id: UUID) -> EnrolmentRequest | None: ...
+
+
 class UnitOfWork(Protocol):
     persons: PersonRepository
     entitlements: EntitlementRepository
@@ -194,6 +271,13 @@ class UnitOfWork(Protocol):
     accounts: AccountRepository
     refresh_tokens: RefreshTokenRepository
     audit: AuditLog
+    templates: FaceTemplateRepository
+    challenge_sessions: ChallengeSessionRepository
+    attempts: AttemptRepository
+    review_cases: ReviewCaseRepository
+    bindings: FamilyBindingRepository
+    referrals: VerificationReferralRepository
+    enrolments: EnrolmentRequestRepository
 
     def __enter__(self) -> Self: ...
 
@@ -205,6 +289,10 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None: ...
+
+    def flush(self) -> None:
+        """Write pending rows now, so later rows may refer to them (foreign keys)."""
+        ...
 
     def rollback(self) -> None: ...
 
@@ -237,3 +325,109 @@ class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 
     def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+# --- self-service: evidence storage, the face engine, the queue, notifications ------------
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTarget:
+    """How the app uploads the video: a presigned POST straight to object storage."""
+
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_at: datetime
+
+
+class ObjectInfo(Protocol):
+    size: int
+    content_type: str
+    sha256: str | None
+
+
+class EvidenceStore(Protocol):
+    def ping(self) -> None:
+        """Raise when the store is unreachable."""
+        ...
+
+    def presigned_post(
+        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+    ) -> UploadTarget | None:
+        """None when the store cannot take direct uploads (then the API takes them)."""
+        ...
+
+    def presigned_get(self, key: str, *, seconds: int) -> str | None: ...
+
+    def stat(self, key: str) -> ObjectInfo | None: ...
+
+    def sha256_of(self, key: str) -> str:
+        """Read the object through once to hash it (the app's claim is never trusted)."""
+        ...
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> None: ...
+
+    def put_stream(
+        self, key: str, data: Any, length: int, content_type: str, metadata: Mapping[str, str]
+    ) -> ObjectInfo: ...
+
+    def fetch_to(self, key: str, path: str) -> None:
+        """Stream the object into a local file (for the engine)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FaceVerification:
+    decision: str  # pass | fail | retry
+    reasons: list[str]
+    verdict: dict[str, Any]  # the engine's full explanation
+    match_score: float | None
+    evidence_jpegs: list[bytes]
+    refresh_template: dict[str, Any] | None  # the best verified frame as a template
+
+
+@dataclass(frozen=True, slots=True)
+class FaceEnrolment:
+    accepted: bool
+    template: dict[str, Any] | None
+    model: str | None
+    model_version: str | None
+    reason: str | None  # a reason code when refused
+    detail: str = ""
+
+
+class FaceEngine(Protocol):
+    def verify(
+        self,
+        video_path: str,
+        actions: Sequence[str],
+        templates: Sequence[dict[str, Any]],
+        *,
+        mirrored: bool,
+    ) -> FaceVerification:
+        """Raises TemplatesOutdated when the templates were made by another model."""
+        ...
+
+    def enrol(self, photo: bytes) -> FaceEnrolment: ...
+
+
+class TemplatesOutdated(Exception):
+    """The person's templates were made by another recognition model: re-enrol."""
+
+
+class QueueUnavailable(Exception):
+    """The task queue could not take the job now; the pending record stays for the sweep."""
+
+
+class TaskQueue(Protocol):
+    def enqueue_attempt(self, attempt_id: UUID) -> None: ...
+
+    def enqueue_enrolment(self, request_id: UUID) -> None: ...
+
+
+class Notifier(Protocol):
+    def notify(
+        self, person_id: UUID, kind: str, zh: str, en: str, data: Mapping[str, str]
+    ) -> None: ...

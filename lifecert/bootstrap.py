@@ -11,8 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from certification.periods import PeriodPolicy
-from certification.ports import IdentityProvider
+from certification.ports import IdentityProvider, Notifier, TaskQueue
 from certification.services.context import ProcedureConfig, UseCaseContext
+from certification.services.selfservice import SelfServiceConfig
 from lifecert.adapters import (
     DevelopmentIdentityProvider,
     SystemClock,
@@ -38,6 +39,7 @@ class Runtime:
     passwords: WerkzeugPasswordHasher
     identity_providers: dict[str, IdentityProvider] = field(default_factory=dict)
     _object_store: ObjectStore | None = None
+    selfservice_override: SelfServiceConfig | None = None
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
@@ -54,6 +56,23 @@ class Runtime:
             self._object_store = build_object_store(self.settings)
         return self._object_store
 
+    @property
+    def task_queue(self) -> TaskQueue:
+        from lifecert.selfservice_adapters import CeleryTaskQueue
+        from worker.celery_app import celery_app
+
+        return CeleryTaskQueue(celery_app)
+
+    @property
+    def notifier(self) -> Notifier:
+        from lifecert.selfservice_adapters import LoggingNotifier
+
+        return LoggingNotifier()
+
+    @property
+    def selfservice(self) -> SelfServiceConfig:
+        return self.selfservice_override or selfservice_config(self.settings)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -68,6 +87,8 @@ def build_object_store(settings: Settings) -> ObjectStore:
             bucket=settings.s3_bucket,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            public_endpoint=settings.s3_public_endpoint,
+            public_secure=settings.s3_public_secure,
         )
         return store
     return LocalObjectStore(settings.resolved_objects_dir)
@@ -84,6 +105,20 @@ def build_engine(settings: Settings) -> Engine:
         batch_intra_op_threads=settings.onnx_threads,
     )
     return Engine(ModelStore.open(settings.resolved_model_dir, options))
+
+
+def selfservice_config(settings: Settings) -> SelfServiceConfig:
+    from datetime import timedelta
+
+    from biometrics.config import MatchConfig
+
+    match = MatchConfig()
+    return SelfServiceConfig(
+        max_video_bytes=settings.selfservice_max_video_mb * 1024 * 1024,
+        match_model=match.model,
+        match_threshold=match.threshold,
+        claim_timeout=timedelta(seconds=settings.selfservice_claim_timeout_s),
+    )
 
 
 def build_runtime(settings: Settings) -> Runtime:

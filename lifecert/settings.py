@@ -45,10 +45,14 @@ class Settings(BaseSettings):
     s3_bucket: str = "lifecert-evidence"
     s3_secure: bool = True
     s3_region: str | None = None
+    s3_public_endpoint: str | None = None  # host:port phones use, when not s3_endpoint
+    s3_public_secure: bool | None = None
 
     # Background work: empty = in-process; otherwise a Celery broker (redis:// or amqp://)
     broker_url: str | None = None
     result_backend: str | None = None
+    # seconds before a task a dead worker held is delivered again (Redis broker)
+    task_visibility_timeout: int = Field(default=300, ge=10, le=86400)
 
     # Tokens
     secret_key: SecretStr | None = None
@@ -75,6 +79,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1024 * 1024
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     log_level: str = "INFO"
+
+    # Self-service certification
+    selfservice_max_video_mb: int = Field(default=40, ge=1, le=200)
+    # a claim older than this is taken over; longer than the task's hard limit (120 s)
+    selfservice_claim_timeout_s: int = Field(default=150, ge=10, le=3600)
 
     # Models (biometrics): the directory, and how ONNX Runtime runs them
     model_dir: Path | None = None

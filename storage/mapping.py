@@ -68,4 +68,21 @@ def start_mappers() -> None:
         mapper_registry.map_imperatively(model.ExternalIdentity, schema.external_identities)
         mapper_registry.map_imperatively(model.RefreshToken, schema.refresh_tokens)
         mapper_registry.map_imperatively(model.AuditRecord, schema.audit_events)
+        mapper_registry.map_imperatively(model.FaceTemplate, schema.face_templates)
+        mapper_registry.map_imperatively(
+            model.ChallengeSession,
+            schema.challenge_sessions,
+            version_id_col=schema.challenge_sessions.c.version,
+        )
+        mapper_registry.map_imperatively(model.Attempt, schema.attempts)
+        mapper_registry.map_imperatively(
+            model.ReviewCase, schema.review_cases, version_id_col=schema.review_cases.c.version
+        )
+        mapper_registry.map_imperatively(
+            model.FamilyBinding,
+            schema.family_bindings,
+            version_id_col=schema.family_bindings.c.version,
+        )
+        mapper_registry.map_imperatively(model.VerificationReferral, schema.verification_referrals)
+        mapper_registry.map_imperatively(model.EnrolmentRequest, schema.enrolment_requests)
         _mapped = True

@@ -4,6 +4,7 @@ in the embedded default. Both stream; neither holds a whole object in memory."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -12,8 +13,11 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
+
+from certification.ports import UploadTarget
 
 CHUNK = 1024 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$")
@@ -74,6 +78,14 @@ def _copy_hashed(data: IO[bytes], length: int, out: IO[bytes]) -> str:
     return reader.digest.hexdigest()
 
 
+def _hash_stream(store: ObjectStore, key: str) -> str:
+    digest = hashlib.sha256()
+    with store.open(key) as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class ObjectStore(Protocol):
     kind: str
 
@@ -94,6 +106,24 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def ping(self) -> None: ...
+
+    def presigned_post(
+        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+    ) -> UploadTarget | None: ...
+
+    def presigned_get(self, key: str, *, seconds: int) -> str | None: ...
+
+    def sha256_of(self, key: str) -> str: ...
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> None: ...
+
+    def put_stream(
+        self, key: str, data: IO[bytes], length: int, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject: ...
+
+    def fetch_to(self, key: str, path: str) -> None: ...
 
 
 class LocalObjectStore:
@@ -164,6 +194,31 @@ class LocalObjectStore:
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
 
+    def presigned_post(
+        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+    ) -> UploadTarget | None:
+        return None  # the API takes the upload itself
+
+    def presigned_get(self, key: str, *, seconds: int) -> str | None:
+        return None
+
+    def sha256_of(self, key: str) -> str:
+        return _hash_stream(self, key)
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> None:
+        self.put(key, io.BytesIO(data), len(data), content_type, metadata)
+
+    def put_stream(
+        self, key: str, data: IO[bytes], length: int, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject:
+        return self.put(key, data, length, content_type, metadata)
+
+    def fetch_to(self, key: str, path: str) -> None:
+        with self.open(key) as src, Path(path).open("wb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
+
     def ping(self) -> None:
         if not os.access(self.root, os.W_OK):
             raise ObjectStoreError(f"{self.root} is not writable")
@@ -184,6 +239,8 @@ class S3ObjectStore:
         bucket: str,
         secure: bool,
         region: str | None = None,
+        public_endpoint: str | None = None,
+        public_secure: bool | None = None,
     ) -> None:
         import urllib3
         from minio import Minio
@@ -203,6 +260,18 @@ class S3ObjectStore:
             http_client=http,
         )
         self.bucket = bucket
+        # Links handed to phones and browsers are signed for the address they use, which
+        # may differ from the one the servers use inside the agency's network.
+        public_host = public_endpoint or endpoint
+        public_tls = secure if public_secure is None else public_secure
+        self.public_base = f"{'https' if public_tls else 'http'}://{public_host}"
+        self.signer = Minio(
+            public_host,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=public_tls,
+            region=region or "us-east-1",
+        )
 
     def _wrap(self, err: Exception) -> ObjectStoreError:
         return ObjectStoreError(f"object store error: {type(err).__name__}: {err}")
@@ -287,6 +356,55 @@ class S3ObjectStore:
             self.client.remove_object(self.bucket, key)
         except Exception as err:
             raise self._wrap(err) from err
+
+    def presigned_post(
+        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+    ) -> UploadTarget | None:
+        """A POST form the phone (wx.uploadFile, a browser form) sends straight to storage:
+        the key, a content type starting with the prefix, at most max_bytes, before expiry."""
+        from minio.datatypes import PostPolicy
+
+        check_key(key)
+        policy = PostPolicy(self.bucket, expires_at)
+        policy.add_equals_condition("key", key)
+        policy.add_starts_with_condition("Content-Type", content_type_prefix)
+        policy.add_content_length_range_condition(1, max_bytes)
+        try:
+            fields = self.signer.presigned_post_policy(policy)
+        except Exception as err:
+            raise self._wrap(err) from err
+        return UploadTarget(
+            url=f"{self.public_base}/{self.bucket}",
+            fields={"key": key, **fields},
+            max_bytes=max_bytes,
+            expires_at=expires_at,
+        )
+
+    def presigned_get(self, key: str, *, seconds: int) -> str | None:
+        try:
+            url: str = self.signer.presigned_get_object(
+                self.bucket, check_key(key), expires=timedelta(seconds=seconds)
+            )
+        except Exception as err:
+            raise self._wrap(err) from err
+        return url
+
+    def sha256_of(self, key: str) -> str:
+        return _hash_stream(self, key)
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> None:
+        self.put(key, io.BytesIO(data), len(data), content_type, metadata)
+
+    def put_stream(
+        self, key: str, data: IO[bytes], length: int, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject:
+        return self.put(key, data, length, content_type, metadata)
+
+    def fetch_to(self, key: str, path: str) -> None:
+        with self.open(key) as src, Path(path).open("wb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
 
     def ping(self) -> None:
         try:

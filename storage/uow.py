@@ -20,6 +20,15 @@ from storage.repositories import (
     SqlRegionRepository,
     SqlSuspensionRepository,
 )
+from storage.selfservice_repos import (
+    SqlAttemptRepository,
+    SqlChallengeSessionRepository,
+    SqlEnrolmentRequestRepository,
+    SqlFaceTemplateRepository,
+    SqlFamilyBindingRepository,
+    SqlReviewCaseRepository,
+    SqlVerificationReferralRepository,
+)
 
 
 class SqlUnitOfWork:
@@ -41,6 +50,13 @@ class SqlUnitOfWork:
         self.accounts = SqlAccountRepository(session)
         self.refresh_tokens = SqlRefreshTokenRepository(session)
         self.audit = SqlAuditLog(session)
+        self.templates = SqlFaceTemplateRepository(session)
+        self.challenge_sessions = SqlChallengeSessionRepository(session)
+        self.attempts = SqlAttemptRepository(session)
+        self.review_cases = SqlReviewCaseRepository(session)
+        self.bindings = SqlFamilyBindingRepository(session)
+        self.referrals = SqlVerificationReferralRepository(session)
+        self.enrolments = SqlEnrolmentRequestRepository(session)
         return self
 
     def __exit__(
@@ -75,6 +91,9 @@ class SqlUnitOfWork:
             session.rollback()
             self.audit.discard_pending()
             raise
+
+    def flush(self) -> None:
+        self._session().flush()
 
     def rollback(self) -> None:
         self._session().rollback()

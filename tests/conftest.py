@@ -1,12 +1,93 @@
-"""Shared test settings: where the shared face data and PostgreSQL are."""
+"""Shared test settings and servers: PostgreSQL (a fresh database per session) and an
+S3-compatible server (moto's, on loopback), as the test command provides them."""
 
 from __future__ import annotations
 
 import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("LIFECERT_SHARED_DIR", PROJECT.parent / "shared"))
 PG_ADMIN_URL = os.environ.get(
     "LIFECERT_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("LIFECERT_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
+TRUNCATE = (
+    "audit_events, refresh_tokens, external_identities, verification_referrals, review_cases, "
+    "attempts, challenge_sessions, enrolment_requests, face_templates, family_bindings, "
+    "accounts, suspensions, contact_attempts, certifications, entitlement_amounts, "
+    "entitlement_status_changes, entitlements, persons"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of its own for this test session, migrated with Alembic."""
+    from storage.migrate import upgrade
+
+    name = f"lifecert_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as err:
+        pytest.fail(f"PostgreSQL is needed for the integration tests ({PG_ADMIN_URL}): {err}")
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def truncate_all(engine: sa.Engine) -> None:
+    """The audit table's triggers refuse TRUNCATE, so cleaning runs in replica mode, which
+    only a superuser test harness can use."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(f"TRUNCATE {TRUNCATE} CASCADE"))
+        conn.execute(sa.text("DELETE FROM regions WHERE level IN ('township', 'village')"))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """host:port of an S3 server: LIFECERT_TEST_S3_ENDPOINT, or moto's server started here."""
+    configured = os.environ.get("LIFECERT_TEST_S3_ENDPOINT")
+    if configured:
+        yield configured
+        return
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the S3 test server did not start")
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)

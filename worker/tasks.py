@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import UUID
 
 from certification.access import Actor
 from certification.services import audit, periods
-from worker.celery_app import celery_app, worker_runtime
+from worker.celery_app import celery_app, worker_engine, worker_runtime
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +36,85 @@ def recompute_periods() -> dict[str, int]:
     with worker_runtime().use_case() as ctx:
         changed = periods.recompute_periods(ctx, Actor.system("period-recompute"))
     return {"changed": changed}
+
+
+class _Infrastructure(Exception):
+    """Retried with backoff: storage or database unreachable. Never the verdict itself."""
+
+
+def _selfservice_config() -> Any:
+    from lifecert.bootstrap import selfservice_config
+
+    return selfservice_config(worker_runtime().settings)
+
+
+@celery_app.task(
+    name="lifecert.selfservice.process_attempt",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=90,
+    time_limit=120,
+    max_retries=5,
+)
+def process_attempt(self: Any, attempt_id: str) -> dict[str, str]:
+    """Claim, verify, apply. A redelivered or retried task finds the work done and stops."""
+    from sqlalchemy.exc import OperationalError
+
+    from certification.services.selfservice import process_attempt as run
+    from lifecert.selfservice_adapters import LoggingNotifier
+    from storage.objects import ObjectStoreError
+
+    rt = worker_runtime()
+    try:
+        result = run(
+            rt.use_case,
+            worker_engine(),
+            rt.object_store,
+            LoggingNotifier(),
+            _selfservice_config(),
+            UUID(attempt_id),
+        )
+    except (ObjectStoreError, OperationalError) as err:
+        log.warning("attempt %s: infrastructure error, retrying: %s", attempt_id, err)
+        raise self.retry(exc=err, countdown=min(60, 2 ** (self.request.retries + 1))) from err
+    return {"attempt": attempt_id, "outcome": result.outcome}
+
+
+@celery_app.task(
+    name="lifecert.selfservice.compute_template",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=90,
+    max_retries=5,
+)
+def compute_template(self: Any, request_id: str) -> dict[str, str]:
+    from sqlalchemy.exc import OperationalError
+
+    from certification.errors import NotFound
+    from certification.services.selfservice import compute_template as run
+    from storage.objects import ObjectStoreError
+
+    rt = worker_runtime()
+    try:
+        with rt.use_case() as ctx:
+            request = run(ctx, worker_engine(), rt.object_store, UUID(request_id))
+    except NotFound:
+        return {"request": request_id, "status": "gone"}  # already decided: a redelivery
+    except (ObjectStoreError, OperationalError) as err:
+        raise self.retry(exc=err, countdown=min(60, 2 ** (self.request.retries + 1))) from err
+    return {"request": request_id, "status": request.status}
+
+
+@celery_app.task(name="lifecert.selfservice.sweep", soft_time_limit=50, time_limit=60)
+def sweep_pending() -> dict[str, int]:
+    """The outbox: attempts recorded while the broker was down are enqueued now."""
+    from datetime import timedelta
+
+    from certification.services.selfservice import requeue_stale
+    from lifecert.selfservice_adapters import CeleryTaskQueue
+
+    with worker_runtime().use_case() as ctx:
+        sent = requeue_stale(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(seconds=30))
+    return {"requeued": sent}

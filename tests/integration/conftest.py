@@ -19,37 +19,9 @@ from certification.services.accounts import create_staff
 from certification.vocabulary import AccountKind
 from lifecert.bootstrap import Runtime, build_runtime
 from lifecert.settings import Settings
-from storage.migrate import upgrade
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import truncate_all
 
 PASSWORD = "correct-horse-battery-9"
-TRUNCATE = (
-    "audit_events, refresh_tokens, external_identities, accounts, suspensions, "
-    "contact_attempts, certifications, entitlement_amounts, entitlement_status_changes, "
-    "entitlements, persons"
-)
-
-
-def _admin_engine() -> sa.Engine:
-    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A database of its own for this test session, migrated with Alembic."""
-    name = f"lifecert_test_{secrets.token_hex(4)}"
-    admin = _admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as err:
-        pytest.fail(f"PostgreSQL is needed for the integration tests ({PG_ADMIN_URL}): {err}")
-    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -80,13 +52,9 @@ def app(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def clean_database(runtime: Runtime) -> Iterator[None]:
-    """Each test starts from the migrated state. The audit table's triggers refuse TRUNCATE,
-    so cleaning runs in replica mode, which only a superuser test harness can use."""
+    """Each test starts from the migrated state."""
     yield
-    with runtime.engine.begin() as conn:
-        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        conn.execute(sa.text(f"TRUNCATE {TRUNCATE} CASCADE"))
-        conn.execute(sa.text("DELETE FROM regions WHERE level IN ('township', 'village')"))
+    truncate_all(runtime.engine)
 
 
 @dataclass

@@ -4,9 +4,6 @@ moto's standalone server on loopback, started by this fixture)."""
 import hashlib
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,41 +15,9 @@ from storage.objects import (
     ObjectStoreError,
     S3ObjectStore,
 )
+from tests.conftest import free_port
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    configured = os.environ.get("LIFECERT_TEST_S3_ENDPOINT")
-    if configured:
-        yield configured
-        return
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the S3 test server did not start")
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def stores(tmp_path, endpoint):
@@ -107,7 +72,7 @@ def test_keys_cannot_escape(tmp_path):
 
 def test_an_unreachable_s3_server_fails_fast_with_a_store_error():
     store = S3ObjectStore(
-        endpoint=f"127.0.0.1:{_free_port()}",
+        endpoint=f"127.0.0.1:{free_port()}",
         access_key="k",
         secret_key="s",
         bucket="b",

@@ -1,0 +1,162 @@
+"""Family members helping a beneficiary certify (亲属协助认证).
+
+A family member asks to be bound to a beneficiary (citizen ID, name and relationship);
+the binding becomes active when the beneficiary confirms it in the app (their account
+identity-verified, which a successful face certification gives) or when staff approve it.
+Either side, or staff, may revoke it.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.citizen_id import CitizenId
+from certification.errors import (
+    AccessDenied,
+    AlreadyExists,
+    NotFound,
+    RuleViolation,
+    ValidationFailed,
+)
+from certification.model import FamilyBinding
+from certification.ports import Page, PageRequest
+from certification.selfservice import BindingStatus
+from certification.services.context import UseCaseContext
+from certification.services.persons import load_person, normalise_name
+from certification.vocabulary import AccountKind
+
+RELATIONSHIPS = ("spouse", "child", "grandchild", "sibling", "parent", "other_relative", "carer")
+
+
+def request_binding(
+    ctx: UseCaseContext, actor: Actor, *, citizen_id: str, name: str, relationship: str
+) -> FamilyBinding:
+    if actor.kind != AccountKind.FAMILY.value or actor.account_id is None:
+        raise AccessDenied("Only a family member's account can ask to be bound to a beneficiary.")
+    if relationship not in RELATIONSHIPS:
+        raise ValidationFailed(
+            "Relationship is one of: " + ", ".join(RELATIONSHIPS), field="relationship"
+        )
+    cid = CitizenId.parse(citizen_id, today=ctx.clock.today())
+    person = ctx.uow.persons.by_citizen_id(cid.value)
+    # The same answer whether the person is unknown or the name differs: no probing.
+    if person is None or person.name != normalise_name(name):
+        raise NotFound("No beneficiary with this citizen ID number and name.")
+    if any(
+        b.person_id == person.id
+        and b.status in (BindingStatus.REQUESTED.value, BindingStatus.ACTIVE.value)
+        for b in ctx.uow.bindings.for_family(actor.account_id)
+    ):
+        raise AlreadyExists("You already asked to help this person.")
+    binding = FamilyBinding(
+        family_account_id=actor.account_id, person_id=person.id, relationship=relationship
+    )
+    ctx.uow.bindings.add(binding)
+    ctx.audit(
+        actor,
+        "binding.requested",
+        "person",
+        person.id,
+        binding_id=str(binding.id),
+        relationship=relationship,
+    )
+    ctx.uow.commit()
+    return binding
+
+
+def _load(ctx: UseCaseContext, binding_id: UUID) -> FamilyBinding:
+    binding = ctx.uow.bindings.get(binding_id, for_update=True)
+    if binding is None:
+        raise NotFound(f"No binding {binding_id}.")
+    return binding
+
+
+def confirm_binding(ctx: UseCaseContext, actor: Actor, binding_id: UUID) -> FamilyBinding:
+    """The beneficiary's own consent, in the app."""
+    binding = _load(ctx, binding_id)
+    if actor.kind != AccountKind.BENEFICIARY.value or actor.person_id != binding.person_id:
+        raise AccessDenied("Only the beneficiary can confirm this request.")
+    if not actor.identity_verified:
+        raise AccessDenied(
+            "Confirm your own identity first (certify yourself once with the app) before "
+            "letting someone help you."
+        )
+    if binding.status != BindingStatus.REQUESTED.value:
+        raise RuleViolation(f"This request is {binding.status}.")
+    binding.status = BindingStatus.ACTIVE.value
+    binding.decided_by, binding.decided_how, binding.decided_at = (
+        actor.account_id,
+        "beneficiary_confirmed",
+        ctx.clock.now(),
+    )
+    ctx.audit(actor, "binding.confirmed", "person", binding.person_id, binding_id=str(binding.id))
+    ctx.uow.commit()
+    return binding
+
+
+def staff_decide_binding(
+    ctx: UseCaseContext, actor: Actor, binding_id: UUID, *, approve: bool, reason: str
+) -> FamilyBinding:
+    binding = _load(ctx, binding_id)
+    person = load_person(ctx, binding.person_id)
+    access.require_clerk_for(actor, person.region_code, "decide family binding requests")
+    if binding.status != BindingStatus.REQUESTED.value:
+        raise RuleViolation(f"This request is {binding.status}.")
+    binding.status = (BindingStatus.ACTIVE if approve else BindingStatus.REJECTED).value
+    binding.decided_by, binding.decided_at = actor.account_id, ctx.clock.now()
+    binding.decided_how = "staff_approved" if approve else "staff_rejected"
+    ctx.audit(
+        actor,
+        "binding.approved" if approve else "binding.rejected",
+        "person",
+        person.id,
+        reason=reason,
+        binding_id=str(binding.id),
+    )
+    ctx.uow.commit()
+    return binding
+
+
+def revoke_binding(
+    ctx: UseCaseContext, actor: Actor, binding_id: UUID, *, reason: str
+) -> FamilyBinding:
+    binding = _load(ctx, binding_id)
+    own = actor.account_id == binding.family_account_id or (
+        actor.kind == AccountKind.BENEFICIARY.value and actor.person_id == binding.person_id
+    )
+    if not own:
+        person = load_person(ctx, binding.person_id)
+        access.require_clerk_for(actor, person.region_code, "revoke this binding")
+    if binding.status not in (BindingStatus.REQUESTED.value, BindingStatus.ACTIVE.value):
+        raise RuleViolation(f"This binding is already {binding.status}.")
+    binding.status = BindingStatus.REVOKED.value
+    binding.revoked_by, binding.revoked_at = actor.account_id, ctx.clock.now()
+    ctx.audit(
+        actor,
+        "binding.revoked",
+        "person",
+        binding.person_id,
+        reason=reason,
+        binding_id=str(binding.id),
+    )
+    ctx.uow.commit()
+    return binding
+
+
+def my_bindings(ctx: UseCaseContext, actor: Actor) -> list[FamilyBinding]:
+    if actor.kind == AccountKind.FAMILY.value and actor.account_id is not None:
+        return ctx.uow.bindings.for_family(actor.account_id)
+    if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id is not None:
+        return ctx.uow.bindings.for_person(actor.person_id)
+    raise AccessDenied(
+        "Bindings are listed for beneficiaries and family members; staff use the region list."
+    )
+
+
+def list_for_staff(
+    ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
+) -> Page[FamilyBinding]:
+    scope = access.staff_scope(actor)
+    return ctx.uow.bindings.find(scope_code=scope, status=status, page=page)

@@ -1,0 +1,145 @@
+"""Staff review of failed or blocked self-service certifications (人工审核).
+
+Approve records a counter-style certification by the reviewer; reject sends the person
+to township verification (Art. 14); retake asks the person to record again. The case's
+version guards against two reviewers deciding the same case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.errors import (
+    AccessDenied,
+    NotFound,
+    RuleViolation,
+    StaleVersion,
+    ValidationFailed,
+)
+from certification.model import Attempt, Person, ReviewCase, VerificationReferral
+from certification.ports import EvidenceStore, Notifier, Page, PageRequest
+from certification.selfservice import CaseStatus
+from certification.services.certifications import certify
+from certification.services.context import UseCaseContext
+from certification.services.persons import load_person
+from certification.vocabulary import CertificationChannel, StaffRole
+
+DECISIONS = ("approve", "reject", "retake")
+LINK_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    case: ReviewCase
+    person: Person
+    attempt: Attempt | None
+    links: dict[str, str | None]
+
+
+def _require_reviewer(actor: Actor, person: Person) -> None:
+    if not actor.has_role(StaffRole.REVIEWER):
+        raise AccessDenied("Deciding review cases needs the reviewer role.")
+    if not actor.sees_region(person.region_code):
+        raise AccessDenied("This case concerns a person registered outside your region.")
+
+
+def list_cases(
+    ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
+) -> Page[ReviewCase]:
+    if not actor.has_role(StaffRole.REVIEWER):
+        raise AccessDenied("The review queue needs the reviewer role.")
+    scope = access.staff_scope(actor)
+    return ctx.uow.review_cases.find(scope_code=scope, status=status, page=page)
+
+
+def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: UUID) -> CaseView:
+    case = ctx.uow.review_cases.get(case_id)
+    if case is None:
+        raise NotFound(f"No review case {case_id}.")
+    person = load_person(ctx, case.person_id)
+    _require_reviewer(actor, person)
+    attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
+    links: dict[str, str | None] = {}
+    if attempt is not None:
+        links["video"] = store.presigned_get(attempt.object_key, seconds=LINK_SECONDS)
+        for i, key in enumerate(attempt.evidence_keys):
+            links[f"frame_{i}"] = store.presigned_get(key, seconds=LINK_SECONDS)
+    templates = ctx.uow.templates.active_for(person.id)
+    photo = next((t.photo_key for t in templates if t.photo_key), None)
+    if photo:
+        links["enrolled_photo"] = store.presigned_get(photo, seconds=LINK_SECONDS)
+    ctx.audit(actor, "review.viewed", "review_case", case.id)
+    ctx.uow.commit()
+    return CaseView(case, person, attempt, links)
+
+
+def decide_case(
+    ctx: UseCaseContext,
+    actor: Actor,
+    notifier: Notifier,
+    case_id: UUID,
+    *,
+    decision: str,
+    comment: str,
+    expected_version: int,
+) -> ReviewCase:
+    if decision not in DECISIONS:
+        raise ValidationFailed("Decide approve, reject or retake.", field="decision")
+    comment = (comment or "").strip()
+    if len(comment) < 4:
+        raise ValidationFailed("A comment explaining the decision is required.", field="comment")
+    case = ctx.uow.review_cases.get(case_id, for_update=True)
+    if case is None:
+        raise NotFound(f"No review case {case_id}.")
+    person = load_person(ctx, case.person_id, for_update=True)
+    _require_reviewer(actor, person)
+    if case.version != expected_version:
+        raise StaleVersion("Another reviewer changed this case; reload it before deciding.")
+    if case.status != CaseStatus.OPEN.value:
+        raise RuleViolation(f"This case was already decided ({case.status}).")
+    case.decided_by = actor.account_id
+    case.decided_at = ctx.clock.now()
+    case.comment = comment
+    if decision == "approve":
+        outcome = certify(
+            ctx,
+            actor,
+            person,
+            channel=CertificationChannel.COUNTER,
+            certified_at=ctx.clock.now(),
+            note=f"review approval: {comment}",
+            source_ref=f"review:{case.id}",
+        )
+        case.status = CaseStatus.APPROVED.value
+        ctx.uow.flush()
+        case.certification_id = outcome.certification.id
+    elif decision == "reject":
+        case.status = CaseStatus.REJECTED.value
+        ctx.uow.referrals.add(
+            VerificationReferral(
+                person_id=person.id, source="review_case", source_id=case.id, note=comment
+            )
+        )
+    else:
+        case.status = CaseStatus.RETAKE_REQUESTED.value
+    ctx.audit(
+        actor,
+        f"review.{decision}",
+        "review_case",
+        case.id,
+        reason=comment,
+        person_id=str(person.id),
+    )
+    ctx.uow.commit()
+    if decision == "retake":
+        notifier.notify(
+            person.id,
+            "retake",
+            "请重新进行人脸认证，录制时请按提示慢慢做动作",
+            "Please certify again with the app, doing the actions slowly as shown",
+            {"case_id": str(case.id)},
+        )
+    return case

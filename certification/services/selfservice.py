@@ -1,0 +1,612 @@
+"""Self-service face certification, from the challenge to the certification or the review case.
+
+1. ``start_session``: a random challenge and a one-time upload (presigned POST, or the API).
+2. ``submit``: the upload is checked (exists, size, sha256 computed here, never reused),
+   the attempt is recorded as pending and committed *before* it is enqueued.
+3. ``process_attempt`` (the worker): claims the attempt with a conditional update, runs the
+   face engine, stores the evidence, and applies the outcome in one transaction guarded by
+   the claim, so a redelivered task cannot certify twice.
+4. ``session_status``: what the app shows, with what to do next.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+from uuid import UUID, uuid4
+
+from certification import access
+from certification.access import Actor
+from certification.errors import AccessDenied, NotFound, RuleViolation, ValidationFailed
+from certification.model import (
+    Attempt,
+    ChallengeSession,
+    EnrolmentRequest,
+    FaceTemplate,
+    Person,
+    ReviewCase,
+)
+from certification.ports import (
+    EvidenceStore,
+    FaceEngine,
+    Notifier,
+    QueueUnavailable,
+    TaskQueue,
+    TemplatesOutdated,
+    UploadTarget,
+)
+from certification.selfservice import (
+    NEXT_STEPS,
+    AttemptLimits,
+    AttemptStatus,
+    BindingStatus,
+    CaseReason,
+    ChallengePlan,
+    ChallengePolicy,
+    Decision,
+    SessionStatus,
+    TemplateRefreshRule,
+)
+from certification.services.certifications import certify
+from certification.services.context import UseCaseContext
+from certification.services.persons import load_person
+from certification.vocabulary import AccountKind, CertificationChannel
+
+log = logging.getLogger(__name__)
+
+VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/3gpp")
+RETENTION_YEARS = 3  # Art. 20: evidence kept 3 years in principle
+
+
+@dataclass(frozen=True, slots=True)
+class SelfServiceConfig:
+    policy: ChallengePolicy = field(default_factory=ChallengePolicy)
+    limits: AttemptLimits = field(default_factory=AttemptLimits)
+    refresh: TemplateRefreshRule = field(default_factory=TemplateRefreshRule)
+    max_video_bytes: int = 40 * 1024 * 1024
+    match_model: str = "w600k_mbf"  # templates must come from the engine's model
+    match_threshold: float = 0.33
+    claim_timeout: timedelta = timedelta(seconds=150)  # a claim older than this is stale
+
+
+def retention_metadata(now: datetime) -> dict[str, str]:
+    until = now.replace(year=now.year + RETENTION_YEARS)
+    return {"retain-until": until.date().isoformat(), "purpose": "certification-evidence"}
+
+
+# --- enrolment --------------------------------------------------------------------------
+
+
+def request_enrolment(
+    ctx: UseCaseContext,
+    actor: Actor,
+    store: EvidenceStore,
+    queue: TaskQueue,
+    person_id: UUID,
+    *,
+    photo: IO[bytes],
+    length: int,
+    content_type: str,
+) -> EnrolmentRequest:
+    """Staff give a person's photo (the agency's ID photo); a worker makes the template."""
+    person = load_person(ctx, person_id)
+    access.require_clerk_for(actor, person.region_code, "set this person's enrolled photo")
+    if content_type not in ("image/jpeg", "image/png", "image/webp"):
+        raise ValidationFailed("The photo must be a JPEG, PNG or WebP image.", field="photo")
+    if not 0 < length <= 10 * 1024 * 1024:
+        raise ValidationFailed("The photo must be between 1 byte and 10 MB.", field="photo")
+    key = f"enrolment/{person.id}/{uuid4().hex}.img"
+    store.put_stream(key, photo, length, content_type, retention_metadata(ctx.clock.now()))
+    request = EnrolmentRequest(person_id=person.id, photo_key=key, requested_by=actor.account_id)
+    ctx.uow.enrolments.add(request)
+    ctx.audit(actor, "enrolment.requested", "person", person.id, request_id=str(request.id))
+    ctx.uow.commit()
+    try:
+        queue.enqueue_enrolment(request.id)
+    except QueueUnavailable as err:
+        log.warning("enrolment %s waits for the queue: %s", request.id, err)
+    return request
+
+
+def compute_template(
+    ctx: UseCaseContext, engine: FaceEngine, store: EvidenceStore, request_id: UUID
+) -> EnrolmentRequest:
+    """The worker's part of enrolment: the engine's quality gate, then the template."""
+    request = ctx.uow.enrolments.get(request_id)
+    if request is None or request.status != "pending":
+        raise NotFound(f"No pending enrolment request {request_id}.")
+    with tempfile.NamedTemporaryFile(suffix=".img") as tmp:
+        store.fetch_to(request.photo_key, tmp.name)
+        result = engine.enrol(Path(tmp.name).read_bytes())
+    request.decided_at = ctx.clock.now()
+    actor = Actor.system("enrolment-worker")
+    if not result.accepted or result.template is None:
+        request.status = "refused"
+        request.reason = result.reason
+        request.detail = result.detail
+        ctx.audit(actor, "enrolment.refused", "person", request.person_id, reason=result.reason)
+        ctx.uow.commit()
+        return request
+    for old in ctx.uow.templates.active_for(request.person_id):
+        if old.source == "photo" or old.model != result.model:
+            old.active = False
+    template = FaceTemplate(
+        person_id=request.person_id,
+        model=result.model or "",
+        model_version=result.model_version or "",
+        template=result.template,
+        source="photo",
+        photo_key=request.photo_key,
+        created_by=request.requested_by,
+    )
+    ctx.uow.templates.add(template)
+    ctx.uow.flush()
+    request.status = "accepted"
+    request.template_id = template.id
+    ctx.audit(
+        actor, "enrolment.accepted", "person", request.person_id, template_id=str(template.id)
+    )
+    ctx.uow.commit()
+    return request
+
+
+# --- the session ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSession:
+    session: ChallengeSession
+    plan: ChallengePlan
+    upload: UploadTarget | None  # None: upload to the API (direct)
+    max_bytes: int
+
+
+def _person_for(
+    ctx: UseCaseContext, actor: Actor, person_id: UUID | None
+) -> tuple[Person, UUID | None]:
+    """Whom the session certifies, and the assisting family member if any."""
+    if actor.kind == AccountKind.BENEFICIARY.value:
+        if person_id is not None and person_id != actor.person_id:
+            raise AccessDenied("You can start a certification only for yourself.")
+        assert actor.person_id is not None
+        return load_person(ctx, actor.person_id), None
+    if actor.kind == AccountKind.FAMILY.value:
+        if person_id is None:
+            raise ValidationFailed("Say whom you are helping (person_id).", field="person_id")
+        assert actor.account_id is not None
+        bound = [
+            b
+            for b in ctx.uow.bindings.for_family(actor.account_id)
+            if b.person_id == person_id and b.status == BindingStatus.ACTIVE.value
+        ]
+        if not bound:
+            raise AccessDenied(
+                "You can help only a person you are bound to, once the binding is confirmed."
+            )
+        return load_person(ctx, person_id), actor.account_id
+    raise AccessDenied("Self-service certification is for beneficiaries and their family members.")
+
+
+def start_session(
+    ctx: UseCaseContext,
+    actor: Actor,
+    store: EvidenceStore,
+    config: SelfServiceConfig,
+    *,
+    person_id: UUID | None,
+    gentle: bool = False,
+) -> StartedSession:
+    person, assisted_by = _person_for(ctx, actor, person_id)
+    if not person.in_force():
+        raise RuleViolation("There is no benefit to certify for this person.")
+    templates = [
+        t for t in ctx.uow.templates.active_for(person.id) if t.model == config.match_model
+    ]
+    if not templates:
+        raise RuleViolation(
+            "No usable registered photo is on file for this person; please visit a service "
+            "point to have the photo taken.",
+            details={"reason": "no_enrolled_photo"},
+        )
+    now = ctx.clock.now()
+    allowed, why, until = config.limits.check(
+        ctx.uow.attempts.unsuccessful_since(person.id, now - timedelta(days=1)), now
+    )
+    if not allowed:
+        after = f" after {until.isoformat(timespec='minutes')}" if until else " tomorrow"
+        raise RuleViolation(
+            f"Too many attempts; please try again{after}, or visit a service point.",
+            details={"reason": why, "retry_after": until.isoformat() if until else None},
+        )
+    store.ping()  # storage down: say so now (503), not after the person recorded a video
+    plan = config.policy.plan(person.birth_date, ctx.clock.today(), gentle=gentle)
+    assert actor.account_id is not None
+    session_id = uuid4()
+    nonce = secrets.token_urlsafe(24)
+    expires_at = now + timedelta(minutes=config.policy.session_minutes)
+    session = ChallengeSession(
+        id=session_id,
+        person_id=person.id,
+        requested_by=actor.account_id,
+        assisted_by=assisted_by,
+        nonce=nonce,
+        actions=list(plan.actions),
+        seconds_per_action=plan.seconds_per_action,
+        max_video_seconds=plan.max_video_seconds,
+        expires_at=expires_at,
+        upload_key=f"selfservice/{person.id}/{session_id}.video",
+    )
+    upload = store.presigned_post(
+        session.upload_key,
+        max_bytes=config.max_video_bytes,
+        content_type_prefix="video/",
+        expires_at=expires_at,
+    )
+    ctx.uow.challenge_sessions.add(session)
+    ctx.audit(
+        actor,
+        "selfservice.session_started",
+        "person",
+        person.id,
+        session_id=str(session.id),
+        actions=list(plan.actions),
+        assisted_by=str(assisted_by) if assisted_by else None,
+    )
+    ctx.uow.commit()
+    return StartedSession(session, plan, upload, config.max_video_bytes)
+
+
+def _own_session(
+    ctx: UseCaseContext, actor: Actor, session_id: UUID, *, for_update: bool = False
+) -> ChallengeSession:
+    session = ctx.uow.challenge_sessions.get(session_id, for_update=for_update)
+    if session is None or session.requested_by != actor.account_id:
+        raise NotFound("No such certification session for your account.")
+    return session
+
+
+def _check_open(ctx: UseCaseContext, session: ChallengeSession) -> None:
+    if session.status == SessionStatus.OPEN.value and session.expires_at <= ctx.clock.now():
+        session.status = SessionStatus.EXPIRED.value
+        ctx.uow.commit()
+    if session.status == SessionStatus.EXPIRED.value:
+        raise RuleViolation(
+            "This certification session has expired; please start again.",
+            details={"reason": "session_expired"},
+        )
+    if session.status != SessionStatus.OPEN.value:
+        raise RuleViolation(
+            "This session's video was already submitted.", details={"reason": "already_submitted"}
+        )
+
+
+def upload_direct(
+    ctx: UseCaseContext,
+    actor: Actor,
+    store: EvidenceStore,
+    config: SelfServiceConfig,
+    session_id: UUID,
+    *,
+    data: IO[bytes],
+    length: int,
+    content_type: str,
+) -> int:
+    """The fallback upload through the API, streamed to storage (never held in memory)."""
+    session = _own_session(ctx, actor, session_id)
+    _check_open(ctx, session)
+    if not content_type.startswith("video/") and content_type != "application/octet-stream":
+        raise ValidationFailed("Upload the video (a video/* content type).", field="file")
+    if not 0 < length <= config.max_video_bytes:
+        raise ValidationFailed(
+            f"The video must be between 1 byte and {config.max_video_bytes // (1024 * 1024)} MB.",
+            field="file",
+        )
+    info = store.put_stream(
+        session.upload_key, data, length, content_type, retention_metadata(ctx.clock.now())
+    )
+    return info.size
+
+
+def submit(
+    ctx: UseCaseContext,
+    actor: Actor,
+    store: EvidenceStore,
+    queue: TaskQueue,
+    config: SelfServiceConfig,
+    session_id: UUID,
+    *,
+    nonce: str,
+    mirrored: bool,
+) -> Attempt:
+    """The upload is complete: check it, record the attempt, then enqueue it (once)."""
+    session = _own_session(ctx, actor, session_id, for_update=True)
+    if not secrets.compare_digest(session.nonce, nonce):
+        raise RuleViolation(
+            "The session code does not match; start a new certification.",
+            details={"reason": "nonce_mismatch"},
+        )
+    existing = ctx.uow.attempts.for_session(session.id)
+    if existing is not None:
+        return existing  # submitting twice is harmless: one attempt, one task
+    _check_open(ctx, session)
+    info = store.stat(session.upload_key)
+    if info is None:
+        raise RuleViolation(
+            "The video has not arrived yet; upload it, then submit.",
+            details={"reason": "upload_missing"},
+        )
+    if not 0 < info.size <= config.max_video_bytes:
+        raise RuleViolation(
+            "The uploaded video is empty or too large.", details={"reason": "upload_size"}
+        )
+    digest = store.sha256_of(session.upload_key)
+    if ctx.uow.attempts.by_sha256(digest) is not None:
+        raise RuleViolation(
+            "This video was already used for a certification; please record a new one.",
+            details={"reason": "video_reused"},
+        )
+    attempt = Attempt(
+        session_id=session.id,
+        person_id=session.person_id,
+        object_key=session.upload_key,
+        size=info.size,
+        sha256=digest,
+        mirrored=mirrored,
+    )
+    ctx.uow.attempts.add(attempt)
+    session.status = SessionStatus.SUBMITTED.value
+    ctx.audit(
+        actor,
+        "selfservice.submitted",
+        "person",
+        session.person_id,
+        attempt_id=str(attempt.id),
+        sha256=digest,
+        size=info.size,
+    )
+    ctx.uow.commit()  # recorded before enqueueing: a lost message leaves a pending row
+    enqueue(ctx, queue, attempt)
+    return attempt
+
+
+def enqueue(ctx: UseCaseContext, queue: TaskQueue, attempt: Attempt) -> bool:
+    try:
+        queue.enqueue_attempt(attempt.id)
+    except QueueUnavailable as err:
+        log.warning("attempt %s stays pending for the sweep: %s", attempt.id, err)
+        return False
+    attempt.enqueued_at = ctx.clock.now()
+    ctx.uow.commit()
+    return True
+
+
+def requeue_stale(
+    ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta, limit: int = 100
+) -> int:
+    """The outbox sweep: attempts still pending (the queue was down) are enqueued again."""
+    ids = ctx.uow.attempts.stale_pending(ctx.clock.now() - older_than, limit)
+    sent = 0
+    for attempt_id in ids:
+        attempt = ctx.uow.attempts.get(attempt_id)
+        if attempt is not None and enqueue(ctx, queue, attempt):
+            sent += 1
+    return sent
+
+
+# --- the worker's part -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    attempt_id: UUID
+    outcome: str  # decided | skipped | error
+
+
+def process_attempt(
+    open_context: Callable[[], AbstractContextManager[UseCaseContext]],
+    engine: FaceEngine,
+    store: EvidenceStore,
+    notifier: Notifier,
+    config: SelfServiceConfig,
+    attempt_id: UUID,
+) -> ProcessResult:
+    token = secrets.token_hex(16)
+    with open_context() as ctx:
+        now = ctx.clock.now()
+        if not ctx.uow.attempts.claim(attempt_id, token, now, now - config.claim_timeout):
+            return ProcessResult(attempt_id, "skipped")  # done, or claimed by a live worker
+        ctx.uow.commit()
+    with open_context() as ctx:
+        attempt = ctx.uow.attempts.get(attempt_id)
+        assert attempt is not None
+        session = ctx.uow.challenge_sessions.get(attempt.session_id)
+        assert session is not None
+        templates = [
+            t.template
+            for t in ctx.uow.templates.active_for(attempt.person_id)
+            if t.model == config.match_model
+        ]
+        actions, mirrored, key = list(session.actions), attempt.mirrored, attempt.object_key
+    with tempfile.TemporaryDirectory() as tmp:
+        video = str(Path(tmp) / "upload.video")
+        store.fetch_to(key, video)  # an outage raises: the task retries
+        try:
+            result = engine.verify(video, actions, templates, mirrored=mirrored)
+        except TemplatesOutdated:
+            result = None
+    evidence: list[str] = []
+    if result is not None:
+        for i, jpeg in enumerate(result.evidence_jpegs):
+            frame_key = f"evidence/{attempt_id}/frame_{i}.jpg"
+            store.put_bytes(frame_key, jpeg, "image/jpeg", retention_metadata(now))
+            evidence.append(frame_key)
+    with open_context() as ctx:
+        return _apply_outcome(ctx, notifier, config, attempt_id, token, result, evidence)
+
+
+def _apply_outcome(
+    ctx: UseCaseContext,
+    notifier: Notifier,
+    config: SelfServiceConfig,
+    attempt_id: UUID,
+    token: str,
+    result: Any,
+    evidence: list[str],
+) -> ProcessResult:
+    attempt = ctx.uow.attempts.get(attempt_id)
+    assert attempt is not None
+    person = load_person(ctx, attempt.person_id, for_update=True)  # serialises outcomes
+    attempt = ctx.uow.attempts.get(attempt_id)
+    assert attempt is not None
+    if attempt.status != AttemptStatus.PROCESSING.value or attempt.claim_token != token:
+        return ProcessResult(attempt_id, "skipped")  # another delivery finished it first
+    session = ctx.uow.challenge_sessions.get(attempt.session_id)
+    assert session is not None
+    now = ctx.clock.now()
+    actor = Actor.system("self-service-worker")
+    attempt.decided_at = now
+    attempt.status = AttemptStatus.DECIDED.value
+    attempt.evidence_keys = evidence
+    session.status = SessionStatus.DECIDED.value
+    if result is None:
+        attempt.status = AttemptStatus.ERROR.value
+        attempt.decision = Decision.FAIL.value
+        attempt.reasons = ["template_model_mismatch"]
+        _open_case(ctx, person, attempt, CaseReason.PROCESSING_ERROR)
+        ctx.audit(actor, "selfservice.error", "person", person.id, attempt_id=str(attempt.id))
+        ctx.uow.commit()
+        return ProcessResult(attempt_id, "error")
+    attempt.decision = result.decision
+    attempt.reasons = list(result.reasons)
+    attempt.verdict = result.verdict
+    attempt.match_score = result.match_score
+    if result.decision == Decision.PASS.value:
+        assisted = session.assisted_by
+        outcome = certify(
+            ctx,
+            actor,
+            person,
+            channel=CertificationChannel.FAMILY_ASSISTED
+            if assisted
+            else CertificationChannel.SELF_SERVICE_FACE,
+            certified_at=attempt.created_at,
+            evidence=[attempt.object_key, *evidence],
+            source_ref=f"attempt:{attempt.id}",
+            assisted_by=assisted,
+        )
+        ctx.uow.flush()
+        attempt.certification_id = outcome.certification.id
+        _verify_account(ctx, session, person)
+        _maybe_refresh(ctx, config, person, result, now)
+    else:
+        unsuccessful = ctx.uow.attempts.unsuccessful_since(person.id, now - timedelta(days=1))
+        unsuccessful.append(now)
+        limit = config.limits.reached_now(unsuccessful, now)
+        if result.decision == Decision.FAIL.value:
+            _open_case(ctx, person, attempt, CaseReason.FAILED)
+        elif limit is not None:
+            _open_case(ctx, person, attempt, CaseReason.TOO_MANY_ATTEMPTS)
+    ctx.audit(
+        actor,
+        "selfservice.decided",
+        "person",
+        person.id,
+        attempt_id=str(attempt.id),
+        decision=result.decision,
+        reasons=list(result.reasons),
+        match_score=result.match_score,
+    )
+    ctx.uow.commit()
+    return ProcessResult(attempt_id, "decided")
+
+
+def _open_case(
+    ctx: UseCaseContext, person: Person, attempt: Attempt, reason: CaseReason
+) -> ReviewCase:
+    case = ReviewCase(person_id=person.id, reason=reason.value, attempt_id=attempt.id)
+    ctx.uow.review_cases.add(case)
+    return case
+
+
+def _verify_account(ctx: UseCaseContext, session: ChallengeSession, person: Person) -> None:
+    """A beneficiary's own successful face certification verifies their account."""
+    if session.assisted_by is not None:
+        return
+    account = ctx.uow.accounts.get(session.requested_by)
+    if account is not None and account.person_id == person.id and not account.identity_verified:
+        account.identity_verified = True
+
+
+def _maybe_refresh(
+    ctx: UseCaseContext, config: SelfServiceConfig, person: Person, result: Any, now: datetime
+) -> None:
+    """Follow ageing: a confident pass may add the best verified frame as a template."""
+    if result.refresh_template is None or result.match_score is None:
+        return
+    templates = [
+        t for t in ctx.uow.templates.active_for(person.id) if t.model == config.match_model
+    ]
+    if not templates:
+        return
+    newest = max(t.created_at for t in templates)
+    if not config.refresh.allows(
+        score=result.match_score,
+        threshold=config.match_threshold,
+        newest_template_at=newest,
+        now=now,
+    ):
+        return
+    verified = sorted(
+        (t for t in templates if t.source == "verified_frame"), key=lambda t: t.created_at
+    )
+    for old in verified[: max(0, len(verified) - config.refresh.keep_verified + 1)]:
+        old.active = False
+    first = templates[0]
+    ctx.uow.templates.add(
+        FaceTemplate(
+            person_id=person.id,
+            model=first.model,
+            model_version=first.model_version,
+            template=result.refresh_template,
+            source="verified_frame",
+        )
+    )
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    session: ChallengeSession
+    attempt: Attempt | None
+    state: str  # open | pending | pass | retry | fail | expired | error
+    next_step: str
+    next_zh: str
+    next_en: str
+
+
+def session_status(ctx: UseCaseContext, actor: Actor, session_id: UUID) -> SessionView:
+    session = _own_session(ctx, actor, session_id)
+    attempt = ctx.uow.attempts.for_session(session.id)
+    if attempt is None:
+        expired = session.expires_at <= ctx.clock.now()
+        state, step = ("expired", "expired") if expired else ("open", "wait")
+    elif attempt.status in (AttemptStatus.PENDING.value, AttemptStatus.PROCESSING.value):
+        state, step = "pending", "wait"
+    elif attempt.status == AttemptStatus.ERROR.value:
+        state, step = "error", "review"
+    else:
+        state = attempt.decision or "error"
+        step = {"pass": "done", "retry": "retry", "fail": "review"}.get(state, "review")
+        if state == "retry" and ctx.uow.review_cases.open_for_person(session.person_id):
+            step = "locked"
+    zh, en = NEXT_STEPS[step]
+    return SessionView(session, attempt, state, step, zh, en)

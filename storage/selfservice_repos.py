@@ -1,0 +1,227 @@
+"""Repositories for self-service certification. None of them commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from certification.model import (
+    Attempt,
+    ChallengeSession,
+    EnrolmentRequest,
+    FaceTemplate,
+    FamilyBinding,
+    ReviewCase,
+    VerificationReferral,
+)
+from certification.ports import Page, PageRequest
+from storage import schema
+from storage.repositories import keyset_page, region_condition
+
+
+class SqlFaceTemplateRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, template: FaceTemplate) -> None:
+        self.session.add(template)
+
+    def active_for(self, person_id: UUID) -> list[FaceTemplate]:
+        t = schema.face_templates
+        stmt = (
+            sa.select(FaceTemplate)
+            .where(t.c.person_id == person_id, t.c.active.is_(True))
+            .order_by(t.c.created_at)
+        )
+        return list(self.session.scalars(stmt))
+
+
+class SqlChallengeSessionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, challenge: ChallengeSession) -> None:
+        self.session.add(challenge)
+
+    def get(self, session_id: UUID, *, for_update: bool = False) -> ChallengeSession | None:
+        if for_update:
+            return self.session.get(
+                ChallengeSession, session_id, with_for_update=True, populate_existing=True
+            )
+        return self.session.get(ChallengeSession, session_id)
+
+
+class SqlAttemptRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, attempt: Attempt) -> None:
+        self.session.add(attempt)
+
+    def get(self, attempt_id: UUID) -> Attempt | None:
+        return self.session.get(Attempt, attempt_id, populate_existing=True)
+
+    def for_session(self, session_id: UUID) -> Attempt | None:
+        stmt = sa.select(Attempt).where(schema.attempts.c.session_id == session_id)
+        return self.session.scalars(stmt).first()
+
+    def by_sha256(self, sha256: str) -> Attempt | None:
+        stmt = sa.select(Attempt).where(schema.attempts.c.sha256 == sha256)
+        return self.session.scalars(stmt).first()
+
+    def claim(self, attempt_id: UUID, token: str, now: datetime, stale_before: datetime) -> bool:
+        t = schema.attempts
+        result = self.session.execute(
+            sa.update(t)
+            .where(
+                t.c.id == attempt_id,
+                sa.or_(
+                    t.c.status == "pending",
+                    sa.and_(t.c.status == "processing", t.c.claimed_at < stale_before),
+                ),
+            )
+            .values(status="processing", claim_token=token, claimed_at=now, tries=t.c.tries + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def unsuccessful_since(self, person_id: UUID, since: datetime) -> list[datetime]:
+        t = schema.attempts
+        stmt = sa.select(t.c.decided_at).where(
+            t.c.person_id == person_id,
+            t.c.decision.in_(("fail", "retry")),
+            t.c.decided_at >= since,
+        )
+        return [d for d in self.session.scalars(stmt) if d is not None]
+
+    def stale_pending(self, older_than: datetime, limit: int) -> list[UUID]:
+        t = schema.attempts
+        stmt = (
+            sa.select(t.c.id)
+            .where(t.c.status == "pending", t.c.created_at < older_than)
+            .order_by(t.c.created_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+
+class SqlReviewCaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, case: ReviewCase) -> None:
+        self.session.add(case)
+
+    def get(self, case_id: UUID, *, for_update: bool = False) -> ReviewCase | None:
+        if for_update:
+            return self.session.get(
+                ReviewCase, case_id, with_for_update=True, populate_existing=True
+            )
+        return self.session.get(ReviewCase, case_id)
+
+    def open_for_person(self, person_id: UUID) -> list[ReviewCase]:
+        t = schema.review_cases
+        stmt = sa.select(ReviewCase).where(t.c.person_id == person_id, t.c.status == "open")
+        return list(self.session.scalars(stmt))
+
+    def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[ReviewCase]:
+        t = schema.review_cases
+        p = schema.persons
+        stmt = sa.select(ReviewCase).join(p, p.c.id == t.c.person_id)
+        cond = region_condition(p, scope_code)
+        if cond is not None:
+            stmt = stmt.where(cond)
+        if status is not None:
+            stmt = stmt.where(t.c.status == status)
+        return keyset_page(
+            self.session,
+            stmt,
+            page,
+            [t.c.opened_at, t.c.id],
+            [datetime.fromisoformat, UUID],
+            lambda c: (c.opened_at.isoformat(), str(c.id)),
+        )
+
+
+class SqlFamilyBindingRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, binding: FamilyBinding) -> None:
+        self.session.add(binding)
+
+    def get(self, binding_id: UUID, *, for_update: bool = False) -> FamilyBinding | None:
+        if for_update:
+            return self.session.get(
+                FamilyBinding, binding_id, with_for_update=True, populate_existing=True
+            )
+        return self.session.get(FamilyBinding, binding_id)
+
+    def for_family(self, account_id: UUID) -> list[FamilyBinding]:
+        t = schema.family_bindings
+        stmt = sa.select(FamilyBinding).where(t.c.family_account_id == account_id)
+        return list(self.session.scalars(stmt.order_by(t.c.requested_at)))
+
+    def for_person(self, person_id: UUID) -> list[FamilyBinding]:
+        t = schema.family_bindings
+        stmt = sa.select(FamilyBinding).where(t.c.person_id == person_id)
+        return list(self.session.scalars(stmt.order_by(t.c.requested_at)))
+
+    def find(
+        self, *, scope_code: str, status: str | None, page: PageRequest
+    ) -> Page[FamilyBinding]:
+        t = schema.family_bindings
+        p = schema.persons
+        stmt = sa.select(FamilyBinding).join(p, p.c.id == t.c.person_id)
+        cond = region_condition(p, scope_code)
+        if cond is not None:
+            stmt = stmt.where(cond)
+        if status is not None:
+            stmt = stmt.where(t.c.status == status)
+        return keyset_page(
+            self.session,
+            stmt,
+            page,
+            [t.c.requested_at, t.c.id],
+            [datetime.fromisoformat, UUID],
+            lambda b: (b.requested_at.isoformat(), str(b.id)),
+        )
+
+
+class SqlVerificationReferralRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, referral: VerificationReferral) -> None:
+        self.session.add(referral)
+
+    def open_for_person(self, person_id: UUID) -> list[VerificationReferral]:
+        t = schema.verification_referrals
+        stmt = sa.select(VerificationReferral).where(
+            t.c.person_id == person_id, t.c.status == "open"
+        )
+        return list(self.session.scalars(stmt))
+
+
+class SqlEnrolmentRequestRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, request: EnrolmentRequest) -> None:
+        self.session.add(request)
+
+    def get(self, request_id: UUID) -> EnrolmentRequest | None:
+        return self.session.get(EnrolmentRequest, request_id, populate_existing=True)
+
+    def latest_for(self, person_id: UUID) -> EnrolmentRequest | None:
+        t = schema.enrolment_requests
+        stmt = (
+            sa.select(EnrolmentRequest)
+            .where(t.c.person_id == person_id)
+            .order_by(t.c.created_at.desc())
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
