@@ -148,7 +148,7 @@ class Pensioner:
 
 
 @pytest.fixture
-def enrolled(client: Any, clerk: Caller) -> Callable[..., Pensioner]:  # noqa: F811
+def enrolled(worker: None, client: Any, clerk: Caller) -> Callable[..., Pensioner]:  # noqa: F811
     """A pensioner whose enrolled photo is a frame of a shared clip, signed in to the app."""
 
     def make(clip: str = "driving_d9", seq: int = 11, name: str = "王建国") -> Pensioner:
