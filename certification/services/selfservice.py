@@ -471,6 +471,7 @@ def _apply_outcome(
     assert session is not None
     now = ctx.clock.now()
     actor = Actor.system("self-service-worker")
+    earlier = ctx.uow.attempts.unsuccessful_since(person.id, now - timedelta(days=1))
     attempt.decided_at = now
     attempt.status = AttemptStatus.DECIDED.value
     attempt.evidence_keys = evidence
@@ -506,12 +507,11 @@ def _apply_outcome(
         _verify_account(ctx, session, person)
         _maybe_refresh(ctx, config, person, result, now)
     else:
-        unsuccessful = ctx.uow.attempts.unsuccessful_since(person.id, now - timedelta(days=1))
-        unsuccessful.append(now)
-        limit = config.limits.reached_now(unsuccessful, now)
+        limit = config.limits.reached_now([*earlier, now], now)
+        already_open = bool(ctx.uow.review_cases.open_for_person(person.id))
         if result.decision == Decision.FAIL.value:
             _open_case(ctx, person, attempt, CaseReason.FAILED)
-        elif limit is not None:
+        elif limit is not None and not already_open:
             _open_case(ctx, person, attempt, CaseReason.TOO_MANY_ATTEMPTS)
     ctx.audit(
         actor,

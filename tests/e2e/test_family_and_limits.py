@@ -1,0 +1,205 @@
+"""Family assistance, attempt limits, enrolment refusals."""
+
+import io
+from datetime import date
+
+import pytest
+
+from certification.citizen_id import make_citizen_id
+from tests.biometrics.conftest import FACEDATA, SELFIES
+from tests.e2e.conftest import upload_presigned, wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.s3]
+
+
+def family_member(client, seq):
+    reg = client.post(
+        "/api/auth/mobile/login", json={"provider": "dev", "code": f"dev:family{seq}"}
+    ).get_json()
+    cid = make_citizen_id("500103", date(1978, 6, 1), seq).value
+    tokens = client.post(
+        "/api/auth/mobile/register",
+        json={"registration_token": reg["registration_token"], "citizen_id": cid, "name": "王小明"},
+    ).get_json()
+    assert tokens["account"]["kind"] == "family"
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def decide(app_client, headers, session):
+    wait_for(
+        lambda: app_client.get(f"/api/selfservice/sessions/{session}", headers=headers).get_json(),
+        lambda s: s["state"] not in ("open", "pending"),
+    )
+    return app_client.get(f"/api/selfservice/sessions/{session}", headers=headers).get_json()
+
+
+def test_a_bound_family_member_helps_and_the_certification_records_it(
+    enrolled, challenge, client, clerk
+):
+    challenge("blink", "nod")
+    p = enrolled("driving_d9")
+    son = family_member(client, 51)
+    # not bound yet: refused
+    assert (
+        client.post(
+            "/api/selfservice/sessions", json={"person_id": p.person["id"]}, headers=son
+        ).status_code
+        == 403
+    )
+    wrong = client.post(
+        "/api/family/bindings",
+        json={"citizen_id": p.citizen_id, "name": "别人", "relationship": "child"},
+        headers=son,
+    )
+    assert wrong.status_code == 404  # the same answer as for an unknown person
+    asked = client.post(
+        "/api/family/bindings",
+        json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "child"},
+        headers=son,
+    )
+    assert asked.status_code == 201 and asked.get_json()["status"] == "requested"
+    binding = asked.get_json()["id"]
+    # still only requested: refused
+    assert (
+        client.post(
+            "/api/selfservice/sessions", json={"person_id": p.person["id"]}, headers=son
+        ).status_code
+        == 403
+    )
+    # the beneficiary's account is not verified yet, so it cannot confirm: staff approve instead
+    assert p.app.post(f"/api/family/bindings/{binding}/confirmation").status_code == 403
+    listed = clerk.get("/api/staff/family-bindings?status=requested").get_json()["items"]
+    assert [b["id"] for b in listed] == [binding]
+    approved = clerk.post(
+        f"/api/staff/family-bindings/{binding}/decision",
+        json={"approve": True, "reason": "both came to the counter"},
+    )
+    assert approved.status_code == 200 and approved.get_json()["status"] == "active"
+
+    body = client.post(
+        "/api/selfservice/sessions", json={"person_id": p.person["id"]}, headers=son
+    ).get_json()
+    upload_presigned(body, (SELFIES / "driving_d9.mp4").read_bytes())  # the beneficiary's own face
+    client.post(
+        f"/api/selfservice/sessions/{body['session_id']}/submit",
+        json={"nonce": body["nonce"]},
+        headers=son,
+    )
+    final = decide(client, son, body["session_id"])
+    assert final["state"] == "pass", final
+    cert = clerk.get(f"/api/persons/{p.person['id']}/certifications").get_json()["items"][0]
+    assert cert["channel"] == "family_assisted"
+    son_id = client.get("/api/auth/me", headers=son).get_json()["account"]["id"]
+    assert cert["assisted_by"] == son_id
+
+    # the beneficiary revokes it; the family member can no longer start sessions
+    revoked = p.app.post(
+        f"/api/family/bindings/{binding}/revocation", json={"reason": "I can do it myself"}
+    )
+    assert revoked.status_code == 200 and revoked.get_json()["status"] == "revoked"
+    assert (
+        client.post(
+            "/api/selfservice/sessions", json={"person_id": p.person["id"]}, headers=son
+        ).status_code
+        == 403
+    )
+
+
+def test_a_family_member_holding_up_someone_else_is_refused_by_the_match(
+    enrolled, challenge, client, clerk
+):
+    challenge("blink")
+    p = enrolled("driving_d9")
+    daughter = family_member(client, 53)
+    binding = client.post(
+        "/api/family/bindings",
+        json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "child"},
+        headers=daughter,
+    ).get_json()["id"]
+    clerk.post(
+        f"/api/staff/family-bindings/{binding}/decision",
+        json={"approve": True, "reason": "checked the household book"},
+    )
+    body = client.post(
+        "/api/selfservice/sessions", json={"person_id": p.person["id"]}, headers=daughter
+    ).get_json()
+    upload_presigned(body, (SELFIES / "driving_d3.mp4").read_bytes())  # her own face, not his
+    client.post(
+        f"/api/selfservice/sessions/{body['session_id']}/submit",
+        json={"nonce": body["nonce"]},
+        headers=daughter,
+    )
+    final = decide(client, daughter, body["session_id"])
+    assert final["state"] == "fail" and [r["code"] for r in final["reasons"]] == ["face_mismatch"]
+
+
+def test_a_verified_beneficiary_confirms_a_binding_in_the_app(enrolled, challenge, client):
+    challenge("blink", "nod")
+    p = enrolled("driving_d9")
+    body = p.app.post("/api/selfservice/sessions", json={}).get_json()
+    upload_presigned(body, (SELFIES / "driving_d9.mp4").read_bytes())
+    p.app.post(
+        f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
+    )
+    assert decide(p.app.client, p.app.headers, body["session_id"])["state"] == "pass"
+    wife = family_member(client, 55)
+    binding = client.post(
+        "/api/family/bindings",
+        json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "spouse"},
+        headers=wife,
+    ).get_json()["id"]
+    assert [b["id"] for b in p.app.get("/api/family/bindings").get_json()] == [binding]
+    confirmed = p.app.post(f"/api/family/bindings/{binding}/confirmation")
+    assert (
+        confirmed.status_code == 200
+        and confirmed.get_json()["decided_how"] == "beneficiary_confirmed"
+    )
+
+
+def test_five_unsuccessful_attempts_lock_self_service_and_open_a_case(
+    enrolled, challenge, client, login
+):
+    challenge("turn_left", "turn_right")  # the clip has neither: every attempt is a retry
+    p = enrolled("driving_d9")
+    video = (SELFIES / "driving_d9.mp4").read_bytes()
+    for i in range(5):
+        body = p.app.post("/api/selfservice/sessions", json={}).get_json()
+        assert "session_id" in body, body
+        # every video must be new: append harmless trailing bytes after the MP4 boxes
+        upload_presigned(body, video + b"\0" * (i + 1))
+        p.app.post(
+            f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
+        )
+        last = decide(p.app.client, p.app.headers, body["session_id"])
+        assert last["state"] == "retry", last
+    assert last["next"]["step"] == "locked"
+    locked = p.app.post("/api/selfservice/sessions", json={})
+    assert locked.status_code == 409 and locked.get_json()["details"]["reason"] == "locked_out"
+    reviewer = login("yuzhong.reviewer", "500103", ("reviewer",))
+    cases = reviewer.get("/api/review/cases?status=open").get_json()["items"]
+    assert [c["reason"] for c in cases] == ["too_many_attempts"]
+
+
+def test_an_unusable_enrolment_photo_is_refused_with_a_reason(worker, clerk):
+    from tests.integration.conftest import grant, new_person
+
+    person = new_person(clerk, make_citizen_id("500103", date(1950, 1, 1), 61).value, name="赵六")
+    grant(clerk, person["id"])
+    photo = (FACEDATA / "negatives" / "multi_face_t1.jpg").read_bytes()
+    resp = clerk.put(
+        f"/api/persons/{person['id']}/enrolment",
+        data={"photo": (io.BytesIO(photo), "group.jpg", "image/jpeg")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 202
+    state = wait_for(
+        lambda: clerk.get(f"/api/persons/{person['id']}/enrolment").get_json(),
+        lambda s: s["latest_request"]["status"] != "pending",
+    )
+    assert state["latest_request"]["status"] == "refused"
+    assert state["latest_request"]["reason"] == "multiple_faces"
+    assert state["templates"] == []
+    text = clerk.put(
+        f"/api/persons/{person['id']}/enrolment", data=b"hello", content_type="text/plain"
+    )
+    assert text.status_code == 422
