@@ -599,3 +599,16 @@ class EnrolmentRequest:
     decided_at: datetime | None = None
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class Reminder:
+    """A reminder that the certification is due (认证提醒), with a code the app can check."""
+
+    person_id: UUID
+    due_on: date
+    days_before: int
+    channel: str
+    code_hash: str
+    id: UUID = field(default_factory=uuid4)
+    sent_at: datetime = field(default_factory=utcnow)

@@ -30,6 +30,7 @@ from certification.model import (
     Person,
     RefreshToken,
     Region,
+    Reminder,
     ReviewCase,
     Suspension,
     VerificationReferral,
@@ -261,6 +262,16 @@ class EnrolmentRequestRepository(Protocol):
     def latest_for(self, person_id: UUID) -> EnrolmentRequest | None: ...
 
 
+class ReminderRepository(Protocol):
+    def add(self, reminder: Reminder) -> None: ...
+
+    def exists(self, person_id: UUID, due_on: date, days_before: int, channel: str) -> bool: ...
+
+    def by_code(self, person_id: UUID, code_hash: str) -> Reminder | None: ...
+
+    def persons_due_on(self, due_on: date, after: UUID | None, limit: int) -> list[UUID]: ...
+
+
 class UnitOfWork(Protocol):
     persons: PersonRepository
     entitlements: EntitlementRepository
@@ -278,6 +289,7 @@ class UnitOfWork(Protocol):
     bindings: FamilyBindingRepository
     referrals: VerificationReferralRepository
     enrolments: EnrolmentRequestRepository
+    reminders: ReminderRepository
 
     def __enter__(self) -> Self: ...
 

@@ -291,6 +291,46 @@ def regions_import(path: Path) -> None:
 
 
 @main.group()
+def evidence() -> None:
+    """Certification evidence in object storage."""
+
+
+@evidence.command("sweep")
+def evidence_sweep() -> None:
+    """Delete evidence whose 3-year retention has ended (and nothing else)."""
+    from storage.retention import sweep_expired
+
+    runtime = _runtime()
+    try:
+        report = sweep_expired(runtime.object_store, runtime.clock.today())
+    finally:
+        runtime.close()
+    click.echo(
+        f"checked {report.checked}, deleted {report.deleted}, kept {report.kept} "
+        f"({report.without_retention} without retention metadata)"
+    )
+
+
+@main.group()
+def reminders() -> None:
+    """Reminders before the due date."""
+
+
+@reminders.command("send")
+def reminders_send() -> None:
+    """Send today's reminders (60, 30 and 7 days before each due date); safe to rerun."""
+    from certification.services.reminders import send_due_reminders
+
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            sent = send_due_reminders(ctx, runtime.notifier)
+    finally:
+        runtime.close()
+    click.echo(f"sent {sent} reminders")
+
+
+@main.group()
 def periods() -> None:
     """Certification periods."""
 

@@ -85,4 +85,5 @@ def start_mappers() -> None:
         )
         mapper_registry.map_imperatively(model.VerificationReferral, schema.verification_referrals)
         mapper_registry.map_imperatively(model.EnrolmentRequest, schema.enrolment_requests)
+        mapper_registry.map_imperatively(model.Reminder, schema.reminders)
         _mapped = True

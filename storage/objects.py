@@ -125,6 +125,8 @@ class ObjectStore(Protocol):
 
     def fetch_to(self, key: str, path: str) -> None: ...
 
+    def list_keys(self, prefix: str) -> Iterator[str]: ...
+
 
 class LocalObjectStore:
     """Objects as files under a folder, metadata in a sidecar JSON file."""
@@ -193,6 +195,18 @@ class LocalObjectStore:
         path = self._path(key)
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        base = self.root / prefix if prefix else self.root
+        if not base.exists():
+            return
+        for path in sorted(base.rglob("*")):
+            if (
+                path.is_file()
+                and not path.name.endswith(".meta.json")
+                and not path.name.startswith(".")
+            ):
+                yield str(path.relative_to(self.root))
 
     def presigned_post(
         self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
@@ -276,10 +290,31 @@ class S3ObjectStore:
     def _wrap(self, err: Exception) -> ObjectStoreError:
         return ObjectStoreError(f"object store error: {type(err).__name__}: {err}")
 
-    def ensure_bucket(self) -> None:
+    def ensure_bucket(self, *, expire_after_days: int | None = 1100) -> None:
+        """Create the bucket; a lifecycle rule deletes anything left after about three years
+        (a backstop: the sweep deletes evidence exactly when its retention ends)."""
+        from minio.commonconfig import ENABLED, Filter
+        from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
+
         try:
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket)
+            if expire_after_days:
+                rule = Rule(
+                    ENABLED,
+                    rule_filter=Filter(prefix=""),
+                    rule_id="evidence-retention-backstop",
+                    expiration=Expiration(days=expire_after_days),
+                )
+                self.client.set_bucket_lifecycle(self.bucket, LifecycleConfig([rule]))
+        except Exception as err:
+            raise self._wrap(err) from err
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        try:
+            for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                if item.object_name:
+                    yield item.object_name
         except Exception as err:
             raise self._wrap(err) from err
 

@@ -395,3 +395,17 @@ enrolment_requests = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_enrolment_requests_person", "person_id", "created_at"),
 )
+
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("days_before", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("person_id", "due_on", "days_before", "channel", name="uq_reminders_once"),
+    sa.Index("ix_reminders_code", "code_hash"),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from certification.model import (
     EnrolmentRequest,
     FaceTemplate,
     FamilyBinding,
+    Reminder,
     ReviewCase,
     VerificationReferral,
 )
@@ -225,3 +226,33 @@ class SqlEnrolmentRequestRepository:
             .limit(1)
         )
         return self.session.scalars(stmt).first()
+
+
+class SqlReminderRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, reminder: Reminder) -> None:
+        self.session.add(reminder)
+
+    def exists(self, person_id: UUID, due_on: date, days_before: int, channel: str) -> bool:
+        t = schema.reminders
+        stmt = sa.select(sa.func.count()).where(
+            t.c.person_id == person_id,
+            t.c.due_on == due_on,
+            t.c.days_before == days_before,
+            t.c.channel == channel,
+        )
+        return bool(self.session.scalar(stmt))
+
+    def by_code(self, person_id: UUID, code_hash: str) -> Reminder | None:
+        t = schema.reminders
+        stmt = sa.select(Reminder).where(t.c.person_id == person_id, t.c.code_hash == code_hash)
+        return self.session.scalars(stmt).first()
+
+    def persons_due_on(self, due_on: date, after: UUID | None, limit: int) -> list[UUID]:
+        p = schema.persons
+        stmt = sa.select(p.c.id).where(p.c.due_on == due_on).order_by(p.c.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(p.c.id > after)
+        return list(self.session.scalars(stmt))

@@ -26,6 +26,7 @@ from storage.selfservice_repos import (
     SqlEnrolmentRequestRepository,
     SqlFaceTemplateRepository,
     SqlFamilyBindingRepository,
+    SqlReminderRepository,
     SqlReviewCaseRepository,
     SqlVerificationReferralRepository,
 )
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.bindings = SqlFamilyBindingRepository(session)
         self.referrals = SqlVerificationReferralRepository(session)
         self.enrolments = SqlEnrolmentRequestRepository(session)
+        self.reminders = SqlReminderRepository(session)
         return self
 
     def __exit__(

@@ -48,6 +48,14 @@ def configure(app: Celery, settings: Settings) -> None:
                 "task": "lifecert.selfservice.sweep",
                 "schedule": 60.0,
             },
+            "reminders-daily": {
+                "task": "lifecert.reminders.send",
+                "schedule": crontab(hour=9, minute=0),
+            },
+            "evidence-retention-nightly": {
+                "task": "lifecert.evidence.sweep",
+                "schedule": crontab(hour=3, minute=15),
+            },
         },
     )
 

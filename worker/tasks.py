@@ -118,3 +118,24 @@ def sweep_pending() -> dict[str, int]:
     with worker_runtime().use_case() as ctx:
         sent = requeue_stale(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(seconds=30))
     return {"requeued": sent}
+
+
+@celery_app.task(name="lifecert.evidence.sweep", soft_time_limit=3300, time_limit=3600)
+def sweep_evidence() -> dict[str, int]:
+    """Delete evidence whose retention has ended; keep everything else."""
+    from storage.retention import sweep_expired
+
+    rt = worker_runtime()
+    report = sweep_expired(rt.object_store, rt.clock.today())
+    return {"checked": report.checked, "deleted": report.deleted, "kept": report.kept}
+
+
+@celery_app.task(name="lifecert.reminders.send", soft_time_limit=3300, time_limit=3600)
+def send_reminders() -> dict[str, int]:
+    """Reminders 60, 30 and 7 days before the due date, each with a checkable code."""
+    from certification.services.reminders import send_due_reminders
+
+    rt = worker_runtime()
+    with rt.use_case() as ctx:
+        sent = send_due_reminders(ctx, rt.notifier)
+    return {"sent": sent}

@@ -224,6 +224,32 @@ class Submit(MethodView):
         return status_body(selfservice.session_status(ctx(), actor, session_id))
 
 
+class CodeSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    code = f.String(
+        required=True, validate=ma.validate.Length(1, 16), metadata={"example": "482913"}
+    )
+
+
+class CodeCheckSchema(ma.Schema):
+    official = f.Boolean(metadata={"description": "true: the agency sent this reminder"})
+    due_on = f.Date(allow_none=True)
+    sent_on = f.Date(allow_none=True)
+
+
+@blp.route("/reminders/check")
+class ReminderCheck(MethodView):
+    @blp.arguments(CodeSchema)
+    @blp.response(200, CodeCheckSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Was this reminder really sent by the agency? Type the code it carried."""
+        from certification.services.reminders import check_reminder
+
+        return check_reminder(ctx(), current_actor(), data["code"])
+
+
 @blp.route("/sessions/<uuid:session_id>/events")
 class SessionEvents(MethodView):
     @blp.doc(responses={"200": {"description": "text/event-stream of status objects"}})

@@ -1,0 +1,93 @@
+"""Evidence retention and reminders with checkable codes."""
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from certification.services.reminders import send_due_reminders
+from storage.objects import LocalObjectStore
+from storage.retention import sweep_expired
+from tests.e2e.conftest import upload_presigned
+
+pytestmark = [pytest.mark.postgres, pytest.mark.s3]
+
+
+class RecordingChannel:
+    """A notification channel that keeps what it sent (as an SMS gateway would deliver it)."""
+
+    def __init__(self):
+        self.sent = []
+
+    def notify(self, person_id, kind, zh, en, data):
+        self.sent.append({"person_id": str(person_id), "kind": kind, "zh": zh, "en": en, **data})
+
+
+def test_reminders_are_sent_once_and_their_code_is_recognised(enrolled, challenge, clerk, runtime):
+    p = enrolled("driving_d9")
+    certified = datetime.now(UTC) - timedelta(days=335)  # due in about 30 days
+    clerk.post(
+        f"/api/persons/{p.person['id']}/certifications",
+        json={"channel": "partner_bank", "certified_at": certified.isoformat()},
+    )
+    due = clerk.get(f"/api/persons/{p.person['id']}").get_json()["period"]["due_on"]
+    days = (date.fromisoformat(due) - runtime.clock.today()).days
+    channel = RecordingChannel()
+    with runtime.use_case() as ctx:
+        sent = send_due_reminders(ctx, channel, days_before=(days,))
+    assert sent == 1
+    message = channel.sent[0]
+    assert message["due_on"] == due and len(message["code"]) == 6
+    assert message["code"] in message["zh"] and message["code"] in message["en"]
+    with runtime.use_case() as ctx:
+        assert send_due_reminders(ctx, channel, days_before=(days,)) == 0  # never twice
+    real = p.app.post("/api/selfservice/reminders/check", json={"code": message["code"]}).get_json()
+    assert real == {"official": True, "due_on": due, "sent_on": runtime.clock.today().isoformat()}
+    fake_code = "000000" if message["code"] != "000000" else "111111"
+    assert (
+        p.app.post("/api/selfservice/reminders/check", json={"code": fake_code}).get_json()[
+            "official"
+        ]
+        is False
+    )
+
+
+@pytest.mark.parametrize("kind", ["s3", "local"])
+def test_the_sweep_deletes_only_expired_evidence(runtime, tmp_path, kind):
+    store = runtime.object_store if kind == "s3" else LocalObjectStore(tmp_path / "objects")
+    today = date(2026, 11, 27)
+    objects = {
+        "evidence/old/frame_0.jpg": {"retain-until": "2026-11-26"},
+        "evidence/new/frame_0.jpg": {"retain-until": "2029-11-27"},
+        "selfservice/unknown.video": {},
+        "other/notes.txt": {"retain-until": "2000-01-01"},  # not evidence: never touched
+    }
+    for key, meta in objects.items():
+        store.put(key, io.BytesIO(b"data"), 4, "application/octet-stream", meta)
+    report = sweep_expired(store, today)
+    assert report.deleted == 1 and report.without_retention == 1
+    assert store.stat("evidence/old/frame_0.jpg") is None
+    for key in ("evidence/new/frame_0.jpg", "selfservice/unknown.video", "other/notes.txt"):
+        assert store.stat(key) is not None, key
+        store.delete(key)
+
+
+def test_uploaded_video_and_frames_carry_three_years_of_retention(enrolled, challenge, runtime):
+    from tests.biometrics.conftest import SELFIES
+    from tests.e2e.conftest import wait_for
+
+    challenge("blink")
+    p = enrolled("driving_d9")
+    body = p.app.post("/api/selfservice/sessions", json={}).get_json()
+    upload_presigned(body, (SELFIES / "driving_d9.mp4").read_bytes())
+    p.app.post(
+        f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
+    )
+    wait_for(
+        lambda: p.app.get(f"/api/selfservice/sessions/{body['session_id']}").get_json(),
+        lambda s: s["state"] == "pass",
+    )
+    frames = list(runtime.object_store.list_keys("evidence/"))
+    assert len(frames) == 3
+    until = runtime.object_store.stat(frames[0]).metadata["retain-until"]
+    assert date.fromisoformat(until).year == runtime.clock.now().year + 3
