@@ -98,6 +98,16 @@ class ChallengePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class FixedChallengePolicy(ChallengePolicy):
+    """Always the same actions: for load tests with recorded clips, never in production."""
+
+    actions: tuple[str, ...] = ("blink",)
+
+    def plan(self, birth_date: date, today: date, *, gentle: bool = False) -> ChallengePlan:
+        return ChallengePlan(self.actions, 5, 40)
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptLimits:
     """5 unsuccessful attempts in 3 minutes lock self-service for 15 minutes; 10 a day."""
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from certification.periods import PeriodPolicy
 from certification.ports import IdentityProvider, Notifier, TaskQueue
+from certification.selfservice import ChallengePolicy, FixedChallengePolicy
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.selfservice import SelfServiceConfig
 from lifecert.adapters import (
@@ -113,7 +114,13 @@ def selfservice_config(settings: Settings) -> SelfServiceConfig:
     from biometrics.config import MatchConfig
 
     match = MatchConfig()
+    policy = ChallengePolicy()
+    if settings.selfservice_fixed_challenge:
+        wanted = settings.selfservice_fixed_challenge.split(",")
+        actions = tuple(a.strip() for a in wanted if a.strip())
+        policy = FixedChallengePolicy(actions=actions)
     return SelfServiceConfig(
+        policy=policy,
         max_video_bytes=settings.selfservice_max_video_mb * 1024 * 1024,
         match_model=match.model,
         match_threshold=match.threshold,

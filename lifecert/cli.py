@@ -291,6 +291,62 @@ def regions_import(path: Path) -> None:
 
 
 @main.group()
+def enrolment() -> None:
+    """Enrolled photos for face certification."""
+
+
+@enrolment.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def enrolment_import(folder: Path) -> None:
+    """Enrol every photo in FOLDER named <citizen ID>.jpg (or .png/.webp): the agency's ID
+    photos. Each becomes a template in the background; refusals are listed with reasons."""
+    from certification.access import Actor
+    from certification.citizen_id import CitizenId
+    from certification.errors import DomainError
+    from certification.services.selfservice import request_enrolment
+
+    types = {
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".png": "image/png",
+        ".webp": "image/webp",
+    }
+    runtime = _runtime()
+    queued, problems = 0, []
+    try:
+        for path in sorted(folder.iterdir()):
+            content_type = types.get(path.suffix.lower())
+            if content_type is None:
+                continue
+            try:
+                cid = CitizenId.parse(path.stem)
+                with runtime.use_case() as ctx:
+                    person = ctx.uow.persons.by_citizen_id(cid.value)
+                    if person is None:
+                        problems.append(f"{path.name}: no person with this citizen ID number")
+                        continue
+                    with path.open("rb") as fh:
+                        request_enrolment(
+                            ctx,
+                            Actor.system("enrolment-import"),
+                            runtime.object_store,
+                            runtime.task_queue,
+                            person.id,
+                            photo=fh,
+                            length=path.stat().st_size,
+                            content_type=content_type,
+                        )
+                queued += 1
+            except DomainError as err:
+                problems.append(f"{path.name}: {err.message}")
+    finally:
+        runtime.close()
+    click.echo(f"queued {queued} photos; {len(problems)} refused")
+    for line in problems:
+        click.echo("  " + line, err=True)
+
+
+@main.group()
 def evidence() -> None:
     """Certification evidence in object storage."""
 

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
 
     # Self-service certification
     selfservice_max_video_mb: int = Field(default=40, ge=1, le=200)
+    # load tests with recorded clips only: always ask these actions (refused in production)
+    selfservice_fixed_challenge: str | None = None
     # a claim older than this is taken over; longer than the task's hard limit (120 s)
     selfservice_claim_timeout_s: int = Field(default=150, ge=10, le=3600)
 
@@ -104,6 +106,11 @@ class Settings(BaseSettings):
             ]
             if self.object_store != "s3":
                 missing.append("LIFECERT_OBJECT_STORE=s3")
+            if self.selfservice_fixed_challenge:
+                raise SettingsError(
+                    "LIFECERT_SELFSERVICE_FIXED_CHALLENGE is for load tests; production "
+                    "challenges must be random."
+                )
             if missing:
                 raise SettingsError("Production needs these settings: " + ", ".join(missing))
         if self.object_store == "s3" and not (

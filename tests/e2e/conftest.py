@@ -15,7 +15,7 @@ import redis
 import requests
 
 from api.app import create_app
-from certification.selfservice import ChallengePlan, ChallengePolicy
+from certification.selfservice import FixedChallengePolicy
 from lifecert.bootstrap import Runtime, build_runtime, selfservice_config
 from lifecert.settings import Settings
 from storage.objects import S3ObjectStore
@@ -31,16 +31,6 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures shared with in
 )
 
 BUCKET = "lifecert-e2e"
-
-
-@dataclass(frozen=True)
-class FixedChallenge(ChallengePolicy):
-    """The shared clips contain known actions; the random choice is unit-tested elsewhere."""
-
-    actions: tuple[str, ...] = ("blink",)
-
-    def plan(self, birth_date: date, today: date, *, gentle: bool = False) -> ChallengePlan:
-        return ChallengePlan(self.actions, 5, 40)
 
 
 def e2e_settings(pg_url: str, s3_endpoint: str, tmp: Any, **overrides: Any) -> Settings:
@@ -123,7 +113,8 @@ def clean(runtime: Runtime) -> Iterator[None]:
 def challenge(runtime: Runtime) -> Callable[..., None]:
     def set_actions(*actions: str) -> None:
         runtime.selfservice_override = replace(
-            selfservice_config(runtime.settings), policy=FixedChallenge(actions=tuple(actions))
+            selfservice_config(runtime.settings),
+            policy=FixedChallengePolicy(actions=tuple(actions)),
         )
 
     return set_actions

@@ -203,3 +203,47 @@ def test_an_unusable_enrolment_photo_is_refused_with_a_reason(worker, clerk):
         f"/api/persons/{person['id']}/enrolment", data=b"hello", content_type="text/plain"
     )
     assert text.status_code == 422
+
+
+def test_batch_enrolment_import_of_id_photos(
+    worker, clerk, runtime, tmp_path, monkeypatch, settings, pg_url
+):
+    from click.testing import CliRunner
+
+    from lifecert.cli import main
+    from lifecert.settings import get_settings
+    from tests.biometrics.conftest import frame_at, jpeg
+    from tests.integration.conftest import grant, new_person
+
+    cid = make_citizen_id("500103", date(1950, 1, 1), 71).value
+    person = new_person(clerk, cid, name="周七")
+    grant(clerk, person["id"])
+    folder = tmp_path / "id-photos"
+    folder.mkdir()
+    (folder / f"{cid}.jpg").write_bytes(jpeg(frame_at(SELFIES / "driving_d9.mp4", 0.5)))
+    (folder / "110105194912310021.jpg").write_bytes(b"bad check digit")
+    for key, value in {
+        "LIFECERT_DATABASE_URL": pg_url,
+        "LIFECERT_DATA_DIR": str(settings.data_dir),
+        "LIFECERT_OBJECT_STORE": "s3",
+        "LIFECERT_S3_ENDPOINT": settings.s3_endpoint,
+        "LIFECERT_S3_ACCESS_KEY": "testing",
+        "LIFECERT_S3_SECRET_KEY": "testing",
+        "LIFECERT_S3_BUCKET": settings.s3_bucket,
+        "LIFECERT_S3_SECURE": "false",
+        "LIFECERT_S3_REGION": "us-east-1",
+        "LIFECERT_BROKER_URL": settings.broker_url,
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["enrolment", "import", str(folder)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "queued 1 photos; 1 refused" in result.output
+    state = wait_for(
+        lambda: clerk.get(f"/api/persons/{person['id']}/enrolment").get_json(),
+        lambda s: s["latest_request"]["status"] != "pending",
+    )
+    assert state["latest_request"]["status"] == "accepted" and len(state["templates"]) == 1
