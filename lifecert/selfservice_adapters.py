@@ -75,6 +75,8 @@ class CeleryTaskQueue:
 
     def _send(self, name: str, args: list[str]) -> None:
         if self.app.conf.task_always_eager:
+            if name not in self.app.tasks:
+                self.app.loader.import_default_modules()  # the API process imports no tasks
             self.app.tasks[name].apply(args=args)
             return
         try:
