@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -21,6 +22,37 @@ from certification.model import (
 from certification.ports import Page, PageRequest
 from storage import schema
 from storage.repositories import keyset_page, region_condition
+
+T = TypeVar("T")
+
+
+def scoped_by_status(
+    session: Session,
+    entity: type[T],
+    table: sa.Table,
+    *,
+    scope_code: str,
+    status: str | None,
+    page: PageRequest,
+    order: str,
+) -> Page[T]:
+    """Rows about people registered in ``scope_code``, optionally of one status, oldest
+    first by ``order`` (a timestamp column), paged by (order, id)."""
+    p = schema.persons
+    stmt = sa.select(entity).join(p, p.c.id == table.c.person_id)
+    cond = region_condition(p, scope_code)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if status is not None:
+        stmt = stmt.where(table.c.status == status)
+    return keyset_page(
+        session,
+        stmt,
+        page,
+        [table.c[order], table.c.id],
+        [datetime.fromisoformat, UUID],
+        lambda row: (getattr(row, order).isoformat(), str(row.id)),
+    )
 
 
 class SqlFaceTemplateRepository:
@@ -129,21 +161,14 @@ class SqlReviewCaseRepository:
         return list(self.session.scalars(stmt))
 
     def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[ReviewCase]:
-        t = schema.review_cases
-        p = schema.persons
-        stmt = sa.select(ReviewCase).join(p, p.c.id == t.c.person_id)
-        cond = region_condition(p, scope_code)
-        if cond is not None:
-            stmt = stmt.where(cond)
-        if status is not None:
-            stmt = stmt.where(t.c.status == status)
-        return keyset_page(
+        return scoped_by_status(
             self.session,
-            stmt,
-            page,
-            [t.c.opened_at, t.c.id],
-            [datetime.fromisoformat, UUID],
-            lambda c: (c.opened_at.isoformat(), str(c.id)),
+            ReviewCase,
+            schema.review_cases,
+            scope_code=scope_code,
+            status=status,
+            page=page,
+            order="opened_at",
         )
 
 
@@ -174,21 +199,14 @@ class SqlFamilyBindingRepository:
     def find(
         self, *, scope_code: str, status: str | None, page: PageRequest
     ) -> Page[FamilyBinding]:
-        t = schema.family_bindings
-        p = schema.persons
-        stmt = sa.select(FamilyBinding).join(p, p.c.id == t.c.person_id)
-        cond = region_condition(p, scope_code)
-        if cond is not None:
-            stmt = stmt.where(cond)
-        if status is not None:
-            stmt = stmt.where(t.c.status == status)
-        return keyset_page(
+        return scoped_by_status(
             self.session,
-            stmt,
-            page,
-            [t.c.requested_at, t.c.id],
-            [datetime.fromisoformat, UUID],
-            lambda b: (b.requested_at.isoformat(), str(b.id)),
+            FamilyBinding,
+            schema.family_bindings,
+            scope_code=scope_code,
+            status=status,
+            page=page,
+            order="requested_at",
         )
 
 
