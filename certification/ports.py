@@ -364,7 +364,13 @@ class EvidenceStore(Protocol):
         ...
 
     def presigned_post(
-        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+        self,
+        key: str,
+        *,
+        max_bytes: int,
+        content_type_prefix: str,
+        expires_at: datetime,
+        metadata: Mapping[str, str] | None = None,
     ) -> UploadTarget | None:
         """None when the store cannot take direct uploads (then the API takes them)."""
         ...

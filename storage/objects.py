@@ -11,7 +11,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -78,14 +78,6 @@ def _copy_hashed(data: IO[bytes], length: int, out: IO[bytes]) -> str:
     return reader.digest.hexdigest()
 
 
-def _hash_stream(store: ObjectStore, key: str) -> str:
-    digest = hashlib.sha256()
-    with store.open(key) as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class ObjectStore(Protocol):
     kind: str
 
@@ -108,7 +100,13 @@ class ObjectStore(Protocol):
     def ping(self) -> None: ...
 
     def presigned_post(
-        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+        self,
+        key: str,
+        *,
+        max_bytes: int,
+        content_type_prefix: str,
+        expires_at: datetime,
+        metadata: Mapping[str, str] | None = None,
     ) -> UploadTarget | None: ...
 
     def presigned_get(self, key: str, *, seconds: int) -> str | None: ...
@@ -128,7 +126,45 @@ class ObjectStore(Protocol):
     def list_keys(self, prefix: str) -> Iterator[str]: ...
 
 
-class LocalObjectStore:
+class _Conveniences:
+    """What both stores derive from their own put and open."""
+
+    def put(
+        self,
+        key: str,
+        data: IO[bytes],
+        length: int,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject:
+        raise NotImplementedError
+
+    def open(self, key: str) -> AbstractContextManager[IO[bytes]]:
+        raise NotImplementedError
+
+    def sha256_of(self, key: str) -> str:
+        digest = hashlib.sha256()
+        with self.open(key) as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> None:
+        self.put(key, io.BytesIO(data), len(data), content_type, metadata)
+
+    def put_stream(
+        self, key: str, data: IO[bytes], length: int, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject:
+        return self.put(key, data, length, content_type, metadata)
+
+    def fetch_to(self, key: str, path: str) -> None:
+        with self.open(key) as src, Path(path).open("wb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
+
+
+class LocalObjectStore(_Conveniences):
     """Objects as files under a folder, metadata in a sidecar JSON file."""
 
     kind = "local"
@@ -209,29 +245,18 @@ class LocalObjectStore:
                 yield str(path.relative_to(self.root))
 
     def presigned_post(
-        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+        self,
+        key: str,
+        *,
+        max_bytes: int,
+        content_type_prefix: str,
+        expires_at: datetime,
+        metadata: Mapping[str, str] | None = None,
     ) -> UploadTarget | None:
         return None  # the API takes the upload itself
 
     def presigned_get(self, key: str, *, seconds: int) -> str | None:
         return None
-
-    def sha256_of(self, key: str) -> str:
-        return _hash_stream(self, key)
-
-    def put_bytes(
-        self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
-    ) -> None:
-        self.put(key, io.BytesIO(data), len(data), content_type, metadata)
-
-    def put_stream(
-        self, key: str, data: IO[bytes], length: int, content_type: str, metadata: Mapping[str, str]
-    ) -> StoredObject:
-        return self.put(key, data, length, content_type, metadata)
-
-    def fetch_to(self, key: str, path: str) -> None:
-        with self.open(key) as src, Path(path).open("wb") as out:
-            shutil.copyfileobj(src, out, CHUNK)
 
     def ping(self) -> None:
         if not os.access(self.root, os.W_OK):
@@ -239,7 +264,7 @@ class LocalObjectStore:
         shutil.disk_usage(self.root)
 
 
-class S3ObjectStore:
+class S3ObjectStore(_Conveniences):
     """MinIO (or any S3-compatible server) through the ``minio`` client."""
 
     kind = "s3"
@@ -393,15 +418,25 @@ class S3ObjectStore:
             raise self._wrap(err) from err
 
     def presigned_post(
-        self, key: str, *, max_bytes: int, content_type_prefix: str, expires_at: datetime
+        self,
+        key: str,
+        *,
+        max_bytes: int,
+        content_type_prefix: str,
+        expires_at: datetime,
+        metadata: Mapping[str, str] | None = None,
     ) -> UploadTarget | None:
         """A POST form the phone (wx.uploadFile, a browser form) sends straight to storage:
-        the key, a content type starting with the prefix, at most max_bytes, before expiry."""
+        the key, a content type starting with the prefix, at most max_bytes, before expiry;
+        the metadata (retention) is a policy condition the form must carry unchanged."""
         from minio.datatypes import PostPolicy
 
         check_key(key)
         policy = PostPolicy(self.bucket, expires_at)
         policy.add_equals_condition("key", key)
+        meta_fields = {f"x-amz-meta-{k}": v for k, v in (metadata or {}).items()}
+        for name, value in meta_fields.items():
+            policy.add_equals_condition(name, value)
         policy.add_starts_with_condition("Content-Type", content_type_prefix)
         policy.add_content_length_range_condition(1, max_bytes)
         try:
@@ -410,7 +445,7 @@ class S3ObjectStore:
             raise self._wrap(err) from err
         return UploadTarget(
             url=f"{self.public_base}/{self.bucket}",
-            fields={"key": key, **fields},
+            fields={"key": key, **meta_fields, **fields},
             max_bytes=max_bytes,
             expires_at=expires_at,
         )
@@ -423,23 +458,6 @@ class S3ObjectStore:
         except Exception as err:
             raise self._wrap(err) from err
         return url
-
-    def sha256_of(self, key: str) -> str:
-        return _hash_stream(self, key)
-
-    def put_bytes(
-        self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
-    ) -> None:
-        self.put(key, io.BytesIO(data), len(data), content_type, metadata)
-
-    def put_stream(
-        self, key: str, data: IO[bytes], length: int, content_type: str, metadata: Mapping[str, str]
-    ) -> StoredObject:
-        return self.put(key, data, length, content_type, metadata)
-
-    def fetch_to(self, key: str, path: str) -> None:
-        with self.open(key) as src, Path(path).open("wb") as out:
-            shutil.copyfileobj(src, out, CHUNK)
 
     def ping(self) -> None:
         try:

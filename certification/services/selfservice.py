@@ -248,6 +248,7 @@ def start_session(
         max_bytes=config.max_video_bytes,
         content_type_prefix="video/",
         expires_at=expires_at,
+        metadata=retention_metadata(now),
     )
     ctx.uow.challenge_sessions.add(session)
     ctx.audit(

@@ -56,6 +56,7 @@ def test_reminders_are_sent_once_and_their_code_is_recognised(enrolled, challeng
 def test_the_sweep_deletes_only_expired_evidence(runtime, tmp_path, kind):
     store = runtime.object_store if kind == "s3" else LocalObjectStore(tmp_path / "objects")
     today = date(2026, 11, 27)
+    prefix = f"sweep-{kind}-{tmp_path.name}/"
     objects = {
         "evidence/old/frame_0.jpg": {"retain-until": "2026-11-26"},
         "evidence/new/frame_0.jpg": {"retain-until": "2029-11-27"},
@@ -63,13 +64,13 @@ def test_the_sweep_deletes_only_expired_evidence(runtime, tmp_path, kind):
         "other/notes.txt": {"retain-until": "2000-01-01"},  # not evidence: never touched
     }
     for key, meta in objects.items():
-        store.put(key, io.BytesIO(b"data"), 4, "application/octet-stream", meta)
-    report = sweep_expired(store, today)
+        store.put(prefix + key, io.BytesIO(b"data"), 4, "application/octet-stream", meta)
+    report = sweep_expired(store, today, prefixes=(prefix + "evidence/", prefix + "selfservice/"))
     assert report.deleted == 1 and report.without_retention == 1
-    assert store.stat("evidence/old/frame_0.jpg") is None
+    assert store.stat(prefix + "evidence/old/frame_0.jpg") is None
     for key in ("evidence/new/frame_0.jpg", "selfservice/unknown.video", "other/notes.txt"):
-        assert store.stat(key) is not None, key
-        store.delete(key)
+        assert store.stat(prefix + key) is not None, key
+        store.delete(prefix + key)
 
 
 def test_uploaded_video_and_frames_carry_three_years_of_retention(enrolled, challenge, runtime):
@@ -83,11 +84,14 @@ def test_uploaded_video_and_frames_carry_three_years_of_retention(enrolled, chal
     p.app.post(
         f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
     )
-    wait_for(
+    final = wait_for(
         lambda: p.app.get(f"/api/selfservice/sessions/{body['session_id']}").get_json(),
         lambda s: s["state"] == "pass",
     )
-    frames = list(runtime.object_store.list_keys("evidence/"))
+    store = runtime.object_store
+    frames = list(store.list_keys(f"evidence/{final['attempt_id']}/"))
     assert len(frames) == 3
-    until = runtime.object_store.stat(frames[0]).metadata["retain-until"]
-    assert date.fromisoformat(until).year == runtime.clock.now().year + 3
+    video_key = f"selfservice/{p.person['id']}/{body['session_id']}.video"
+    for key in [*frames, video_key]:  # the phone's upload carries it too (a policy field)
+        until = store.stat(key).metadata["retain-until"]
+        assert date.fromisoformat(until).year == runtime.clock.now().year + 3, key
