@@ -34,20 +34,34 @@ class BindingRequestSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    citizen_id = f.String(required=True, validate=ma.validate.Length(max=32))
-    name = f.String(required=True, validate=ma.validate.Length(1, 64))
-    relationship = f.String(required=True, validate=ma.validate.OneOf(family.RELATIONSHIPS))
+    citizen_id = f.String(
+        required=True,
+        validate=ma.validate.Length(max=32),
+        metadata={"example": "500103194903011113"},
+    )
+    name = f.String(
+        required=True, validate=ma.validate.Length(1, 64), metadata={"example": "王建国"}
+    )
+    relationship = f.String(
+        required=True,
+        validate=ma.validate.OneOf(family.RELATIONSHIPS),
+        metadata={"example": "child"},
+    )
 
 
 class ReasonSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    reason = f.String(required=True, validate=ma.validate.Length(4, 500))
+    reason = f.String(
+        required=True,
+        validate=ma.validate.Length(4, 500),
+        metadata={"example": "both came to the counter with the household register"},
+    )
 
 
 class StaffBindingDecisionSchema(ReasonSchema):
-    approve = f.Boolean(required=True)
+    approve = f.Boolean(required=True, metadata={"example": True})
 
 
 class StatusQuerySchema(ma.Schema):
@@ -165,8 +179,16 @@ class CaseDecisionSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    decision = f.String(required=True, validate=ma.validate.OneOf(review.DECISIONS))
-    comment = f.String(required=True, validate=ma.validate.Length(4, 1000))
+    decision = f.String(
+        required=True,
+        validate=ma.validate.OneOf(review.DECISIONS),
+        metadata={"example": "approve"},
+    )
+    comment = f.String(
+        required=True,
+        validate=ma.validate.Length(4, 1000),
+        metadata={"example": "compared with the ID photo: same person, poor light at home"},
+    )
 
 
 CasePage = page_schema(CaseSchema, "ReviewCasePage")

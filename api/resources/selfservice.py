@@ -37,33 +37,54 @@ class StartSchema(ma.Schema):
     person_id = f.UUID(
         load_default=None,
         allow_none=True,
-        metadata={"description": "Family members: whom you help."},
+        metadata={
+            "description": "Family members: whom you help.",
+            "example": "3f6c2b1e-8a51-4a0e-9a43-0d3c9f2e7b10",
+        },
     )
-    gentle = f.Boolean(load_default=False, metadata={"description": "Fewer, slower actions."})
+    gentle = f.Boolean(
+        load_default=False, metadata={"description": "Fewer, slower actions.", "example": True}
+    )
 
 
 class UploadSchema(ma.Schema):
     method = f.String(
         metadata={"example": "presigned_post", "description": "presigned_post | direct"}
     )
-    url = f.String()
+    url = f.String(metadata={"example": "https://oss.example.gov.cn/lifecert-evidence"})
     fields = f.Dict(
         keys=f.String(),
         values=f.String(),
-        metadata={"description": "Form fields to send before the file."},
+        metadata={
+            "description": "Form fields to send before the file, unchanged.",
+            "example": {
+                "key": "selfservice/3f6c2b1e/9a1b77c2.video",
+                "x-amz-meta-retain-until": "2029-11-27",
+                "policy": "eyJleHBpcmF0aW9uIjoiMjAyNi0xMS0yN1Qw",
+                "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                "x-amz-credential": "AKIA/20261127/us-east-1/s3/aws4_request",
+                "x-amz-date": "20261127T041500Z",
+                "x-amz-signature": "8b1f0c2d",
+            },
+        },
     )
     file_field = f.String(metadata={"example": "file"})
-    max_bytes = f.Integer()
-    content_types = f.List(f.String())
+    max_bytes = f.Integer(metadata={"example": 41943040})
+    content_types = f.List(f.String(), metadata={"example": ["video/mp4", "video/webm"]})
 
 
 class StartedSchema(ma.Schema):
-    session_id = f.UUID()
-    nonce = f.String(metadata={"description": "Send it back with the submission; valid once."})
+    session_id = f.UUID(metadata={"example": "9a1b77c2-5d0e-4b6f-8e21-4c1d2f3a4b5c"})
+    nonce = f.String(
+        metadata={
+            "description": "Send it back with the submission; valid once.",
+            "example": "q3pZb4k1yXc8vW0m2r7tS9uL5nJd6hAe",
+        }
+    )
     actions = f.List(f.String(), metadata={"example": ["blink", "turn_left"]})
     seconds_per_action = f.Integer(metadata={"example": 5})
-    max_video_seconds = f.Integer()
-    expires_at = f.DateTime()
+    max_video_seconds = f.Integer(metadata={"example": 18})
+    expires_at = f.DateTime(metadata={"example": "2026-11-27T04:25:00+00:00"})
     upload = f.Nested(UploadSchema)
 
 
@@ -71,18 +92,50 @@ class SubmitSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    nonce = f.String(required=True, validate=ma.validate.Length(1, 128))
-    mirrored = f.Boolean(load_default=False, metadata={"description": "The recording is mirrored."})
+    nonce = f.String(
+        required=True,
+        validate=ma.validate.Length(1, 128),
+        metadata={"example": "q3pZb4k1yXc8vW0m2r7tS9uL5nJd6hAe"},
+    )
+    mirrored = f.Boolean(
+        load_default=False,
+        metadata={"description": "The recording is mirrored.", "example": False},
+    )
 
 
 class StatusSchema(ma.Schema):
-    session_id = f.UUID()
+    session_id = f.UUID(metadata={"example": "9a1b77c2-5d0e-4b6f-8e21-4c1d2f3a4b5c"})
     state = f.String(
-        metadata={"description": "open | pending | pass | retry | fail | expired | error"}
+        metadata={
+            "description": "open | pending | pass | retry | fail | expired | error",
+            "example": "retry",
+        }
     )
-    decision = f.String(allow_none=True)
-    reasons = f.List(f.Dict(), metadata={"description": "code, kind, zh, en for each reason"})
-    next = f.Dict(metadata={"description": "step (wait|done|retry|review|locked|expired), zh, en"})
+    decision = f.String(allow_none=True, metadata={"example": "retry"})
+    reasons = f.List(
+        f.Dict(),
+        metadata={
+            "description": "code, kind, zh, en for each reason",
+            "example": [
+                {
+                    "code": "too_dark",
+                    "kind": "retry",
+                    "zh": "光线太暗，请到明亮处",
+                    "en": "Too dark; please move to a brighter place",
+                }
+            ],
+        },
+    )
+    next = f.Dict(
+        metadata={
+            "description": "step (wait|done|retry|review|locked|expired), zh, en",
+            "example": {
+                "step": "retry",
+                "zh": "请按提示调整后重新录制",
+                "en": "Please adjust as shown and record again",
+            },
+        }
+    )
     attempt_id = f.UUID(allow_none=True)
     certification_id = f.UUID(allow_none=True)
 

@@ -71,3 +71,21 @@ def test_unknown_address_and_method_are_json(clerk):
     assert clerk.get("/api/nothing-here").get_json()["code"] == 404
     resp = clerk.client.delete("/api/persons", headers=clerk.headers)
     assert resp.status_code == 405 and resp.is_json
+
+
+def test_the_self_service_family_and_review_api_is_documented_with_examples(client):
+    spec = client.get("/api/openapi.json").get_json()
+    for path in (
+        "/api/selfservice/sessions",
+        "/api/selfservice/sessions/{session_id}/submit",
+        "/api/selfservice/sessions/{session_id}/events",
+        "/api/family/bindings",
+        "/api/staff/family-bindings/{binding_id}/decision",
+        "/api/review/cases/{case_id}/decision",
+        "/api/persons/{person_id}/enrolment",
+    ):
+        assert path in spec["paths"], path
+    schemas = spec["components"]["schemas"]
+    for name in ("Started", "Submit", "Status", "Upload", "BindingRequest", "CaseDecision"):
+        props = schemas[name]["properties"]
+        assert any("example" in p for p in props.values()), name
