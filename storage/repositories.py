@@ -59,6 +59,39 @@ def keyset_page(
     return Page(rows, encode(rows[-1]) if more and rows else None)
 
 
+def scoped_by_status(
+    session: Session,
+    entity: type[T],
+    table: sa.Table,
+    *,
+    scope_code: str,
+    status: str | None,
+    page: PageRequest,
+    order: str,
+    person_id: UUID | None = None,
+) -> Page[T]:
+    """Rows about people registered in ``scope_code``, optionally of one status (and one
+    person), oldest first by ``order`` (a date or timestamp column), paged by (order, id)."""
+    p = schema.persons
+    stmt = sa.select(entity).join(p, p.c.id == table.c.person_id)
+    cond = region_condition(p, scope_code)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if status is not None:
+        stmt = stmt.where(table.c.status == status)
+    if person_id is not None:
+        stmt = stmt.where(table.c.person_id == person_id)
+    column = table.c[order]
+    return keyset_page(
+        session,
+        stmt,
+        page,
+        [column, table.c.id],
+        [column.type.python_type.fromisoformat, UUID],
+        lambda row: (getattr(row, order).isoformat(), str(row.id)),
+    )
+
+
 class SqlPersonRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -216,23 +249,15 @@ class SqlSuspensionRepository:
         person_id: UUID | None,
         page: PageRequest,
     ) -> Page[Suspension]:
-        t = schema.suspensions
-        p = schema.persons
-        stmt = sa.select(Suspension).join(p, p.c.id == t.c.person_id)
-        cond = region_condition(p, scope_code)
-        if cond is not None:
-            stmt = stmt.where(cond)
-        if status is not None:
-            stmt = stmt.where(t.c.status == status)
-        if person_id is not None:
-            stmt = stmt.where(t.c.person_id == person_id)
-        return keyset_page(
+        return scoped_by_status(
             self.session,
-            stmt,
-            page,
-            [t.c.suspended_on, t.c.id],
-            [date.fromisoformat, UUID],
-            lambda s: (s.suspended_on.isoformat(), str(s.id)),
+            Suspension,
+            schema.suspensions,
+            scope_code=scope_code,
+            status=status.value if status is not None else None,
+            page=page,
+            order="suspended_on",
+            person_id=person_id,
         )
 
 

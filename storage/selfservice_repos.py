@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -21,38 +20,7 @@ from certification.model import (
 )
 from certification.ports import Page, PageRequest
 from storage import schema
-from storage.repositories import keyset_page, region_condition
-
-T = TypeVar("T")
-
-
-def scoped_by_status(
-    session: Session,
-    entity: type[T],
-    table: sa.Table,
-    *,
-    scope_code: str,
-    status: str | None,
-    page: PageRequest,
-    order: str,
-) -> Page[T]:
-    """Rows about people registered in ``scope_code``, optionally of one status, oldest
-    first by ``order`` (a timestamp column), paged by (order, id)."""
-    p = schema.persons
-    stmt = sa.select(entity).join(p, p.c.id == table.c.person_id)
-    cond = region_condition(p, scope_code)
-    if cond is not None:
-        stmt = stmt.where(cond)
-    if status is not None:
-        stmt = stmt.where(table.c.status == status)
-    return keyset_page(
-        session,
-        stmt,
-        page,
-        [table.c[order], table.c.id],
-        [datetime.fromisoformat, UUID],
-        lambda row: (getattr(row, order).isoformat(), str(row.id)),
-    )
+from storage.repositories import scoped_by_status
 
 
 class SqlFaceTemplateRepository:
