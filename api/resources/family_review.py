@@ -247,8 +247,7 @@ class CaseById(MethodView):
 
 
 def _case_etag(case_id: UUID) -> dict[str, Any]:
-    case = ctx().uow.review_cases.get(case_id)
-    return {"id": str(case_id), "version": case.version if case else None}
+    return {"id": str(case_id), "version": review.case_version(ctx(), case_id)}
 
 
 @review_blp.route("/<uuid:case_id>/decision")
@@ -311,18 +310,7 @@ class Enrolment(MethodView):
     @enrolment_blp.response(200, EnrolmentStateSchema)
     def get(self, person_id: UUID) -> Any:
         """The person's active templates and the latest enrolment request."""
-        from certification import access
-        from certification.services.persons import load_person
-
-        use = ctx()
-        person = load_person(use, person_id)
-        access.require_read_person(
-            current_actor(), person_id=person.id, region_code=person.region_code
-        )
-        return {
-            "templates": use.uow.templates.active_for(person.id),
-            "latest_request": use.uow.enrolments.latest_for(person.id),
-        }
+        return selfservice.enrolment_state(ctx(), current_actor(), person_id)
 
     @enrolment_blp.doc(
         requestBody={

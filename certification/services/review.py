@@ -76,6 +76,12 @@ def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: U
     return CaseView(case, person, attempt, links)
 
 
+def case_version(ctx: UseCaseContext, case_id: UUID) -> int | None:
+    """The case's current version, for its ETag (None when there is no such case)."""
+    case = ctx.uow.review_cases.get(case_id)
+    return case.version if case is not None else None
+
+
 def decide_case(
     ctx: UseCaseContext,
     actor: Actor,

@@ -115,6 +115,21 @@ def request_enrolment(
     return request
 
 
+@dataclass(frozen=True, slots=True)
+class EnrolmentState:
+    templates: list[FaceTemplate]
+    latest_request: EnrolmentRequest | None
+
+
+def enrolment_state(ctx: UseCaseContext, actor: Actor, person_id: UUID) -> EnrolmentState:
+    """A person's active templates and latest enrolment request, for those who may see them."""
+    person = load_person(ctx, person_id)
+    access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
+    return EnrolmentState(
+        ctx.uow.templates.active_for(person.id), ctx.uow.enrolments.latest_for(person.id)
+    )
+
+
 def compute_template(
     ctx: UseCaseContext, engine: FaceEngine, store: EvidenceStore, request_id: UUID
 ) -> EnrolmentRequest:
