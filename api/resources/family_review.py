@@ -214,7 +214,7 @@ def _case_detail(view: review.CaseView) -> dict[str, Any]:
             "reasons": a.reasons,
             "verdict": a.verdict,
             "created_at": a.created_at.isoformat(),
-            "assisted": a.verdict.get("assisted"),
+            "assisted_by": str(view.assisted_by) if view.assisted_by else None,
         }
     )
     data["links"] = view.links

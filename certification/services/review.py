@@ -37,6 +37,7 @@ class CaseView:
     person: Person
     attempt: Attempt | None
     links: dict[str, str | None]
+    assisted_by: UUID | None  # the family member who helped record the video, if any
 
 
 def _require_reviewer(actor: Actor, person: Person) -> None:
@@ -62,6 +63,7 @@ def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: U
     person = load_person(ctx, case.person_id)
     _require_reviewer(actor, person)
     attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
+    session = ctx.uow.challenge_sessions.get(attempt.session_id) if attempt else None
     links: dict[str, str | None] = {}
     if attempt is not None:
         links["video"] = store.presigned_get(attempt.object_key, seconds=LINK_SECONDS)
@@ -73,7 +75,7 @@ def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: U
         links["enrolled_photo"] = store.presigned_get(photo, seconds=LINK_SECONDS)
     ctx.audit(actor, "review.viewed", "review_case", case.id)
     ctx.uow.commit()
-    return CaseView(case, person, attempt, links)
+    return CaseView(case, person, attempt, links, session.assisted_by if session else None)
 
 
 def case_version(ctx: UseCaseContext, case_id: UUID) -> int | None:

@@ -131,6 +131,10 @@ def test_a_family_member_holding_up_someone_else_is_refused_by_the_match(
     )
     final = decide(client, daughter, body["session_id"])
     assert final["state"] == "fail" and [r["code"] for r in final["reasons"]] == ["face_mismatch"]
+    case = clerk.get("/api/review/cases?status=open").get_json()["items"][0]
+    detail = clerk.get(f"/api/review/cases/{case['id']}").get_json()
+    daughter_id = client.get("/api/auth/me", headers=daughter).get_json()["account"]["id"]
+    assert detail["attempt"]["assisted_by"] == daughter_id  # the reviewer sees who helped
 
 
 def test_a_verified_beneficiary_confirms_a_binding_in_the_app(enrolled, challenge, client):
