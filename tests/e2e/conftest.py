@@ -3,6 +3,7 @@ Redis, PostgreSQL, and the real face models on the shared clips."""
 
 from __future__ import annotations
 
+import io
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -151,7 +152,7 @@ def enrolled(worker: None, client: Any, clerk: Caller) -> Callable[..., Pensione
         photo = jpeg(frame_at(SELFIES / f"{clip}.mp4", 0.5))
         resp = clerk.put(
             f"/api/persons/{person['id']}/enrolment",
-            data={"photo": (__import__("io").BytesIO(photo), "id.jpg", "image/jpeg")},
+            data={"photo": (io.BytesIO(photo), "id.jpg", "image/jpeg")},
             content_type="multipart/form-data",
         )
         assert resp.status_code == 202, resp.get_json()
