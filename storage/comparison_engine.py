@@ -1,0 +1,184 @@
+"""The bulk comparison engine: DuckDB over Parquet (decision 0009).
+
+Input, two Parquet datasets (files or globs):
+
+- entitlements: ``entitlement_id, person_id, citizen_id, kind, role,
+  relationship, start_date, last_certified_on, district_code, township_code``
+  (ids of any type; they are passed through);
+- events: ``event_id, citizen_id, event_kind, event_date`` (the stored
+  department events; ``event_id`` is what the evidence refers to).
+
+Output: one Parquet file with one row per entitlement: its list
+(``qualified`` / ``lost`` / ``to_verify``), how many signs of life and of
+loss were found, and the ids of up to :data:`EVIDENCE_PER_ENTRY` of each
+as evidence, newest first.
+
+The Art. 13 applicability table comes from :func:`certification.comparison.loss_rule_rows`,
+so the SQL and the Python reference (:func:`certification.comparison.classify`)
+state the same rules; a test checks that they agree on generated data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from certification.comparison import ALIVE_CHANNEL, LOSS_KINDS, ComparisonWindow, loss_rule_rows
+
+EVIDENCE_PER_ENTRY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    threads: int = 2
+    memory_limit: str = "3GB"  # DuckDB spills to temp_directory beyond this
+    temp_directory: str | None = None
+
+
+@dataclass(slots=True)
+class ComparisonResult:
+    output: Path
+    entitlements: int
+    counts: dict[str, int]
+    by_district: dict[str, dict[str, int]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _sql_list(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _connect(limits: EngineLimits, spill: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    temp = limits.temp_directory or str(spill)
+    con.execute(f"SET threads = {int(limits.threads)}")
+    con.execute(f"SET memory_limit = '{limits.memory_limit}'")
+    con.execute(f"SET temp_directory = '{temp}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def run_comparison(
+    entitlements: str | Path,
+    events: str | Path,
+    window: ComparisonWindow,
+    output: str | Path,
+    *,
+    limits: EngineLimits | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ComparisonResult:
+    """Classify every entitlement; write the entries to ``output`` (Parquet)."""
+    limits = limits or EngineLimits()
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(limits, output.parent / ".spill")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    rules = loss_rule_rows()
+    con.execute(
+        "CREATE TEMP TABLE loss_rules (event_kind VARCHAR, kind VARCHAR, role VARCHAR, "
+        "relationship VARCHAR)"
+    )
+    con.executemany("INSERT INTO loss_rules VALUES (?, ?, ?, ?)", rules)
+    alive_kinds = _sql_list(sorted(k.value for k in ALIVE_CHANNEL))
+    loss_kinds = _sql_list(sorted(k.value for k in LOSS_KINDS))
+    ent = str(entitlements).replace("'", "''")
+    evs = str(events).replace("'", "''")
+    out = str(output).replace("'", "''")
+    start, end = window.starts_on.isoformat(), window.ends_on.isoformat()
+    evidence = f"max_by(ev.event_id, ev.event_date, {EVIDENCE_PER_ENTRY})"
+    # Citizen IDs are joined as integers: the 17 digits before the check
+    # character identify the person and fit in a BIGINT.
+    key = "CAST(substr({0}, 1, 17) AS BIGINT)"
+    if progress:
+        progress("classifying")
+    con.execute(
+        f"""
+        COPY (
+          WITH ents AS (
+            SELECT entitlement_id, person_id, citizen_id, kind, role,
+                   coalesce(relationship, '') AS relationship, start_date,
+                   coalesce(last_certified_on BETWEEN DATE '{start}' AND DATE '{end}',
+                            false) AS certified,
+                   district_code, township_code, {key.format("citizen_id")} AS pkey
+            FROM read_parquet('{ent}')
+          ),
+          ev AS (
+            SELECT {key.format("citizen_id")} AS pkey, event_id, event_kind, event_date
+            FROM read_parquet('{evs}')
+            WHERE event_date <= DATE '{end}'
+          ),
+          alive AS (
+            SELECT ev.pkey, count(*) AS n, {evidence} AS evidence
+            FROM ev
+            WHERE ev.event_kind IN ({alive_kinds}) AND ev.event_date >= DATE '{start}'
+              AND ev.pkey IN (SELECT pkey FROM ents)
+            GROUP BY ev.pkey
+          ),
+          lost AS (
+            SELECT e.entitlement_id, count(*) AS n, {evidence} AS evidence
+            FROM (SELECT * FROM ev WHERE event_kind IN ({loss_kinds})) ev
+            JOIN ents e ON e.pkey = ev.pkey AND ev.event_date >= e.start_date
+            JOIN loss_rules r ON r.event_kind = ev.event_kind AND r.kind = e.kind
+              AND (r.role = '*' OR r.role = e.role)
+              AND (r.relationship = '*' OR r.relationship = e.relationship)
+            GROUP BY e.entitlement_id
+          )
+          SELECT e.entitlement_id, e.person_id, e.citizen_id, e.kind, e.district_code,
+                 e.township_code,
+                 CASE
+                   WHEN (a.n IS NOT NULL OR e.certified) AND l.n IS NULL THEN 'qualified'
+                   WHEN l.n IS NOT NULL AND NOT (a.n IS NOT NULL OR e.certified) THEN 'lost'
+                   ELSE 'to_verify'
+                 END AS list,
+                 e.certified AS certified_in_window,
+                 coalesce(a.n, 0) AS alive_count,
+                 coalesce(l.n, 0) AS lost_count,
+                 a.evidence AS alive_evidence,
+                 l.evidence AS lost_evidence
+          FROM ents e
+          LEFT JOIN alive a ON a.pkey = e.pkey
+          LEFT JOIN lost l ON l.entitlement_id = e.entitlement_id
+        ) TO '{out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144)
+        """
+    )
+    timings["classify_s"] = time.perf_counter() - started
+    if progress:
+        progress("counting")
+    counted = time.perf_counter()
+    rows = con.execute(
+        f"SELECT district_code, list, count(*) FROM read_parquet('{out}') GROUP BY ALL"
+    ).fetchall()
+    timings["count_s"] = time.perf_counter() - counted
+    con.close()
+    counts = {"qualified": 0, "lost": 0, "to_verify": 0}
+    by_district: dict[str, dict[str, int]] = {}
+    for district, chosen, n in rows:
+        counts[chosen] += n
+        key = district or ""
+        by_district.setdefault(key, {"qualified": 0, "lost": 0, "to_verify": 0})[chosen] = n
+    return ComparisonResult(
+        output=output,
+        entitlements=sum(counts.values()),
+        counts=counts,
+        by_district=by_district,
+        timings=timings,
+    )
+
+
+def read_entries(path: str | Path, *, where: str = "true") -> list[dict[str, Any]]:
+    """Read result rows (for tests and small runs)."""
+    con = duckdb.connect(":memory:")
+    try:
+        p = str(path).replace("'", "''")
+        cur = con.execute(f"SELECT * FROM read_parquet('{p}') WHERE {where}")  # noqa: S608
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    finally:
+        con.close()
+

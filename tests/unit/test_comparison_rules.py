@@ -1,0 +1,147 @@
+"""Art. 12-14: which list an entitlement lands in, per benefit kind, role and relationship."""
+
+from datetime import date
+
+import pytest
+
+from certification.comparison import (
+    ALIVE_CHANNEL,
+    DEATH_OR_MISSING,
+    ComparisonList,
+    ComparisonWindow,
+    DepartmentEvent,
+    EntitlementFacts,
+    EventKind,
+    classify,
+    loss_applies,
+    loss_rule_rows,
+)
+from certification.vocabulary import BenefitKind as K
+from certification.vocabulary import DependantRelationship as Rel
+from certification.vocabulary import RecipientRole as R
+
+RUN = date(2026, 11, 27)
+WINDOW = ComparisonWindow.calendar_year_to(RUN)
+CID = "500103195506010013"
+E = EventKind
+Q, L, V = ComparisonList.QUALIFIED, ComparisonList.LOST, ComparisonList.TO_VERIFY
+
+PENSIONER = EntitlementFacts(K.PENSION, R.INSURED, None, date(2010, 5, 1))
+UNEMPLOYED = EntitlementFacts(K.UNEMPLOYMENT, R.INSURED, None, date(2025, 9, 1))
+INJURED = EntitlementFacts(K.WORK_INJURY_LONG_TERM, R.INSURED, None, date(2012, 1, 1))
+
+
+def survivor(rel: Rel) -> EntitlementFacts:
+    return EntitlementFacts(K.WORK_INJURY_LONG_TERM, R.DEPENDANT, rel, date(2015, 3, 1))
+
+
+def ev(kind: EventKind, on: date = date(2026, 6, 1), n: int = 1) -> DepartmentEvent:
+    return DepartmentEvent(CID, kind, on, "public_security", f"r{n}")
+
+
+def lst(ent: EntitlementFacts, *events: DepartmentEvent) -> ComparisonList:
+    return classify(ent, events, WINDOW).list
+
+
+# (case, entitlement, events, expected list)
+CASES = [
+    # Art. 12: any sign of life this year qualifies, whatever the benefit
+    *[(f"alive:{k.value}", PENSIONER, [ev(k)], Q) for k in ALIVE_CHANNEL],
+    ("alive last year only", PENSIONER, [ev(E.RAIL_TRAVEL, date(2025, 12, 31))], V),
+    ("nothing at all", PENSIONER, [], V),
+    # Art. 13 (1): death or missing from every listed source, for every kind
+    *[(f"pension:{k.value}", PENSIONER, [ev(k)], L) for k in DEATH_OR_MISSING],
+    *[(f"unemployment:{k.value}", UNEMPLOYED, [ev(k)], L) for k in DEATH_OR_MISSING],
+    *[(f"injury:{k.value}", INJURED, [ev(k)], L) for k in DEATH_OR_MISSING],
+    *[(f"survivor:{k.value}", survivor(Rel.PARENT), [ev(k)], L) for k in DEATH_OR_MISSING],
+    # imprisonment stops a pension, not an unemployment or work-injury benefit
+    ("pension imprisoned", PENSIONER, [ev(E.IMPRISONED)], L),
+    ("pension imprisoned (HRSS flag)", PENSIONER, [ev(E.IMPRISONED_HRSS_FLAG)], L),
+    ("unemployment imprisoned", UNEMPLOYED, [ev(E.IMPRISONED)], V),
+    ("injury imprisoned", INJURED, [ev(E.IMPRISONED_HRSS_FLAG)], V),
+    # Art. 13 (2): unemployment only
+    *[
+        (f"unemployment:{k.value}", UNEMPLOYED, [ev(k)], L)
+        for k in (
+            E.REEMPLOYED,
+            E.ENLISTED,
+            E.EMIGRATED,
+            E.PENSION_STARTED,
+            E.REFUSED_JOB_OR_TRAINING,
+            E.OTHER_LOST_UNEMPLOYMENT,
+        )
+    ],
+    # a pension that started ends the unemployment benefit, not the pension
+    ("pension started, pensioner", PENSIONER, [ev(E.PENSION_STARTED)], V),
+    ("re-employed pensioner", PENSIONER, [ev(E.REEMPLOYED), ev(E.BANK_IN_PERSON, n=2)], Q),
+    # Art. 13 (3): work-injury dependants, by relationship
+    *[(f"adopted {r.value}", survivor(r), [ev(E.ADOPTED)], L) for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)],
+    ("adopted spouse?", survivor(Rel.SPOUSE), [ev(E.ADOPTED)], V),
+    ("adopted parent?", survivor(Rel.PARENT), [ev(E.ADOPTED)], V),
+    ("adopted injured worker", INJURED, [ev(E.ADOPTED)], V),
+    ("adopted pensioner", PENSIONER, [ev(E.ADOPTED)], V),
+    ("spouse remarried", survivor(Rel.SPOUSE), [ev(E.SPOUSE_REMARRIED)], L),
+    ("child 'remarried'", survivor(Rel.CHILD), [ev(E.SPOUSE_REMARRIED)], V),
+    ("remarried pensioner", PENSIONER, [ev(E.SPOUSE_REMARRIED)], V),
+    *[(f"employed {r.value}", survivor(r), [ev(E.DEPENDANT_EMPLOYED)], L) for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)],
+    *[(f"enlisted {r.value}", survivor(r), [ev(E.DEPENDANT_ENLISTED)], L) for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)],
+    ("employed spouse", survivor(Rel.SPOUSE), [ev(E.DEPENDANT_EMPLOYED)], V),
+    ("employed grandparent", survivor(Rel.GRANDPARENT), [ev(E.DEPENDANT_EMPLOYED)], V),
+    # "other channels" are per benefit kind
+    ("other lost pension", PENSIONER, [ev(E.OTHER_LOST_PENSION)], L),
+    ("other lost pension, unemployed", UNEMPLOYED, [ev(E.OTHER_LOST_PENSION)], V),
+    ("other lost injury", INJURED, [ev(E.OTHER_LOST_WORK_INJURY)], L),
+    ("other lost injury, survivor", survivor(Rel.CHILD), [ev(E.OTHER_LOST_WORK_INJURY)], L),
+    # Art. 14: both lists → to be verified (a death record and a train ticket)
+    ("death and train", PENSIONER, [ev(E.CREMATION), ev(E.RAIL_TRAVEL, n=2)], V),
+    ("death after a counter visit", PENSIONER, [ev(E.COUNTER_CERTIFICATION), ev(E.DEATH_MEDICAL_CERTIFICATE, date(2026, 9, 1), 2)], V),
+    # signs of loss count since the benefit started, even before this year
+    ("death two years ago", PENSIONER, [ev(E.DEATH_HOUSEHOLD_CANCELLED, date(2024, 4, 1))], L),
+    ("death before the benefit", UNEMPLOYED, [ev(E.DEATH_HRSS_FLAG, date(2020, 1, 1))], V),
+    ("event after the run date", PENSIONER, [ev(E.CREMATION, date(2026, 12, 1))], V),
+]
+
+
+@pytest.mark.parametrize(
+    ("entitlement", "events", "expected"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_each_rule_per_benefit_kind(entitlement, events, expected):
+    assert lst(entitlement, *events) is expected
+
+
+def test_a_certification_this_year_qualifies_and_conflicts_with_a_death():
+    certified = EntitlementFacts(K.PENSION, R.INSURED, None, date(2010, 1, 1), date(2026, 3, 1))
+    assert classify(certified, [], WINDOW).list is Q
+    assert classify(certified, [], WINDOW).certified_in_window
+    assert lst(certified, ev(E.CREMATION)) is V
+    last_year = EntitlementFacts(K.PENSION, R.INSURED, None, date(2010, 1, 1), date(2025, 3, 1))
+    assert lst(last_year) is V
+
+
+def test_the_evidence_is_kept():
+    result = classify(PENSIONER, [ev(E.CREMATION), ev(E.RAIL_TRAVEL, n=2), ev(E.ADOPTED, n=3)], WINDOW)
+    assert [e.source_record_id for e in result.lost] == ["r1"]
+    assert [e.source_record_id for e in result.alive] == ["r2"]
+
+
+def test_every_event_kind_has_a_polarity_and_every_loss_kind_a_rule():
+    for kind in EventKind:
+        assert kind in ALIVE_CHANNEL or any(r[0] == kind.value for r in loss_rule_rows()), kind
+
+
+def test_the_rule_rows_say_the_same_as_the_rules():
+    rows = set(loss_rule_rows())
+    for event, kind, role, rel in rows:
+        relationship = None if rel == "*" else Rel(rel)
+        roles = [R(role)] if role != "*" else list(R)
+        for r in roles:
+            assert loss_applies(EventKind(event), K(kind), r, relationship)
+    assert ("adopted", "work_injury_long_term", "dependant", "spouse") not in rows
+    assert ("imprisoned", "unemployment", "*", "*") not in rows
+
+
+def test_a_window_cannot_end_before_it_starts():
+    with pytest.raises(ValueError, match="ends before"):
+        ComparisonWindow(date(2026, 2, 1), date(2026, 1, 1))
