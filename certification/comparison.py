@@ -289,11 +289,8 @@ def classify(
         if event.kind in ALIVE_CHANNEL:
             if window.starts_on <= event.event_date <= window.ends_on:
                 alive.append(event)
-        elif (
-            entitlement.start_date <= event.event_date <= window.ends_on
-            and loss_applies(
-                event.kind, entitlement.kind, entitlement.role, entitlement.relationship
-            )
+        elif entitlement.start_date <= event.event_date <= window.ends_on and loss_applies(
+            event.kind, entitlement.kind, entitlement.role, entitlement.relationship
         ):
             lost.append(event)
     certified = (

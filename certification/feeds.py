@@ -21,9 +21,10 @@ with its row number and a reason; the valid rows of the file are kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from certification.citizen_id import CitizenId
 from certification.comparison import DepartmentEvent, EventKind
@@ -39,6 +40,10 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = ("detail",)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
+# The national cross-region certification system (Art. 21): people it marked lost, who
+# were suspended and then found qualified, are uploaded back to it.
+NATIONAL_CROSS_REGION = "hrss_national"
+
 DEPARTMENTS: Mapping[str, str] = {
     "public_security": "公安",
     "civil_affairs": "民政",
@@ -52,6 +57,7 @@ DEPARTMENTS: Mapping[str, str] = {
     "bank": "银行",
     "utilities": "公共事业",
     "hrss": "人力资源社会保障",
+    NATIONAL_CROSS_REGION: "人社部异地资格认证系统",
     "employer": "参保单位",
     "big_data": "大数据认证",
     "other": "其他",
@@ -141,8 +147,7 @@ def parse_row(values: Mapping[str, object], today: date) -> DepartmentEvent | Ro
     if source not in DEPARTMENTS:
         return RowProblem(
             "unknown_source",
-            f"Unknown source department {source[:40]!r}; expected one of "
-            + ", ".join(DEPARTMENTS),
+            f"Unknown source department {source[:40]!r}; expected one of " + ", ".join(DEPARTMENTS),
             "source_department",
         )
     record_id = text("source_record_id")
@@ -165,3 +170,16 @@ def parse_row(values: Mapping[str, object], today: date) -> DepartmentEvent | Ro
         source_record_id=record_id,
         detail=detail,
     )
+
+
+class FeedSource(Protocol):
+    """An opened feed file: its header, and its rows one at a time (never loaded whole)."""
+
+    file_name: str
+    file_format: str  # csv | parquet
+    encoding: str | None
+    columns: list[str]  # normalised names, in file order
+
+    def rows(self) -> Iterator[tuple[int, Mapping[str, object] | RowProblem, str | None]]:
+        """(row number, values by column or the problem that stopped reading it, raw text)."""
+        ...

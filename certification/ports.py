@@ -7,14 +7,16 @@ commits except the use case that owns the transaction (``uow.commit()``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
 from certification.audit import ChainedRecord
+from certification.comparison import ComparisonWindow, DepartmentEvent
 from certification.model import (
     Account,
     Attempt,
@@ -34,6 +36,13 @@ from certification.model import (
     ReviewCase,
     Suspension,
     VerificationReferral,
+)
+from certification.verification import (
+    ComparisonRun,
+    DecisionProposal,
+    FeedImport,
+    HomeVisitRequest,
+    VerificationTask,
 )
 from certification.vocabulary import SuspensionStatus
 
@@ -272,6 +281,119 @@ class ReminderRepository(Protocol):
     def persons_due_on(self, due_on: date, after: UUID | None, limit: int) -> list[UUID]: ...
 
 
+class FeedImportRepository(Protocol):
+    def add(self, record: FeedImport) -> None: ...
+
+    def get(self, import_id: UUID) -> FeedImport | None: ...
+
+    def find(self, page: PageRequest) -> Page[FeedImport]: ...
+
+    def add_problems(self, import_id: UUID, problems: list[dict[str, Any]]) -> None: ...
+
+    def problems(self, import_id: UUID, after_row: int, limit: int) -> list[dict[str, Any]]: ...
+
+    def insert_events(self, import_id: UUID, events: list[DepartmentEvent]) -> int:
+        """Store new events, skipping (source, record id) pairs already stored; the count."""
+        ...
+
+
+class ComparisonRepository(Protocol):
+    def add(self, run: ComparisonRun) -> None: ...
+
+    def get(self, run_id: UUID) -> ComparisonRun | None: ...
+
+    def latest(self, *, status: str | None = None) -> ComparisonRun | None: ...
+
+    def running(self) -> ComparisonRun | None: ...
+
+    def find(self, page: PageRequest) -> Page[ComparisonRun]: ...
+
+    def export_entitlements(self, path: Path) -> int: ...
+
+    def export_events(self, path: Path, until: date) -> int: ...
+
+    def load_entries(self, run_id: UUID, batches: Iterable[list[dict[str, Any]]]) -> int: ...
+
+    def entries(
+        self,
+        run_id: UUID,
+        *,
+        list_name: str | None,
+        scope_code: str,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]: ...
+
+    def person_batches(
+        self, run_id: UUID, list_name: str, batch_size: int
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+    def changes(
+        self, run_id: UUID, previous_id: UUID, *, scope_code: str, limit: int, after: str | None
+    ) -> list[dict[str, Any]]: ...
+
+    def events(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+
+
+class VerificationTaskRepository(Protocol):
+    def add(self, task: VerificationTask) -> None: ...
+
+    def get(self, task_id: UUID, *, for_update: bool = False) -> VerificationTask | None: ...
+
+    def open_for_person(self, person_id: UUID) -> list[VerificationTask]: ...
+
+    def find(
+        self,
+        *,
+        scope_code: str,
+        status: str | None,
+        overdue_on: date | None,
+        page: PageRequest,
+    ) -> Page[VerificationTask]: ...
+
+    def overdue_by_district(self, today: date, scope_code: str) -> list[tuple[str, int]]: ...
+
+    def ledger(
+        self, scope_code: str, since: date | None, until: date | None
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+class DecisionProposalRepository(Protocol):
+    def add(self, proposal: DecisionProposal) -> None: ...
+
+    def get(self, proposal_id: UUID, *, for_update: bool = False) -> DecisionProposal | None: ...
+
+    def open_for(self, entitlement_id: UUID, kind: str) -> DecisionProposal | None: ...
+
+    def find(
+        self, *, scope_code: str, status: str | None, kind: str | None, page: PageRequest
+    ) -> Page[DecisionProposal]: ...
+
+
+class HomeVisitRepository(Protocol):
+    def add(self, request: HomeVisitRequest) -> None: ...
+
+    def get(self, request_id: UUID) -> HomeVisitRequest | None: ...
+
+    def find(
+        self, *, scope_code: str, status: str | None, page: PageRequest
+    ) -> Page[HomeVisitRequest]: ...
+
+
+class NationalUploadRepository(Protocol):
+    def add_item(self, row: dict[str, Any]) -> None: ...
+
+    def pending(self, district_code: str) -> list[dict[str, Any]]: ...
+
+    def add_batch(self, batch: dict[str, Any], item_ids: list[UUID]) -> None: ...
+
+    def mark_sent(self, batch_id: UUID, transport: str, receipt: str, at: datetime) -> None: ...
+
+    def batches(self, district_code: str | None) -> list[dict[str, Any]]: ...
+
+    def batch(self, batch_id: UUID) -> dict[str, Any] | None: ...
+
+
 class UnitOfWork(Protocol):
     persons: PersonRepository
     entitlements: EntitlementRepository
@@ -290,6 +412,12 @@ class UnitOfWork(Protocol):
     referrals: VerificationReferralRepository
     enrolments: EnrolmentRequestRepository
     reminders: ReminderRepository
+    feed_imports: FeedImportRepository
+    comparison: ComparisonRepository
+    tasks: VerificationTaskRepository
+    proposals: DecisionProposalRepository
+    home_visits: HomeVisitRepository
+    national: NationalUploadRepository
 
     def __enter__(self) -> Self: ...
 
@@ -449,3 +577,31 @@ class Notifier(Protocol):
     def notify(
         self, person_id: UUID, kind: str, zh: str, en: str, data: Mapping[str, str]
     ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOutcome:
+    output: Path
+    counts: dict[str, int]
+    by_district: dict[str, dict[str, int]]
+    timings: dict[str, float]
+
+
+class ComparisonEngine(Protocol):
+    """Classifies exported entitlements against exported events (storage.comparison_engine)."""
+
+    def classify(
+        self, entitlements: Path, events: Path, window: ComparisonWindow, output: Path
+    ) -> EngineOutcome: ...
+
+    def entries(self, output: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]: ...
+
+
+class NationalTransport(Protocol):
+    """Delivers an upload batch to the national cross-region certification system."""
+
+    name: str
+
+    def send(self, file_name: str, content: bytes) -> str:
+        """Deliver; returns the receipt (or raises on failure)."""
+        ...

@@ -112,6 +112,7 @@ def generate(
     n_alive = events * 2 // 3
     n_loss = max(1, events * 15 // 1000)
     n_outside = events - n_alive - n_loss
+    n_other = len(LOSS_KINDS - DEATH_OR_MISSING)
     active_people = max(1, people * 7 // 10)
     con.execute(
         f"""
@@ -133,7 +134,7 @@ def generate(
               WHEN part = 'a' THEN {alive}[1 + rnd(i, 14) % {len(ALIVE_CHANNEL)}]
               WHEN part = 'l' AND rnd(i, 15) % 10 < 7
                 THEN {deaths}[1 + rnd(i, 16) % {len(DEATH_OR_MISSING)}]
-              WHEN part = 'l' THEN {other_loss}[1 + rnd(i, 17) % {len(LOSS_KINDS - DEATH_OR_MISSING)}]
+              WHEN part = 'l' THEN {other_loss}[1 + rnd(i, 17) % {n_other}]
               ELSE {alive}[1 + rnd(i, 18) % {len(ALIVE_CHANNEL)}]
             END AS event_kind,
             DATE '{run_date.isoformat()}' - CAST(rnd(i, 19) % 730 AS INTEGER) AS event_date,

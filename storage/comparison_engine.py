@@ -97,6 +97,7 @@ def run_comparison(
     key = "CAST(substr({0}, 1, 17) AS BIGINT)"
     if progress:
         progress("classifying")
+    # Every value in the statement is ours: enum values, ISO dates, quoted paths.
     con.execute(
         f"""
         COPY (
@@ -181,4 +182,3 @@ def read_entries(path: str | Path, *, where: str = "true") -> list[dict[str, Any
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     finally:
         con.close()
-

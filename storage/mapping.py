@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy.orm import registry, relationship
 
-from certification import model
+from certification import model, verification
 from storage import schema
 
 mapper_registry = registry(metadata=schema.metadata)
@@ -86,4 +86,21 @@ def start_mappers() -> None:
         mapper_registry.map_imperatively(model.VerificationReferral, schema.verification_referrals)
         mapper_registry.map_imperatively(model.EnrolmentRequest, schema.enrolment_requests)
         mapper_registry.map_imperatively(model.Reminder, schema.reminders)
+        mapper_registry.map_imperatively(
+            verification.VerificationTask,
+            schema.verification_tasks,
+            version_id_col=schema.verification_tasks.c.version,
+        )
+        mapper_registry.map_imperatively(
+            verification.DecisionProposal,
+            schema.decision_proposals,
+            version_id_col=schema.decision_proposals.c.version,
+        )
+        mapper_registry.map_imperatively(
+            verification.HomeVisitRequest,
+            schema.home_visit_requests,
+            version_id_col=schema.home_visit_requests.c.version,
+        )
+        mapper_registry.map_imperatively(verification.ComparisonRun, schema.comparison_runs)
+        mapper_registry.map_imperatively(verification.FeedImport, schema.feed_imports)
         _mapped = True

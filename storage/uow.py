@@ -10,6 +10,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from certification.errors import StaleVersion
 from storage.audit_log import SqlAuditLog
+from storage.comparison_repos import (
+    SqlComparisonRepository,
+    SqlDecisionProposalRepository,
+    SqlFeedImportRepository,
+    SqlHomeVisitRepository,
+    SqlNationalUploadRepository,
+    SqlVerificationTaskRepository,
+)
 from storage.repositories import (
     SqlAccountRepository,
     SqlCertificationRepository,
@@ -59,6 +67,12 @@ class SqlUnitOfWork:
         self.referrals = SqlVerificationReferralRepository(session)
         self.enrolments = SqlEnrolmentRequestRepository(session)
         self.reminders = SqlReminderRepository(session)
+        self.feed_imports = SqlFeedImportRepository(session)
+        self.comparison = SqlComparisonRepository(session)
+        self.tasks = SqlVerificationTaskRepository(session)
+        self.proposals = SqlDecisionProposalRepository(session)
+        self.home_visits = SqlHomeVisitRepository(session)
+        self.national = SqlNationalUploadRepository(session)
         return self
 
     def __exit__(

@@ -17,6 +17,11 @@ class ProcedureConfig:
     # Art. 9: how many different means must have failed before an expired
     # period may lead to a suspension.
     min_contact_channels: int = 2
+    # Information comparison: the lost-qualification event kinds whose suspension applies
+    # without a clerk's confirmation (empty: a clerk confirms every one).
+    auto_suspend_kinds: frozenset[str] = frozenset()
+    # People per transaction when a comparison run's lists are applied.
+    apply_batch: int = 500
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from certification import access
 from certification.access import Actor
@@ -97,8 +97,35 @@ def suspend(
             "person lost the qualification).",
             field="explanation",
         )
+    suspensions = apply_suspension(
+        ctx,
+        actor,
+        person,
+        _chosen_entitlements(person, entitlement_ids),
+        reason=reason,
+        on=on,
+        explanation=explanation,
+        evidence=evidence,
+    )
+    ctx.uow.commit()
+    return suspensions
+
+
+def apply_suspension(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person: Person,
+    entitlements: list[Entitlement],
+    *,
+    reason: SuspensionReason,
+    on: date,
+    explanation: str,
+    evidence: dict[str, object],
+) -> list[Suspension]:
+    """Suspend the given benefits and audit each one. The caller has checked the grounds and
+    the actor's rights, and commits."""
     suspensions = []
-    for entitlement in _chosen_entitlements(person, entitlement_ids):
+    for entitlement in entitlements:
         entitlement.suspend(on, f"{reason.value}: {explanation}", actor.account_id)
         suspension = Suspension(
             person_id=person.id,
@@ -125,7 +152,6 @@ def suspend(
             **evidence,
         )
     person.refresh_period(ctx.config.period)
-    ctx.uow.commit()
     return suspensions
 
 
@@ -169,6 +195,22 @@ def restore(
             "Explain why the benefit is restored (for example the verification result).",
             field="reason",
         )
+    arrears = apply_restoration(ctx, actor, person, suspension, on=on, reason=reason)
+    ctx.uow.commit()
+    return RestorationOutcome(suspension, arrears)
+
+
+def apply_restoration(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person: Person,
+    suspension: Suspension,
+    *,
+    on: date,
+    reason: str,
+) -> Arrears:
+    """Restore one suspended benefit with its arrears, audited. Needs a certification dated on
+    or after the suspension (Art. 21). The caller has checked the actor's rights and commits."""
     if person.last_certified_on is None or person.last_certified_on < suspension.suspended_on:
         raise RuleViolation(
             "Record the certification that shows the person is still qualified (dated on or "
@@ -193,8 +235,26 @@ def restore(
         arrears_fen=arrears.total_fen,
         arrears_months=[str(m.month) for m in arrears.months],
     )
-    ctx.uow.commit()
-    return RestorationOutcome(suspension, arrears)
+    national = suspension.evidence.get("national_records")
+    if national:
+        # Art. 21: marked lost by the national cross-region system, suspended, found
+        # qualified: the district uploads the person back to that system.
+        ctx.uow.national.add_item(
+            {
+                "id": uuid4(),
+                "person_id": person.id,
+                "suspension_id": suspension.id,
+                "district_code": person.district_code,
+                "citizen_id": person.citizen_id,
+                "name": person.name,
+                "suspended_on": suspension.suspended_on,
+                "restored_on": on,
+                "national_record_ids": list(national),
+                "batch_id": None,
+                "created_at": ctx.clock.now(),
+            }
+        )
+    return arrears
 
 
 def get_suspension(ctx: UseCaseContext, actor: Actor, suspension_id: UUID) -> Suspension:

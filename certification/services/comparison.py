@@ -1,0 +1,732 @@
+"""Department feeds and comparison runs (Art. 11-14), and what a run's lists lead to.
+
+- :func:`import_feed` validates a feed row by row, keeps the valid rows
+  (idempotently, by source record id) and reports every refused row with its
+  number and reason.
+- :func:`start_run` records a run; :func:`execute_run` (a worker task) exports
+  the active entitlements and the events, classifies them with the engine,
+  stores every entry with its evidence and applies the lists:
+  *qualified* → a data-comparison certification dated on the newest sign of
+  life (the period restarts), *lost* → a suspension proposal for a
+  district/county clerk (or applied at once for configured event kinds),
+  *to verify* → a verification task for the person's township.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.comparison import ComparisonWindow, DepartmentEvent
+from certification.errors import NotFound, RuleViolation, StaleVersion, ValidationFailed
+from certification.feeds import (
+    NATIONAL_CROSS_REGION,
+    FeedSource,
+    RowProblem,
+    header_problems,
+    parse_row,
+)
+from certification.model import Person
+from certification.ports import ComparisonEngine, Page, PageRequest, UnitOfWorkFactory
+from certification.services.certifications import certify
+from certification.services.context import ProcedureConfig, UseCaseContext
+from certification.services.persons import load_person
+from certification.services.suspensions import apply_restoration, apply_suspension
+from certification.verification import (
+    ComparisonRun,
+    DecisionProposal,
+    FeedImport,
+    ProposalKind,
+    ProposalStatus,
+    VerificationTask,
+)
+from certification.vocabulary import (
+    BenefitKind,
+    CertificationChannel,
+    EntitlementStatus,
+    SuspensionReason,
+    SuspensionStatus,
+)
+
+IMPORT_BATCH = 5000
+RAW_KEPT = 300  # characters of a refused row kept in the report
+MAX_WINDOW_DAYS = 366 * 2
+
+
+# --- feeds ------------------------------------------------------------------------------
+
+
+def import_feed(
+    ctx: UseCaseContext,
+    actor: Actor,
+    source: FeedSource,
+    *,
+    sha256: str | None = None,
+    max_problems_kept: int = 10_000,
+) -> FeedImport:
+    """Import one feed file. Valid rows are kept even when others are refused; the report
+    lists each refused row (up to ``max_problems_kept``; all are counted)."""
+    access.require_operator(actor, "import department feeds")
+    record = FeedImport(
+        file_name=source.file_name[:300],
+        file_format=source.file_format,
+        started_by=actor.account_id,
+        encoding=source.encoding,
+        sha256=sha256,
+        started_at=ctx.clock.now(),
+    )
+    ctx.uow.feed_imports.add(record)
+    missing, extra = header_problems(source.columns)
+    record.ignored_columns = extra
+    if missing:
+        record.status = "refused"
+        record.message = (
+            "The file misses the required column(s) "
+            + ", ".join(missing)
+            + "; found: "
+            + ", ".join(source.columns or ["(none)"])
+            + ". Nothing was imported."
+        )
+        record.finished_at = ctx.clock.now()
+        ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=record.message)
+        ctx.uow.commit()
+        return record
+    ctx.uow.commit()  # the import is visible while it runs
+
+    today = ctx.clock.today()
+    problems: Counter[str] = Counter()
+    kept: list[dict[str, Any]] = []
+    batch: list[DepartmentEvent] = []
+    read = accepted = refused = 0
+    kept_total = 0
+
+    def flush() -> None:
+        nonlocal accepted, kept_total
+        if batch:
+            accepted += ctx.uow.feed_imports.insert_events(record.id, batch)
+            batch.clear()
+        if kept:
+            ctx.uow.feed_imports.add_problems(record.id, kept)
+            kept_total += len(kept)
+            kept.clear()
+        record.rows_read, record.rows_accepted, record.rows_refused = read, accepted, refused
+        record.problems_by_code = dict(problems)
+        ctx.uow.commit()
+
+    for number, values, raw in source.rows():
+        read += 1
+        outcome = values if isinstance(values, RowProblem) else parse_row(values, today)
+        if isinstance(outcome, RowProblem):
+            refused += 1
+            problems[outcome.code] += 1
+            if kept_total + len(kept) < max_problems_kept:
+                kept.append(
+                    {
+                        "row_number": number,
+                        "code": outcome.code,
+                        "column_name": outcome.column,
+                        "message": outcome.message,
+                        "raw": (raw or "")[:RAW_KEPT] or None,
+                    }
+                )
+        else:
+            batch.append(outcome)
+        if len(batch) >= IMPORT_BATCH or len(kept) >= IMPORT_BATCH:
+            flush()
+    flush()
+    record.rows_duplicate = read - refused - accepted
+    record.status = "done"
+    record.finished_at = ctx.clock.now()
+    record.message = (
+        f"{read} rows read: {accepted} new events kept, {record.rows_duplicate} already "
+        f"known (same source record id), {refused} refused."
+    )
+    ctx.audit(
+        actor,
+        "feed.imported",
+        "feed_import",
+        record.id,
+        file_name=record.file_name,
+        sha256=sha256,
+        rows_read=read,
+        rows_accepted=accepted,
+        rows_duplicate=record.rows_duplicate,
+        rows_refused=refused,
+        problems_by_code=dict(problems),
+    )
+    ctx.uow.commit()
+    return record
+
+
+def get_import(ctx: UseCaseContext, actor: Actor, import_id: UUID) -> FeedImport:
+    access.require_operator(actor, "read feed imports")
+    record = ctx.uow.feed_imports.get(import_id)
+    if record is None:
+        raise NotFound(f"No feed import with id {import_id}.")
+    return record
+
+
+def list_imports(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> Page[FeedImport]:
+    access.require_operator(actor, "read feed imports")
+    return ctx.uow.feed_imports.find(page)
+
+
+def import_problems(
+    ctx: UseCaseContext, actor: Actor, import_id: UUID, *, after_row: int, limit: int
+) -> list[dict[str, Any]]:
+    get_import(ctx, actor, import_id)
+    return ctx.uow.feed_imports.problems(import_id, after_row, limit)
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+def start_run(
+    ctx: UseCaseContext,
+    actor: Actor,
+    *,
+    window_start: date | None = None,
+    window_end: date | None = None,
+) -> ComparisonRun:
+    """Record a run (queued); the worker executes it. One run at a time."""
+    access.require_operator(actor, "start a comparison run")
+    today = ctx.clock.today()
+    end = window_end or today
+    if end > today:
+        raise ValidationFailed("The window cannot end in the future.", field="window_end")
+    start = window_start or date(end.year, 1, 1)
+    if start > end:
+        raise ValidationFailed("The window starts after it ends.", field="window_start")
+    if (end - start).days > MAX_WINDOW_DAYS:
+        raise ValidationFailed("The window is longer than two years.", field="window_start")
+    running = ctx.uow.comparison.running()
+    if running is not None:
+        raise RuleViolation(
+            f"Comparison run {running.id} is still {running.status}; wait for it to finish.",
+            details={"run_id": str(running.id)},
+        )
+    previous = ctx.uow.comparison.latest(status="applied")
+    run = ComparisonRun(
+        window_start=start,
+        window_end=end,
+        started_by=actor.account_id,
+        started_by_label=actor.label,
+        previous_run_id=previous.id if previous else None,
+        started_at=ctx.clock.now(),
+    )
+    ctx.uow.comparison.add(run)
+    ctx.audit(
+        actor,
+        "comparison.started",
+        "comparison_run",
+        run.id,
+        window_start=start.isoformat(),
+        window_end=end.isoformat(),
+    )
+    ctx.uow.commit()
+    return run
+
+
+@dataclass(slots=True)
+class RunContextFactory:
+    """Fresh use-case contexts for each transaction of a long run."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Any
+    config: ProcedureConfig
+
+    def __call__(self) -> UseCaseContext:
+        return UseCaseContext(self.uow_factory(), self.clock, self.config)
+
+
+def _set_progress(
+    contexts: Callable[[], UseCaseContext], run_id: UUID, status: str, progress: str
+) -> None:
+    ctx = contexts()
+    with ctx.uow:
+        run = ctx.uow.comparison.get(run_id)
+        if run is None:
+            raise NotFound(f"No comparison run with id {run_id}.")
+        run.status, run.progress = status, progress
+        ctx.uow.commit()
+
+
+def execute_run(
+    contexts: Callable[[], UseCaseContext],
+    engine: ComparisonEngine,
+    run_id: UUID,
+    *,
+    workdir: Path | None = None,
+) -> ComparisonRun:
+    """Classify and apply a queued run; on failure the run is marked failed with the reason."""
+    actor = Actor.system("comparison run")
+    try:
+        with tempfile.TemporaryDirectory(dir=workdir, prefix="comparison-") as tmp:
+            return _execute(contexts, engine, run_id, Path(tmp), actor)
+    except Exception as err:
+        ctx = contexts()
+        with ctx.uow:
+            run = ctx.uow.comparison.get(run_id)
+            if run is not None and run.status not in ("applied",):
+                run.status = "failed"
+                run.error = f"{type(err).__name__}: {err}"[:2000]
+                run.finished_at = ctx.clock.now()
+                ctx.audit(actor, "comparison.failed", "comparison_run", run_id, reason=run.error)
+                ctx.uow.commit()
+        raise
+
+
+def _execute(
+    contexts: Callable[[], UseCaseContext],
+    engine: ComparisonEngine,
+    run_id: UUID,
+    tmp: Path,
+    actor: Actor,
+) -> ComparisonRun:
+    ctx = contexts()
+    with ctx.uow:
+        run = ctx.uow.comparison.get(run_id)
+        if run is None:
+            raise NotFound(f"No comparison run with id {run_id}.")
+        if run.status != "queued":
+            raise RuleViolation(f"Comparison run {run_id} is {run.status}, not queued.")
+        run.status, run.progress = "running", "exporting"
+        window = ComparisonWindow(run.window_start, run.window_end)
+        ctx.uow.commit()
+    timings: dict[str, float] = {}
+    clock = datetime.now
+    t0 = clock(UTC)
+    ents, evs, out = tmp / "entitlements.parquet", tmp / "events.parquet", tmp / "entries.parquet"
+    ctx = contexts()
+    with ctx.uow:
+        n_ents = ctx.uow.comparison.export_entitlements(ents)
+        n_evs = ctx.uow.comparison.export_events(evs, window.ends_on)
+    timings["export_s"] = (clock(UTC) - t0).total_seconds()
+    _set_progress(contexts, run_id, "running", f"classifying {n_ents} benefits")
+    outcome = engine.classify(ents, evs, window, out)
+    timings.update(outcome.timings)
+    _set_progress(contexts, run_id, "running", "storing the lists")
+    t1 = clock(UTC)
+    ctx = contexts()
+    with ctx.uow:
+        ctx.uow.comparison.load_entries(run_id, engine.entries(out, 10_000))
+        run = ctx.uow.comparison.get(run_id)
+        assert run is not None
+        run.counts = dict(outcome.counts)
+        run.by_district = {k: dict(v) for k, v in outcome.by_district.items()}
+        run.progress = "applying the lists"
+        ctx.audit(
+            actor,
+            "comparison.classified",
+            "comparison_run",
+            run_id,
+            entitlements=n_ents,
+            events=n_evs,
+            counts=dict(outcome.counts),
+        )
+        ctx.uow.commit()
+    timings["store_s"] = (clock(UTC) - t1).total_seconds()
+    t2 = clock(UTC)
+    applied = _apply(contexts, run_id, actor)
+    timings["apply_s"] = (clock(UTC) - t2).total_seconds()
+    ctx = contexts()
+    with ctx.uow:
+        run = ctx.uow.comparison.get(run_id)
+        assert run is not None
+        run.status, run.progress = "applied", None
+        run.applied = applied
+        run.timings = {k: round(v, 3) for k, v in timings.items()}
+        run.finished_at = ctx.clock.now()
+        ctx.audit(actor, "comparison.applied", "comparison_run", run_id, applied=applied)
+        ctx.uow.commit()
+        return run
+
+
+def _noon(ctx: UseCaseContext, day: date) -> datetime:
+    """The moment a data-comparison certification is dated: noon UTC of the event's day (the
+    same calendar day in any zone within 11 hours of UTC), or now if that is later."""
+    return min(datetime.combine(day, time(12), tzinfo=UTC), ctx.clock.now())
+
+
+def _apply(contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor) -> dict[str, int]:
+    applied: Counter[str] = Counter()
+    reader = contexts()
+    with reader.uow:
+        batch_size = reader.config.apply_batch
+        for list_name in ("qualified", "lost", "to_verify"):
+            for entries in reader.uow.comparison.person_batches(run_id, list_name, batch_size):
+                ctx = contexts()
+                with ctx.uow:
+                    by_person: dict[UUID, list[dict[str, Any]]] = {}
+                    for e in entries:
+                        by_person.setdefault(e["person_id"], []).append(e)
+                    for person_id, rows in by_person.items():
+                        if list_name == "qualified":
+                            applied[_apply_qualified(ctx, actor, run_id, person_id, rows)] += 1
+                        elif list_name == "lost":
+                            for key in _apply_lost(ctx, actor, run_id, person_id, rows):
+                                applied[key] += 1
+                        else:
+                            applied[_apply_to_verify(ctx, actor, run_id, person_id, rows)] += 1
+                    ctx.uow.commit()
+                _progress_note(contexts, run_id, applied)
+    return dict(applied)
+
+
+def _progress_note(
+    contexts: Callable[[], UseCaseContext], run_id: UUID, applied: Counter[str]
+) -> None:
+    done = sum(applied.values())
+    _set_progress(contexts, run_id, "running", f"applying the lists: {done} people done")
+
+
+def _apply_qualified(
+    ctx: UseCaseContext, actor: Actor, run_id: UUID, person_id: UUID, rows: list[dict[str, Any]]
+) -> str:
+    ids = sorted({i for r in rows for i in (r["alive_evidence"] or [])})
+    if not ids:
+        return "qualified_already_certified"  # certified in the window, nothing new
+    events = ctx.uow.comparison.events(ids)
+    newest = max(events, key=lambda e: (e["event_date"], e["id"]))
+    person = load_person(ctx, person_id, for_update=True)
+    if person.last_certified_on is not None and person.last_certified_on >= newest["event_date"]:
+        return "qualified_already_certified"
+    if not person.in_force():
+        return "qualified_no_benefit"
+    certify(
+        ctx,
+        actor,
+        person,
+        channel=CertificationChannel.DATA_COMPARISON,
+        certified_at=_noon(ctx, newest["event_date"]),
+        evidence=[f"department_event:{e['id']}" for e in events],
+        note=f"{newest['event_kind']} ({newest['source_department']})",
+        source_ref=f"comparison_run:{run_id}",
+    )
+    return "certified"
+
+
+def _evidence_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "events": [
+            {
+                "id": e["id"],
+                "kind": e["event_kind"],
+                "date": e["event_date"].isoformat(),
+                "source": e["source_department"],
+                "record": e["source_record_id"],
+            }
+            for e in sorted(events, key=lambda e: (e["event_date"], e["id"]), reverse=True)
+        ],
+        "national_records": [
+            e["source_record_id"] for e in events if e["source_department"] == NATIONAL_CROSS_REGION
+        ],
+    }
+
+
+def _apply_lost(
+    ctx: UseCaseContext, actor: Actor, run_id: UUID, person_id: UUID, rows: list[dict[str, Any]]
+) -> list[str]:
+    person = load_person(ctx, person_id, for_update=True)
+    outcomes = []
+    for row in rows:
+        entitlement = person.entitlement(row["entitlement_id"])
+        if entitlement is None or entitlement.status is not EntitlementStatus.ACTIVE:
+            outcomes.append("lost_not_active")
+            continue
+        if ctx.uow.proposals.open_for(entitlement.id, ProposalKind.SUSPEND.value):
+            outcomes.append("lost_already_proposed")
+            continue
+        events = ctx.uow.comparison.events(list(row["lost_evidence"] or []))
+        evidence = _evidence_summary(events)
+        kinds = ", ".join(sorted({e["event_kind"] for e in events}))
+        proposal = DecisionProposal(
+            kind=ProposalKind.SUSPEND,
+            person_id=person.id,
+            entitlement_id=entitlement.id,
+            district_code=person.district_code,
+            source="comparison_run",
+            source_id=run_id,
+            reason=f"lost_qualification: {kinds}",
+            evidence={**evidence, "reason_code": SuspensionReason.LOST_QUALIFICATION.value},
+            created_at=ctx.clock.now(),
+        )
+        ctx.uow.proposals.add(proposal)
+        ctx.audit(
+            actor,
+            "proposal.created",
+            "decision_proposal",
+            proposal.id,
+            kind=proposal.kind.value,
+            person_id=str(person.id),
+            entitlement_id=str(entitlement.id),
+            source="comparison_run",
+            run_id=str(run_id),
+            events=[e["id"] for e in events],
+        )
+        auto = ctx.config.auto_suspend_kinds
+        if auto and events and all(e["event_kind"] in auto for e in events):
+            _confirm(ctx, actor, proposal, person, note="applied automatically (configured kinds)")
+            proposal.auto_applied = True
+            outcomes.append("suspended_automatically")
+        else:
+            outcomes.append("suspension_proposed")
+    return outcomes
+
+
+def _apply_to_verify(
+    ctx: UseCaseContext, actor: Actor, run_id: UUID, person_id: UUID, rows: list[dict[str, Any]]
+) -> str:
+    person = load_person(ctx, person_id)
+    if ctx.uow.tasks.open_for_person(person.id):
+        return "verification_already_open"
+    work_injury = any(r["benefit_kind"] == BenefitKind.WORK_INJURY_LONG_TERM.value for r in rows)
+    dispatch_task(
+        ctx, actor, person, work_injury=work_injury, source="comparison_run", source_id=run_id
+    )
+    return "verification_dispatched"
+
+
+def dispatch_task(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person: Person,
+    *,
+    work_injury: bool,
+    source: str,
+    source_id: UUID | None,
+) -> VerificationTask:
+    """Send a person to their household-registration township (employer first for work
+    injury, Art. 16) with a 3-month deadline from today (Art. 20). Does not commit."""
+    task = VerificationTask.dispatch(
+        person_id=person.id,
+        district_code=person.district_code,
+        township_code=person.township_code,
+        work_injury=work_injury,
+        received_on=ctx.clock.today(),
+        source=source,
+        source_id=source_id,
+    )
+    task.created_at = ctx.clock.now()
+    ctx.uow.tasks.add(task)
+    ctx.audit(
+        actor,
+        "verification.dispatched",
+        "verification_task",
+        task.id,
+        person_id=str(person.id),
+        township_code=person.township_code,
+        route=task.route.value,
+        deadline_on=task.deadline_on.isoformat(),
+        source=source,
+        source_id=str(source_id) if source_id else None,
+    )
+    return task
+
+
+def get_run(ctx: UseCaseContext, actor: Actor, run_id: UUID) -> ComparisonRun:
+    access.require_staff(actor, "read comparison runs")
+    run = ctx.uow.comparison.get(run_id)
+    if run is None:
+        raise NotFound(f"No comparison run with id {run_id}.")
+    return run
+
+
+def list_runs(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> Page[ComparisonRun]:
+    access.require_staff(actor, "read comparison runs")
+    return ctx.uow.comparison.find(page)
+
+
+def run_entries(
+    ctx: UseCaseContext,
+    actor: Actor,
+    run_id: UUID,
+    *,
+    list_name: str | None,
+    after: tuple[str, str] | None,
+    limit: int,
+    with_events: bool = True,
+) -> list[dict[str, Any]]:
+    """One page of a run's list, in the staff member's region, with the evidence events."""
+    get_run(ctx, actor, run_id)
+    scope = access.staff_scope(actor)
+    rows = ctx.uow.comparison.entries(
+        run_id, list_name=list_name, scope_code=scope, after=after, limit=limit
+    )
+    if with_events:
+        ids = [i for r in rows for i in (r["alive_evidence"] or []) + (r["lost_evidence"] or [])]
+        events = {e["id"]: e for e in ctx.uow.comparison.events(sorted(set(ids)))}
+        for r in rows:
+            r["alive_events"] = [events[i] for i in r["alive_evidence"] or [] if i in events]
+            r["lost_events"] = [events[i] for i in r["lost_evidence"] or [] if i in events]
+    return rows
+
+
+def run_changes(
+    ctx: UseCaseContext,
+    actor: Actor,
+    run_id: UUID,
+    *,
+    previous_id: UUID | None,
+    after: str | None,
+    limit: int,
+) -> tuple[UUID | None, list[dict[str, Any]]]:
+    """Who moved between lists since the previous applied run."""
+    run = get_run(ctx, actor, run_id)
+    previous = previous_id or run.previous_run_id
+    if previous is None:
+        return None, []
+    get_run(ctx, actor, previous)
+    scope = access.staff_scope(actor)
+    return previous, ctx.uow.comparison.changes(
+        run_id, previous, scope_code=scope, limit=limit, after=after
+    )
+
+
+# --- decision proposals (suspend / restore), confirmed by a district clerk ---------------
+
+
+def _confirm(
+    ctx: UseCaseContext,
+    actor: Actor,
+    proposal: DecisionProposal,
+    person: Person,
+    *,
+    note: str | None,
+) -> None:
+    """Apply a proposal. Does not commit."""
+    today = ctx.clock.today()
+    if proposal.kind is ProposalKind.SUSPEND:
+        entitlement = person.entitlement(proposal.entitlement_id)
+        if entitlement is None or entitlement.status is not EntitlementStatus.ACTIVE:
+            raise RuleViolation("The benefit is no longer active; dismiss the proposal instead.")
+        reason = SuspensionReason(
+            proposal.evidence.get("reason_code", SuspensionReason.LOST_QUALIFICATION.value)
+        )
+        evidence = {
+            "proposal_id": str(proposal.id),
+            "source": proposal.source,
+            "source_id": str(proposal.source_id) if proposal.source_id else None,
+            "events": proposal.evidence.get("events", []),
+            "national_records": proposal.evidence.get("national_records", []),
+        }
+        if "statement" in proposal.evidence:
+            evidence["statement"] = proposal.evidence["statement"]
+        suspensions = apply_suspension(
+            ctx,
+            actor,
+            person,
+            [entitlement],
+            reason=reason,
+            on=today,
+            explanation=proposal.reason,
+            evidence=evidence,
+        )
+        proposal.suspension_id = suspensions[0].id
+    else:
+        suspension = ctx.uow.suspensions.in_force_for(proposal.entitlement_id)
+        if suspension is None or suspension.status is not SuspensionStatus.IN_FORCE:
+            raise RuleViolation("The benefit is no longer suspended; dismiss the proposal instead.")
+        arrears = apply_restoration(
+            ctx, actor, person, suspension, on=today, reason=proposal.reason
+        )
+        proposal.suspension_id = suspension.id
+        proposal.arrears_fen = arrears.total_fen
+    proposal.decide(ProposalStatus.CONFIRMED, note, actor.account_id, ctx.clock.now())
+    ctx.audit(
+        actor,
+        "proposal.confirmed",
+        "decision_proposal",
+        proposal.id,
+        reason=note,
+        kind=proposal.kind.value,
+        person_id=str(person.id),
+        suspension_id=str(proposal.suspension_id),
+        arrears_fen=proposal.arrears_fen,
+    )
+
+
+def decide_proposal(
+    ctx: UseCaseContext,
+    actor: Actor,
+    proposal_id: UUID,
+    *,
+    confirm: bool,
+    note: str | None,
+    expected_version: int | None = None,
+) -> DecisionProposal:
+    """One click: confirm (suspend / restore with arrears) or dismiss with a reason. A
+    dismissed suspension from a comparison run sends the person to verification instead."""
+    proposal = ctx.uow.proposals.get(proposal_id)
+    if proposal is None:
+        raise NotFound(f"No proposal with id {proposal_id}.")
+    person = load_person(ctx, proposal.person_id, for_update=True)
+    access.require_agency_clerk_for(
+        actor, person.region_code, "decide suspensions and restorations"
+    )
+    proposal = ctx.uow.proposals.get(proposal_id, for_update=True)
+    assert proposal is not None
+    if expected_version is not None and expected_version != proposal.version:
+        raise StaleVersion("Someone else decided this proposal; reload it.")
+    if confirm:
+        _confirm(ctx, actor, proposal, person, note=note)
+    else:
+        proposal.decide(ProposalStatus.DISMISSED, note, actor.account_id, ctx.clock.now())
+        ctx.audit(
+            actor,
+            "proposal.dismissed",
+            "decision_proposal",
+            proposal.id,
+            reason=proposal.decision_note,
+            kind=proposal.kind.value,
+            person_id=str(person.id),
+        )
+        if (
+            proposal.kind is ProposalKind.SUSPEND
+            and proposal.source == "comparison_run"
+            and not ctx.uow.tasks.open_for_person(person.id)
+        ):
+            work_injury = any(
+                e.kind is BenefitKind.WORK_INJURY_LONG_TERM
+                for e in person.entitlements
+                if e.id == proposal.entitlement_id
+            )
+            dispatch_task(
+                ctx,
+                actor,
+                person,
+                work_injury=work_injury,
+                source="dismissed_proposal",
+                source_id=proposal.id,
+            )
+    ctx.uow.commit()
+    return proposal
+
+
+def get_proposal(ctx: UseCaseContext, actor: Actor, proposal_id: UUID) -> DecisionProposal:
+    proposal = ctx.uow.proposals.get(proposal_id)
+    if proposal is None:
+        raise NotFound(f"No proposal with id {proposal_id}.")
+    person = load_person(ctx, proposal.person_id)
+    access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
+    return proposal
+
+
+def list_proposals(
+    ctx: UseCaseContext,
+    actor: Actor,
+    *,
+    status: str | None,
+    kind: str | None,
+    page: PageRequest,
+) -> Page[DecisionProposal]:
+    scope = access.staff_scope(actor)
+    return ctx.uow.proposals.find(scope_code=scope, status=status, kind=kind, page=page)
