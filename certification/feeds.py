@@ -179,6 +179,7 @@ class FeedSource(Protocol):
     file_format: str  # csv | parquet
     encoding: str | None
     columns: list[str]  # normalised names, in file order
+    sha256: str | None  # of the whole file; known once rows() is exhausted
 
     def rows(self) -> Iterator[tuple[int, Mapping[str, object] | RowProblem, str | None]]:
         """(row number, values by column or the problem that stopped reading it, raw text)."""

@@ -21,14 +21,16 @@ state the same rules; a test checks that they agree on generated data.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from certification.comparison import ALIVE_CHANNEL, LOSS_KINDS, ComparisonWindow, loss_rule_rows
+from certification.ports import EngineOutcome
 
 EVIDENCE_PER_ENTRY = 3
 
@@ -173,12 +175,30 @@ def run_comparison(
 
 
 def read_entries(path: str | Path, *, where: str = "true") -> list[dict[str, Any]]:
-    """Read result rows (for tests and small runs)."""
+    """Read result rows (tests and tools; ``where`` is a trusted SQL filter)."""
     con = duckdb.connect(":memory:")
     try:
         p = str(path).replace("'", "''")
-        cur = con.execute(f"SELECT * FROM read_parquet('{p}') WHERE {where}")  # noqa: S608
+        cur = con.execute(f"SELECT * FROM read_parquet('{p}') WHERE {where}")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     finally:
         con.close()
+
+
+class DuckDBComparisonEngine:
+    """The engine behind the ``ComparisonEngine`` port of the comparison use cases."""
+
+    def __init__(self, limits: EngineLimits | None = None) -> None:
+        self.limits = limits or EngineLimits()
+
+    def classify(
+        self, entitlements: Path, events: Path, window: ComparisonWindow, output: Path
+    ) -> EngineOutcome:
+        result = run_comparison(entitlements, events, window, output, limits=self.limits)
+        return EngineOutcome(result.output, result.counts, result.by_district, result.timings)
+
+    def entries(self, output: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+        parquet = pq.ParquetFile(str(output))
+        for batch in parquet.iter_batches(batch_size=batch_size):
+            yield batch.to_pylist()

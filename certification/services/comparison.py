@@ -40,13 +40,13 @@ from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.persons import load_person
 from certification.services.suspensions import apply_restoration, apply_suspension
+from certification.services.verification import dispatch_task
 from certification.verification import (
     ComparisonRun,
     DecisionProposal,
     FeedImport,
     ProposalKind,
     ProposalStatus,
-    VerificationTask,
 )
 from certification.vocabulary import (
     BenefitKind,
@@ -69,7 +69,6 @@ def import_feed(
     actor: Actor,
     source: FeedSource,
     *,
-    sha256: str | None = None,
     max_problems_kept: int = 10_000,
 ) -> FeedImport:
     """Import one feed file. Valid rows are kept even when others are refused; the report
@@ -80,7 +79,6 @@ def import_feed(
         file_format=source.file_format,
         started_by=actor.account_id,
         encoding=source.encoding,
-        sha256=sha256,
         started_at=ctx.clock.now(),
     )
     ctx.uow.feed_imports.add(record)
@@ -143,6 +141,7 @@ def import_feed(
             flush()
     flush()
     record.rows_duplicate = read - refused - accepted
+    record.sha256 = source.sha256
     record.status = "done"
     record.finished_at = ctx.clock.now()
     record.message = (
@@ -155,7 +154,7 @@ def import_feed(
         "feed_import",
         record.id,
         file_name=record.file_name,
-        sha256=sha256,
+        sha256=record.sha256,
         rows_read=read,
         rows_accepted=accepted,
         rows_duplicate=record.rows_duplicate,
@@ -493,43 +492,6 @@ def _apply_to_verify(
         ctx, actor, person, work_injury=work_injury, source="comparison_run", source_id=run_id
     )
     return "verification_dispatched"
-
-
-def dispatch_task(
-    ctx: UseCaseContext,
-    actor: Actor,
-    person: Person,
-    *,
-    work_injury: bool,
-    source: str,
-    source_id: UUID | None,
-) -> VerificationTask:
-    """Send a person to their household-registration township (employer first for work
-    injury, Art. 16) with a 3-month deadline from today (Art. 20). Does not commit."""
-    task = VerificationTask.dispatch(
-        person_id=person.id,
-        district_code=person.district_code,
-        township_code=person.township_code,
-        work_injury=work_injury,
-        received_on=ctx.clock.today(),
-        source=source,
-        source_id=source_id,
-    )
-    task.created_at = ctx.clock.now()
-    ctx.uow.tasks.add(task)
-    ctx.audit(
-        actor,
-        "verification.dispatched",
-        "verification_task",
-        task.id,
-        person_id=str(person.id),
-        township_code=person.township_code,
-        route=task.route.value,
-        deadline_on=task.deadline_on.isoformat(),
-        source=source,
-        source_id=str(source_id) if source_id else None,
-    )
-    return task
 
 
 def get_run(ctx: UseCaseContext, actor: Actor, run_id: UUID) -> ComparisonRun:

@@ -25,6 +25,7 @@ from certification.selfservice import CaseStatus
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.verification import refer_for_verification
 from certification.vocabulary import CertificationChannel, StaffRole
 
 DECISIONS = ("approve", "reject", "retake")
@@ -131,6 +132,8 @@ def decide_case(
                 person_id=person.id, source="review_case", source_id=case.id, note=comment
             )
         )
+        # Art. 14: the person enters the township verification workflow.
+        refer_for_verification(ctx, actor, person, source="review_case", source_id=case.id)
     else:
         case.status = CaseStatus.RETAKE_REQUESTED.value
     ctx.audit(

@@ -64,9 +64,7 @@ def test_engine_agrees_with_the_reference_on_every_entitlement(generated):
 
 def test_evidence_is_the_newest_events_that_put_the_entry_there(generated):
     _ent, ev, result = generated
-    dates = dict(
-        duckdb.sql(f"SELECT event_id, event_date FROM read_parquet('{ev}')").fetchall()
-    )
+    dates = dict(duckdb.sql(f"SELECT event_id, event_date FROM read_parquet('{ev}')").fetchall())
     lost = read_entries(result.output, where="list = 'lost' AND lost_count > 1")
     rows = lost or read_entries(result.output, where="list = 'lost'")
     for row in rows[:50]:

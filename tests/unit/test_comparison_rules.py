@@ -75,7 +75,10 @@ CASES = [
     ("pension started, pensioner", PENSIONER, [ev(E.PENSION_STARTED)], V),
     ("re-employed pensioner", PENSIONER, [ev(E.REEMPLOYED), ev(E.BANK_IN_PERSON, n=2)], Q),
     # Art. 13 (3): work-injury dependants, by relationship
-    *[(f"adopted {r.value}", survivor(r), [ev(E.ADOPTED)], L) for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)],
+    *[
+        (f"adopted {r.value}", survivor(r), [ev(E.ADOPTED)], L)
+        for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)
+    ],
     ("adopted spouse?", survivor(Rel.SPOUSE), [ev(E.ADOPTED)], V),
     ("adopted parent?", survivor(Rel.PARENT), [ev(E.ADOPTED)], V),
     ("adopted injured worker", INJURED, [ev(E.ADOPTED)], V),
@@ -83,8 +86,14 @@ CASES = [
     ("spouse remarried", survivor(Rel.SPOUSE), [ev(E.SPOUSE_REMARRIED)], L),
     ("child 'remarried'", survivor(Rel.CHILD), [ev(E.SPOUSE_REMARRIED)], V),
     ("remarried pensioner", PENSIONER, [ev(E.SPOUSE_REMARRIED)], V),
-    *[(f"employed {r.value}", survivor(r), [ev(E.DEPENDANT_EMPLOYED)], L) for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)],
-    *[(f"enlisted {r.value}", survivor(r), [ev(E.DEPENDANT_ENLISTED)], L) for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)],
+    *[
+        (f"employed {r.value}", survivor(r), [ev(E.DEPENDANT_EMPLOYED)], L)
+        for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)
+    ],
+    *[
+        (f"enlisted {r.value}", survivor(r), [ev(E.DEPENDANT_ENLISTED)], L)
+        for r in (Rel.CHILD, Rel.GRANDCHILD, Rel.SIBLING)
+    ],
     ("employed spouse", survivor(Rel.SPOUSE), [ev(E.DEPENDANT_EMPLOYED)], V),
     ("employed grandparent", survivor(Rel.GRANDPARENT), [ev(E.DEPENDANT_EMPLOYED)], V),
     # "other channels" are per benefit kind
@@ -94,7 +103,12 @@ CASES = [
     ("other lost injury, survivor", survivor(Rel.CHILD), [ev(E.OTHER_LOST_WORK_INJURY)], L),
     # Art. 14: both lists → to be verified (a death record and a train ticket)
     ("death and train", PENSIONER, [ev(E.CREMATION), ev(E.RAIL_TRAVEL, n=2)], V),
-    ("death after a counter visit", PENSIONER, [ev(E.COUNTER_CERTIFICATION), ev(E.DEATH_MEDICAL_CERTIFICATE, date(2026, 9, 1), 2)], V),
+    (
+        "death after a counter visit",
+        PENSIONER,
+        [ev(E.COUNTER_CERTIFICATION), ev(E.DEATH_MEDICAL_CERTIFICATE, date(2026, 9, 1), 2)],
+        V,
+    ),
     # signs of loss count since the benefit started, even before this year
     ("death two years ago", PENSIONER, [ev(E.DEATH_HOUSEHOLD_CANCELLED, date(2024, 4, 1))], L),
     ("death before the benefit", UNEMPLOYED, [ev(E.DEATH_HRSS_FLAG, date(2020, 1, 1))], V),
@@ -121,7 +135,9 @@ def test_a_certification_this_year_qualifies_and_conflicts_with_a_death():
 
 
 def test_the_evidence_is_kept():
-    result = classify(PENSIONER, [ev(E.CREMATION), ev(E.RAIL_TRAVEL, n=2), ev(E.ADOPTED, n=3)], WINDOW)
+    result = classify(
+        PENSIONER, [ev(E.CREMATION), ev(E.RAIL_TRAVEL, n=2), ev(E.ADOPTED, n=3)], WINDOW
+    )
     assert [e.source_record_id for e in result.lost] == ["r1"]
     assert [e.source_record_id for e in result.alive] == ["r2"]
 

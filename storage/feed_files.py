@@ -1,0 +1,215 @@
+"""Reading department feed files, streamed: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) and
+Parquet. A file of any size is read one row (or one Parquet batch) at a time.
+
+Row numbers in reports are the file's line numbers for CSV (the header is line 1) and
+1-based row positions for Parquet.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from certification.feeds import COLUMNS, RowProblem, normalise_header
+
+SNIFF_BYTES = 256 * 1024
+MAX_LINE_BYTES = 64 * 1024
+MAX_CONTINUATION_LINES = 20
+PARQUET_BATCH = 20_000
+
+Row = tuple[int, Mapping[str, object] | RowProblem, str | None]
+
+
+class FeedFileError(ValueError):
+    """The file cannot be read as a feed at all (nothing is imported)."""
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 (with or without BOM) if the sample decodes as UTF-8, otherwise GB18030 (a
+    superset of GBK and GB2312) if it decodes as that."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FeedFileError("The file is UTF-16; save it as UTF-8 (or GBK) CSV and send it again.")
+    cut = sample.rfind(b"\n")
+    text = sample if cut < 0 or len(sample) < SNIFF_BYTES else sample[: cut + 1]
+    try:
+        text.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        return "utf-8"  # undecodable rows are reported one by one
+
+
+class CsvFeed:
+    file_format = "csv"
+
+    def __init__(self, fh: BinaryIO, file_name: str) -> None:
+        self.fh = fh
+        self.file_name = file_name
+        self.sha256: str | None = None
+        self._hash = hashlib.sha256()
+        sample = fh.read(SNIFF_BYTES)
+        fh.seek(0)
+        self.encoding: str | None = detect_encoding(sample)
+        self.line_no = 0
+        header = self._next_line()
+        if header is None:
+            raise FeedFileError("The file is empty.")
+        raw_header, _ = header
+        try:
+            text = raw_header.decode(self.encoding)
+        except UnicodeDecodeError as err:
+            raise FeedFileError(f"The header line is not valid {self.encoding} text.") from err
+        self.delimiter = "\t" if "\t" in text and "," not in text else ","
+        names = next(csv.reader([text], delimiter=self.delimiter), [])
+        self.columns = normalise_header(names)
+
+    def _next_line(self) -> tuple[bytes, bool] | None:
+        """The next physical line (without its end), and whether it was too long."""
+        chunk = self.fh.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return None
+        self._hash.update(chunk)
+        self.line_no += 1
+        too_long = False
+        while len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+            too_long = True
+            chunk = self.fh.readline(MAX_LINE_BYTES + 1)  # skip the rest of the line
+            if not chunk:
+                break
+            self._hash.update(chunk)
+        if too_long:
+            return b"", True
+        return chunk.rstrip(b"\r\n"), False
+
+    def rows(self) -> Iterator[Row]:
+        assert self.encoding is not None
+        width = len(self.columns)
+        while True:
+            line = self._next_line()
+            if line is None:
+                break
+            start = self.line_no
+            raw, too_long = line
+            if too_long:
+                yield (
+                    start,
+                    RowProblem("too_long", f"The row is longer than {MAX_LINE_BYTES} bytes."),
+                    None,
+                )
+                continue
+            # a quoted field may hold a line break: join lines until the quotes balance
+            extra = 0
+            while raw.count(b'"') % 2 == 1 and extra < MAX_CONTINUATION_LINES:
+                more = self._next_line()
+                if more is None or more[1]:
+                    break
+                raw += b"\n" + more[0]
+                extra += 1
+            if not raw.strip():
+                continue  # a blank line holds no row
+            try:
+                text = raw.decode(self.encoding)
+            except UnicodeDecodeError:
+                shown = raw.decode(self.encoding, errors="replace")
+                yield (
+                    start,
+                    RowProblem(
+                        "bad_encoding",
+                        f"The row is not valid {self.encoding} text (mixed encodings?).",
+                    ),
+                    shown,
+                )
+                continue
+            try:
+                fields = next(csv.reader([text], delimiter=self.delimiter, strict=True))
+            except (csv.Error, StopIteration):
+                yield start, RowProblem("malformed", "The row is not well-formed CSV."), text
+                continue
+            if len(fields) != width:
+                yield (
+                    start,
+                    RowProblem(
+                        "wrong_field_count",
+                        f"The row has {len(fields)} fields; the header has {width}.",
+                    ),
+                    text,
+                )
+                continue
+            yield start, dict(zip(self.columns, fields, strict=True)), text
+        self.sha256 = self._hash.hexdigest()
+
+
+class ParquetFeed:
+    file_format = "parquet"
+    encoding = None
+
+    def __init__(self, path: Path, file_name: str) -> None:
+        self.file_name = file_name
+        try:
+            self.parquet = pq.ParquetFile(str(path))
+        except (pa.ArrowInvalid, OSError) as err:
+            raise FeedFileError(f"The file is not a readable Parquet file: {err}") from err
+        self.names = list(self.parquet.schema_arrow.names)
+        self.columns = normalise_header(self.names)
+        self.sha256: str | None = _file_sha256(path)
+
+    def rows(self) -> Iterator[Row]:
+        wanted = [n for n, c in zip(self.names, self.columns, strict=True) if c in COLUMNS]
+        rename = dict(zip(self.names, self.columns, strict=True))
+        number = 0
+        try:
+            for batch in self.parquet.iter_batches(batch_size=PARQUET_BATCH, columns=wanted):
+                for row in batch.to_pylist():
+                    number += 1
+                    values = {rename[k]: v for k, v in row.items()}
+                    yield number, values, None
+        except (pa.ArrowInvalid, OSError) as err:
+            yield (
+                number + 1,
+                RowProblem("malformed", f"The file is damaged from this row on: {err}"),
+                None,
+            )
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def open_feed(path: Path, fh: BinaryIO, file_name: str | None = None) -> CsvFeed | ParquetFeed:
+    """Recognise the format by content (Parquet's magic bytes), not by the file's name."""
+    name = file_name or path.name
+    head = fh.read(4)
+    fh.seek(0)
+    if head == b"PAR1":
+        return ParquetFeed(path, name)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FeedFileError("The file is UTF-16; save it as UTF-8 (or GBK) CSV and send it again.")
+    if b"\x00" in fh.read(4096):
+        fh.seek(0)
+        raise FeedFileError("The file is neither CSV text nor Parquet.")
+    fh.seek(0)
+    return CsvFeed(fh, name)
+
+
+def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
+    """A CSV document (for tests and tools)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode(encoding)
