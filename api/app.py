@@ -15,6 +15,7 @@ from api.errors import register_error_handlers
 from api.resources import (
     admin,
     auth,
+    comparison,
     counter,
     entitlements,
     family_review,
@@ -23,6 +24,7 @@ from api.resources import (
     persons,
     selfservice,
     suspensions,
+    verification,
 )
 from lifecert.bootstrap import Runtime, build_runtime
 from lifecert.settings import Settings, get_settings
@@ -41,7 +43,7 @@ Lists are paged with `?limit=&cursor=`; updates need `If-Match` with the ETag.
 """
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
-UPLOAD_SUFFIXES = ("/video", "/enrolment")  # these take files, streamed (api/uploads.py)
+UPLOAD_SUFFIXES = ("/video", "/enrolment", "/feeds", "/evidence")  # these take files, streamed (api/uploads.py)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -101,6 +103,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         family_review.staff_blp,
         family_review.review_blp,
         family_review.enrolment_blp,
+        comparison.feeds_blp,
+        comparison.runs_blp,
+        comparison.proposals_blp,
+        verification.tasks_blp,
+        verification.visits_blp,
+        verification.national_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.docs_assets)

@@ -370,7 +370,7 @@ class FeedImport:
     file_format: str
     started_by: UUID | None
     encoding: str | None = None
-    status: str = "running"  # running | done | refused
+    status: str = "running"  # queued | running | done | refused | failed
     rows_read: int = 0
     rows_accepted: int = 0
     rows_duplicate: int = 0
@@ -379,6 +379,7 @@ class FeedImport:
     ignored_columns: list[str] = field(default_factory=list)
     message: str | None = None
     sha256: str | None = None
+    object_key: str | None = None  # the uploaded file, when the import runs in the worker
     id: UUID = field(default_factory=uuid4)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None

@@ -11,8 +11,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from certification.periods import PeriodPolicy
-from certification.ports import IdentityProvider, Notifier, TaskQueue
+from certification.ports import (
+    ComparisonEngine,
+    IdentityProvider,
+    NationalTransport,
+    Notifier,
+    TaskQueue,
+)
 from certification.selfservice import ChallengePolicy, FixedChallengePolicy
+from certification.services.comparison import RunContextFactory
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.selfservice import SelfServiceConfig
 from lifecert.adapters import (
@@ -69,6 +76,35 @@ class Runtime:
         from lifecert.selfservice_adapters import LoggingNotifier
 
         return LoggingNotifier()
+
+    @property
+    def comparison_engine(self) -> ComparisonEngine:
+        from storage.comparison_engine import DuckDBComparisonEngine, EngineLimits
+
+        workdir = self.settings.resolved_comparison_workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        return DuckDBComparisonEngine(
+            EngineLimits(
+                threads=self.settings.comparison_threads,
+                memory_limit=self.settings.comparison_memory_limit,
+                temp_directory=str(workdir / "spill"),
+            )
+        )
+
+    @property
+    def national_transport(self) -> NationalTransport:
+        from lifecert.national import HttpTransport, OutboxTransport
+
+        s = self.settings
+        if s.national_transport == "http":
+            assert s.national_upload_url
+            token = s.national_upload_token.get_secret_value() if s.national_upload_token else None
+            return HttpTransport(s.national_upload_url, token)
+        return OutboxTransport(s.resolved_national_outbox)
+
+    def run_contexts(self) -> RunContextFactory:
+        """Fresh use-case contexts, one per transaction of a long job (comparison runs)."""
+        return RunContextFactory(self.uow, self.clock, self.procedure)
 
     @property
     def selfservice(self) -> SelfServiceConfig:
@@ -150,6 +186,7 @@ def build_runtime(settings: Settings) -> Runtime:
                 dependant_exempt_below_age=settings.dependant_exempt_below_age,
             ),
             min_contact_channels=settings.min_contact_channels,
+            auto_suspend_kinds=settings.auto_suspend_kinds,
         ),
         passwords=WerkzeugPasswordHasher(),
         identity_providers=providers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -99,6 +100,36 @@ class CeleryTaskQueue:
 
     def enqueue_enrolment(self, request_id: UUID) -> None:
         self._send("lifecert.selfservice.compute_template", [str(request_id)])
+
+    def enqueue_comparison(self, run_id: UUID) -> None:
+        self._send_long("lifecert.comparison.execute_run", str(run_id))
+
+    def enqueue_feed_import(self, import_id: UUID) -> None:
+        self._send_long("lifecert.feeds.import", str(import_id))
+
+    def _send_long(self, name: str, arg: str) -> None:
+        """Long jobs: in the embedded mode they run in a background thread so the request
+        returns at once and the progress can be watched."""
+        run_id = arg
+        if self.app.conf.task_always_eager:
+            if name not in self.app.tasks:
+                self.app.loader.import_default_modules()
+            task = self.app.tasks[name]
+            threading.Thread(
+                target=_run_logged,
+                args=(task, str(run_id)),
+                name=f"comparison-{run_id}",
+                daemon=True,
+            ).start()
+            return
+        self._send(name, [str(run_id)])
+
+
+def _run_logged(task: Any, run_id: str) -> None:
+    try:
+        task.apply(args=[run_id], throw=True)
+    except Exception:  # the run is marked failed with the reason; keep the thread quiet
+        log.exception("comparison run %s failed", run_id)
 
 
 class LoggingNotifier:

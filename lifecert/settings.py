@@ -73,6 +73,20 @@ class Settings(BaseSettings):
     dependant_exempt_below_age: int = Field(default=16, ge=0, le=25)
     min_contact_channels: int = Field(default=2, ge=1, le=4)
 
+    # Information comparison (Art. 11-14)
+    comparison_memory_limit: str = Field(default="2GB", pattern=r"^\d+(\.\d+)?\s*(MB|GB)$")
+    comparison_threads: int = Field(default=2, ge=1, le=64)
+    comparison_workdir: Path | None = None  # default: <data dir>/comparison
+    # lost-qualification event kinds applied without a clerk's confirmation (comma-separated;
+    # empty: a district clerk confirms every suspension)
+    comparison_auto_suspend_kinds: str = ""
+    # The national cross-region certification system (Art. 21): "outbox" writes each batch to
+    # a folder for the transfer agent; "http" posts it to national_upload_url.
+    national_transport: str = Field(default="outbox", pattern="^(outbox|http)$")
+    national_outbox_dir: Path | None = None  # default: <data dir>/national-outbox
+    national_upload_url: str | None = None
+    national_upload_token: SecretStr | None = None
+
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
@@ -113,6 +127,11 @@ class Settings(BaseSettings):
                 )
             if missing:
                 raise SettingsError("Production needs these settings: " + ", ".join(missing))
+        if self.national_transport == "http" and not self.national_upload_url:
+            raise SettingsError(
+                "LIFECERT_NATIONAL_TRANSPORT=http needs LIFECERT_NATIONAL_UPLOAD_URL."
+            )
+        _ = self.auto_suspend_kinds  # refuse unknown kinds at start
         if self.object_store == "s3" and not (
             self.s3_endpoint and self.s3_access_key and self.s3_secret_key
         ):
@@ -133,6 +152,29 @@ class Settings(BaseSettings):
     @property
     def resolved_objects_dir(self) -> Path:
         return (self.objects_dir or self.data_path / "objects").resolve()
+
+    @property
+    def resolved_comparison_workdir(self) -> Path:
+        return (self.comparison_workdir or self.data_path / "comparison").resolve()
+
+    @property
+    def resolved_national_outbox(self) -> Path:
+        return (self.national_outbox_dir or self.data_path / "national-outbox").resolve()
+
+    @property
+    def auto_suspend_kinds(self) -> frozenset[str]:
+        from certification.comparison import LOSS_KINDS
+
+        kinds = frozenset(
+            k.strip() for k in self.comparison_auto_suspend_kinds.split(",") if k.strip()
+        )
+        unknown = kinds - {k.value for k in LOSS_KINDS}
+        if unknown:
+            raise SettingsError(
+                "LIFECERT_COMPARISON_AUTO_SUSPEND_KINDS has unknown kinds: "
+                + ", ".join(sorted(unknown))
+            )
+        return kinds
 
     @property
     def resolved_model_dir(self) -> Path:

@@ -31,25 +31,38 @@ class FeedFileError(ValueError):
     """The file cannot be read as a feed at all (nothing is imported)."""
 
 
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) if the sample decodes as UTF-8, otherwise GB18030 (a
-    superset of GBK and GB2312) if it decodes as that."""
+    """UTF-8 (with or without BOM) unless most lines with non-ASCII text are not UTF-8 but
+    decode as GB18030 (a superset of GBK and GB2312). Lines in the other encoding are then
+    refused one by one rather than read as garbage."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FeedFileError("The file is UTF-16; save it as UTF-8 (or GBK) CSV and send it again.")
-    cut = sample.rfind(b"\n")
-    text = sample if cut < 0 or len(sample) < SNIFF_BYTES else sample[: cut + 1]
-    try:
-        text.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError:
-        return "utf-8"  # undecodable rows are reported one by one
+    lines = sample.split(b"\n")
+    if len(sample) >= SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut inside a character
+    utf8 = gbk = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        if _utf8(line):
+            utf8 += 1
+        else:
+            try:
+                line.decode("gb18030")
+                gbk += 1
+            except UnicodeDecodeError:
+                pass
+    return "gb18030" if gbk > utf8 else "utf-8"
 
 
 class CsvFeed:
@@ -121,6 +134,8 @@ class CsvFeed:
             if not raw.strip():
                 continue  # a blank line holds no row
             try:
+                if self.encoding == "gb18030" and not raw.isascii() and _utf8(raw):
+                    raise UnicodeDecodeError("gb18030", raw, 0, 1, "a UTF-8 row in a GBK file")
                 text = raw.decode(self.encoding)
             except UnicodeDecodeError:
                 shown = raw.decode(self.encoding, errors="replace")

@@ -430,6 +430,7 @@ feed_imports = sa.Table(
     sa.Column("file_format", sa.String(16), nullable=False),
     sa.Column("encoding", sa.String(32)),
     sa.Column("sha256", sa.String(64)),
+    sa.Column("object_key", sa.String(300)),
     sa.Column("started_by", sa.Uuid),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("rows_read", sa.BigInteger, nullable=False),

@@ -25,7 +25,9 @@ MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
 TRUNCATE = (
     "audit_events, refresh_tokens, external_identities, verification_referrals, review_cases, "
     "attempts, challenge_sessions, enrolment_requests, face_templates, family_bindings, "
-    "accounts, suspensions, contact_attempts, certifications, entitlement_amounts, "
+    "national_upload_items, national_upload_batches, home_visit_requests, verification_tasks, "
+    "decision_proposals, comparison_entries, comparison_runs, department_events, "
+    "feed_import_problems, feed_imports, accounts, suspensions, contact_attempts, certifications, entitlement_amounts, "
     "entitlement_status_changes, entitlements, persons"
 )
 

@@ -52,6 +52,10 @@ def configure(app: Celery, settings: Settings) -> None:
                 "task": "lifecert.reminders.send",
                 "schedule": crontab(hour=9, minute=0),
             },
+            "suspend-expired-unreachable-daily": {
+                "task": "lifecert.suspensions.expired_unreachable",
+                "schedule": crontab(hour=4, minute=0),
+            },
             "evidence-retention-nightly": {
                 "task": "lifecert.evidence.sweep",
                 "schedule": crontab(hour=3, minute=15),

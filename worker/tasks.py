@@ -139,3 +139,69 @@ def send_reminders() -> dict[str, int]:
     with rt.use_case() as ctx:
         sent = send_due_reminders(ctx, rt.notifier)
     return {"sent": sent}
+
+
+@celery_app.task(
+    name="lifecert.comparison.execute_run",
+    acks_late=True,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
+)
+def execute_comparison_run(run_id: str) -> dict[str, Any]:
+    """Classify every active benefit and apply the three lists (Art. 11-14)."""
+    from certification.services.comparison import execute_run
+
+    rt = worker_runtime()
+    run = execute_run(
+        rt.run_contexts(),
+        rt.comparison_engine,
+        UUID(run_id),
+        workdir=rt.settings.resolved_comparison_workdir,
+    )
+    return {"run": run_id, "status": run.status, "counts": run.counts, "applied": run.applied}
+
+
+@celery_app.task(
+    name="lifecert.suspensions.expired_unreachable", soft_time_limit=3300, time_limit=3600
+)
+def suspend_expired_unreachable() -> dict[str, int]:
+    """Art. 9: suspend people whose period expired while unreachable by several means."""
+    from certification.services.verification import suspend_expired_unreachable as job
+
+    rt = worker_runtime()
+    with rt.use_case() as ctx:
+        return job(ctx, Actor.system("expired-period job"))
+
+
+@celery_app.task(
+    name="lifecert.feeds.import",
+    acks_late=True,
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 300,
+)
+def import_feed_file(import_id: str) -> dict[str, Any]:
+    """Import an uploaded department feed, streamed from object storage."""
+    import tempfile
+    from pathlib import Path
+
+    from certification.services.comparison import import_feed, refuse_import
+    from storage.feed_files import FeedFileError, open_feed
+
+    rt = worker_runtime()
+    actor = Actor.system("feed import")
+    with rt.use_case() as ctx:
+        record = ctx.uow.feed_imports.get(UUID(import_id))
+        if record is None or record.status != "queued" or not record.object_key:
+            return {"import": import_id, "status": "not queued"}
+        key, name = record.object_key, record.file_name
+    with tempfile.TemporaryDirectory(prefix="feed-") as tmp:
+        path = Path(tmp) / "feed"
+        rt.object_store.fetch_to(key, str(path))
+        with path.open("rb") as fh, rt.use_case() as ctx:
+            try:
+                source = open_feed(path, fh, name)
+            except FeedFileError as err:
+                done = refuse_import(ctx, actor, UUID(import_id), str(err))
+            else:
+                done = import_feed(ctx, actor, source, queued=UUID(import_id))
+    return {"import": import_id, "status": done.status, "accepted": done.rows_accepted}

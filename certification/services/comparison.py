@@ -64,24 +64,71 @@ MAX_WINDOW_DAYS = 366 * 2
 # --- feeds ------------------------------------------------------------------------------
 
 
+def require_feed_operator(actor: Actor) -> None:
+    """Checked before an upload is stored, so nobody else can fill the store."""
+    access.require_operator(actor, "import department feeds")
+
+
+def queue_import(
+    ctx: UseCaseContext, actor: Actor, *, file_name: str, object_key: str
+) -> FeedImport:
+    """Record an uploaded feed file; the worker imports it (:func:`import_feed`)."""
+    access.require_operator(actor, "import department feeds")
+    record = FeedImport(
+        file_name=file_name[:300] or "feed",
+        file_format="unknown",
+        started_by=actor.account_id,
+        status="queued",
+        object_key=object_key,
+        started_at=ctx.clock.now(),
+    )
+    ctx.uow.feed_imports.add(record)
+    ctx.audit(actor, "feed.queued", "feed_import", record.id, file_name=record.file_name)
+    ctx.uow.commit()
+    return record
+
+
+def refuse_import(ctx: UseCaseContext, actor: Actor, import_id: UUID, message: str) -> FeedImport:
+    """The file cannot be read as a feed at all: nothing is imported, the reason is kept."""
+    record = ctx.uow.feed_imports.get(import_id)
+    if record is None:
+        raise NotFound(f"No feed import with id {import_id}.")
+    record.status = "refused"
+    record.message = message
+    record.finished_at = ctx.clock.now()
+    ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=message)
+    ctx.uow.commit()
+    return record
+
+
 def import_feed(
     ctx: UseCaseContext,
     actor: Actor,
     source: FeedSource,
     *,
+    queued: UUID | None = None,
     max_problems_kept: int = 10_000,
 ) -> FeedImport:
     """Import one feed file. Valid rows are kept even when others are refused; the report
     lists each refused row (up to ``max_problems_kept``; all are counted)."""
     access.require_operator(actor, "import department feeds")
-    record = FeedImport(
-        file_name=source.file_name[:300],
-        file_format=source.file_format,
-        started_by=actor.account_id,
-        encoding=source.encoding,
-        started_at=ctx.clock.now(),
-    )
-    ctx.uow.feed_imports.add(record)
+    record: FeedImport | None = None
+    if queued is not None:
+        record = ctx.uow.feed_imports.get(queued)
+        if record is None or record.status != "queued":
+            raise RuleViolation(f"Feed import {queued} is not waiting to be imported.")
+        record.status = "running"
+        record.file_format = source.file_format
+        record.encoding = source.encoding
+    else:
+        record = FeedImport(
+            file_name=source.file_name[:300],
+            file_format=source.file_format,
+            started_by=actor.account_id,
+            encoding=source.encoding,
+            started_at=ctx.clock.now(),
+        )
+        ctx.uow.feed_imports.add(record)
     missing, extra = header_problems(source.columns)
     record.ignored_columns = extra
     if missing:

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("file_format", sa.String(length=16), nullable=False),
         sa.Column("encoding", sa.String(length=32), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("object_key", sa.String(length=300), nullable=True),
         sa.Column("started_by", sa.Uuid(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("rows_read", sa.BigInteger(), nullable=False),

@@ -1,0 +1,517 @@
+"""Township verification (Art. 15-20), home visits (Art. 19), the ledger, national uploads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import marshmallow as ma
+from flask import Response, send_file, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_actor
+from api.context import ctx, runtime
+from api.pagination import page_body, page_request, page_schema
+from api.uploads import upload_stream
+from certification.errors import ValidationFailed
+from certification.services import verification
+from certification.verification import (
+    HomeVisitReason,
+    HomeVisitStatus,
+    Statement,
+    TaskRoute,
+    TaskStatus,
+    VerificationChannel,
+    VerificationResult,
+)
+
+f = ma.fields
+v = ma.validate
+
+MAX_EVIDENCE_BYTES = 60 * 1024 * 1024
+
+tasks_blp = Blueprint(
+    "verification",
+    __name__,
+    url_prefix="/api/verification",
+    description="Verification tasks for townships (待核实人员核实, Art. 15-20): a 3-month deadline "
+    "from receipt, work injury via the employer first, results with evidence, the ledger.",
+)
+visits_blp = Blueprint(
+    "home_visits",
+    __name__,
+    url_prefix="/api",
+    description="Home-visit requests from the elderly, sick or disabled (上门服务, Art. 19).",
+)
+national_blp = Blueprint(
+    "national",
+    __name__,
+    url_prefix="/api/national",
+    description="Upload batches for the national cross-region certification system (Art. 21).",
+)
+
+
+class TaskSchema(ma.Schema):
+    id = f.UUID()
+    person_id = f.UUID()
+    district_code = f.String()
+    township_code = f.String(allow_none=True)
+    route = f.Enum(TaskRoute, by_value=True)
+    received_on = f.Date()
+    deadline_on = f.Date()
+    overdue = f.Method("_overdue")
+    source = f.String(metadata={"example": "comparison_run"})
+    source_id = f.UUID(allow_none=True)
+    status = f.Enum(TaskStatus, by_value=True)
+    result = f.Enum(VerificationResult, by_value=True, allow_none=True)
+    channel = f.Enum(VerificationChannel, by_value=True, allow_none=True)
+    evidence = f.List(f.String())
+    statement = f.Dict(allow_none=True)
+    note = f.String(allow_none=True)
+    employer_note = f.String(allow_none=True)
+    recorded_at = f.DateTime(allow_none=True)
+    version = f.Integer()
+
+    def _overdue(self, task: Any) -> bool:
+        return bool(task.is_overdue(runtime().clock.today()))
+
+
+class TaskDetailSchema(TaskSchema):
+    person_name = f.String()
+    citizen_id = f.String()
+    phone = f.String(allow_none=True)
+
+
+class TaskQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    status = f.Enum(TaskStatus, by_value=True, load_default=None)
+    overdue = f.Boolean(load_default=False)
+    limit = f.Integer(load_default=50, validate=v.Range(1, 200))
+    cursor = f.String(load_default=None, validate=v.Length(max=512))
+
+
+class StatementSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    reason = f.String(
+        required=True, validate=v.Length(2, 500), metadata={"example": "2026年10月病故"}
+    )
+    since = f.Date(load_default=None)
+    signer_name = f.String(load_default=None, validate=v.Length(max=64))
+    signer_relationship = f.String(load_default=None, validate=v.Length(max=32))
+    signature_key = f.String(
+        load_default=None,
+        validate=v.Length(max=300),
+        metadata={"description": "Evidence key of the photographed signed form."},
+    )
+    refused_to_sign = f.Boolean(load_default=False)
+    told_on_spot = f.Boolean(load_default=False)
+    told_at = f.AwareDateTime(load_default=None)
+
+
+class ResultSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    result = f.Enum(
+        VerificationResult, by_value=True, required=True, metadata={"example": "qualified"}
+    )
+    channel = f.Enum(
+        VerificationChannel, by_value=True, required=True, metadata={"example": "home_visit"}
+    )
+    evidence = f.List(
+        f.String(validate=v.Length(max=300)),
+        load_default=list,
+        metadata={"description": "Keys returned by the evidence upload."},
+    )
+    statement = f.Nested(StatementSchema, load_default=None, allow_none=True)
+    note = f.String(load_default=None, validate=v.Length(max=2000))
+
+
+class RouteSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    note = f.String(required=True, validate=v.Length(2, 500), metadata={"example": "单位已注销"})
+
+
+class ProposalRefSchema(ma.Schema):
+    id = f.UUID()
+    kind = f.String()
+    entitlement_id = f.UUID()
+    status = f.String()
+
+
+class ResultOutcomeSchema(ma.Schema):
+    task = f.Nested(TaskSchema)
+    proposals = f.List(
+        f.Nested(ProposalRefSchema),
+        metadata={"description": "Suspensions or restorations now waiting for the agency."},
+    )
+
+
+TaskPage = page_schema(TaskSchema, "VerificationTaskPage")
+
+
+@tasks_blp.route("/tasks")
+class Tasks(MethodView):
+    @tasks_blp.arguments(TaskQuerySchema, location="query")
+    @tasks_blp.response(200, TaskPage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Tasks in your region by deadline; ``overdue=true`` for the late ones."""
+        return page_body(
+            verification.list_tasks(
+                ctx(),
+                current_actor(),
+                status=args["status"].value if args["status"] else None,
+                overdue=args["overdue"],
+                page=page_request(args),
+            )
+        )
+
+
+def _task_etag(task_id: UUID) -> dict[str, Any]:
+    view = verification.get_task(ctx(), current_actor(), task_id)
+    return {"id": str(task_id), "version": view.task.version}
+
+
+@tasks_blp.route("/tasks/<uuid:task_id>")
+class TaskById(MethodView):
+    @tasks_blp.etag
+    @tasks_blp.response(200, TaskDetailSchema)
+    def get(self, task_id: UUID) -> Any:
+        """One task with the person's name, ID and phone."""
+        view = verification.get_task(ctx(), current_actor(), task_id)
+        tasks_blp.set_etag({"id": str(task_id), "version": view.task.version})
+        body = TaskSchema().dump(view.task)
+        body.update(
+            person_name=view.person.name, citizen_id=view.person.citizen_id, phone=view.person.phone
+        )
+        return body
+
+
+class EvidenceKeySchema(ma.Schema):
+    key = f.String(metadata={"example": "verification/3f2c…/9a1b….jpg"})
+
+
+# Content decides the type, never the file name (Art. 16 evidence: photo or video).
+_SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png", "png"),
+    (b"\x1a\x45\xdf\xa3", 0, "video/webm", "webm"),
+    (b"ftyp", 4, "video/mp4", "mp4"),
+)
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    for magic, offset, content_type, ext in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            if ext == "mp4" and head[8:12] in (b"heic", b"heix", b"mif1"):
+                return "image/heic", "heic"
+            return content_type, ext
+    return None
+
+
+@tasks_blp.route("/tasks/<uuid:task_id>/evidence")
+class TaskEvidence(MethodView):
+    @tasks_blp.response(201, EvidenceKeySchema)
+    def post(self, task_id: UUID) -> Any:
+        """Upload a photo or video (multipart field ``file``; JPEG, PNG, HEIC, MP4/MOV, WebM,
+        checked by content). Returns the key to cite in the result. Kept 3 years (Art. 20)."""
+        rt = runtime()
+        with upload_stream("file", MAX_EVIDENCE_BYTES) as (stream, length, _declared):
+            head = stream.read(16)
+            kind = sniff(head)
+            if kind is None:
+                raise ValidationFailed(
+                    "The file is not a photo or video this service keeps (JPEG, PNG, HEIC, MP4, "
+                    "MOV or WebM).",
+                    field="file",
+                )
+            stream.seek(0)
+            key = verification.store_evidence(
+                ctx(),
+                current_actor(),
+                rt.object_store,
+                task_id,
+                stream=stream,
+                length=length,
+                content_type=kind[0],
+                extension=kind[1],
+            )
+        return {"key": key}
+
+
+@tasks_blp.route("/tasks/<uuid:task_id>/result")
+class TaskResult(MethodView):
+    @tasks_blp.etag
+    @tasks_blp.arguments(ResultSchema)
+    @tasks_blp.response(200, ResultOutcomeSchema)
+    def put(self, data: dict[str, Any], task_id: UUID) -> Any:
+        """Record the result. *qualified* certifies the person (photo/video evidence needed
+        unless through the app) and proposes restoring suspended benefits; *lost* needs the
+        guardian's or agent's signed statement or the on-the-spot notice (Art. 18);
+        *unreachable* needs failed contact attempts by several means. Needs If-Match."""
+        current = _task_etag(task_id)
+        tasks_blp.check_etag(current)
+        raw = data["statement"]
+        statement = Statement(**raw) if raw else None
+        task, proposals = verification.record_result(
+            ctx(),
+            current_actor(),
+            runtime().object_store,
+            task_id,
+            result=data["result"],
+            channel=data["channel"],
+            evidence=data["evidence"],
+            statement=statement,
+            note=data["note"],
+            expected_version=current["version"],
+        )
+        tasks_blp.set_etag({"id": str(task_id), "version": task.version})
+        return {"task": task, "proposals": proposals}
+
+
+@tasks_blp.route("/tasks/<uuid:task_id>/route")
+class TaskRouteChange(MethodView):
+    @tasks_blp.etag
+    @tasks_blp.arguments(RouteSchema)
+    @tasks_blp.response(200, TaskSchema)
+    def put(self, data: dict[str, Any], task_id: UUID) -> Any:
+        """The employer cannot confirm (Art. 16): the township takes over with a new 3-month
+        deadline. Needs If-Match."""
+        current = _task_etag(task_id)
+        tasks_blp.check_etag(current)
+        task = verification.employer_could_not_confirm(
+            ctx(), current_actor(), task_id, note=data["note"], expected_version=current["version"]
+        )
+        tasks_blp.set_etag({"id": str(task_id), "version": task.version})
+        return task
+
+
+class OverdueSchema(ma.Schema):
+    district_code = f.String()
+    overdue = f.Integer()
+
+
+@tasks_blp.route("/overdue")
+class Overdue(MethodView):
+    @tasks_blp.response(200, OverdueSchema(many=True))
+    def get(self) -> Any:
+        """Open tasks past their deadline, per district."""
+        rows = verification.overdue_by_district(ctx(), current_actor())
+        return [{"district_code": d, "overdue": n} for d, n in rows]
+
+
+class LedgerQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    format = f.String(load_default="csv", validate=v.OneOf(["csv", "xlsx"]))
+    since = f.Date(load_default=None, metadata={"description": "Received on or after."})
+    until = f.Date(load_default=None, metadata={"description": "Received on or before."})
+
+
+def _header() -> list[str]:
+    return [f"{zh} {key}" for key, zh in verification.LEDGER_COLUMNS]
+
+
+@tasks_blp.route("/ledger")
+class Ledger(MethodView):
+    @tasks_blp.arguments(LedgerQuerySchema, location="query")
+    @tasks_blp.response(200, description="The ledger file (CSV in UTF-8 with BOM, or XLSX).")
+    def get(self, args: dict[str, Any]) -> Any:
+        """The ledger (业务台账) of your region's verification tasks, one row per task."""
+        rows = verification.ledger_rows(
+            ctx(), current_actor(), since=args["since"], until=args["until"]
+        )
+        keys = [key for key, _ in verification.LEDGER_COLUMNS]
+        stamp = date.today().isoformat()
+        if args["format"] == "xlsx":
+            from openpyxl import Workbook
+
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet("业务台账")
+            sheet.append(_header())
+            for row in rows:
+                sheet.append([row[k] for k in keys])
+            spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+            book.save(spool)
+            spool.seek(0)
+            return send_file(
+                spool,
+                mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                as_attachment=True,
+                download_name=f"ledger-{stamp}.xlsx",
+            )
+
+        def generate() -> Iterator[str]:
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\r\n")
+            out.write("\ufeff")  # Excel opens UTF-8 CSV correctly with a BOM
+            writer.writerow(_header())
+            for i, row in enumerate(rows):
+                writer.writerow([row[k] for k in keys])
+                if i % 500 == 0:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue()
+
+        return Response(
+            stream_with_context(generate()),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"'},
+        )
+
+
+class HomeVisitSchema(ma.Schema):
+    id = f.UUID()
+    person_id = f.UUID()
+    district_code = f.String()
+    township_code = f.String(allow_none=True)
+    reason = f.Enum(HomeVisitReason, by_value=True)
+    requested_via = f.String()
+    contact_phone = f.String(allow_none=True)
+    address_note = f.String(allow_none=True)
+    preferred_on = f.Date(allow_none=True)
+    status = f.Enum(HomeVisitStatus, by_value=True)
+    scheduled_on = f.Date(allow_none=True)
+    outcome = f.String(allow_none=True)
+    task_id = f.UUID(allow_none=True)
+    created_at = f.DateTime()
+    version = f.Integer()
+
+
+class HomeVisitCreateSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    reason = f.Enum(HomeVisitReason, by_value=True, required=True, metadata={"example": "elderly"})
+    contact_phone = f.String(load_default=None, validate=v.Length(max=32))
+    address_note = f.String(load_default=None, validate=v.Length(max=500))
+    preferred_on = f.Date(load_default=None)
+
+
+class ScheduleSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    scheduled_on = f.Date(required=True)
+
+
+class CloseSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    status = f.Enum(HomeVisitStatus, by_value=True, required=True, metadata={"example": "done"})
+    outcome = f.String(required=True, validate=v.Length(2, 2000))
+
+
+class VisitQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    status = f.Enum(HomeVisitStatus, by_value=True, load_default=None)
+    limit = f.Integer(load_default=50, validate=v.Range(1, 200))
+    cursor = f.String(load_default=None, validate=v.Length(max=512))
+
+
+HomeVisitPage = page_schema(HomeVisitSchema, "HomeVisitPage")
+
+
+@visits_blp.route("/persons/<uuid:person_id>/home-visits")
+class PersonHomeVisits(MethodView):
+    @visits_blp.arguments(HomeVisitCreateSchema)
+    @visits_blp.response(201, HomeVisitSchema)
+    def post(self, data: dict[str, Any], person_id: UUID) -> Any:
+        """Ask for a home visit: the person, a bound family member, or a clerk taking a call."""
+        return verification.request_home_visit(ctx(), current_actor(), person_id, **data)
+
+
+@visits_blp.route("/home-visits")
+class HomeVisits(MethodView):
+    @visits_blp.arguments(VisitQuerySchema, location="query")
+    @visits_blp.response(200, HomeVisitPage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Requests in your region, oldest first."""
+        return page_body(
+            verification.list_home_visits(
+                ctx(),
+                current_actor(),
+                status=args["status"].value if args["status"] else None,
+                page=page_request(args),
+            )
+        )
+
+
+@visits_blp.route("/home-visits/<uuid:request_id>/schedule")
+class HomeVisitSchedule(MethodView):
+    @visits_blp.arguments(ScheduleSchema)
+    @visits_blp.response(200, HomeVisitSchema)
+    def put(self, data: dict[str, Any], request_id: UUID) -> Any:
+        """Schedule (or move) the visit."""
+        return verification.schedule_home_visit(
+            ctx(), current_actor(), request_id, on=data["scheduled_on"]
+        )
+
+
+@visits_blp.route("/home-visits/<uuid:request_id>/closure")
+class HomeVisitClosure(MethodView):
+    @visits_blp.arguments(CloseSchema)
+    @visits_blp.response(200, HomeVisitSchema)
+    def put(self, data: dict[str, Any], request_id: UUID) -> Any:
+        """Close the request as done (after the visit) or cancelled, saying what happened."""
+        return verification.close_home_visit(
+            ctx(), current_actor(), request_id, status=data["status"], outcome=data["outcome"]
+        )
+
+
+class BatchSchema(ma.Schema):
+    id = f.UUID()
+    district_code = f.String()
+    created_at = f.DateTime()
+    items = f.Integer()
+    file_key = f.String()
+    sha256 = f.String()
+    status = f.String(metadata={"description": "prepared | sent"})
+    transport = f.String(allow_none=True)
+    sent_at = f.DateTime(allow_none=True)
+    receipt = f.String(allow_none=True)
+    error = f.String(allow_none=True)
+
+
+class BatchCreateSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    district_code = f.String(
+        required=True, validate=v.Regexp(r"^\d{6}$"), metadata={"example": "500103"}
+    )
+
+
+@national_blp.route("/batches")
+class NationalBatches(MethodView):
+    @national_blp.arguments(BatchCreateSchema)
+    @national_blp.response(201, BatchSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Collect the district's people restored after the national system had marked them
+        lost into a CSV batch (citizen_id, name, district_code, suspended_on, restored_on,
+        national_record_ids), keep it and send it through the configured transport."""
+        rt = runtime()
+        return verification.build_national_batch(
+            ctx(),
+            current_actor(),
+            rt.object_store,
+            rt.national_transport,
+            district_code=data["district_code"],
+        )
