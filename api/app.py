@@ -43,7 +43,12 @@ Lists are paged with `?limit=&cursor=`; updates need `If-Match` with the ETag.
 """
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
-UPLOAD_SUFFIXES = ("/video", "/enrolment", "/feeds", "/evidence")  # these take files, streamed (api/uploads.py)
+UPLOAD_SUFFIXES = (
+    "/video",
+    "/enrolment",
+    "/feeds",
+    "/evidence",
+)  # these take files, streamed (api/uploads.py)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import marshmallow as ma
-from flask import Response, send_file, stream_with_context
+from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -192,11 +191,20 @@ class TaskById(MethodView):
         """One task with the person's name, ID and phone."""
         view = verification.get_task(ctx(), current_actor(), task_id)
         tasks_blp.set_etag({"id": str(task_id), "version": view.task.version})
-        body = TaskSchema().dump(view.task)
-        body.update(
-            person_name=view.person.name, citizen_id=view.person.citizen_id, phone=view.person.phone
-        )
-        return body
+        return _TaskDetail(view)
+
+
+class _TaskDetail:
+    """The task's fields plus who the person is."""
+
+    def __init__(self, view: verification.TaskView) -> None:
+        self._task = view.task
+        self.person_name = view.person.name
+        self.citizen_id = view.person.citizen_id
+        self.phone = view.person.phone
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._task, name)
 
 
 class EvidenceKeySchema(ma.Schema):
@@ -354,23 +362,22 @@ class Ledger(MethodView):
                 download_name=f"ledger-{stamp}.xlsx",
             )
 
-        def generate() -> Iterator[str]:
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\r\n")
-            out.write("\ufeff")  # Excel opens UTF-8 CSV correctly with a BOM
-            writer.writerow(_header())
-            for i, row in enumerate(rows):
-                writer.writerow([row[k] for k in keys])
-                if i % 500 == 0:
-                    yield out.getvalue()
-                    out.seek(0)
-                    out.truncate()
-            yield out.getvalue()
-
-        return Response(
-            stream_with_context(generate()),
+        # Written to a spooled file first: the request's transaction ends with the request,
+        # not when a slow client finishes downloading.
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
+        writer = csv.writer(text, lineterminator="\r\n")  # Excel reads UTF-8 CSV with a BOM
+        writer.writerow(_header())
+        for row in rows:
+            writer.writerow([row[k] for k in keys])
+        text.flush()
+        text.detach()
+        spool.seek(0)
+        return send_file(
+            spool,
             mimetype="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"'},
+            as_attachment=True,
+            download_name=f"ledger-{stamp}.csv",
         )
 
 

@@ -36,6 +36,7 @@ from certification.feeds import (
 )
 from certification.model import Person
 from certification.ports import ComparisonEngine, Page, PageRequest, UnitOfWorkFactory
+from certification.regions import CITY_CODE
 from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.persons import load_person
@@ -49,6 +50,7 @@ from certification.verification import (
     ProposalStatus,
 )
 from certification.vocabulary import (
+    AccountKind,
     BenefitKind,
     CertificationChannel,
     EntitlementStatus,
@@ -541,8 +543,16 @@ def _apply_to_verify(
     return "verification_dispatched"
 
 
-def get_run(ctx: UseCaseContext, actor: Actor, run_id: UUID) -> ComparisonRun:
+def _reader_scope(actor: Actor) -> str:
+    """Operators run the comparison for the whole city; staff read their region's lists."""
+    if actor.kind == AccountKind.OPERATOR.value:
+        return CITY_CODE
     access.require_staff(actor, "read comparison runs")
+    return access.staff_scope(actor)
+
+
+def get_run(ctx: UseCaseContext, actor: Actor, run_id: UUID) -> ComparisonRun:
+    _reader_scope(actor)
     run = ctx.uow.comparison.get(run_id)
     if run is None:
         raise NotFound(f"No comparison run with id {run_id}.")
@@ -550,7 +560,7 @@ def get_run(ctx: UseCaseContext, actor: Actor, run_id: UUID) -> ComparisonRun:
 
 
 def list_runs(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> Page[ComparisonRun]:
-    access.require_staff(actor, "read comparison runs")
+    _reader_scope(actor)
     return ctx.uow.comparison.find(page)
 
 
@@ -566,7 +576,7 @@ def run_entries(
 ) -> list[dict[str, Any]]:
     """One page of a run's list, in the staff member's region, with the evidence events."""
     get_run(ctx, actor, run_id)
-    scope = access.staff_scope(actor)
+    scope = _reader_scope(actor)
     rows = ctx.uow.comparison.entries(
         run_id, list_name=list_name, scope_code=scope, after=after, limit=limit
     )
@@ -594,7 +604,7 @@ def run_changes(
     if previous is None:
         return None, []
     get_run(ctx, actor, previous)
-    scope = access.staff_scope(actor)
+    scope = _reader_scope(actor)
     return previous, ctx.uow.comparison.changes(
         run_id, previous, scope_code=scope, limit=limit, after=after
     )

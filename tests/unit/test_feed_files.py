@@ -156,7 +156,9 @@ def test_parquet_feed(tmp_path):
         feed = open_feed(path, fh)
         assert feed.file_format == "parquet"
         assert header_problems(feed.columns) == ([], ["branch"])
-        rows = [(n, v if isinstance(v, RowProblem) else parse_row(v, TODAY)) for n, v, _ in feed.rows()]
+        rows = [
+            (n, v if isinstance(v, RowProblem) else parse_row(v, TODAY)) for n, v, _ in feed.rows()
+        ]
     assert rows[0][1].event_date == date(2026, 6, 1)
     assert rows[1] == (2, rows[1][1]) and rows[1][1].code == "bad_citizen_id"
     assert feed.sha256 and len(feed.sha256) == 64

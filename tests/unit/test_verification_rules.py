@@ -120,9 +120,17 @@ SIGNED = Statement(
     [
         (None, False, "statement"),
         (SIGNED, True, None),
-        (Statement(reason="病故", signer_name="李明", signer_relationship="儿子"), False, "statement"),
+        (
+            Statement(reason="病故", signer_name="李明", signer_relationship="儿子"),
+            False,
+            "statement",
+        ),
         (Statement(reason="病故", refused_to_sign=True), False, "statement.told_on_spot"),
-        (Statement(reason="病故", refused_to_sign=True, told_on_spot=True, told_at=NOW), True, None),
+        (
+            Statement(reason="病故", refused_to_sign=True, told_on_spot=True, told_at=NOW),
+            True,
+            None,
+        ),
         (Statement(reason=" ", refused_to_sign=True, told_on_spot=True), False, "statement.reason"),
     ],
 )
