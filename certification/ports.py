@@ -8,6 +8,7 @@ commits except the use case that owns the transaction (``uow.commit()``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -432,6 +433,10 @@ class UnitOfWork(Protocol):
 
     def flush(self) -> None:
         """Write pending rows now, so later rows may refer to them (foreign keys)."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A block whose changes (and audit records) are undone if it raises."""
         ...
 
     def rollback(self) -> None: ...

@@ -406,5 +406,122 @@ def periods_recompute() -> None:
     click.echo(f"recomputed; {changed} due dates changed")
 
 
+@main.group()
+def feeds() -> None:
+    """Department feeds for the information comparison (Art. 11)."""
+
+
+@feeds.command("import")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def feeds_import(files: tuple[Path, ...]) -> None:
+    """Import CSV (UTF-8 or GBK) or Parquet feed files, streamed; prints each report."""
+    from certification.access import Actor
+    from certification.services.comparison import import_feed, import_problems
+    from storage.feed_files import FeedFileError, open_feed
+
+    runtime = _runtime()
+    actor = Actor.system("cli feed import")
+    refused = 0
+    try:
+        for path in files:
+            with path.open("rb") as fh, runtime.use_case() as ctx:
+                try:
+                    source = open_feed(path, fh)
+                except FeedFileError as err:
+                    click.echo(f"{path}: refused: {err}", err=True)
+                    refused += 1
+                    continue
+                record = import_feed(ctx, actor, source)
+                click.echo(f"{path}: {record.status}: {record.message}")
+                if record.ignored_columns:
+                    click.echo("  ignored columns: " + ", ".join(record.ignored_columns))
+                for p in import_problems(ctx, actor, record.id, after_row=0, limit=20):
+                    click.echo(f"  row {p['row_number']}: {p['code']}: {p['message']}")
+                if record.status == "refused":
+                    refused += 1
+    finally:
+        runtime.close()
+    if refused:
+        sys.exit(1)
+
+
+@feeds.command("sample")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--seed", default=7, show_default=True)
+def feeds_sample(out: Path, seed: int) -> None:
+    """Write a demo feed about the people in the database (with two broken rows)."""
+    from lifecert.demo_feeds import write_sample_feed
+
+    runtime = _runtime()
+    try:
+        rows = write_sample_feed(runtime.engine, out, runtime.clock.today(), seed)
+    finally:
+        runtime.close()
+    click.echo(f"wrote {rows} rows to {out}")
+
+
+@main.group()
+def comparison() -> None:
+    """Comparison runs (Art. 11-14)."""
+
+
+@comparison.command("run")
+@click.option("--window-start", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--window-end", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def comparison_run(window_start: object, window_end: object) -> None:
+    """Classify every active benefit and apply the lists, here and now."""
+    from certification.access import Actor
+    from certification.errors import DomainError
+    from certification.services.comparison import execute_run, start_run
+
+    runtime = _runtime()
+    actor = Actor.system("cli comparison")
+    try:
+        with runtime.use_case() as ctx:
+            try:
+                run = start_run(
+                    ctx,
+                    actor,
+                    window_start=window_start.date() if window_start else None,  # type: ignore[attr-defined]
+                    window_end=window_end.date() if window_end else None,  # type: ignore[attr-defined]
+                )
+            except DomainError as err:
+                raise click.ClickException(str(err)) from err
+        done = execute_run(
+            runtime.run_contexts(),
+            runtime.comparison_engine,
+            run.id,
+            workdir=runtime.settings.resolved_comparison_workdir,
+        )
+    finally:
+        runtime.close()
+    click.echo(f"run {done.id}: {done.status}")
+    click.echo("  lists:   " + ", ".join(f"{k}={v}" for k, v in done.counts.items()))
+    click.echo("  applied: " + ", ".join(f"{k}={v}" for k, v in sorted(done.applied.items())))
+    click.echo("  timings: " + ", ".join(f"{k}={v}" for k, v in done.timings.items()))
+
+
+@main.group()
+def suspensions() -> None:
+    """Suspensions (Art. 9)."""
+
+
+@suspensions.command("expired")
+def suspensions_expired() -> None:
+    """Suspend people whose period expired while unreachable by several means (daily job)."""
+    from certification.access import Actor
+    from certification.services.verification import suspend_expired_unreachable
+
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            counts = suspend_expired_unreachable(ctx, Actor.system("cli"))
+    finally:
+        runtime.close()
+    click.echo(", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
 if __name__ == "__main__":
     main()

@@ -65,6 +65,12 @@ class SqlAuditLog:
     def discard_pending(self) -> None:
         self._pending.clear()
 
+    def mark(self) -> int:
+        return len(self._pending)
+
+    def discard_after(self, mark: int) -> None:
+        del self._pending[mark:]
+
     def write_pending(self) -> None:
         """Chain and insert the queued records. Called inside the committing transaction."""
         if not self._pending:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
 
@@ -110,6 +112,20 @@ class SqlUnitOfWork:
 
     def flush(self) -> None:
         self._session().flush()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo this block's changes (and its audit records) if it raises; keep the rest."""
+        session = self._session()
+        mark = self.audit.mark()
+        nested = session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            self.audit.discard_after(mark)
+            raise
+        nested.commit()
 
     def rollback(self) -> None:
         self._session().rollback()

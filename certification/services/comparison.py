@@ -26,7 +26,13 @@ from uuid import UUID
 from certification import access
 from certification.access import Actor
 from certification.comparison import ComparisonWindow, DepartmentEvent
-from certification.errors import NotFound, RuleViolation, StaleVersion, ValidationFailed
+from certification.errors import (
+    DomainError,
+    NotFound,
+    RuleViolation,
+    StaleVersion,
+    ValidationFailed,
+)
 from certification.feeds import (
     NATIONAL_CROSS_REGION,
     FeedSource,
@@ -417,16 +423,43 @@ def _apply(contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor) -
                     for e in entries:
                         by_person.setdefault(e["person_id"], []).append(e)
                     for person_id, rows in by_person.items():
-                        if list_name == "qualified":
-                            applied[_apply_qualified(ctx, actor, run_id, person_id, rows)] += 1
-                        elif list_name == "lost":
-                            for key in _apply_lost(ctx, actor, run_id, person_id, rows):
-                                applied[key] += 1
-                        else:
-                            applied[_apply_to_verify(ctx, actor, run_id, person_id, rows)] += 1
+                        try:
+                            with ctx.uow.savepoint():
+                                for key in _apply_person(
+                                    ctx, actor, run_id, list_name, person_id, rows
+                                ):
+                                    applied[key] += 1
+                        except DomainError as err:
+                            # One person's record must not stop the city's run: counted,
+                            # logged in the audit trail, left for staff.
+                            applied["not_applied"] += 1
+                            ctx.audit(
+                                actor,
+                                "comparison.entry_not_applied",
+                                "person",
+                                person_id,
+                                reason=str(err),
+                                run_id=str(run_id),
+                                list=list_name,
+                            )
                     ctx.uow.commit()
                 _progress_note(contexts, run_id, applied)
     return dict(applied)
+
+
+def _apply_person(
+    ctx: UseCaseContext,
+    actor: Actor,
+    run_id: UUID,
+    list_name: str,
+    person_id: UUID,
+    rows: list[dict[str, Any]],
+) -> list[str]:
+    if list_name == "qualified":
+        return [_apply_qualified(ctx, actor, run_id, person_id, rows)]
+    if list_name == "lost":
+        return _apply_lost(ctx, actor, run_id, person_id, rows)
+    return [_apply_to_verify(ctx, actor, run_id, person_id, rows)]
 
 
 def _progress_note(
@@ -449,6 +482,8 @@ def _apply_qualified(
         return "qualified_already_certified"
     if not person.in_force():
         return "qualified_no_benefit"
+    if newest["event_date"] < min(e.start_date for e in person.in_force()):
+        return "qualified_before_benefit"  # seen alive, but before the benefit started
     certify(
         ctx,
         actor,

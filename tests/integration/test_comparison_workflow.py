@@ -586,3 +586,35 @@ def test_the_daily_job_suspends_only_the_unreachable_overdue(clerk, runtime):
     with runtime.use_case() as ctx:
         again = suspend_expired_unreachable(ctx, Actor.system("test"))
     assert again["suspended"] == 0
+
+
+def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypatch):
+    """A fault on one person (simulated) is counted and audited; everyone else is applied."""
+    from certification.errors import RuleViolation
+    from certification.services import comparison
+
+    first, second = new_person(clerk, cid(51)), new_person(clerk, cid(52))
+    grant(clerk, first["id"])
+    grant(clerk, second["id"])
+    feed = [
+        HEADER,
+        f"{cid(51)},bank_in_person,{days_ago(3)},bank,B-51,",
+        f"{cid(52)},bank_in_person,{days_ago(3)},bank,B-52,",
+    ]
+    assert upload_feed(operator, ("\n".join(feed) + "\n").encode())["rows_accepted"] == 2
+    real = comparison._apply_qualified
+
+    def flaky(ctx, actor, run_id, person_id, rows):
+        outcome = real(ctx, actor, run_id, person_id, rows)  # changes made, then a fault
+        if str(person_id) == first["id"]:
+            raise RuleViolation("simulated fault")
+        return outcome
+
+    monkeypatch.setattr(comparison, "_apply_qualified", flaky)
+    run = run_comparison(operator)
+    assert run["applied"] == {"certified": 1, "not_applied": 1}
+    assert clerk.get(f"/api/persons/{first['id']}/certifications").get_json()["items"] == []
+    assert len(clerk.get(f"/api/persons/{second['id']}/certifications").get_json()["items"]) == 1
+    actions = audit_actions(runtime)
+    assert actions.count("certification.recorded") == 1  # the undone one left no record
+    assert "comparison.entry_not_applied" in actions
