@@ -5,7 +5,7 @@
 Generates the synthetic beneficiaries and feeds once (cached under
 ``var/bench/comparison-<fingerprint>``; generation runs in a child process
 so its memory is not counted), then runs the comparison engine
-(``storage.comparison_engine``, DuckDB over Parquet, 2 threads, 3 GB memory
+(``storage.comparison_engine``, DuckDB over Parquet, 2 threads, 2 GB memory
 limit) and prints the wall time of the comparison and the peak resident
 memory of this process.
 
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--run-date", type=date.fromisoformat, default=date(2026, 11, 27))
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench")
-    parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.data / (

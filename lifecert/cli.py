@@ -64,6 +64,7 @@ def _demo_logins_file(settings: Settings) -> Path:
 
 def _load_demo(people: int, seed: int) -> None:
     from lifecert.demo import PopulationGenerator
+    from lifecert.demo_feeds import run_demo_comparison
     from lifecert.demo_load import ensure_demo_accounts, load_population
 
     settings = _settings()
@@ -72,9 +73,17 @@ def _load_demo(people: int, seed: int) -> None:
         runtime_today = runtime.clock.today()
         loaded = load_population(runtime, PopulationGenerator(seed, runtime_today).people(people))
         logins = ensure_demo_accounts(runtime)
+        run = run_demo_comparison(runtime)
     finally:
         runtime.close()
     click.echo(f"loaded {loaded} people")
+    click.echo(
+        "demo comparison run: "
+        + ", ".join(f"{k}={v}" for k, v in run.counts.items())
+        + " ("
+        + ", ".join(f"{k}={v}" for k, v in sorted(run.applied.items()))
+        + ")"
+    )
     if logins:
         path = _demo_logins_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import csv
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -18,6 +19,10 @@ from certification.citizen_id import make_citizen_id
 from certification.comparison import ALIVE_CHANNEL, DEATH_OR_MISSING, EventKind
 from certification.feeds import COLUMNS
 from storage import schema
+
+if TYPE_CHECKING:
+    from certification.verification import ComparisonRun
+    from lifecert.bootstrap import Runtime
 
 SOURCES = {
     EventKind.RAIL_TRAVEL: "transport",
@@ -74,3 +79,27 @@ def write_sample_feed(engine: sa.Engine, out: Path, today: date, seed: int = 7) 
         writer.writerow([valid, "time_travel", today, "transport", "BAD-2", ""])
         rows += 2
     return rows
+
+
+def run_demo_comparison(runtime: Runtime) -> ComparisonRun:
+    """The demo's first comparison: a sample feed imported and a run applied, so the lists,
+    proposals and verification tasks have something in them."""
+    from certification.access import Actor
+    from certification.services.comparison import execute_run, import_feed, start_run
+    from storage.feed_files import open_feed
+
+    actor = Actor.system("demo")
+    folder = runtime.settings.data_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-feed.csv"
+    write_sample_feed(runtime.engine, path, runtime.clock.today())
+    with path.open("rb") as fh, runtime.use_case() as ctx:
+        import_feed(ctx, actor, open_feed(path, fh))
+    with runtime.use_case() as ctx:
+        run = start_run(ctx, actor)
+    return execute_run(
+        runtime.run_contexts(),
+        runtime.comparison_engine,
+        run.id,
+        workdir=runtime.settings.resolved_comparison_workdir,
+    )

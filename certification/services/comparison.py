@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -262,6 +262,12 @@ def start_run(
     if (end - start).days > MAX_WINDOW_DAYS:
         raise ValidationFailed("The window is longer than two years.", field="window_start")
     running = ctx.uow.comparison.running()
+    if running is not None and ctx.clock.now() - running.started_at > ABANDONED_AFTER:
+        running.error = f"abandoned: still {running.status} after {ABANDONED_AFTER}"
+        running.status = "failed"
+        running.finished_at = ctx.clock.now()
+        ctx.audit(actor, "comparison.abandoned", "comparison_run", running.id)
+        running = None
     if running is not None:
         raise RuleViolation(
             f"Comparison run {running.id} is still {running.status}; wait for it to finish.",
@@ -287,6 +293,14 @@ def start_run(
     )
     ctx.uow.commit()
     return run
+
+
+class RunNotQueued(RuleViolation):
+    pass
+
+
+# A run still "running" after this long lost its worker; a new run may replace it.
+ABANDONED_AFTER = timedelta(hours=12)
 
 
 @dataclass(slots=True)
@@ -325,6 +339,13 @@ def execute_run(
     try:
         with tempfile.TemporaryDirectory(dir=workdir, prefix="comparison-") as tmp:
             return _execute(contexts, engine, run_id, Path(tmp), actor)
+    except RunNotQueued:
+        ctx = contexts()
+        with ctx.uow:
+            run = ctx.uow.comparison.get(run_id)
+            assert run is not None
+            ctx.uow.commit()  # ends the read; the record stays readable for the caller
+            return run
     except Exception as err:
         ctx = contexts()
         with ctx.uow:
@@ -351,7 +372,9 @@ def _execute(
         if run is None:
             raise NotFound(f"No comparison run with id {run_id}.")
         if run.status != "queued":
-            raise RuleViolation(f"Comparison run {run_id} is {run.status}, not queued.")
+            # A second delivery of the same task (the broker redelivers long tasks): the
+            # first one owns the run.
+            raise RunNotQueued(f"Comparison run {run_id} is {run.status}, not queued.")
         run.status, run.progress = "running", "exporting"
         window = ComparisonWindow(run.window_start, run.window_end)
         ctx.uow.commit()

@@ -618,3 +618,33 @@ def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypa
     actions = audit_actions(runtime)
     assert actions.count("certification.recorded") == 1  # the undone one left no record
     assert "comparison.entry_not_applied" in actions
+
+
+def test_a_redelivered_run_task_leaves_the_run_alone(operator, runtime):
+    """The broker may deliver a long task twice: the second delivery does nothing."""
+    from certification.services.comparison import execute_run
+
+    run = run_comparison(operator)
+    again = execute_run(runtime.run_contexts(), runtime.comparison_engine, UUID(run["id"]))
+    assert again.status == "applied"
+    assert operator.get(f"/api/comparison/runs/{run['id']}").get_json()["status"] == "applied"
+
+
+def test_an_abandoned_run_does_not_block_the_next(operator, runtime):
+    """A run whose worker died long ago (left 'running') is replaced, and marked failed."""
+    from uuid import uuid4
+
+    stuck = uuid4()
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO comparison_runs (id, window_start, window_end, status, counts, "
+                "by_district, applied, timings, started_at) VALUES (:id, :s, :e, 'running', "
+                "'{}', '{}', '{}', '{}', now() - interval '13 hours')"
+            ),
+            {"id": stuck, "s": date(today().year, 1, 1), "e": today()},
+        )
+    run = run_comparison(operator)
+    old = operator.get(f"/api/comparison/runs/{stuck}").get_json()
+    assert old["status"] == "failed" and old["error"].startswith("abandoned")
+    assert run["status"] == "applied"

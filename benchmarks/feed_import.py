@@ -1,0 +1,97 @@
+"""Benchmark: importing a department feed CSV into PostgreSQL, streamed and validated.
+
+    python benchmarks/feed_import.py --rows 1000000 \
+        [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+Writes a CSV feed of N rows from the synthetic generator (with 0.1 % broken rows), creates a
+fresh database, migrates it, imports the file through the same use case as
+``lifecert feeds import``, imports it a second time (every row already known), and drops the
+database.
+
+Last line: rows=N wall_s=X rows_per_s=Y reimport_wall_s=Z peak_rss_mb=R accepted=A refused=B
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import secrets
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from certification.access import Actor  # noqa: E402
+from certification.services.comparison import import_feed  # noqa: E402
+from lifecert.bootstrap import build_runtime  # noqa: E402
+from lifecert.feedgen import generate  # noqa: E402
+from lifecert.settings import Settings  # noqa: E402
+from storage.feed_files import open_feed  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+
+
+def write_csv(folder: Path, rows: int) -> Path:
+    people = max(1, rows // 3)
+    _ent, ev = generate(folder, people=people, events=rows, run_date=date(2026, 11, 27))
+    out = folder / "feed.csv"
+    duckdb.sql(
+        f"""
+        COPY (
+          SELECT CASE WHEN event_id % 1000 = 0 THEN substr(citizen_id, 1, 17) || 'Z'
+                      ELSE citizen_id END AS citizen_id,
+                 event_kind, event_date, source_department, source_record_id, '' AS detail
+          FROM read_parquet('{ev}')
+        ) TO '{out}' (HEADER true)
+        """  # noqa: S608 - our own paths
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench" / "feed-import")
+    args = parser.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    csv_path = write_csv(args.data, args.rows)
+    name = f"lifecert_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        runtime = build_runtime(Settings(database_url=url, data_dir=args.data / "service"))
+        actor = Actor.system("benchmark")
+        timings = []
+        records = []
+        for _ in range(2):
+            started = time.perf_counter()
+            with csv_path.open("rb") as fh, runtime.use_case() as ctx:
+                records.append(import_feed(ctx, actor, open_feed(csv_path, fh)))
+            timings.append(time.perf_counter() - started)
+        runtime.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    first, second = records
+    assert second.rows_accepted == 0, "a re-import must keep nothing twice"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(  # noqa: T201 - a benchmark prints its figures
+        f"rows={first.rows_read} wall_s={timings[0]:.1f} "
+        f"rows_per_s={first.rows_read / timings[0]:.0f} reimport_wall_s={timings[1]:.1f} "
+        f"peak_rss_mb={peak:.0f} accepted={first.rows_accepted} refused={first.rows_refused}"
+    )
+
+
+if __name__ == "__main__":
+    main()
