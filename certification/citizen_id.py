@@ -7,6 +7,7 @@ character (0-9 or X).
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +31,9 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 
 def check_character(first17: str) -> str:
     """The MOD 11-2 check character for the first 17 digits."""
-    total = sum(int(ch) * w for ch, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError("17 digits expected")
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 

@@ -99,19 +99,25 @@ def _parse_date(raw: str) -> date | None:
         return None
 
 
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
 def parse_row(values: Mapping[str, object], today: date) -> DepartmentEvent | RowProblem:
     """Validate one row (values keyed by normalised column name)."""
+    texts = {column: _text(values.get(column)) for column in COLUMNS}
 
     def text(column: str) -> str:
-        value = values.get(column)
-        if value is None:
-            return ""
-        if isinstance(value, date):
-            return value.isoformat()
-        return str(value).strip()
+        return texts[column]
 
     for column in REQUIRED_COLUMNS:
-        if not text(column):
+        if not texts[column]:
             return RowProblem("missing_value", f"The column {column} is empty.", column)
     try:
         citizen = CitizenId.parse(text("citizen_id").upper(), today=today)

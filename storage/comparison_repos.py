@@ -124,6 +124,8 @@ class SqlFeedImportRepository:
         """Store new events; a (source, record id) already stored is skipped. Returns inserted."""
         if not events:
             return 0
+        if self.session.get_bind().dialect.name == "postgresql":
+            return self._copy_events(import_id, events)
         t = schema.department_events
         rows = [
             {
@@ -144,6 +146,50 @@ class SqlFeedImportRepository:
         )
         inserted = self.session.execute(stmt, rows).all()
         return len(inserted)
+
+    def _copy_events(self, import_id: UUID, events: list[DepartmentEvent]) -> int:
+        """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT that
+        skips records already stored (several times faster than row inserts)."""
+        self.session.execute(
+            sa.text(
+                "CREATE TEMP TABLE IF NOT EXISTS feed_batch (citizen_id varchar(18), "
+                "event_kind varchar(32), event_date date, source_department varchar(32), "
+                "source_record_id varchar(64), detail text) ON COMMIT DELETE ROWS"
+            )
+        )
+        raw = self.session.connection().connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                "COPY feed_batch (citizen_id, event_kind, event_date, source_department, "
+                "source_record_id, detail) FROM STDIN"
+            ) as copy,
+        ):
+            for e in events:
+                copy.write_row(
+                    (
+                        e.citizen_id,
+                        e.kind.value,
+                        e.event_date,
+                        e.source,
+                        e.source_record_id,
+                        e.detail,
+                    )
+                )
+        # DISTINCT ON: a record repeated inside one batch is kept once, like across batches.
+        result = self.session.execute(
+            sa.text(
+                "INSERT INTO department_events (citizen_id, event_kind, event_date, "
+                "source_department, source_record_id, detail, import_id) "
+                "SELECT DISTINCT ON (source_department, source_record_id) citizen_id, "
+                "event_kind, event_date, source_department, source_record_id, detail, :import_id "
+                "FROM feed_batch ON CONFLICT (source_department, source_record_id) DO NOTHING"
+            ),
+            {"import_id": import_id},
+        )
+        self.session.execute(sa.text("TRUNCATE feed_batch"))
+        return int(result.rowcount or 0)
 
 
 class SqlComparisonRepository:
