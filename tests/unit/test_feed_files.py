@@ -171,3 +171,42 @@ def test_csv_sha256_covers_the_whole_file():
     import hashlib
 
     assert feed.sha256 == hashlib.sha256(data).hexdigest()
+
+
+class _WatchedStream(io.RawIOBase):
+    """A feed of any length made up on the fly; records the largest single read."""
+
+    def __init__(self, header: bytes, row: bytes, rows: int) -> None:
+        self.header, self.row, self.rows = header, row, rows
+        self.sent_rows = -1
+        self.largest = 0
+        self.buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos, whence=0):  # only rewinds to the start (after sniffing)
+        assert pos == 0 and whence == 0
+        self.sent_rows, self.buffer = -1, b""
+        return 0
+
+    def readinto(self, b) -> int:
+        self.largest = max(self.largest, len(b))
+        while len(self.buffer) < len(b) and self.sent_rows < self.rows:
+            self.buffer += self.header if self.sent_rows < 0 else self.row
+            self.sent_rows += 1
+        n = min(len(b), len(self.buffer))
+        b[:n], self.buffer = self.buffer[:n], self.buffer[n:]
+        return n
+
+
+def test_a_feed_is_read_in_bounded_pieces_whatever_its_size():
+    row = f"{CID},rail_travel,2026-05-01,transport,T,\n".encode()
+    raw = _WatchedStream(HEADER.encode() + b"\n", row, 200_000)  # ~9 MB, never held whole
+    feed = CsvFeed(io.BufferedReader(raw, buffer_size=64 * 1024), "big.csv")
+    count = sum(1 for _ in feed.rows())
+    assert count == 200_000
+    assert raw.largest <= 256 * 1024  # the sniff sample; rows come line by line after it
