@@ -470,6 +470,13 @@ class SqlVerificationTaskRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def with_open_task(self, person_ids: list[UUID]) -> set[UUID]:
+        t = schema.verification_tasks
+        stmt = sa.select(t.c.person_id).where(
+            t.c.person_id.in_(person_ids), t.c.status == TaskStatus.OPEN.value
+        )
+        return set(self.session.scalars(stmt))
+
     def find(
         self,
         *,

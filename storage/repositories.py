@@ -104,6 +104,19 @@ class SqlPersonRepository:
             return self.session.get(Person, person_id, with_for_update=True, populate_existing=True)
         return self.session.get(Person, person_id)
 
+    def lock_many(self, person_ids: list[UUID]) -> list[Person]:
+        """Lock and load several people at once (in id order, so batches never deadlock)."""
+        if not person_ids:
+            return []
+        stmt = (
+            sa.select(Person)
+            .where(schema.persons.c.id.in_(person_ids))
+            .order_by(schema.persons.c.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(self.session.scalars(stmt))
+
     def by_citizen_id(self, citizen_id: str) -> Person | None:
         stmt = sa.select(Person).where(schema.persons.c.citizen_id == citizen_id)
         return self.session.scalars(stmt).first()

@@ -512,6 +512,8 @@ comparison_entries = sa.Table(
     sa.Column("alive_evidence", sa.JSON, nullable=False),
     sa.Column("lost_evidence", sa.JSON, nullable=False),
     sa.Index("ix_comparison_entries_list", "run_id", "list", "district_code"),
+    # applying a run walks each list by person
+    sa.Index("ix_comparison_entries_walk", "run_id", "list", "person_id"),
     sa.Index("ix_comparison_entries_person", "person_id"),
 )
 

@@ -440,34 +440,78 @@ def _apply(contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor) -
         batch_size = reader.config.apply_batch
         for list_name in ("qualified", "lost", "to_verify"):
             for entries in reader.uow.comparison.person_batches(run_id, list_name, batch_size):
-                ctx = contexts()
-                with ctx.uow:
-                    by_person: dict[UUID, list[dict[str, Any]]] = {}
-                    for e in entries:
-                        by_person.setdefault(e["person_id"], []).append(e)
-                    for person_id, rows in by_person.items():
-                        try:
-                            with ctx.uow.savepoint():
-                                for key in _apply_person(
-                                    ctx, actor, run_id, list_name, person_id, rows
-                                ):
-                                    applied[key] += 1
-                        except DomainError as err:
-                            # One person's record must not stop the city's run: counted,
-                            # logged in the audit trail, left for staff.
-                            applied["not_applied"] += 1
-                            ctx.audit(
-                                actor,
-                                "comparison.entry_not_applied",
-                                "person",
-                                person_id,
-                                reason=str(err),
-                                run_id=str(run_id),
-                                list=list_name,
-                            )
-                    ctx.uow.commit()
+                try:
+                    done = _apply_batch(contexts, actor, run_id, list_name, entries, careful=False)
+                except DomainError:
+                    # A fault in this batch: again, person by person, each in a savepoint,
+                    # so one person's record cannot stop the city's run.
+                    done = _apply_batch(contexts, actor, run_id, list_name, entries, careful=True)
+                applied.update(done)
                 _progress_note(contexts, run_id, applied)
     return dict(applied)
+
+
+def _apply_batch(
+    contexts: Callable[[], UseCaseContext],
+    actor: Actor,
+    run_id: UUID,
+    list_name: str,
+    entries: list[dict[str, Any]],
+    *,
+    careful: bool,
+) -> Counter[str]:
+    """One transaction for a batch of people: locked and loaded together, their evidence
+    events read in one query."""
+    done: Counter[str] = Counter()
+    ctx = contexts()
+    with ctx.uow:
+        by_person: dict[UUID, list[dict[str, Any]]] = {}
+        for e in entries:
+            by_person.setdefault(e["person_id"], []).append(e)
+        # held here: the session's identity map keeps unchanged objects only weakly
+        locked = ctx.uow.persons.lock_many(sorted(by_person))
+        ids = {i for e in entries for i in (e["alive_evidence"] or []) + (e["lost_evidence"] or [])}
+        batch = BatchData(
+            events={ev["id"]: ev for ev in ctx.uow.comparison.events(sorted(ids))},
+            busy=(
+                ctx.uow.tasks.with_open_task(sorted(by_person))
+                if list_name == "to_verify"
+                else set()
+            ),
+        )
+        for person_id, rows in by_person.items():
+            if not careful:
+                done.update(_apply_person(ctx, actor, run_id, list_name, person_id, rows, batch))
+                continue
+            try:
+                with ctx.uow.savepoint():
+                    keys = _apply_person(ctx, actor, run_id, list_name, person_id, rows, batch)
+                done.update(keys)
+            except DomainError as err:
+                done["not_applied"] += 1
+                ctx.audit(
+                    actor,
+                    "comparison.entry_not_applied",
+                    "person",
+                    person_id,
+                    reason=str(err),
+                    run_id=str(run_id),
+                    list=list_name,
+                )
+        ctx.uow.commit()
+        del locked
+    return done
+
+
+Events = dict[int, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchData:
+    """Read once per batch: the evidence events, and who already has an open task."""
+
+    events: Events
+    busy: set[UUID]
 
 
 def _apply_person(
@@ -477,12 +521,13 @@ def _apply_person(
     list_name: str,
     person_id: UUID,
     rows: list[dict[str, Any]],
+    batch: BatchData,
 ) -> list[str]:
     if list_name == "qualified":
-        return [_apply_qualified(ctx, actor, run_id, person_id, rows)]
+        return [_apply_qualified(ctx, actor, run_id, person_id, rows, batch.events)]
     if list_name == "lost":
-        return _apply_lost(ctx, actor, run_id, person_id, rows)
-    return [_apply_to_verify(ctx, actor, run_id, person_id, rows)]
+        return _apply_lost(ctx, actor, run_id, person_id, rows, batch.events)
+    return [_apply_to_verify(ctx, actor, run_id, person_id, rows, batch.busy)]
 
 
 def _progress_note(
@@ -493,14 +538,19 @@ def _progress_note(
 
 
 def _apply_qualified(
-    ctx: UseCaseContext, actor: Actor, run_id: UUID, person_id: UUID, rows: list[dict[str, Any]]
+    ctx: UseCaseContext,
+    actor: Actor,
+    run_id: UUID,
+    person_id: UUID,
+    rows: list[dict[str, Any]],
+    known: Events,
 ) -> str:
     ids = sorted({i for r in rows for i in (r["alive_evidence"] or [])})
-    if not ids:
+    events = [known[i] for i in ids if i in known]
+    if not events:
         return "qualified_already_certified"  # certified in the window, nothing new
-    events = ctx.uow.comparison.events(ids)
     newest = max(events, key=lambda e: (e["event_date"], e["id"]))
-    person = load_person(ctx, person_id, for_update=True)
+    person = load_person(ctx, person_id)  # locked with its batch
     if person.last_certified_on is not None and person.last_certified_on >= newest["event_date"]:
         return "qualified_already_certified"
     if not person.in_force():
@@ -539,9 +589,14 @@ def _evidence_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _apply_lost(
-    ctx: UseCaseContext, actor: Actor, run_id: UUID, person_id: UUID, rows: list[dict[str, Any]]
+    ctx: UseCaseContext,
+    actor: Actor,
+    run_id: UUID,
+    person_id: UUID,
+    rows: list[dict[str, Any]],
+    known: Events,
 ) -> list[str]:
-    person = load_person(ctx, person_id, for_update=True)
+    person = load_person(ctx, person_id)  # locked with its batch
     outcomes = []
     for row in rows:
         entitlement = person.entitlement(row["entitlement_id"])
@@ -551,7 +606,7 @@ def _apply_lost(
         if ctx.uow.proposals.open_for(entitlement.id, ProposalKind.SUSPEND.value):
             outcomes.append("lost_already_proposed")
             continue
-        events = ctx.uow.comparison.events(list(row["lost_evidence"] or []))
+        events = [known[i] for i in row["lost_evidence"] or [] if i in known]
         evidence = _evidence_summary(events)
         kinds = ", ".join(sorted({e["event_kind"] for e in events}))
         proposal = DecisionProposal(
@@ -589,10 +644,15 @@ def _apply_lost(
 
 
 def _apply_to_verify(
-    ctx: UseCaseContext, actor: Actor, run_id: UUID, person_id: UUID, rows: list[dict[str, Any]]
+    ctx: UseCaseContext,
+    actor: Actor,
+    run_id: UUID,
+    person_id: UUID,
+    rows: list[dict[str, Any]],
+    busy: set[UUID],
 ) -> str:
     person = load_person(ctx, person_id)
-    if ctx.uow.tasks.open_for_person(person.id):
+    if person.id in busy:
         return "verification_already_open"
     work_injury = any(r["benefit_kind"] == BenefitKind.WORK_INJURY_LONG_TERM.value for r in rows)
     dispatch_task(

@@ -604,8 +604,8 @@ def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypa
     assert upload_feed(operator, ("\n".join(feed) + "\n").encode())["rows_accepted"] == 2
     real = comparison._apply_qualified
 
-    def flaky(ctx, actor, run_id, person_id, rows):
-        outcome = real(ctx, actor, run_id, person_id, rows)  # changes made, then a fault
+    def flaky(ctx, actor, run_id, person_id, *rest):
+        outcome = real(ctx, actor, run_id, person_id, *rest)  # changes made, then a fault
         if str(person_id) == first["id"]:
             raise RuleViolation("simulated fault")
         return outcome

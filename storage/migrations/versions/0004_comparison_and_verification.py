@@ -104,6 +104,9 @@ def upgrade() -> None:
             "ix_comparison_entries_list", ["run_id", "list", "district_code"], unique=False
         )
         batch_op.create_index("ix_comparison_entries_person", ["person_id"], unique=False)
+        batch_op.create_index(
+            "ix_comparison_entries_walk", ["run_id", "list", "person_id"], unique=False
+        )
 
     op.create_table(
         "department_events",
@@ -419,6 +422,7 @@ def downgrade() -> None:
 
     op.drop_table("department_events")
     with op.batch_alter_table("comparison_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_comparison_entries_walk")
         batch_op.drop_index("ix_comparison_entries_person")
         batch_op.drop_index("ix_comparison_entries_list")
 
