@@ -648,3 +648,31 @@ def test_an_abandoned_run_does_not_block_the_next(operator, runtime):
     old = operator.get(f"/api/comparison/runs/{stuck}").get_json()
     assert old["status"] == "failed" and old["error"].startswith("abandoned")
     assert run["status"] == "applied"
+
+
+def test_configured_kinds_suspend_without_a_clerk(operator, clerk, runtime):
+    """LIFECERT_COMPARISON_AUTO_SUSPEND_KINDS: a court's declaration of death applies at once;
+    a family report still waits for the clerk."""
+    from dataclasses import replace
+
+    from certification.services.comparison import RunContextFactory, execute_run, start_run
+
+    court, family = new_person(clerk, cid(61)), new_person(clerk, cid(62))
+    court_ent, family_ent = grant(clerk, court["id"]), grant(clerk, family["id"])
+    feed = [
+        HEADER,
+        f"{cid(61)},death_declared_by_court,{days_ago(30)},court,J-61,",
+        f"{cid(62)},death_family_report,{days_ago(30)},civil_affairs,F-62,",
+    ]
+    assert upload_feed(operator, ("\n".join(feed) + "\n").encode())["rows_accepted"] == 2
+    config = replace(runtime.procedure, auto_suspend_kinds=frozenset({"death_declared_by_court"}))
+    contexts = RunContextFactory(runtime.uow, runtime.clock, config)
+    ctx = contexts()
+    with ctx.uow:
+        run = start_run(ctx, Actor.system("test"))
+    done = execute_run(contexts, runtime.comparison_engine, run.id)
+    assert done.applied == {"suspended_automatically": 1, "suspension_proposed": 1}
+    assert clerk.get(f"/api/entitlements/{court_ent['id']}").get_json()["status"] == "suspended"
+    assert clerk.get(f"/api/entitlements/{family_ent['id']}").get_json()["status"] == "active"
+    auto = clerk.get("/api/proposals?status=confirmed").get_json()["items"]
+    assert [(p["person_id"], p["auto_applied"]) for p in auto] == [(court["id"], True)]
