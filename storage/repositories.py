@@ -9,7 +9,9 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from certification.errors import StaleVersion
 from certification.model import (
     Account,
     Certification,
@@ -92,6 +94,9 @@ def scoped_by_status(
     )
 
 
+_PERIOD_FIELDS = ("last_certified_on", "period_starts_on", "due_on", "period_basis", "updated_at")
+
+
 class SqlPersonRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -116,6 +121,39 @@ class SqlPersonRepository:
             .execution_options(populate_existing=True)
         )
         return list(self.session.scalars(stmt))
+
+    def write_periods(self, persons: list[Person]) -> int:
+        """Write the certification and period fields of many people in one batched UPDATE.
+
+        The ORM writes a versioned row one UPDATE at a time; a comparison run restarts the
+        periods of thousands of people it has locked (``lock_many``) in one transaction, so
+        their new values go out together here, still checked against the version read.
+        Returns the number of people written."""
+        rows = []
+        for person in persons:
+            state = sa.inspect(person)
+            if not any(state.attrs[f].history.has_changes() for f in _PERIOD_FIELDS):
+                continue
+            version = person.version
+            rows.append(
+                {"b_id": person.id, "b_version": version, "version": version + 1}
+                | {f: getattr(person, f) for f in _PERIOD_FIELDS}
+            )
+            for f in _PERIOD_FIELDS:
+                set_committed_value(person, f, getattr(person, f))
+            set_committed_value(person, "version", version + 1)
+        if not rows:
+            return 0
+        t = schema.persons
+        stmt = (
+            sa.update(t)
+            .where(t.c.id == sa.bindparam("b_id"), t.c.version == sa.bindparam("b_version"))
+            .values({f: sa.bindparam(f) for f in (*_PERIOD_FIELDS, "version")})
+        )
+        result = self.session.connection().execute(stmt, rows)
+        if result.rowcount != len(rows):
+            raise StaleVersion("A person changed while their period was being written.")
+        return len(rows)
 
     def by_citizen_id(self, citizen_id: str) -> Person | None:
         stmt = sa.select(Person).where(schema.persons.c.citizen_id == citizen_id)

@@ -498,6 +498,8 @@ def _apply_batch(
                     run_id=str(run_id),
                     list=list_name,
                 )
+        if not careful:
+            ctx.uow.persons.write_periods(locked)
         ctx.uow.commit()
         del locked
     return done
