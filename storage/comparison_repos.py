@@ -388,9 +388,13 @@ class SqlComparisonRepository:
             )
             if not ids:
                 return
+            # a range on (run_id, list, person_id): an index range scan, not a list filter
             rows = self.session.execute(
                 sa.select(t).where(
-                    t.c.run_id == run_id, t.c.list == list_name, t.c.person_id.in_(ids)
+                    t.c.run_id == run_id,
+                    t.c.list == list_name,
+                    t.c.person_id >= ids[0],
+                    t.c.person_id <= ids[-1],
                 )
             )
             yield [dict(r._mapping) for r in rows]
