@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,9 +20,10 @@ from certification.ports import (
     TaskQueue,
 )
 from certification.selfservice import ChallengePolicy, FixedChallengePolicy
-from certification.services.comparison import RunContextFactory
+from certification.services.comparison import RunContextFactory, execute_run
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.selfservice import SelfServiceConfig
+from certification.verification import ComparisonRun
 from lifecert.adapters import (
     DevelopmentIdentityProvider,
     SystemClock,
@@ -105,6 +107,15 @@ class Runtime:
     def run_contexts(self) -> RunContextFactory:
         """Fresh use-case contexts, one per transaction of a long job (comparison runs)."""
         return RunContextFactory(self.uow, self.clock, self.procedure)
+
+    def execute_comparison(self, run_id: UUID) -> ComparisonRun:
+        """Classify and apply a queued comparison run with this runtime's engine and folders."""
+        return execute_run(
+            self.run_contexts(),
+            self.comparison_engine,
+            run_id,
+            workdir=self.settings.resolved_comparison_workdir,
+        )
 
     @property
     def selfservice(self) -> SelfServiceConfig:

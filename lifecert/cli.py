@@ -483,7 +483,7 @@ def comparison_run(window_start: object, window_end: object) -> None:
     """Classify every active benefit and apply the lists, here and now."""
     from certification.access import Actor
     from certification.errors import DomainError
-    from certification.services.comparison import execute_run, start_run
+    from certification.services.comparison import start_run
 
     runtime = _runtime()
     actor = Actor.system("cli comparison")
@@ -498,12 +498,7 @@ def comparison_run(window_start: object, window_end: object) -> None:
                 )
             except DomainError as err:
                 raise click.ClickException(str(err)) from err
-        done = execute_run(
-            runtime.run_contexts(),
-            runtime.comparison_engine,
-            run.id,
-            workdir=runtime.settings.resolved_comparison_workdir,
-        )
+        done = runtime.execute_comparison(run.id)
     finally:
         runtime.close()
     click.echo(f"run {done.id}: {done.status}")

@@ -85,7 +85,7 @@ def run_demo_comparison(runtime: Runtime) -> ComparisonRun:
     """The demo's first comparison: a sample feed imported and a run applied, so the lists,
     proposals and verification tasks have something in them."""
     from certification.access import Actor
-    from certification.services.comparison import execute_run, import_feed, start_run
+    from certification.services.comparison import import_feed, start_run
     from storage.feed_files import open_feed
 
     actor = Actor.system("demo")
@@ -97,9 +97,4 @@ def run_demo_comparison(runtime: Runtime) -> ComparisonRun:
         import_feed(ctx, actor, open_feed(path, fh))
     with runtime.use_case() as ctx:
         run = start_run(ctx, actor)
-    return execute_run(
-        runtime.run_contexts(),
-        runtime.comparison_engine,
-        run.id,
-        workdir=runtime.settings.resolved_comparison_workdir,
-    )
+    return runtime.execute_comparison(run.id)

@@ -21,7 +21,7 @@ state the same rules; a test checks that they agree on generated data.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,6 @@ def run_comparison(
     output: str | Path,
     *,
     limits: EngineLimits | None = None,
-    progress: Callable[[str], None] | None = None,
 ) -> ComparisonResult:
     """Classify every entitlement; write the entries to ``output`` (Parquet)."""
     limits = limits or EngineLimits()
@@ -97,8 +96,6 @@ def run_comparison(
     # Citizen IDs are joined as integers: the 17 digits before the check
     # character identify the person and fit in a BIGINT.
     key = "CAST(substr({0}, 1, 17) AS BIGINT)"
-    if progress:
-        progress("classifying")
     # Every value in the statement is ours: enum values, ISO dates, quoted paths.
     con.execute(
         f"""
@@ -151,8 +148,6 @@ def run_comparison(
         """
     )
     timings["classify_s"] = time.perf_counter() - started
-    if progress:
-        progress("counting")
     counted = time.perf_counter()
     rows = con.execute(
         f"SELECT district_code, list, count(*) FROM read_parquet('{out}') GROUP BY ALL"

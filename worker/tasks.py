@@ -149,15 +149,7 @@ def send_reminders() -> dict[str, int]:
 )
 def execute_comparison_run(run_id: str) -> dict[str, Any]:
     """Classify every active benefit and apply the three lists (Art. 11-14)."""
-    from certification.services.comparison import execute_run
-
-    rt = worker_runtime()
-    run = execute_run(
-        rt.run_contexts(),
-        rt.comparison_engine,
-        UUID(run_id),
-        workdir=rt.settings.resolved_comparison_workdir,
-    )
+    run = worker_runtime().execute_comparison(UUID(run_id))
     return {"run": run_id, "status": run.status, "counts": run.counts, "applied": run.applied}
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import marshmallow as ma
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -109,8 +110,6 @@ class Feeds(MethodView):
     def post(self) -> Any:
         """Upload a feed file (multipart field ``file``, or the raw body with ``X-File-Name``).
         It is stored, then imported by the worker; poll the import for its report."""
-        from flask import request
-
         actor = current_actor()
         comparison.require_feed_operator(actor)
         rt = runtime()

@@ -41,13 +41,13 @@ from certification.feeds import (
     parse_row,
 )
 from certification.model import Person
-from certification.ports import ComparisonEngine, Page, PageRequest, UnitOfWorkFactory
+from certification.ports import Clock, ComparisonEngine, Page, PageRequest, UnitOfWorkFactory
 from certification.regions import CITY_CODE
 from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.persons import load_person
 from certification.services.suspensions import apply_restoration, apply_suspension
-from certification.services.verification import dispatch_task
+from certification.services.verification import dispatch_task, refer_for_verification
 from certification.verification import (
     ComparisonRun,
     DecisionProposal,
@@ -308,7 +308,7 @@ class RunContextFactory:
     """Fresh use-case contexts for each transaction of a long run."""
 
     uow_factory: UnitOfWorkFactory
-    clock: Any
+    clock: Clock
     config: ProcedureConfig
 
     def __call__(self) -> UseCaseContext:
@@ -692,7 +692,6 @@ def run_entries(
     list_name: str | None,
     after: tuple[str, str] | None,
     limit: int,
-    with_events: bool = True,
 ) -> list[dict[str, Any]]:
     """One page of a run's list, in the staff member's region, with the evidence events."""
     get_run(ctx, actor, run_id)
@@ -700,12 +699,11 @@ def run_entries(
     rows = ctx.uow.comparison.entries(
         run_id, list_name=list_name, scope_code=scope, after=after, limit=limit
     )
-    if with_events:
-        ids = [i for r in rows for i in (r["alive_evidence"] or []) + (r["lost_evidence"] or [])]
-        events = {e["id"]: e for e in ctx.uow.comparison.events(sorted(set(ids)))}
-        for r in rows:
-            r["alive_events"] = [events[i] for i in r["alive_evidence"] or [] if i in events]
-            r["lost_events"] = [events[i] for i in r["lost_evidence"] or [] if i in events]
+    ids = [i for r in rows for i in (r["alive_evidence"] or []) + (r["lost_evidence"] or [])]
+    events = {e["id"]: e for e in ctx.uow.comparison.events(sorted(set(ids)))}
+    for r in rows:
+        r["alive_events"] = [events[i] for i in r["alive_evidence"] or [] if i in events]
+        r["lost_events"] = [events[i] for i in r["lost_evidence"] or [] if i in events]
     return rows
 
 
@@ -828,23 +826,16 @@ def decide_proposal(
             kind=proposal.kind.value,
             person_id=str(person.id),
         )
-        if (
-            proposal.kind is ProposalKind.SUSPEND
-            and proposal.source == "comparison_run"
-            and not ctx.uow.tasks.open_for_person(person.id)
-        ):
-            work_injury = any(
-                e.kind is BenefitKind.WORK_INJURY_LONG_TERM
-                for e in person.entitlements
-                if e.id == proposal.entitlement_id
-            )
-            dispatch_task(
+        if proposal.kind is ProposalKind.SUSPEND and proposal.source == "comparison_run":
+            dismissed = person.entitlement(proposal.entitlement_id)
+            refer_for_verification(
                 ctx,
                 actor,
                 person,
-                work_injury=work_injury,
                 source="dismissed_proposal",
                 source_id=proposal.id,
+                work_injury=dismissed is not None
+                and dismissed.kind is BenefitKind.WORK_INJURY_LONG_TERM,
             )
     ctx.uow.commit()
     return proposal

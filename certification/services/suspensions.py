@@ -18,15 +18,47 @@ from uuid import UUID, uuid4
 from certification import access
 from certification.access import Actor
 from certification.arrears import Arrears
-from certification.contact import assess_unreachable
+from certification.contact import UnreachableFinding, assess_unreachable
 from certification.errors import NotFound, RuleViolation, StaleVersion, ValidationFailed
-from certification.model import Entitlement, Person, Suspension
+from certification.model import ContactAttempt, Entitlement, Person, Suspension
 from certification.ports import Page, PageRequest
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
 from certification.vocabulary import EntitlementStatus, SuspensionReason, SuspensionStatus
 
 MIN_EXPLANATION = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachability:
+    """The contact attempts since a day, and whether they show the person unreachable."""
+
+    finding: UnreachableFinding
+    attempts: list[ContactAttempt]
+
+    @property
+    def attempt_ids(self) -> list[str]:
+        return [str(a.id) for a in self.attempts]
+
+    def expired_period_evidence(self, due_on: date) -> dict[str, object]:
+        """What a suspension for an expired period keeps (Art. 9)."""
+        return {
+            "due_on": due_on.isoformat(),
+            "channels_unreachable": sorted(self.finding.channels_tried),
+            "contact_attempt_ids": self.attempt_ids,
+        }
+
+
+def unreachability(ctx: UseCaseContext, person_id: UUID, *, since: date) -> Unreachability:
+    """Art. 9 / 21: failed contact by the configured number of different means since ``since``,
+    and nobody reached."""
+    attempts = ctx.uow.contacts.for_person(person_id, since)
+    finding = assess_unreachable(
+        [a.facts() for a in attempts],
+        period_started_on=since,
+        min_channels=ctx.config.min_contact_channels,
+    )
+    return Unreachability(finding, attempts)
 
 
 def _chosen_entitlements(person: Person, entitlement_ids: list[UUID] | None) -> list[Entitlement]:
@@ -74,23 +106,14 @@ def suspend(
                 "an expired period can only follow the due date.",
                 details={"due_on": due},
             )
-        attempts = ctx.uow.contacts.for_person(person.id, period.starts_on)
-        finding = assess_unreachable(
-            [a.facts() for a in attempts],
-            period_started_on=period.starts_on,
-            min_channels=ctx.config.min_contact_channels,
-        )
-        if not finding.unreachable:
+        contact = unreachability(ctx, person.id, since=period.starts_on)
+        if not contact.finding.unreachable:
             raise RuleViolation(
-                finding.explain(),
-                details={"channels_tried": sorted(finding.channels_tried)},
+                contact.finding.explain(),
+                details={"channels_tried": sorted(contact.finding.channels_tried)},
             )
-        evidence = {
-            "due_on": period.due_on.isoformat(),
-            "channels_unreachable": sorted(finding.channels_tried),
-            "contact_attempt_ids": [str(a.id) for a in attempts],
-        }
-        explanation = explanation or finding.explain()
+        evidence = contact.expired_period_evidence(period.due_on)
+        explanation = explanation or contact.finding.explain()
     elif len(explanation) < MIN_EXPLANATION:
         raise ValidationFailed(
             "Explain why the benefit is suspended (for example the record that shows the "

@@ -16,7 +16,6 @@ from uuid import UUID, uuid4
 
 from certification import access
 from certification.access import Actor
-from certification.contact import assess_unreachable
 from certification.errors import (
     AccessDenied,
     NotFound,
@@ -37,7 +36,7 @@ from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
 from certification.services.selfservice import retention_metadata
-from certification.services.suspensions import apply_suspension
+from certification.services.suspensions import apply_suspension, unreachability
 from certification.verification import (
     DecisionProposal,
     HomeVisitReason,
@@ -105,16 +104,24 @@ def has_work_injury(person: Person) -> bool:
 
 
 def refer_for_verification(
-    ctx: UseCaseContext, actor: Actor, person: Person, *, source: str, source_id: UUID | None
+    ctx: UseCaseContext,
+    actor: Actor,
+    person: Person,
+    *,
+    source: str,
+    source_id: UUID | None,
+    work_injury: bool | None = None,
 ) -> VerificationTask | None:
-    """Open a task unless one is open already. Does not commit."""
+    """Open a task unless one is open already; the employer goes first when the benefit in
+    question (default: any active benefit of the person) is a work-injury one. Does not
+    commit."""
     if ctx.uow.tasks.open_for_person(person.id):
         return None
     return dispatch_task(
         ctx,
         actor,
         person,
-        work_injury=has_work_injury(person),
+        work_injury=has_work_injury(person) if work_injury is None else work_injury,
         source=source,
         source_id=source_id,
     )
@@ -285,23 +292,15 @@ def record_result(
             note=f"verification ({channel.value})" + (f": {task.note}" if task.note else ""),
             source_ref=f"verification_task:{task.id}",
         )
-        for entitlement in person.entitlements:
-            if entitlement.status is not EntitlementStatus.SUSPENDED:
-                continue
-            if ctx.uow.proposals.open_for(entitlement.id, ProposalKind.RESTORE.value):
-                continue
-            proposals.append(
-                _propose(
-                    ctx,
-                    actor,
-                    person,
-                    entitlement.id,
-                    ProposalKind.RESTORE,
-                    task,
-                    reason=f"found qualified by township verification ({channel.value})",
-                    evidence={"evidence": evidence},
-                )
-            )
+        proposals = _propose(
+            ctx,
+            actor,
+            person,
+            ProposalKind.RESTORE,
+            task,
+            reason=f"found qualified by township verification ({channel.value})",
+            evidence={"evidence": evidence},
+        )
     else:
         reason_code = SuspensionReason.LOST_QUALIFICATION
         details: dict[str, Any] = {"evidence": evidence}
@@ -311,39 +310,20 @@ def record_result(
                 statement.reason if statement else ""
             )
         else:
-            attempts = ctx.uow.contacts.for_person(person.id, task.received_on)
-            finding = assess_unreachable(
-                [a.facts() for a in attempts],
-                period_started_on=task.received_on,
-                min_channels=ctx.config.min_contact_channels,
-            )
-            if not finding.unreachable:
+            contact = unreachability(ctx, person.id, since=task.received_on)
+            if not contact.finding.unreachable:
                 raise RuleViolation(
                     "Unreachable means unreachable by every means: record the failed contact "
-                    "attempts first. " + finding.explain(),
-                    details={"channels_tried": sorted(finding.channels_tried)},
+                    "attempts first. " + contact.finding.explain(),
+                    details={"channels_tried": sorted(contact.finding.channels_tried)},
                 )
             reason_code = SuspensionReason.UNREACHABLE_IN_VERIFICATION
-            reason = "unreachable in township verification: " + finding.explain()
-            details["contact_attempt_ids"] = [str(a.id) for a in attempts]
+            reason = "unreachable in township verification: " + contact.finding.explain()
+            details["contact_attempt_ids"] = contact.attempt_ids
         details["reason_code"] = reason_code.value
-        for entitlement in person.entitlements:
-            if entitlement.status is not EntitlementStatus.ACTIVE:
-                continue
-            if ctx.uow.proposals.open_for(entitlement.id, ProposalKind.SUSPEND.value):
-                continue
-            proposals.append(
-                _propose(
-                    ctx,
-                    actor,
-                    person,
-                    entitlement.id,
-                    ProposalKind.SUSPEND,
-                    task,
-                    reason=reason,
-                    evidence=details,
-                )
-            )
+        proposals = _propose(
+            ctx, actor, person, ProposalKind.SUSPEND, task, reason=reason, evidence=details
+        )
     ctx.audit(
         actor,
         "verification.recorded",
@@ -361,41 +341,57 @@ def record_result(
     return task, proposals
 
 
+# Which benefits a proposal of each kind is about: suspend the active ones, restore the
+# suspended ones.
+_PROPOSED_FOR = {
+    ProposalKind.SUSPEND: EntitlementStatus.ACTIVE,
+    ProposalKind.RESTORE: EntitlementStatus.SUSPENDED,
+}
+
+
 def _propose(
     ctx: UseCaseContext,
     actor: Actor,
     person: Person,
-    entitlement_id: UUID,
     kind: ProposalKind,
     task: VerificationTask,
     *,
     reason: str,
     evidence: dict[str, Any],
-) -> DecisionProposal:
-    proposal = DecisionProposal(
-        kind=kind,
-        person_id=person.id,
-        entitlement_id=entitlement_id,
-        district_code=person.district_code,
-        source="verification_task",
-        source_id=task.id,
-        reason=reason[:2000],
-        evidence=evidence,
-        created_at=ctx.clock.now(),
-    )
-    ctx.uow.proposals.add(proposal)
-    ctx.audit(
-        actor,
-        "proposal.created",
-        "decision_proposal",
-        proposal.id,
-        kind=kind.value,
-        person_id=str(person.id),
-        entitlement_id=str(entitlement_id),
-        source="verification_task",
-        task_id=str(task.id),
-    )
-    return proposal
+) -> list[DecisionProposal]:
+    """A proposal of this kind for each of the person's benefits it applies to, unless one
+    is already waiting for that benefit. Does not commit."""
+    proposals = []
+    for entitlement in person.entitlements:
+        if entitlement.status is not _PROPOSED_FOR[kind]:
+            continue
+        if ctx.uow.proposals.open_for(entitlement.id, kind.value):
+            continue
+        proposal = DecisionProposal(
+            kind=kind,
+            person_id=person.id,
+            entitlement_id=entitlement.id,
+            district_code=person.district_code,
+            source="verification_task",
+            source_id=task.id,
+            reason=reason[:2000],
+            evidence=evidence,
+            created_at=ctx.clock.now(),
+        )
+        ctx.uow.proposals.add(proposal)
+        ctx.audit(
+            actor,
+            "proposal.created",
+            "decision_proposal",
+            proposal.id,
+            kind=kind.value,
+            person_id=str(person.id),
+            entitlement_id=str(entitlement.id),
+            source="verification_task",
+            task_id=str(task.id),
+        )
+        proposals.append(proposal)
+    return proposals
 
 
 # --- home visits (Art. 19) ---------------------------------------------------------------
@@ -688,13 +684,8 @@ def suspend_expired_unreachable(
             period = person.period(ctx.config.period)
             if not active or period is None or not period.is_overdue(today):
                 continue
-            attempts = ctx.uow.contacts.for_person(person.id, period.starts_on)
-            finding = assess_unreachable(
-                [a.facts() for a in attempts],
-                period_started_on=period.starts_on,
-                min_channels=ctx.config.min_contact_channels,
-            )
-            if not finding.unreachable:
+            contact = unreachability(ctx, person.id, since=period.starts_on)
+            if not contact.finding.unreachable:
                 counts["reachable_or_untried"] += 1
                 continue
             locked = load_person(ctx, person.id, for_update=True)
@@ -705,12 +696,8 @@ def suspend_expired_unreachable(
                 [e for e in locked.entitlements if e.status is EntitlementStatus.ACTIVE],
                 reason=SuspensionReason.PERIOD_EXPIRED_UNREACHABLE,
                 on=today,
-                explanation=finding.explain(),
-                evidence={
-                    "due_on": period.due_on.isoformat(),
-                    "channels_unreachable": sorted(finding.channels_tried),
-                    "contact_attempt_ids": [str(a.id) for a in attempts],
-                },
+                explanation=contact.finding.explain(),
+                evidence=contact.expired_period_evidence(period.due_on),
             )
             counts["suspended"] += 1
         ctx.uow.commit()
