@@ -32,7 +32,7 @@ from certification.verification import (
 )
 from certification.vocabulary import EntitlementStatus
 from storage import schema
-from storage.repositories import keyset_page
+from storage.repositories import get_row, keyset_page
 
 EXPORT_BATCH = 100_000
 INSERT_BATCH = 5_000
@@ -461,11 +461,7 @@ class SqlVerificationTaskRepository:
         self.session.add(task)
 
     def get(self, task_id: UUID, *, for_update: bool = False) -> VerificationTask | None:
-        if for_update:
-            return self.session.get(
-                VerificationTask, task_id, with_for_update=True, populate_existing=True
-            )
-        return self.session.get(VerificationTask, task_id)
+        return get_row(self.session, VerificationTask, task_id, for_update=for_update)
 
     def open_for_person(self, person_id: UUID) -> list[VerificationTask]:
         t = schema.verification_tasks
@@ -559,11 +555,7 @@ class SqlDecisionProposalRepository:
         self.session.add(proposal)
 
     def get(self, proposal_id: UUID, *, for_update: bool = False) -> DecisionProposal | None:
-        if for_update:
-            return self.session.get(
-                DecisionProposal, proposal_id, with_for_update=True, populate_existing=True
-            )
-        return self.session.get(DecisionProposal, proposal_id)
+        return get_row(self.session, DecisionProposal, proposal_id, for_update=for_update)
 
     def open_for(self, entitlement_id: UUID, kind: str) -> DecisionProposal | None:
         t = schema.decision_proposals

@@ -39,6 +39,14 @@ def region_condition(table: sa.Table, code: str) -> sa.ColumnElement[bool] | Non
     return table.c[column] == code
 
 
+def get_row(session: Session, entity: type[T], key: UUID, *, for_update: bool) -> T | None:
+    """One record by id; ``for_update`` locks the row and reloads it (the use case decides on
+    the current state, not on what this session read before)."""
+    if for_update:
+        return session.get(entity, key, with_for_update=True, populate_existing=True)
+    return session.get(entity, key)
+
+
 def keyset_page(
     session: Session,
     stmt: sa.Select[Any],
@@ -105,9 +113,7 @@ class SqlPersonRepository:
         self.session.add(person)
 
     def get(self, person_id: UUID, *, for_update: bool = False) -> Person | None:
-        if for_update:
-            return self.session.get(Person, person_id, with_for_update=True, populate_existing=True)
-        return self.session.get(Person, person_id)
+        return get_row(self.session, Person, person_id, for_update=for_update)
 
     def lock_many(self, person_ids: list[UUID]) -> list[Person]:
         """Lock and load several people at once (in id order, so batches never deadlock)."""
@@ -279,11 +285,7 @@ class SqlSuspensionRepository:
         self.session.add(suspension)
 
     def get(self, suspension_id: UUID, *, for_update: bool = False) -> Suspension | None:
-        if for_update:
-            return self.session.get(
-                Suspension, suspension_id, with_for_update=True, populate_existing=True
-            )
-        return self.session.get(Suspension, suspension_id)
+        return get_row(self.session, Suspension, suspension_id, for_update=for_update)
 
     def in_force_for(self, entitlement_id: UUID) -> Suspension | None:
         t = schema.suspensions

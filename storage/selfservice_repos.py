@@ -20,7 +20,7 @@ from certification.model import (
 )
 from certification.ports import Page, PageRequest
 from storage import schema
-from storage.repositories import scoped_by_status
+from storage.repositories import get_row, scoped_by_status
 
 
 class SqlFaceTemplateRepository:
@@ -48,11 +48,7 @@ class SqlChallengeSessionRepository:
         self.session.add(challenge)
 
     def get(self, session_id: UUID, *, for_update: bool = False) -> ChallengeSession | None:
-        if for_update:
-            return self.session.get(
-                ChallengeSession, session_id, with_for_update=True, populate_existing=True
-            )
-        return self.session.get(ChallengeSession, session_id)
+        return get_row(self.session, ChallengeSession, session_id, for_update=for_update)
 
 
 class SqlAttemptRepository:
@@ -117,11 +113,7 @@ class SqlReviewCaseRepository:
         self.session.add(case)
 
     def get(self, case_id: UUID, *, for_update: bool = False) -> ReviewCase | None:
-        if for_update:
-            return self.session.get(
-                ReviewCase, case_id, with_for_update=True, populate_existing=True
-            )
-        return self.session.get(ReviewCase, case_id)
+        return get_row(self.session, ReviewCase, case_id, for_update=for_update)
 
     def open_for_person(self, person_id: UUID) -> list[ReviewCase]:
         t = schema.review_cases
@@ -148,11 +140,7 @@ class SqlFamilyBindingRepository:
         self.session.add(binding)
 
     def get(self, binding_id: UUID, *, for_update: bool = False) -> FamilyBinding | None:
-        if for_update:
-            return self.session.get(
-                FamilyBinding, binding_id, with_for_update=True, populate_existing=True
-            )
-        return self.session.get(FamilyBinding, binding_id)
+        return get_row(self.session, FamilyBinding, binding_id, for_update=for_update)
 
     def for_family(self, account_id: UUID) -> list[FamilyBinding]:
         t = schema.family_bindings
