@@ -10,6 +10,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import console
 from api.context import install
 from api.errors import register_error_handlers
 from api.resources import (
@@ -23,6 +24,7 @@ from api.resources import (
     periods,
     persons,
     selfservice,
+    supervision,
     suspensions,
     verification,
 )
@@ -114,9 +116,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         verification.tasks_blp,
         verification.visits_blp,
         verification.national_blp,
+        supervision.blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.docs_assets)
+    console.register(app, settings)
     register_error_handlers(app)
 
     @app.before_request

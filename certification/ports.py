@@ -38,6 +38,7 @@ from certification.model import (
     Suspension,
     VerificationReferral,
 )
+from certification.supervision import TipOff
 from certification.verification import (
     ComparisonRun,
     DecisionProposal,
@@ -393,6 +394,28 @@ class HomeVisitRepository(Protocol):
     ) -> Page[HomeVisitRequest]: ...
 
 
+class TipOffRepository(Protocol):
+    def add(self, tip: TipOff) -> None: ...
+
+    def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None: ...
+
+    def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[TipOff]: ...
+
+    def count_by_status(self, scope_code: str) -> dict[str, int]: ...
+
+
+class ReportRepository(Protocol):
+    def certifications_by_channel(self, scope_code: str, since: datetime) -> dict[str, int]: ...
+
+    def selfservice_decisions(
+        self, scope_code: str, since: datetime
+    ) -> list[tuple[str, int, str, int]]: ...
+
+    def overdue_people_by_district(self, scope_code: str, today: date) -> dict[str, int]: ...
+
+    def open_tasks_by_deadline(self, scope_code: str, today: date) -> dict[str, int]: ...
+
+
 class NationalUploadRepository(Protocol):
     def add_item(self, row: dict[str, Any]) -> None: ...
 
@@ -431,6 +454,8 @@ class UnitOfWork(Protocol):
     proposals: DecisionProposalRepository
     home_visits: HomeVisitRepository
     national: NationalUploadRepository
+    tip_offs: TipOffRepository
+    reports: ReportRepository
 
     def __enter__(self) -> Self: ...
 

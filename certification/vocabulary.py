@@ -104,3 +104,4 @@ class StaffRole(StrEnum):
     COUNTER = "counter"  # counter clerk: city-wide counter certification (Art. 5)
     REVIEWER = "reviewer"  # decides self-service review cases
     AUDITOR = "auditor"  # reads the audit trail of the region
+    INVESTIGATOR = "investigator"  # investigates public tip-offs (Art. 22-23)

@@ -9,6 +9,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -102,6 +103,21 @@ def _print_demo_logins(settings: Settings) -> None:
             click.echo(f"  {username:18} {password:22} {description}")
 
 
+def _print_demo_pensioner(runtime: Any) -> None:
+    """A demo beneficiary to sign in as on the capture page (development login)."""
+    import sqlalchemy as sa
+
+    with runtime.engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT citizen_id, name FROM persons WHERE due_on IS NOT NULL ORDER BY due_on")
+        ).first()
+    if row is not None:
+        click.echo(
+            "Capture page: sign in with the code dev:demo, then citizen ID "
+            f"{row[0]} and name {row[1]} (an enrolled photo is needed before a certification)."
+        )
+
+
 @main.group()
 def demo() -> None:
     """Synthetic population for the demo and for benchmarks."""
@@ -160,9 +176,13 @@ def serve(
     app = create_app(settings, runtime)
     host = host or settings.host
     port = port or settings.port
-    click.echo(f"Lifecert API on http://{host}:{port}  ·  docs: http://{host}:{port}/api/docs")
+    base = f"http://{host}:{port}"
+    click.echo(f"Lifecert API on {base}  ·  docs: {base}/api/docs")
+    click.echo(f"Staff console: {base}/console/  ·  capture page (phones): {base}/capture")
+    click.echo(f"Public tip-off page: {base}/tipoff")
     if demo:
         _print_demo_logins(settings)
+        _print_demo_pensioner(runtime)
     waitress_serve(app, host=host, port=port, threads=threads, ident="lifecert")
 
 

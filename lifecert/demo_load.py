@@ -226,9 +226,10 @@ class DemoLogin:
 DEMO_STAFF = (
     ("operator", AccountKind.OPERATOR, "值班运维", None, []),
     ("city.clerk", AccountKind.STAFF, "市社保局经办", "500000",
-     [StaffRole.CLERK, StaffRole.COUNTER, StaffRole.AUDITOR, StaffRole.REVIEWER]),
+     [StaffRole.CLERK, StaffRole.COUNTER, StaffRole.AUDITOR, StaffRole.REVIEWER,
+      StaffRole.INVESTIGATOR]),
     ("yuzhong.clerk", AccountKind.STAFF, "渝中区经办", "500103",
-     [StaffRole.CLERK, StaffRole.COUNTER, StaffRole.REVIEWER]),
+     [StaffRole.CLERK, StaffRole.COUNTER, StaffRole.REVIEWER, StaffRole.INVESTIGATOR]),
     ("jiangbei.clerk", AccountKind.STAFF, "江北区经办", "500105", [StaffRole.CLERK]),
     ("yuzhong.township", AccountKind.STAFF, "渝中区第一街道", "500103001", [StaffRole.CLERK]),
     ("wanzhou.counter", AccountKind.STAFF, "万州区窗口", "500101", [StaffRole.COUNTER]),

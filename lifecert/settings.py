@@ -101,10 +101,36 @@ class Settings(BaseSettings):
     # a claim older than this is taken over; longer than the task's hard limit (120 s)
     selfservice_claim_timeout_s: int = Field(default=150, ge=10, le=3600)
 
+    # Staff console and public pages
+    # session cookies are Secure (HTTPS only; browsers accept them on http://localhost too)
+    cookie_secure: bool = True
+    console_session_hours: int = Field(default=8, ge=1, le=24)
+    # Supervision (Art. 22-23): the published channels and the reward scale (fen : per mille
+    # of the recovered amount above each bound; min/max in fen). The default is a placeholder,
+    # not the city's measure (docs/decisions/0011-supervision-and-reward-scale.md).
+    tipoff_reward_scale: str = "0:100,1000000:50,5000000:20;min=20000;max=1000000"
+    tipoff_phone: str = "12333"
+    tipoff_fax: str = "023-00000000"
+    tipoff_address: str = "重庆市社会保险局 稽核处（示例地址）"
+    tipoff_postcode: str = "400000"
+    # public report form: reports per client address per hour, and in all per minute
+    tipoff_per_address_hour: int = Field(default=5, ge=1, le=1000)
+    tipoff_per_minute: int = Field(default=60, ge=1, le=100000)
+
     # Models (biometrics): the directory, and how ONNX Runtime runs them
     model_dir: Path | None = None
     onnx_providers: str = "CPUExecutionProvider"  # comma-separated, in order of preference
     onnx_threads: int = Field(default=1, ge=1, le=64)  # per session; two stages run in parallel
+
+    @model_validator(mode="after")
+    def _reward_scale_parses(self) -> Settings:
+        from certification.supervision import RewardScale
+
+        try:
+            RewardScale.parse(self.tipoff_reward_scale)
+        except ValueError as err:
+            raise SettingsError(f"LIFECERT_TIPOFF_REWARD_SCALE: {err}") from err
+        return self
 
     @model_validator(mode="after")
     def _production_needs_explicit_services(self) -> Settings:

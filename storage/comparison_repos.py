@@ -8,7 +8,7 @@ page, never mapped one object at a time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from certification.comparison import DepartmentEvent
 from certification.ports import Page, PageRequest
 from certification.regions import CITY_CODE
+from certification.supervision import TipOff
 from certification.verification import (
     ComparisonRun,
     DecisionProposal,
@@ -656,3 +657,37 @@ class SqlNationalUploadRepository:
         t = schema.national_upload_batches
         row = self.session.execute(sa.select(t).where(t.c.id == batch_id)).first()
         return dict(row._mapping) if row else None
+
+
+class SqlTipOffRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tip: TipOff) -> None:
+        self.session.add(tip)
+
+    def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None:
+        return self.session.get(TipOff, tip_id, with_for_update=for_update or None)
+
+    def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[TipOff]:
+        t = schema.tip_offs
+        stmt = sa.select(TipOff)
+        if scope_code != CITY_CODE:
+            stmt = stmt.where(t.c.district_code == scope_code[:6])
+        if status:
+            stmt = stmt.where(t.c.status == status)
+        return keyset_page(
+            self.session,
+            stmt,
+            page,
+            [t.c.received_at, t.c.id],
+            [datetime.fromisoformat, UUID],
+            lambda row: (row.received_at.isoformat(), str(row.id)),
+        )
+
+    def count_by_status(self, scope_code: str) -> dict[str, int]:
+        t = schema.tip_offs
+        stmt = sa.select(t.c.status, sa.func.count()).group_by(t.c.status)
+        if scope_code != CITY_CODE:
+            stmt = stmt.where(t.c.district_code == scope_code[:6])
+        return {str(status): int(n) for status, n in self.session.execute(stmt)}

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy.orm import registry, relationship
 
-from certification import model, verification
+from certification import model, supervision, verification
 from storage import schema
 
 mapper_registry = registry(metadata=schema.metadata)
@@ -103,4 +103,7 @@ def start_mappers() -> None:
         )
         mapper_registry.map_imperatively(verification.ComparisonRun, schema.comparison_runs)
         mapper_registry.map_imperatively(verification.FeedImport, schema.feed_imports)
+        mapper_registry.map_imperatively(
+            supervision.TipOff, schema.tip_offs, version_id_col=schema.tip_offs.c.version
+        )
         _mapped = True

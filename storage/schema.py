@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from certification.regions import RegionLevel
+from certification.supervision import TipOffCategory, TipOffStatus
 from certification.verification import (
     HomeVisitReason,
     HomeVisitStatus,
@@ -627,4 +628,36 @@ national_upload_batches = sa.Table(
     sa.Column("transport", sa.String(32)),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("receipt", sa.Text),
+)
+
+tip_offs = sa.Table(
+    "tip_offs",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("reference", sa.String(24), nullable=False),
+    sa.Column("category", enum_column(TipOffCategory, "tip_off_category"), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("subject_name", sa.String(64), nullable=False),
+    sa.Column("subject_citizen_id", sa.String(18)),
+    sa.Column("district_code", sa.String(12), nullable=False),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id")),
+    sa.Column("reporter_name", sa.String(64)),
+    sa.Column("reporter_phone", sa.String(32)),
+    sa.Column("wants_reward", sa.Boolean, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("status", enum_column(TipOffStatus, "tip_off_status"), nullable=False),
+    sa.Column("assigned_to", sa.Uuid),
+    sa.Column("assigned_at", UTCDateTime),
+    sa.Column("findings", sa.Text),
+    sa.Column("closed_by", sa.Uuid),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("recovered_fen", sa.BigInteger),
+    sa.Column("reward_fen", sa.BigInteger),
+    sa.Column("reward_paid_at", UTCDateTime),
+    sa.Column("reward_paid_by", sa.Uuid),
+    sa.Column("reward_payment_ref", sa.String(64)),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("reference", name="uq_tip_offs_reference"),
+    sa.Index("ix_tip_offs_scope", "district_code", "status", "received_at"),
 )

@@ -18,8 +18,10 @@ from storage.comparison_repos import (
     SqlFeedImportRepository,
     SqlHomeVisitRepository,
     SqlNationalUploadRepository,
+    SqlTipOffRepository,
     SqlVerificationTaskRepository,
 )
+from storage.reports import SqlReportRepository
 from storage.repositories import (
     SqlAccountRepository,
     SqlCertificationRepository,
@@ -75,6 +77,8 @@ class SqlUnitOfWork:
         self.proposals = SqlDecisionProposalRepository(session)
         self.home_visits = SqlHomeVisitRepository(session)
         self.national = SqlNationalUploadRepository(session)
+        self.tip_offs = SqlTipOffRepository(session)
+        self.reports = SqlReportRepository(session)
         return self
 
     def __exit__(

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
-from datetime import date
 from typing import Any
 from uuid import UUID
 
 import marshmallow as ma
-from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.context import ctx, runtime
+from api.ledger import ledger_response
 from api.pagination import page_body, page_request, page_schema
+from api.sniff import sniff
 from api.uploads import upload_stream
 from certification.errors import ValidationFailed
 from certification.services import verification
@@ -212,23 +209,6 @@ class EvidenceKeySchema(ma.Schema):
 
 
 # Content decides the type, never the file name (Art. 16 evidence: photo or video).
-_SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
-    (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png", "png"),
-    (b"\x1a\x45\xdf\xa3", 0, "video/webm", "webm"),
-    (b"ftyp", 4, "video/mp4", "mp4"),
-)
-
-
-def sniff(head: bytes) -> tuple[str, str] | None:
-    for magic, offset, content_type, ext in _SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            if ext == "mp4" and head[8:12] in (b"heic", b"heix", b"mif1"):
-                return "image/heic", "heic"
-            return content_type, ext
-    return None
-
-
 @tasks_blp.route("/tasks/<uuid:task_id>/evidence")
 class TaskEvidence(MethodView):
     @tasks_blp.response(201, EvidenceKeySchema)
@@ -329,10 +309,6 @@ class LedgerQuerySchema(ma.Schema):
     until = f.Date(load_default=None, metadata={"description": "Received on or before."})
 
 
-def _header() -> list[str]:
-    return [f"{zh} {key}" for key, zh in verification.LEDGER_COLUMNS]
-
-
 @tasks_blp.route("/ledger")
 class Ledger(MethodView):
     @tasks_blp.arguments(LedgerQuerySchema, location="query")
@@ -342,43 +318,7 @@ class Ledger(MethodView):
         rows = verification.ledger_rows(
             ctx(), current_actor(), since=args["since"], until=args["until"]
         )
-        keys = [key for key, _ in verification.LEDGER_COLUMNS]
-        stamp = date.today().isoformat()
-        if args["format"] == "xlsx":
-            from openpyxl import Workbook
-
-            book = Workbook(write_only=True)
-            sheet = book.create_sheet("业务台账")
-            sheet.append(_header())
-            for row in rows:
-                sheet.append([row[k] for k in keys])
-            spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-            book.save(spool)
-            spool.seek(0)
-            return send_file(
-                spool,
-                mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                as_attachment=True,
-                download_name=f"ledger-{stamp}.xlsx",
-            )
-
-        # Written to a spooled file first: the request's transaction ends with the request,
-        # not when a slow client finishes downloading.
-        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-        text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
-        writer = csv.writer(text, lineterminator="\r\n")  # Excel reads UTF-8 CSV with a BOM
-        writer.writerow(_header())
-        for row in rows:
-            writer.writerow([row[k] for k in keys])
-        text.flush()
-        text.detach()
-        spool.seek(0)
-        return send_file(
-            spool,
-            mimetype="text/csv; charset=utf-8",
-            as_attachment=True,
-            download_name=f"ledger-{stamp}.csv",
-        )
+        return ledger_response(rows, args["format"])
 
 
 class HomeVisitSchema(ma.Schema):

@@ -41,7 +41,7 @@ class CaseView:
     assisted_by: UUID | None  # the family member who helped record the video, if any
 
 
-def _require_reviewer(actor: Actor, person: Person) -> None:
+def require_reviewer(actor: Actor, person: Person) -> None:
     if not actor.has_role(StaffRole.REVIEWER):
         raise AccessDenied("Deciding review cases needs the reviewer role.")
     if not actor.sees_region(person.region_code):
@@ -62,7 +62,7 @@ def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: U
     if case is None:
         raise NotFound(f"No review case {case_id}.")
     person = load_person(ctx, case.person_id)
-    _require_reviewer(actor, person)
+    require_reviewer(actor, person)
     attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
     session = ctx.uow.challenge_sessions.get(attempt.session_id) if attempt else None
     links: dict[str, str | None] = {}
@@ -104,7 +104,7 @@ def decide_case(
     if case is None:
         raise NotFound(f"No review case {case_id}.")
     person = load_person(ctx, case.person_id, for_update=True)
-    _require_reviewer(actor, person)
+    require_reviewer(actor, person)
     if case.version != expected_version:
         raise StaleVersion("Another reviewer changed this case; reload it before deciding.")
     if case.status != CaseStatus.OPEN.value:

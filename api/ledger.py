@@ -1,0 +1,56 @@
+"""The verification ledger (业务台账) as a download: CSV (UTF-8 with BOM) or XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from flask import Response, send_file
+
+from certification.services import verification
+
+
+def _header() -> list[str]:
+    return [f"{zh} {key}" for key, zh in verification.LEDGER_COLUMNS]
+
+
+def ledger_response(rows: Iterable[dict[str, Any]], fmt: str) -> Response:
+    keys = [key for key, _ in verification.LEDGER_COLUMNS]
+    stamp = date.today().isoformat()
+    # Written to a spooled file first: the request's transaction ends with the request,
+    # not when a slow client finishes downloading.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("业务台账")
+        sheet.append(_header())
+        for row in rows:
+            sheet.append([row[k] for k in keys])
+        book.save(spool)
+        spool.seek(0)
+        return send_file(
+            spool,
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name=f"ledger-{stamp}.xlsx",
+        )
+    text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text, lineterminator="\r\n")  # Excel reads UTF-8 CSV with a BOM
+    writer.writerow(_header())
+    for row in rows:
+        writer.writerow([row[k] for k in keys])
+    text.flush()
+    text.detach()
+    spool.seek(0)
+    return send_file(
+        spool,
+        mimetype="text/csv; charset=utf-8",
+        as_attachment=True,
+        download_name=f"ledger-{stamp}.csv",
+    )

@@ -1,0 +1,80 @@
+"""The figures staff watch (Art. 6: self-service should carry most certifications)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from certification import access
+from certification.access import Actor
+from certification.services.context import UseCaseContext
+from certification.vocabulary import CertificationChannel, StaffRole
+
+SELF_SERVICE = frozenset(
+    {CertificationChannel.SELF_SERVICE_FACE.value, CertificationChannel.FAMILY_ASSISTED.value}
+)
+AGE_BANDS = ((0, 60, "<60"), (60, 70, "60-69"), (70, 80, "70-79"), (80, 90, "80-89"))
+OLDEST_BAND = "90+"
+DECISIONS = ("pass", "retry", "fail")
+
+
+def age_band(age: int) -> str:
+    for low, high, label in AGE_BANDS:
+        if low <= age < high:
+            return label
+    return OLDEST_BAND
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    total: int
+    counts: dict[str, int]
+
+    def share(self, decision: str) -> float:
+        return self.counts.get(decision, 0) / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    days: int
+    by_channel: dict[str, int]
+    self_service_share: float
+    by_age_band: dict[str, Rates]
+    by_district: dict[str, Rates]
+    overdue_people: dict[str, int]
+    tasks_by_deadline: dict[str, int]
+    tip_offs: dict[str, int] | None  # None: the viewer does not handle tip-offs
+
+
+def _rates(groups: dict[str, dict[str, int]]) -> dict[str, Rates]:
+    return {k: Rates(sum(v.values()), dict(v)) for k, v in sorted(groups.items())}
+
+
+def dashboard(ctx: UseCaseContext, actor: Actor, *, days: int = 365) -> Dashboard:
+    scope = access.staff_scope(actor)
+    now = ctx.clock.now()
+    today = ctx.clock.today()
+    since = now - timedelta(days=days)
+    reports = ctx.uow.reports
+    by_channel = reports.certifications_by_channel(scope, since)
+    total = sum(by_channel.values())
+    self_service = sum(n for ch, n in by_channel.items() if ch in SELF_SERVICE)
+    ages: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    districts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for district, birth_year, decision, n in reports.selfservice_decisions(scope, since):
+        ages[age_band(today.year - birth_year)][decision] += n
+        districts[district][decision] += n
+    tip_offs = (
+        ctx.uow.tip_offs.count_by_status(scope) if actor.has_role(StaffRole.INVESTIGATOR) else None
+    )
+    return Dashboard(
+        days=days,
+        by_channel=dict(sorted(by_channel.items(), key=lambda kv: -kv[1])),
+        self_service_share=self_service / total if total else 0.0,
+        by_age_band=_rates(ages),
+        by_district=_rates(districts),
+        overdue_people=dict(sorted(reports.overdue_people_by_district(scope, today).items())),
+        tasks_by_deadline=reports.open_tasks_by_deadline(scope, today),
+        tip_offs=tip_offs,
+    )

@@ -1,0 +1,264 @@
+"""Tip-offs (举报, Art. 22) and rewards (Art. 23): intake, investigation, closing, payment.
+
+Intake needs no account. Everything after it is done by staff with the investigator role
+whose region covers the reported person's district; the reporter's identity is shown to
+the assigned investigator only, and it never enters the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from certification.access import Actor, staff_scope
+from certification.citizen_id import CitizenId
+from certification.errors import AccessDenied, NotFound, StaleVersion, ValidationFailed
+from certification.ports import Page, PageRequest
+from certification.regions import RegionLevel, level_of
+from certification.services.context import UseCaseContext
+from certification.supervision import (
+    RewardScale,
+    TipOff,
+    TipOffCategory,
+    TipOffStatus,
+    masked,
+    new_reference,
+    validate_report,
+)
+from certification.vocabulary import StaffRole
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    category: str
+    description: str
+    subject_name: str
+    district_code: str
+    subject_citizen_id: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    wants_reward: bool = False
+    channel: str = "web"
+
+
+class ReportProblems(ValidationFailed):
+    """Several fields at once, for the public form."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(
+            problems[0][1],
+            field=problems[0][0],
+            details={"fields": {f: m for f, m in problems}},
+        )
+        self.problems = problems
+
+
+def _clean(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return text or None
+
+
+def submit(ctx: UseCaseContext, actor: Actor, report: Report) -> TipOff:
+    """Take a report in; returns it with the reference the reporter keeps."""
+    problems = validate_report(
+        description=report.description,
+        subject_name=report.subject_name,
+        wants_reward=report.wants_reward,
+        reporter_name=report.reporter_name,
+        reporter_phone=report.reporter_phone,
+    )
+    try:
+        category = TipOffCategory(report.category)
+    except ValueError:
+        problems.append(("category", "请选择举报类型 / Choose what kind of report this is."))
+        category = TipOffCategory.OTHER
+    region = ctx.uow.regions.get(report.district_code) if report.district_code else None
+    if region is None or level_of(region.code) is not RegionLevel.DISTRICT:
+        problems.append(("district_code", "请选择被举报人所在区县 / Choose the district."))
+    citizen_id: str | None = None
+    if _clean(report.subject_citizen_id):
+        try:
+            citizen_id = CitizenId.parse(report.subject_citizen_id or "").value
+        except ValidationFailed as err:
+            problems.append(("subject_citizen_id", f"身份证号有误 / {err.message}"))
+    if problems:
+        raise ReportProblems(problems)
+    person = ctx.uow.persons.by_citizen_id(citizen_id) if citizen_id else None
+    now = ctx.clock.now()
+    tip = TipOff(
+        category=category,
+        description=report.description.strip(),
+        subject_name=report.subject_name.strip(),
+        district_code=report.district_code,
+        subject_citizen_id=citizen_id,
+        reporter_name=_clean(report.reporter_name),
+        reporter_phone=_clean(report.reporter_phone),
+        wants_reward=report.wants_reward,
+        channel=report.channel,
+        reference=new_reference(now),
+        person_id=person.id if person is not None else None,
+        received_at=now,
+    )
+    ctx.uow.tip_offs.add(tip)
+    ctx.audit(
+        actor,
+        "tipoff.received",
+        "tip_off",
+        tip.id,
+        category=category.value,
+        district_code=tip.district_code,
+        channel=tip.channel,
+        anonymous=tip.reporter_name is None,
+    )
+    ctx.uow.commit()
+    return tip
+
+
+def _require_investigator(actor: Actor, district_code: str | None = None) -> None:
+    if not actor.has_role(StaffRole.INVESTIGATOR):
+        raise AccessDenied("Tip-offs are handled by staff with the investigator role.")
+    if district_code is not None and not actor.sees_region(district_code):
+        raise AccessDenied("This report concerns a district outside your region.")
+
+
+def list_tip_offs(
+    ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
+) -> Page[TipOff]:
+    _require_investigator(actor)
+    if status and status not in {s.value for s in TipOffStatus}:
+        raise ValidationFailed(f"Unknown status {status!r}.", field="status")
+    return ctx.uow.tip_offs.find(scope_code=staff_scope(actor), status=status, page=page)
+
+
+def counts(ctx: UseCaseContext, actor: Actor) -> dict[str, int]:
+    _require_investigator(actor)
+    return ctx.uow.tip_offs.count_by_status(staff_scope(actor))
+
+
+def get(ctx: UseCaseContext, actor: Actor, tip_id: UUID) -> tuple[TipOff, dict[str, str | None]]:
+    """The report and its reporter's identity as this viewer may see it."""
+    tip = ctx.uow.tip_offs.get(tip_id)
+    if tip is None:
+        raise NotFound(f"No tip-off {tip_id}.")
+    _require_investigator(actor, tip.district_code)
+    reporter = masked(tip, actor.account_id)
+    if tip.assigned_to is not None and tip.assigned_to == actor.account_id:
+        ctx.audit(actor, "tipoff.reporter_viewed", "tip_off", tip.id)
+        ctx.uow.commit()
+    return tip, reporter
+
+
+def _load_for_change(
+    ctx: UseCaseContext, actor: Actor, tip_id: UUID, expected_version: int | None
+) -> TipOff:
+    tip = ctx.uow.tip_offs.get(tip_id, for_update=True)
+    if tip is None:
+        raise NotFound(f"No tip-off {tip_id}.")
+    _require_investigator(actor, tip.district_code)
+    if expected_version is not None and tip.version != expected_version:
+        raise StaleVersion("Someone else changed this report; reload it first.")
+    return tip
+
+
+def assign(
+    ctx: UseCaseContext,
+    actor: Actor,
+    tip_id: UUID,
+    *,
+    investigator_id: UUID | None = None,
+    expected_version: int | None = None,
+) -> TipOff:
+    tip = _load_for_change(ctx, actor, tip_id, expected_version)
+    target = investigator_id or actor.account_id
+    if target is None:
+        raise ValidationFailed("Name the investigator.", field="investigator_id")
+    if target != actor.account_id:
+        account = ctx.uow.accounts.get(target)
+        if (
+            account is None
+            or not account.active
+            or StaffRole.INVESTIGATOR.value not in (account.roles or [])
+        ):
+            raise ValidationFailed(
+                "That account is not an active investigator.", field="investigator_id"
+            )
+    tip.assign(target, ctx.clock.now())
+    ctx.audit(actor, "tipoff.assigned", "tip_off", tip.id, investigator=str(target))
+    ctx.uow.commit()
+    return tip
+
+
+def _require_assignee(actor: Actor, tip: TipOff) -> None:
+    if tip.assigned_to != actor.account_id:
+        raise AccessDenied("Only the investigator the report is assigned to can do this.")
+
+
+def record_findings(
+    ctx: UseCaseContext,
+    actor: Actor,
+    tip_id: UUID,
+    *,
+    findings: str,
+    expected_version: int | None = None,
+) -> TipOff:
+    tip = _load_for_change(ctx, actor, tip_id, expected_version)
+    _require_assignee(actor, tip)
+    tip.record_findings(findings)
+    ctx.audit(actor, "tipoff.findings", "tip_off", tip.id, reason=tip.findings)
+    ctx.uow.commit()
+    return tip
+
+
+def close(
+    ctx: UseCaseContext,
+    actor: Actor,
+    scale: RewardScale,
+    tip_id: UUID,
+    *,
+    substantiated: bool,
+    recovered_fen: int | None,
+    expected_version: int | None = None,
+) -> TipOff:
+    tip = _load_for_change(ctx, actor, tip_id, expected_version)
+    _require_assignee(actor, tip)
+    tip.close(
+        substantiated=substantiated,
+        recovered_fen=recovered_fen,
+        scale=scale,
+        by=actor.account_id,
+        at=ctx.clock.now(),
+    )
+    ctx.audit(
+        actor,
+        "tipoff.closed",
+        "tip_off",
+        tip.id,
+        status=tip.status.value,
+        recovered_fen=tip.recovered_fen,
+        reward_fen=tip.reward_fen,
+    )
+    ctx.uow.commit()
+    return tip
+
+
+def pay_reward(
+    ctx: UseCaseContext,
+    actor: Actor,
+    tip_id: UUID,
+    *,
+    payment_ref: str,
+    expected_version: int | None = None,
+) -> TipOff:
+    tip = _load_for_change(ctx, actor, tip_id, expected_version)
+    _require_assignee(actor, tip)
+    tip.record_reward_payment(payment_ref=payment_ref, by=actor.account_id, at=ctx.clock.now())
+    ctx.audit(
+        actor,
+        "tipoff.reward_paid",
+        "tip_off",
+        tip.id,
+        reward_fen=tip.reward_fen,
+        payment_ref=tip.reward_payment_ref,
+    )
+    ctx.uow.commit()
+    return tip

@@ -1,0 +1,64 @@
+"""The staff console, the public tip-off page and the capture page, served by the service.
+
+Server-rendered pages (Jinja, escaped output) with a little JavaScript from static files:
+no inline script or style, so the content security policy can forbid both. Chinese by
+default, English on request (``t(zh, en)`` in the templates).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, request, session
+
+from console.security import content_security_policy, csrf_token
+from lifecert.settings import Settings
+
+PAGE_PREFIXES = ("/console", "/tipoff", "/capture")
+
+
+def s3_origin(settings: Settings) -> str:
+    """Where the capture page posts the video directly (the presigned POST's host)."""
+    if settings.object_store != "s3":
+        return ""
+    endpoint = settings.s3_public_endpoint or settings.s3_endpoint or ""
+    secure = settings.s3_public_secure
+    if secure is None:
+        secure = settings.s3_secure
+    return f"{'https' if secure else 'http'}://{endpoint}" if endpoint else ""
+
+
+def register(app: Flask, settings: Settings) -> None:
+    from console import public, staff
+
+    app.secret_key = settings.signing_key()
+    app.config.update(
+        SESSION_COOKIE_NAME="lifecert_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.console_session_hours),
+    )
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(public.bp)
+    policy = content_security_policy(s3_origin(settings))
+
+    @app.context_processor
+    def _page_helpers() -> dict[str, Any]:
+        lang = session.get("lang", "zh")
+
+        def t(zh: str, en: str) -> str:
+            return en if lang == "en" else zh
+
+        return {"t": t, "lang": lang, "csrf_token": csrf_token}
+
+    @app.after_request
+    def _page_headers(response: Any) -> Any:
+        if request.path.startswith(PAGE_PREFIXES):
+            response.headers["Content-Security-Policy"] = policy
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Cache-Control", "no-store")
+            if request.path.startswith("/capture"):
+                response.headers["Permissions-Policy"] = "camera=(self), microphone=()"
+        return response

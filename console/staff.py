@@ -1,0 +1,692 @@
+"""The staff console: review queue, verification tasks, comparison runs, proposals,
+dashboards, audit and tip-off investigation. Every page calls the same use cases as the
+API with the signed-in staff member as the actor, so the same region scopes apply."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import date
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException
+
+from api.context import ctx, runtime
+from api.errors import STATUS_BY_ERROR
+from api.ledger import ledger_response
+from api.sniff import sniff
+from certification.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    DomainError,
+    ValidationFailed,
+)
+from certification.ports import PageRequest
+from certification.services import accounts as account_service
+from certification.services import audit as audit_service
+from certification.services import comparison as comparison_service
+from certification.services import dashboard as dashboard_service
+from certification.services import review as review_service
+from certification.services import supervision as supervision_service
+from certification.services import verification as verification_service
+from certification.services.persons import load_person
+from certification.supervision import CATEGORY_LABELS, RewardScale
+from certification.verification import (
+    HomeVisitReason,
+    Statement,
+    VerificationChannel,
+    VerificationResult,
+)
+from certification.vocabulary import AccountKind, StaffRole
+from console.security import check_csrf, sign_in, sign_out, staff_actor
+from storage.objects import ObjectStoreError
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+MAX_EVIDENCE_BYTES = 60 * 1024 * 1024
+PAGE = 50
+
+
+def _status_for(err: DomainError) -> int:
+    return next((s for cls, s in STATUS_BY_ERROR if isinstance(err, cls)), 400)
+
+
+@bp.before_request
+def _guard() -> Any:
+    if request.method == "POST":
+        check_csrf()
+    if request.endpoint in ("console.login", "console.static", "console.language"):
+        return None
+    actor = staff_actor()
+    if actor is None:
+        return redirect(url_for("console.login", next=request.full_path))
+    g.staff = actor
+    return None
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(err: DomainError) -> Any:
+    status = _status_for(err)
+    if isinstance(err, AccessDenied):
+        from api.errors import _record_denial
+
+        _record_denial(err)
+    if request.method == "POST" and status in (409, 412, 422):
+        flash(err.message, "error")
+        return redirect(request.referrer or url_for("console.home"), code=303)
+    return render_template("console/error.html", status=status, message=err.message), status
+
+
+@bp.errorhandler(ObjectStoreError)
+def _storage_error(_err: ObjectStoreError) -> Any:
+    message = "Evidence storage is unavailable; nothing was recorded. Try again shortly."
+    return render_template("console/error.html", status=503, message=message), 503
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException) -> Any:
+    status = err.code or 500
+    if err.description == "csrf":
+        message = "This form expired or did not come from this console; reload and retry."
+    else:
+        message = err.description or ""
+    return render_template("console/error.html", status=status, message=message), status
+
+
+def _actor() -> Any:
+    return g.staff
+
+
+def _page_request() -> PageRequest:
+    from api.pagination import decode_cursor
+
+    try:
+        after = decode_cursor(request.args.get("cursor"))
+    except Exception as err:  # a cursor from nowhere
+        raise ValidationFailed("This page link is not valid.", field="cursor") from err
+    return PageRequest(limit=PAGE, after=after)
+
+
+def _next_link(page: Any) -> str | None:
+    from api.pagination import encode_cursor
+
+    cursor = encode_cursor(page.next_after)
+    if cursor is None:
+        return None
+    args = {**request.args.to_dict(), "cursor": cursor}
+    return url_for(str(request.endpoint), **(request.view_args or {}), **args)
+
+
+def _version() -> int:
+    raw = request.form.get("version", "")
+    if not raw.isdigit():
+        raise ValidationFailed("This form is missing the record's version; reload the page.")
+    return int(raw)
+
+
+def _done(message: str, endpoint: str, **values: Any) -> Any:
+    flash(message, "ok")
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def role_required(role: StaffRole) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            if not _actor().has_role(role):
+                raise AccessDenied(f"This page needs the {role.value} role.")
+            return view(*args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+# --- signing in ------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        try:
+            use_case = ctx()
+            account = account_service.authenticate_password(
+                use_case,
+                runtime().passwords,
+                username=username,
+                password=password,
+                origin=request.remote_addr,
+            )
+            if account.kind not in (AccountKind.STAFF, AccountKind.OPERATOR):
+                raise AuthenticationFailed("The console is for agency staff.")
+        except AuthenticationFailed as err:
+            error = err.message
+        else:
+            sign_in(account.id)
+            target = request.args.get("next", "")
+            if not target.startswith("/console/") or target.startswith("//"):
+                target = url_for("console.home")
+            return redirect(target, code=303)
+    return render_template("console/login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    sign_out()
+    return redirect(url_for("console.login"), code=303)
+
+
+@bp.route("/language/<code>")
+def language(code: str) -> Any:
+    if code not in ("zh", "en"):
+        abort(404)
+    session["lang"] = code
+    back = request.referrer or ""
+    host = request.host_url.rstrip("/")
+    if not back.startswith(host + "/"):
+        back = url_for("console.home")
+    return redirect(back)
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+@bp.route("/")
+def home() -> Any:
+    actor = _actor()
+    if actor.kind == AccountKind.OPERATOR.value:
+        return redirect(url_for("console.runs"))
+    figures = dashboard_service.dashboard(ctx(), actor)
+    return render_template("console/dashboard.html", d=figures)
+
+
+# --- review queue ------------------------------------------------------------------------
+
+
+@bp.route("/review")
+@role_required(StaffRole.REVIEWER)
+def review_queue() -> Any:
+    status = request.args.get("status", "open") or None
+    page = review_service.list_cases(ctx(), _actor(), status=status, page=_page_request())
+    people = {c.person_id: load_person(ctx(), c.person_id) for c in page.items}
+    return render_template(
+        "console/review_list.html",
+        cases=page.items,
+        people=people,
+        status=status,
+        next_link=_next_link(page),
+    )
+
+
+@bp.route("/review/<uuid:case_id>")
+def review_case(case_id: UUID) -> Any:
+    view = review_service.get_case(ctx(), _actor(), runtime().object_store, case_id)
+    verdict = (view.attempt.verdict if view.attempt else None) or {}
+    return render_template(
+        "console/review_case.html",
+        v=view,
+        checks=_checks(verdict),
+        frames=[k for k in view.links if k.startswith("frame_")]
+        or [f"frame_{i}" for i in range(len(view.attempt.evidence_keys if view.attempt else []))],
+    )
+
+
+def _checks(verdict: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each check of the verdict with its score against its threshold, as the engine said."""
+    return [c for c in verdict.get("checks") or [] if isinstance(c, dict)]
+
+
+@bp.route("/review/<uuid:case_id>/decision", methods=["POST"])
+@role_required(StaffRole.REVIEWER)
+def review_decide(case_id: UUID) -> Any:
+    review_service.decide_case(
+        ctx(),
+        _actor(),
+        runtime().notifier,
+        case_id,
+        decision=request.form.get("decision", ""),
+        comment=request.form.get("comment", ""),
+        expected_version=_version(),
+    )
+    return _done("已记录审核决定 / Decision recorded.", "console.review_case", case_id=case_id)
+
+
+@bp.route("/review/<uuid:case_id>/media/<name>")
+def review_media(case_id: UUID, name: str) -> Any:
+    use_case = ctx()
+    case = use_case.uow.review_cases.get(case_id)
+    if case is None:
+        abort(404)
+    person = load_person(use_case, case.person_id)
+    review_service.require_reviewer(_actor(), person)
+    attempt = use_case.uow.attempts.get(case.attempt_id) if case.attempt_id else None
+    key: str | None = None
+    if name == "video" and attempt is not None:
+        key = attempt.object_key
+    elif name.startswith("frame_") and attempt is not None and name[6:].isdigit():
+        index = int(name[6:])
+        key = attempt.evidence_keys[index] if index < len(attempt.evidence_keys) else None
+    elif name == "enrolled_photo":
+        templates = use_case.uow.templates.active_for(person.id)
+        key = next((t.photo_key for t in templates if t.photo_key), None)
+    if key is None:
+        abort(404)
+    return _stream_object(key)
+
+
+def _stream_object(key: str) -> Response:
+    store = runtime().object_store
+    info = store.stat(key)
+    if info is None:
+        abort(404)
+
+    def chunks() -> Iterator[bytes]:
+        with store.open(key) as body:
+            while block := body.read(256 * 1024):
+                yield block
+
+    response = Response(chunks(), mimetype=info.content_type or "application/octet-stream")
+    response.headers["Content-Length"] = str(info.size)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- verification tasks ------------------------------------------------------------------
+
+
+@bp.route("/tasks")
+def tasks() -> Any:
+    overdue = request.args.get("overdue") == "1"
+    status = request.args.get("status", "open") or None
+    page = verification_service.list_tasks(
+        ctx(), _actor(), status=status, overdue=overdue, page=_page_request()
+    )
+    people = {t.person_id: load_person(ctx(), t.person_id) for t in page.items}
+    today = ctx().clock.today()
+    return render_template(
+        "console/tasks.html",
+        tasks=page.items,
+        people=people,
+        today=today,
+        overdue=overdue,
+        status=status,
+        next_link=_next_link(page),
+    )
+
+
+@bp.route("/tasks/ledger.<fmt>")
+def tasks_ledger(fmt: str) -> Any:
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    rows = verification_service.ledger_rows(ctx(), _actor(), since=None, until=None)
+    return ledger_response(rows, fmt)
+
+
+@bp.route("/tasks/<uuid:task_id>")
+def task(task_id: UUID) -> Any:
+    view = verification_service.get_task(ctx(), _actor(), task_id)
+    prefix = f"{verification_service.EVIDENCE_PREFIX}{task_id}/"
+    uploaded = sorted(runtime().object_store.list_keys(prefix))
+    return render_template(
+        "console/task.html",
+        v=view,
+        uploaded=uploaded,
+        results=list(VerificationResult),
+        channels=list(VerificationChannel),
+        visit_reasons=list(HomeVisitReason),
+    )
+
+
+@bp.route("/tasks/<uuid:task_id>/evidence", methods=["POST"])
+def task_evidence_upload(task_id: UUID) -> Any:
+    request.max_content_length = MAX_EVIDENCE_BYTES
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise ValidationFailed("Choose a photo or video to upload.", field="file")
+    stream = file.stream
+    kind = sniff(stream.read(16))
+    if kind is None:
+        raise ValidationFailed(
+            "The file is not a photo or video this service keeps (JPEG, PNG, HEIC, MP4, MOV or "
+            "WebM); its content was checked, not its name.",
+            field="file",
+        )
+    stream.seek(0, 2)
+    length = stream.tell()
+    stream.seek(0)
+    verification_service.store_evidence(
+        ctx(),
+        _actor(),
+        runtime().object_store,
+        task_id,
+        stream=stream,
+        length=length,
+        content_type=kind[0],
+        extension=kind[1],
+    )
+    return _done("已上传佐证资料 / Evidence uploaded.", "console.task", task_id=task_id)
+
+
+@bp.route("/tasks/<uuid:task_id>/evidence/<path:key>")
+def task_evidence(task_id: UUID, key: str) -> Any:
+    verification_service.get_task(ctx(), _actor(), task_id)
+    if not key.startswith(f"{verification_service.EVIDENCE_PREFIX}{task_id}/"):
+        abort(404)
+    return _stream_object(key)
+
+
+@bp.route("/tasks/<uuid:task_id>/result", methods=["POST"])
+def task_result(task_id: UUID) -> Any:
+    form = request.form
+    try:
+        result = VerificationResult(form.get("result", ""))
+    except ValueError:
+        raise ValidationFailed("Choose the result.", field="result") from None
+    try:
+        channel = VerificationChannel(form.get("channel", ""))
+    except ValueError:
+        raise ValidationFailed("Choose how the person was verified.", field="channel") from None
+    statement = None
+    if result is VerificationResult.LOST:
+        since = form.get("statement_since") or None
+        statement = Statement(
+            reason=form.get("statement_reason", ""),
+            since=date.fromisoformat(since) if since and _is_date(since) else None,
+            signer_name=form.get("signer_name") or None,
+            signer_relationship=form.get("signer_relationship") or None,
+            signature_key=form.get("signature_key") or None,
+            refused_to_sign=form.get("refused_to_sign") == "1",
+            told_on_spot=form.get("told_on_spot") == "1",
+        )
+    verification_service.record_result(
+        ctx(),
+        _actor(),
+        runtime().object_store,
+        task_id,
+        result=result,
+        channel=channel,
+        evidence=form.getlist("evidence"),
+        statement=statement,
+        note=form.get("note") or None,
+        expected_version=_version(),
+    )
+    return _done("已记录核实结果 / Result recorded.", "console.task", task_id=task_id)
+
+
+def _is_date(text: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
+
+
+@bp.route("/tasks/<uuid:task_id>/home-visit", methods=["POST"])
+def task_home_visit(task_id: UUID) -> Any:
+    view = verification_service.get_task(ctx(), _actor(), task_id)
+    try:
+        reason = HomeVisitReason(request.form.get("reason", ""))
+    except ValueError:
+        raise ValidationFailed("Choose why a home visit is needed.", field="reason") from None
+    preferred = request.form.get("preferred_on", "")
+    verification_service.request_home_visit(
+        ctx(),
+        _actor(),
+        view.person.id,
+        reason=reason,
+        contact_phone=request.form.get("contact_phone") or None,
+        address_note=request.form.get("address_note") or None,
+        preferred_on=date.fromisoformat(preferred) if _is_date(preferred) else None,
+    )
+    return _done("已登记上门服务申请 / Home visit requested.", "console.task", task_id=task_id)
+
+
+# --- comparison runs and proposals ------------------------------------------------------
+
+
+@bp.route("/runs", methods=["GET", "POST"])
+def runs() -> Any:
+    actor = _actor()
+    if request.method == "POST":
+        start = request.form.get("window_start", "")
+        end = request.form.get("window_end", "")
+        run = comparison_service.start_run(
+            ctx(),
+            actor,
+            window_start=date.fromisoformat(start) if _is_date(start) else None,
+            window_end=date.fromisoformat(end) if _is_date(end) else None,
+        )
+        runtime().task_queue.enqueue_comparison(run.id)
+        return _done("比对已开始 / Run started.", "console.run", run_id=run.id)
+    page = comparison_service.list_runs(ctx(), actor, _page_request())
+    return render_template(
+        "console/runs.html",
+        runs=page.items,
+        can_start=actor.kind == AccountKind.OPERATOR.value,
+        next_link=_next_link(page),
+    )
+
+
+STAGES = (("queued", 0), ("exporting", 5), ("classifying", 10), ("storing", 20))
+
+
+def progress_percent(run: Any) -> int:
+    """The share done, from the run's stage and, while applying, the people applied."""
+    if run.status in ("applied", "failed"):
+        return 100
+    note = (run.progress or "").lower()
+    match = re.search(r"applying the lists: (\d+)", note)
+    if match:
+        total = sum(int(n) for n in (run.counts or {}).values()) or 1
+        return min(99, 20 + int(79 * int(match.group(1)) / total))
+    for word, share in reversed(STAGES):
+        if word in note or run.status == word:
+            return share
+    return 1 if run.status == "running" else 0
+
+
+def _run_json(run: Any) -> dict[str, Any]:
+    return {
+        "status": run.status,
+        "progress": run.progress,
+        "percent": progress_percent(run),
+        "counts": run.counts,
+        "error": run.error,
+    }
+
+
+@bp.route("/runs/<uuid:run_id>")
+def run(run_id: UUID) -> Any:
+    found = comparison_service.get_run(ctx(), _actor(), run_id)
+    list_name = request.args.get("list") or None
+    entries = (
+        comparison_service.run_entries(
+            ctx(), _actor(), run_id, list_name=list_name, after=None, limit=PAGE
+        )
+        if found.status == "applied"
+        else []
+    )
+    people = {e["person_id"]: load_person(ctx(), e["person_id"]) for e in entries}
+    return render_template(
+        "console/run.html",
+        run=found,
+        people=people,
+        percent=progress_percent(found),
+        entries=entries,
+        list_name=list_name,
+    )
+
+
+@bp.route("/runs/<uuid:run_id>/progress.json")
+def run_progress(run_id: UUID) -> Any:
+    return jsonify(_run_json(comparison_service.get_run(ctx(), _actor(), run_id)))
+
+
+@bp.route("/proposals")
+def proposals() -> Any:
+    status = request.args.get("status", "proposed") or None
+    kind = request.args.get("kind") or None
+    page = comparison_service.list_proposals(
+        ctx(), _actor(), status=status, kind=kind, page=_page_request()
+    )
+    people = {p.person_id: load_person(ctx(), p.person_id) for p in page.items}
+    return render_template(
+        "console/proposals.html",
+        proposals=page.items,
+        people=people,
+        status=status,
+        kind=kind,
+        next_link=_next_link(page),
+    )
+
+
+@bp.route("/proposals/<uuid:proposal_id>", methods=["POST"])
+def proposal_decide(proposal_id: UUID) -> Any:
+    decision = request.form.get("decision")
+    if decision not in ("confirm", "dismiss"):
+        raise ValidationFailed("Confirm or dismiss the proposal.", field="decision")
+    comparison_service.decide_proposal(
+        ctx(),
+        _actor(),
+        proposal_id,
+        confirm=decision == "confirm",
+        note=request.form.get("note") or None,
+        expected_version=_version(),
+    )
+    return _done("已处理 / Decided.", "console.proposals")
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+@bp.route("/audit")
+def audit() -> Any:
+    args = request.args
+    page = audit_service.list_audit(
+        ctx(),
+        _actor(),
+        entity_type="person" if args.get("person") else (args.get("entity_type") or None),
+        entity_id=args.get("person") or args.get("entity_id") or None,
+        actor_id=args.get("actor") or None,
+        action=args.get("action") or None,
+        page=_page_request(),
+    )
+    return render_template("console/audit.html", records=page.items, next_link=_next_link(page))
+
+
+@bp.route("/audit/verify", methods=["POST"])
+def audit_verify() -> Any:
+    report = audit_service.verify_audit_chain(ctx(), _actor())
+    return render_template("console/audit_verify.html", report=report)
+
+
+# --- tip-offs (investigation) ------------------------------------------------------------
+
+
+def _scale() -> RewardScale:
+    return RewardScale.parse(runtime().settings.tipoff_reward_scale)
+
+
+@bp.route("/tipoffs")
+def tipoffs() -> Any:
+    status = request.args.get("status") or None
+    page = supervision_service.list_tip_offs(ctx(), _actor(), status=status, page=_page_request())
+    return render_template(
+        "console/tipoffs.html",
+        tips=page.items,
+        status=status,
+        labels=CATEGORY_LABELS,
+        next_link=_next_link(page),
+    )
+
+
+@bp.route("/tipoffs/<uuid:tip_id>")
+def tipoff(tip_id: UUID) -> Any:
+    tip, reporter = supervision_service.get(ctx(), _actor(), tip_id)
+    assignee = ctx().uow.accounts.get(tip.assigned_to) if tip.assigned_to else None
+    scale = _scale()
+    return render_template(
+        "console/tipoff.html",
+        tip=tip,
+        reporter=reporter,
+        assignee=assignee,
+        labels=CATEGORY_LABELS,
+        mine=tip.assigned_to == _actor().account_id,
+        scale=scale.table(),
+        scale_min=scale.minimum_fen,
+        scale_max=scale.maximum_fen,
+    )
+
+
+def _yuan_to_fen(text: str, field: str) -> int | None:
+    text = text.strip().replace(",", "")
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,12}(\.\d{1,2})?", text):
+        raise ValidationFailed("Write the amount in yuan, like 12345.60.", field=field)
+    whole, _, cents = text.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+@bp.route("/tipoffs/<uuid:tip_id>/<action>", methods=["POST"])
+def tipoff_action(tip_id: UUID, action: str) -> Any:
+    actor, form, version = _actor(), request.form, _version()
+    if action == "assign":
+        supervision_service.assign(ctx(), actor, tip_id, expected_version=version)
+    elif action == "findings":
+        supervision_service.record_findings(
+            ctx(), actor, tip_id, findings=form.get("findings", ""), expected_version=version
+        )
+    elif action == "close":
+        verdict = form.get("substantiated")
+        if verdict not in ("yes", "no"):
+            raise ValidationFailed("Say whether the report was substantiated.")
+        supervision_service.close(
+            ctx(),
+            actor,
+            _scale(),
+            tip_id,
+            substantiated=verdict == "yes",
+            recovered_fen=_yuan_to_fen(form.get("recovered", ""), "recovered"),
+            expected_version=version,
+        )
+    elif action == "pay":
+        supervision_service.pay_reward(
+            ctx(), actor, tip_id, payment_ref=form.get("payment_ref", ""), expected_version=version
+        )
+    else:
+        abort(404)
+    return _done("已保存 / Saved.", "console.tipoff", tip_id=tip_id)
+
+
+@bp.app_template_filter("yuan")
+def yuan(fen: int | None) -> str:
+    if fen is None:
+        return "—"
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+
+@bp.app_template_filter("pct")
+def pct(share: float) -> str:
+    return f"{share * 100:.1f}%"

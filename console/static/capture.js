@@ -1,0 +1,254 @@
+// The capture page: the mini-program's stand-in, using only the public mobile API.
+// One instruction at a time, in large text, optionally spoken; nothing is rushed.
+"use strict";
+
+(function () {
+  const root = document.getElementById("capture");
+  const API = root.dataset.api;
+  const ACTIONS = {
+    blink: ["请眨眨眼", "Blink your eyes"],
+    turn_left: ["请慢慢向左转头", "Slowly turn your head to your left"],
+    turn_right: ["请慢慢向右转头", "Slowly turn your head to your right"],
+    nod: ["请慢慢点点头", "Slowly nod your head"],
+    open_mouth: ["请张张嘴", "Open your mouth"],
+  };
+  const state = { tokens: null, account: null, personId: null, stream: null, session: null };
+  const $ = (id) => document.getElementById(id);
+
+  function show(step) {
+    for (const el of root.querySelectorAll(".step")) el.hidden = el.id !== "step-" + step;
+  }
+  function say(zh, en, isError) {
+    const m = $("message");
+    m.textContent = en ? zh + " / " + en : zh;
+    m.className = "message" + (isError ? " error" : "");
+  }
+  function speak(text) {
+    if (!$("speak").checked || !("speechSynthesis" in window)) return;
+    const u = new SpeechSynthesisUtterance(text);
+    u.lang = "zh-CN";
+    u.rate = 0.8;
+    window.speechSynthesis.cancel();
+    window.speechSynthesis.speak(u);
+  }
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  async function api(method, path, body, extra) {
+    const headers = Object.assign({}, extra || {});
+    if (state.tokens) headers.Authorization = "Bearer " + state.tokens.access_token;
+    let payload = body;
+    if (body !== undefined && !(body instanceof FormData)) {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    const resp = await fetch(API + path, { method, headers, body: payload });
+    const data = resp.status === 204 ? {} : await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      const err = new Error(data.message || "HTTP " + resp.status);
+      err.status = resp.status;
+      err.data = data;
+      throw err;
+    }
+    return data;
+  }
+
+  function failed(err) {
+    const retriable = err.status === 503 || err.status === undefined;
+    say(
+      retriable ? "网络或服务暂时不可用，请稍后重试" : "未能完成",
+      (err.message || "") + (retriable ? " (please retry in a moment)" : ""),
+      true
+    );
+  }
+
+  async function login() {
+    try {
+      const code = $("login-code").value.trim();
+      const result = await api("POST", "/auth/mobile/login", { provider: "dev", code });
+      if (!result.registered) {
+        state.registration = result.registration_token;
+        show("register");
+        say("首次使用，请填写身份证号和姓名", "First time: your citizen ID and name");
+        return;
+      }
+      state.tokens = result.tokens;
+      await home();
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  async function register() {
+    try {
+      state.tokens = await api("POST", "/auth/mobile/register", {
+        registration_token: state.registration,
+        citizen_id: $("register-cid").value.trim(),
+        name: $("register-name").value.trim(),
+      });
+      await home();
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  async function home() {
+    const me = await api("GET", "/auth/me");
+    state.account = me.account;
+    $("greeting").textContent = me.account.display_name + "，您好 / Hello";
+    if (me.account.kind === "family") {
+      const bindings = (await api("GET", "/family/bindings")).filter((b) => b.status === "active");
+      const select = $("person-choice");
+      select.textContent = "";
+      for (const b of bindings) {
+        const o = document.createElement("option");
+        o.value = b.person_id;
+        o.textContent = b.relationship + " · " + b.person_id.slice(0, 8);
+        select.appendChild(o);
+      }
+      $("family-choice").hidden = false;
+      $("due").textContent = bindings.length
+        ? "请选择您协助认证的亲属 / Choose whom you help"
+        : "您还没有已生效的亲属绑定 / You have no active family binding yet";
+    } else {
+      state.personId = me.account.person_id;
+      try {
+        const period = await api("GET", "/persons/" + state.personId + "/period");
+        const due = period.period && period.period.due_on;
+        root.dataset.dueOn = due || "";
+        $("due").textContent = due
+          ? "请在 " + due + " 前完成认证 / Certify before " + due
+          : "您目前无需认证 / Nothing is due";
+      } catch (err) {
+        $("due").textContent = "完成首次刷脸认证后可查看认证期限 / Your due date shows after your first certification";
+      }
+    }
+    show("home");
+    say("请在光线明亮处，正对手机", "Face the phone in good light");
+  }
+
+  async function start() {
+    try {
+      const body = { gentle: $("gentle").checked };
+      if (state.account.kind === "family") body.person_id = $("person-choice").value;
+      state.session = await api("POST", "/selfservice/sessions", body);
+      state.stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
+        audio: false,
+      });
+      $("preview").srcObject = state.stream;
+      show("record");
+      $("instruction").textContent = "请把脸放在画面中间 / Put your face in the middle";
+      say("准备好后请点击下方按钮", "Press the button when you are ready");
+    } catch (err) {
+      if (err.name === "NotAllowedError") {
+        say("请允许使用摄像头", "Please allow the camera", true);
+      } else {
+        failed(err);
+      }
+    }
+  }
+
+  function recorderType() {
+    for (const t of ["video/webm;codecs=vp8", "video/webm", "video/mp4"]) {
+      if (window.MediaRecorder && MediaRecorder.isTypeSupported(t)) return t;
+    }
+    return "";
+  }
+
+  async function record() {
+    $("record-button").hidden = true;
+    const s = state.session;
+    const chunks = [];
+    const type = recorderType();
+    const recorder = new MediaRecorder(state.stream, type ? { mimeType: type } : undefined);
+    recorder.ondataavailable = (e) => e.data.size && chunks.push(e.data);
+    const stopped = new Promise((r) => (recorder.onstop = r));
+    recorder.start(1000);
+    const started = Date.now();
+    for (let i = 0; i < s.actions.length; i++) {
+      const [zh, en] = ACTIONS[s.actions[i]] || [s.actions[i], s.actions[i]];
+      $("instruction").textContent = "第" + (i + 1) + "步：" + zh;
+      $("countdown").textContent = en;
+      speak(zh);
+      await sleep(s.seconds_per_action * 1000);
+    }
+    const left = s.max_video_seconds * 1000 - (Date.now() - started) - 500;
+    await sleep(Math.max(0, Math.min(1000, left)));
+    recorder.stop();
+    await stopped;
+    state.stream.getTracks().forEach((t) => t.stop());
+    $("instruction").textContent = "";
+    $("countdown").textContent = "";
+    const blob = new Blob(chunks, { type: (type || "video/webm").split(";")[0] });
+    await upload(blob);
+  }
+
+  async function upload(blob) {
+    const s = state.session;
+    const up = s.upload;
+    show("wait");
+    say("正在上传视频", "Uploading the video");
+    try {
+      if (blob.size > up.max_bytes) throw new Error("video too large");
+      const form = new FormData();
+      for (const [k, v] of Object.entries(up.fields || {})) form.append(k, v);
+      if (up.method === "presigned_post") {
+        form.append("Content-Type", blob.type);
+        form.append(up.file_field, blob, "selfie.webm");
+        const resp = await fetch(up.url, { method: "POST", body: form });
+        if (!resp.ok) throw Object.assign(new Error("upload refused (" + resp.status + ")"), { status: resp.status });
+      } else {
+        form.append(up.file_field, blob, "selfie.webm");
+        await api("PUT", up.url.replace(/^\/api/, ""), form);
+      }
+      $("upload-progress").value = 50;
+      await api("POST", "/selfservice/sessions/" + s.session_id + "/submit", { nonce: s.nonce, mirrored: false });
+      say("视频已上传，正在核验", "Uploaded; checking");
+      await poll();
+    } catch (err) {
+      show("outcome");
+      $("outcome-title").textContent = "上传未成功 / The upload did not go through";
+      $("again-button").hidden = false;
+      failed(err);
+    }
+  }
+
+  async function poll() {
+    const s = state.session;
+    for (let i = 0; i < 120; i++) {
+      const st = await api("GET", "/selfservice/sessions/" + s.session_id);
+      if (st.state !== "open" && st.state !== "pending") return outcome(st);
+      $("upload-progress").value = Math.min(95, 50 + i * 3);
+      await sleep(1500);
+    }
+    say("核验时间较长，请稍后再查看结果", "This is taking long; check again later", true);
+  }
+
+  function outcome(st) {
+    show("outcome");
+    const titles = {
+      pass: "认证成功 / Certified",
+      retry: "请重新录制 / Please record again",
+      fail: "未能通过，已转人工审核 / Not passed: staff will review it",
+    };
+    $("outcome-title").textContent = titles[st.state] || st.state;
+    root.dataset.outcome = st.state;
+    const list = $("outcome-reasons");
+    list.textContent = "";
+    for (const r of st.reasons || []) {
+      const li = document.createElement("li");
+      li.textContent = r.zh + " / " + r.en;
+      list.appendChild(li);
+    }
+    $("outcome-next").textContent = st.next.zh + " / " + st.next.en;
+    $("again-button").hidden = st.state !== "retry";
+    speak(st.next.zh);
+    say("", "");
+  }
+
+  $("login-button").addEventListener("click", login);
+  $("register-button").addEventListener("click", register);
+  $("start-button").addEventListener("click", start);
+  $("record-button").addEventListener("click", record);
+  $("again-button").addEventListener("click", () => { $("record-button").hidden = false; start(); });
+})();
