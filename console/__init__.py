@@ -58,6 +58,8 @@ def register(app: Flask, settings: Settings) -> None:
         if request.path.startswith(PAGE_PREFIXES):
             response.headers["Content-Security-Policy"] = policy
             response.headers.setdefault("X-Frame-Options", "DENY")
+            # a refused form goes back to its page; nothing leaves this origin
+            response.headers["Referrer-Policy"] = "same-origin"
             response.headers.setdefault("Cache-Control", "no-store")
             if request.path.startswith("/capture"):
                 response.headers["Permissions-Policy"] = "camera=(self), microphone=()"

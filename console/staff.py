@@ -75,6 +75,8 @@ def _status_for(err: DomainError) -> int:
 
 @bp.before_request
 def _guard() -> Any:
+    if request.endpoint == "console.task_evidence_upload":
+        request.max_content_length = MAX_EVIDENCE_BYTES  # before the form is read
     if request.method == "POST":
         check_csrf()
     if request.endpoint in ("console.login", "console.static", "console.language"):
@@ -95,7 +97,10 @@ def _domain_error(err: DomainError) -> Any:
         _record_denial(err)
     if request.method == "POST" and status in (409, 412, 422):
         flash(err.message, "error")
-        return redirect(request.referrer or url_for("console.home"), code=303)
+        back = request.referrer or ""
+        if not back.startswith(request.host_url + "console/"):
+            back = url_for("console.home")
+        return redirect(back, code=303)
     return render_template("console/error.html", status=status, message=err.message), status
 
 
@@ -364,7 +369,6 @@ def task(task_id: UUID) -> Any:
 
 @bp.route("/tasks/<uuid:task_id>/evidence", methods=["POST"])
 def task_evidence_upload(task_id: UUID) -> Any:
-    request.max_content_length = MAX_EVIDENCE_BYTES
     file = request.files.get("file")
     if file is None or not file.filename:
         raise ValidationFailed("Choose a photo or video to upload.", field="file")

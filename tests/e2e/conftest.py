@@ -4,11 +4,14 @@ Redis, PostgreSQL, and the real face models on the shared clips."""
 from __future__ import annotations
 
 import io
+import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -192,3 +195,115 @@ def upload_presigned(started: dict[str, Any], video: bytes) -> None:
         timeout=30,
     )
     assert resp.status_code in (200, 201, 204), resp.text
+
+
+# --- the browser: Debian's Chromium driven by Playwright, against the service on loopback ----
+
+CHROMIUM = os.environ.get("LIFECERT_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CAMERA_CLIP = "driving_d0"  # 3 s, one blink: Chromium loops it as the front camera
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Any) -> Iterator[str]:
+    """The app served over HTTP on loopback, in a thread of this process."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def write_y4m(clip: Path, out: Path) -> Path:
+    """The clip as raw I420 frames (.y4m), which Chromium's fake camera plays in a loop."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip))
+    fps = round(cap.get(cv2.CAP_PROP_FPS) or 25)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        h, w = frame.shape[:2]
+        frames.append(cv2.cvtColor(frame[: h - h % 2, : w - w % 2], cv2.COLOR_BGR2YUV_I420))
+    cap.release()
+    assert frames, f"no frames in {clip}"
+    height, width = frames[0].shape[0] * 2 // 3, frames[0].shape[1]
+    with out.open("wb") as fh:
+        fh.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for yuv in frames:
+            fh.write(b"FRAME\n")
+            fh.write(yuv.tobytes())
+    return out
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium is not at {CHROMIUM}; the test command installs Debian's chromium package "
+            "(or set LIFECERT_TEST_CHROMIUM)."
+        )
+    camera = write_y4m(SELFIES / f"{CAMERA_CLIP}.mp4", tmp_path_factory.mktemp("cam") / "cam.y4m")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={camera}",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, live_url: str) -> Iterator[Callable[..., Any]]:
+    """new_page(mobile=False): a page in a fresh browser profile (its own cookies)."""
+    contexts: list[Any] = []
+
+    def make(mobile: bool = False) -> Any:
+        options: dict[str, Any] = {"base_url": live_url, "locale": "zh-CN"}
+        if mobile:
+            options.update(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        context = browser.new_context(**options)
+        context.grant_permissions(["camera"], origin=live_url)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda d: pytest.fail(f"a script opened a dialog: {d.message}"))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def console_sign_in(page: Any, username: str, password: str) -> None:
+    page.goto("/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/**")
+    assert "/console/login" not in page.url, page.content()[:2000]

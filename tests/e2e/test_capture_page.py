@@ -1,0 +1,44 @@
+"""The capture page in a real browser: Chromium's fake camera plays a real selfie clip, the
+page records it with MediaRecorder, uploads it through the presigned POST and certifies."""
+
+import pytest
+
+from tests.e2e.conftest import CAMERA_CLIP, screenshot
+
+pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.browser]
+
+
+def test_the_capture_page_certifies_the_pensioner_with_the_front_camera(
+    worker, enrolled, challenge, clerk, runtime, new_page
+):
+    challenge("blink")
+    p = enrolled(CAMERA_CLIP, seq=31)
+    before = clerk.get(f"/api/persons/{p.person['id']}").get_json()["period"]["due_on"]
+    page = new_page(mobile=True)
+    uploads: list[str] = []
+    page.on("request", lambda r: uploads.append(r.url) if r.method == "POST" else None)
+    page.goto("/capture")
+    page.fill("#login-code", "dev:p31")
+    screenshot(page, "capture-1-sign-in")
+    page.click("#login-button")
+    page.wait_for_selector("#step-home:not([hidden])")
+    assert "王建国" in page.inner_text("#greeting")
+    page.click("#start-button")
+    page.wait_for_selector("#step-record:not([hidden])")
+    page.wait_for_function("document.getElementById('preview').videoWidth > 0")
+    page.click("#record-button")
+    page.wait_for_function("document.getElementById('instruction').textContent.includes('眨眼')")
+    screenshot(page, "capture-2-instruction")
+    page.wait_for_selector("#step-outcome:not([hidden])", timeout=120_000)
+    screenshot(page, "capture-3-outcome")
+    outcome = page.get_attribute("#capture", "data-outcome")
+    assert outcome == "pass", page.inner_text("#step-outcome")
+    assert "认证成功" in page.inner_text("#outcome-title")
+    bucket_posts = [u for u in uploads if "/api/" not in u]
+    assert bucket_posts, uploads  # the video went straight to the object store
+    person = clerk.get(f"/api/persons/{p.person['id']}").get_json()
+    today = runtime.clock.today()
+    assert person["period"]["due_on"] == today.replace(year=today.year + 1).isoformat()
+    assert person["period"]["due_on"] != before
+    certs = clerk.get(f"/api/persons/{p.person['id']}/certifications").get_json()["items"]
+    assert [c["channel"] for c in certs] == ["self_service_face"]

@@ -1,0 +1,259 @@
+"""The staff console and the public tip-off page in a real browser (Debian's Chromium)."""
+
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from certification.access import Actor
+from certification.citizen_id import make_citizen_id
+from certification.services.persons import load_person
+from certification.services.verification import dispatch_task
+from certification.vocabulary import AccountKind
+from console import public
+from tests.biometrics.conftest import SELFIES
+from tests.e2e.conftest import console_sign_in, screenshot, upload_presigned, wait_for
+from tests.integration.conftest import PASSWORD, grant, new_person
+
+pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.browser]
+
+PHOTOS = SELFIES.parents[1] / "photos"
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits():
+    public.limiter.reset()
+
+
+def failed_case(p, worker_ready=True):
+    body = p.app.post("/api/selfservice/sessions", json={}).get_json()
+    upload_presigned(body, (SELFIES / "driving_d3.mp4").read_bytes())  # someone else's face
+    p.app.post(
+        f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
+    )
+    return wait_for(
+        lambda: p.app.get(f"/api/selfservice/sessions/{body['session_id']}").get_json(),
+        lambda s: s["state"] not in ("open", "pending"),
+    )
+
+
+def test_a_reviewer_approves_a_case_and_a_second_reviewer_is_told_it_was_decided(
+    worker, enrolled, challenge, clerk, login, new_page
+):
+    challenge("blink")
+    p = enrolled("driving_d9")
+    assert failed_case(p)["state"] == "fail"
+    login("console.reviewer", "500103", ("reviewer",))
+    login("console.reviewer2", "500103", ("reviewer",))
+
+    first, second = new_page(), new_page()
+    console_sign_in(first, "console.reviewer", PASSWORD)
+    console_sign_in(second, "console.reviewer2", PASSWORD)
+    first.goto("/console/review")
+    first.click("#cases a")
+    case_url = first.url
+    second.goto(case_url)
+    checks = first.inner_text("#checks")
+    assert "face_match" in checks and "未通过" in checks
+    assert first.eval_on_selector("video", "v => v.src").endswith("/media/video")
+    first.wait_for_function(
+        "[...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    )  # the enrolled photo and the best frames load, through the console
+    screenshot(first, "console-review-case")
+
+    first.check("input[name=decision][value=approve]")
+    first.fill("textarea[name=comment]", "本人到窗口核验，确认为本人")
+    first.click("#decision-form button[type=submit]")
+    assert first.inner_text("#case-status") == "approved"
+
+    second.check("input[name=decision][value=reject]")
+    second.fill("textarea[name=comment]", "视频与登记照片不符")
+    second.click("#decision-form button[type=submit]")
+    message = second.inner_text(".flash.error")
+    assert "Another reviewer" in message or "already decided" in message, message
+    assert second.inner_text("#case-status") == "approved"
+    certs = clerk.get(f"/api/persons/{p.person['id']}/certifications").get_json()["items"]
+    assert [c["channel"] for c in certs] == ["counter"]
+
+
+@pytest.fixture
+def township_task(runtime, clerk, make_region):
+    make_region("500103001", "解放碑街道")
+    cid = make_citizen_id("500103", date(1940, 6, 1), 41).value
+    person = new_person(clerk, cid, region="500103001", name="赵桂芳")
+    grant(clerk, person["id"], start_date="2012-01-01")
+    with runtime.use_case() as ctx:
+        loaded = load_person(ctx, person["id"])
+        task = dispatch_task(
+            ctx,
+            Actor.system("test"),
+            loaded,
+            work_injury=False,
+            source="staff",
+            source_id=None,
+        )
+        ctx.uow.commit()
+        return person, task.id
+
+
+def test_a_township_clerk_records_a_verification_with_an_uploaded_photo(
+    township_task, login, clerk, new_page, tmp_path
+):
+    person, task_id = township_task
+    login("jiefangbei.clerk", "500103001", ("clerk",))
+    page = new_page()
+    console_sign_in(page, "jiefangbei.clerk", PASSWORD)
+    page.goto("/console/tasks")
+    assert "赵桂芳" in page.inner_text("#tasks")
+    page.click("#tasks a")
+    screenshot(page, "console-task")
+
+    fake = tmp_path / "photo.jpg"
+    fake.write_text("not a photo at all")
+    page.set_input_files("#evidence-form input[type=file]", str(fake))
+    page.click("#evidence-form button")
+    assert "content was checked" in page.inner_text(".flash.error")
+
+    photo = sorted(PHOTOS.rglob("*.jpg"))[0]
+    page.set_input_files("#evidence-form input[type=file]", str(photo))
+    page.click("#evidence-form button")
+    assert ".jpg" in page.inner_text("#evidence")
+
+    page.select_option("select[name=result]", "qualified")
+    page.select_option("select[name=channel]", "home_visit")
+    page.fill("textarea[name=note]", "入户走访，本人健在")
+    page.click("#result-form button[type=submit]")
+    assert page.inner_text("#task-status") == "done"
+    certs = clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"]
+    assert [c["channel"] for c in certs] == ["township_verification"]
+    assert certs[0]["evidence"] and certs[0]["evidence"][0].startswith(f"verification/{task_id}/")
+
+    ledger = page.request.get("/console/tasks/ledger.csv")
+    assert ledger.ok and "赵桂芳" in ledger.text()
+
+
+def test_a_clerk_of_another_district_gets_no_access(township_task, login, new_page):
+    _person, task_id = township_task
+    login("jiangbei.other", "500105", ("clerk", "reviewer"))
+    page = new_page()
+    console_sign_in(page, "jiangbei.other", PASSWORD)
+    page.goto("/console/tasks")
+    assert "赵桂芳" not in page.inner_text("#tasks")
+    response = page.goto(f"/console/tasks/{task_id}")
+    assert response.status == 403
+    assert "outside your region" in page.inner_text(".flash.error")
+    screenshot(page, "console-no-access")
+    anonymous = new_page()
+    anonymous.goto(f"/console/tasks/{task_id}")
+    assert "/console/login" in anonymous.url
+
+
+def answer(question: str) -> str:
+    a, b = re.search(r"(\d+) \+ (\d+) = \?", question).groups()
+    return str(int(a) + int(b))
+
+
+def test_a_tip_off_is_submitted_investigated_and_closed_with_a_reward(login, new_page, runtime):
+    page = new_page(mobile=True)
+    page.goto("/tipoff")
+    assert "12333" in page.inner_text(".channels")
+    page.select_option("select[name=category]", "death_concealed")
+    page.fill("input[name=subject_name]", "钱某<b>")
+    page.select_option("select[name=district_code]", "500103")
+    page.fill(
+        "textarea[name=description]",
+        "<script>alert('x')</script>钱某去年已去世，家属仍在领取养老金",
+    )
+    page.fill("input[name=reporter_name]", "孙举报")
+    page.fill("input[name=reporter_phone]", "13900001111")
+    page.check("input[name=wants_reward]")
+    page.fill("input[name=check_answer]", "999")  # wrong: refused with a field message
+    page.wait_for_timeout(3100)  # people take a few seconds; scripts do not
+    page.click("#tipoff-form button[type=submit]")
+    assert "验证问题" in page.inner_text(".field-error")
+    assert page.input_value("textarea[name=description]").startswith("<script>")  # kept
+    page.fill("input[name=check_answer]", answer(page.inner_text("#check-question")))
+    page.wait_for_timeout(3100)
+    screenshot(page, "tipoff-form")
+    page.click("#tipoff-form button[type=submit]")
+    reference = page.inner_text("#reference")
+    assert re.fullmatch(r"JB-\d{8}-[A-Z0-9]{6}", reference)
+    screenshot(page, "tipoff-received")
+
+    login("yuzhong.investigator", "500103", ("investigator",))
+    login("yuzhong.colleague", "500103", ("investigator",))
+    colleague = new_page()
+    console_sign_in(colleague, "yuzhong.colleague", PASSWORD)
+    staff = new_page()
+    console_sign_in(staff, "yuzhong.investigator", PASSWORD)
+    staff.goto("/console/tipoffs")
+    staff.click(f"text={reference}")
+    tip_url = staff.url
+    assert "<script>" in staff.inner_text("#tip-description")  # shown as text, never run
+    assert "13900001111" not in staff.inner_text("#reporter")  # not assigned yet
+    staff.click("#assign")
+    assert "13900001111" in staff.inner_text("#reporter")
+    colleague.goto(tip_url)
+    assert "13900001111" not in colleague.inner_text("#reporter")
+    staff.fill("#findings-form textarea", "经核实，钱某已于去年死亡，家属代领")
+    staff.click("#findings-form button")
+    staff.check("#close-form input[value=yes]")
+    staff.fill("#close-form input[name=recovered]", "36000")
+    staff.click("#close-form button")
+    assert staff.inner_text("#tip-status") == "substantiated"
+    assert "¥2,300.00" in staff.inner_text("#reward")
+    staff.fill("#pay-form input[name=payment_ref]", "JL-2026-0001")
+    staff.click("#pay-form button")
+    assert "JL-2026-0001" in staff.inner_text("#reward")
+    screenshot(staff, "console-tipoff-closed")
+
+
+def test_the_dashboard_audit_and_comparison_pages(
+    worker, enrolled, challenge, clerk, login, new_page, runtime
+):
+    challenge("blink", "nod")
+    p = enrolled("driving_d9")  # born 1949: the 70-79 band
+    body = p.app.post("/api/selfservice/sessions", json={}).get_json()
+    upload_presigned(body, (SELFIES / "driving_d9.mp4").read_bytes())
+    p.app.post(
+        f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
+    )
+    wait_for(
+        lambda: p.app.get(f"/api/selfservice/sessions/{body['session_id']}").get_json(),
+        lambda s: s["state"] == "pass",
+    )
+    other = new_person(clerk, make_citizen_id("500103", date(1958, 2, 2), 52).value)
+    grant(clerk, other["id"], start_date="2018-03-01")
+    counter = clerk.post(
+        f"/api/persons/{other['id']}/certifications",
+        json={"channel": "counter"},
+    )
+    assert counter.status_code == 201, counter.get_json()
+
+    login("city.auditor", "500000", ("clerk", "auditor", "reviewer", "investigator"))
+    page = new_page()
+    console_sign_in(page, "city.auditor", PASSWORD)
+    page.goto("/console/")
+    assert page.inner_text("#self-service-share") == "50.0%"  # one of two certifications
+    bands = page.inner_text("#by-age-band")
+    assert re.search(r"70-79\s+1\s+100.0%", bands), bands
+    screenshot(page, "console-dashboard")
+    page.goto("/console/audit")
+    page.click("#verify-chain")
+    assert "Intact" in page.inner_text("#chain-result") or "完整" in page.inner_text(
+        "#chain-result"
+    )
+    screenshot(page, "console-audit")
+
+    login("console.operator", None, (), kind=AccountKind.OPERATOR)
+    operator = new_page()
+    console_sign_in(operator, "console.operator", PASSWORD)
+    operator.goto("/console/runs")
+    operator.click("#start-run button")
+    expect(operator.locator("#run-status")).to_have_text(
+        re.compile("^(applied|failed)$"), timeout=60_000
+    )  # the progress bar follows the job, then the page shows the lists
+    assert operator.inner_text("#run-status") == "applied", operator.inner_text("main")
+    assert operator.get_attribute("#run-bar", "value") == "100"
+    screenshot(operator, "console-run")
