@@ -164,6 +164,7 @@
     recorder.ondataavailable = (e) => e.data.size && chunks.push(e.data);
     const stopped = new Promise((r) => (recorder.onstop = r));
     recorder.start(1000);
+    say("正在录制，请按提示慢慢做动作", "Recording: do each action slowly as shown");
     const started = Date.now();
     for (let i = 0; i < s.actions.length; i++) {
       const [zh, en] = ACTIONS[s.actions[i]] || [s.actions[i], s.actions[i]];
