@@ -48,6 +48,7 @@ from certification.services.persons import load_person
 from certification.supervision import CATEGORY_LABELS, RewardScale
 from certification.verification import (
     HomeVisitReason,
+    HomeVisitStatus,
     Statement,
     VerificationChannel,
     VerificationResult,
@@ -464,6 +465,49 @@ def task_home_visit(task_id: UUID) -> Any:
         preferred_on=date.fromisoformat(preferred) if _is_date(preferred) else None,
     )
     return _done("已登记上门服务申请 / Home visit requested.", "console.task", task_id=task_id)
+
+
+@bp.route("/visits")
+def visits() -> Any:
+    status = request.args.get("status") or None
+    page = verification_service.list_home_visits(
+        ctx(), _actor(), status=status, page=_page_request()
+    )
+    people = {r.person_id: load_person(ctx(), r.person_id) for r in page.items}
+    return render_template(
+        "console/visits.html",
+        visits=page.items,
+        people=people,
+        status=status,
+        closing=[s for s in HomeVisitStatus if s.value in ("done", "cancelled")],
+        next_link=_next_link(page),
+    )
+
+
+@bp.route("/visits/<uuid:request_id>", methods=["POST"])
+def visit_update(request_id: UUID) -> Any:
+    form, version = request.form, _version()
+    if form.get("action") == "schedule":
+        on = form.get("scheduled_on", "")
+        if not _is_date(on):
+            raise ValidationFailed("Choose the day of the visit.", field="scheduled_on")
+        verification_service.schedule_home_visit(
+            ctx(), _actor(), request_id, on=date.fromisoformat(on), expected_version=version
+        )
+    else:
+        try:
+            status = HomeVisitStatus(form.get("status", ""))
+        except ValueError:
+            raise ValidationFailed("Choose how the visit ended.", field="status") from None
+        verification_service.close_home_visit(
+            ctx(),
+            _actor(),
+            request_id,
+            status=status,
+            outcome=form.get("outcome", ""),
+            expected_version=version,
+        )
+    return _done("已保存 / Saved.", "console.visits")
 
 
 # --- comparison runs and proposals ------------------------------------------------------

@@ -120,6 +120,17 @@ def test_a_township_clerk_records_a_verification_with_an_uploaded_photo(
     page.click("#evidence-form button")
     assert ".jpg" in page.inner_text("#evidence")
 
+    page.select_option("#visit-form select[name=reason]", "elderly")
+    page.fill("#visit-form input[name=contact_phone]", "13612345678")
+    page.click("#visit-form button")
+    task_url = page.url
+    page.goto("/console/visits")
+    assert "赵桂芳" in page.inner_text("#visits")
+    page.fill("#visits input[name=scheduled_on]", "2099-01-05")
+    page.click("#visits button:has-text('安排')")
+    assert "scheduled 2099-01-05" in page.inner_text("#visits")
+    page.goto(task_url)
+
     page.select_option("select[name=result]", "qualified")
     page.select_option("select[name=channel]", "home_visit")
     page.fill("textarea[name=note]", "入户走访，本人健在")
