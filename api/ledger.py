@@ -33,24 +33,17 @@ def ledger_response(rows: Iterable[dict[str, Any]], fmt: str) -> Response:
         for row in rows:
             sheet.append([row[k] for k in keys])
         book.save(spool)
-        spool.seek(0)
-        return send_file(
-            spool,
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            as_attachment=True,
-            download_name=f"ledger-{stamp}.xlsx",
-        )
-    text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
-    writer = csv.writer(text, lineterminator="\r\n")  # Excel reads UTF-8 CSV with a BOM
-    writer.writerow(_header())
-    for row in rows:
-        writer.writerow([row[k] for k in keys])
-    text.flush()
-    text.detach()
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
+        writer = csv.writer(text, lineterminator="\r\n")  # Excel reads UTF-8 CSV with a BOM
+        writer.writerow(_header())
+        for row in rows:
+            writer.writerow([row[k] for k in keys])
+        text.flush()
+        text.detach()
+        mimetype = "text/csv; charset=utf-8"
     spool.seek(0)
     return send_file(
-        spool,
-        mimetype="text/csv; charset=utf-8",
-        as_attachment=True,
-        download_name=f"ledger-{stamp}.csv",
+        spool, mimetype=mimetype, as_attachment=True, download_name=f"ledger-{stamp}.{fmt}"
     )

@@ -145,6 +145,14 @@ def _next_link(page: Any) -> str | None:
     return url_for(str(request.endpoint), **(request.view_args or {}), **args)
 
 
+def _list_page(template: str, page: Any, *, people: bool = True, **extra: Any) -> str:
+    """A list page: its items, the people they concern (by person_id), the next-page link."""
+    found = {i.person_id: load_person(ctx(), i.person_id) for i in page.items} if people else {}
+    return render_template(
+        template, items=page.items, people=found, next_link=_next_link(page), **extra
+    )
+
+
 def _version() -> int:
     raw = request.form.get("version", "")
     if not raw.isdigit():
@@ -239,14 +247,7 @@ def home() -> Any:
 def review_queue() -> Any:
     status = request.args.get("status", "open") or None
     page = review_service.list_cases(ctx(), _actor(), status=status, page=_page_request())
-    people = {c.person_id: load_person(ctx(), c.person_id) for c in page.items}
-    return render_template(
-        "console/review_list.html",
-        cases=page.items,
-        people=people,
-        status=status,
-        next_link=_next_link(page),
-    )
+    return _list_page("console/review_list.html", page, status=status)
 
 
 @bp.route("/review/<uuid:case_id>")
@@ -332,16 +333,8 @@ def tasks() -> Any:
     page = verification_service.list_tasks(
         ctx(), _actor(), status=status, overdue=overdue, page=_page_request()
     )
-    people = {t.person_id: load_person(ctx(), t.person_id) for t in page.items}
-    today = ctx().clock.today()
-    return render_template(
-        "console/tasks.html",
-        tasks=page.items,
-        people=people,
-        today=today,
-        overdue=overdue,
-        status=status,
-        next_link=_next_link(page),
+    return _list_page(
+        "console/tasks.html", page, today=ctx().clock.today(), overdue=overdue, status=status
     )
 
 
@@ -473,15 +466,8 @@ def visits() -> Any:
     page = verification_service.list_home_visits(
         ctx(), _actor(), status=status, page=_page_request()
     )
-    people = {r.person_id: load_person(ctx(), r.person_id) for r in page.items}
-    return render_template(
-        "console/visits.html",
-        visits=page.items,
-        people=people,
-        status=status,
-        closing=[s for s in HomeVisitStatus if s.value in ("done", "cancelled")],
-        next_link=_next_link(page),
-    )
+    closing = [s for s in HomeVisitStatus if s.value in ("done", "cancelled")]
+    return _list_page("console/visits.html", page, status=status, closing=closing)
 
 
 @bp.route("/visits/<uuid:request_id>", methods=["POST"])
@@ -528,12 +514,8 @@ def runs() -> Any:
         runtime().task_queue.enqueue_comparison(run.id)
         return _done("比对已开始 / Run started.", "console.run", run_id=run.id)
     page = comparison_service.list_runs(ctx(), actor, _page_request())
-    return render_template(
-        "console/runs.html",
-        runs=page.items,
-        can_start=actor.kind == AccountKind.OPERATOR.value,
-        next_link=_next_link(page),
-    )
+    can_start = actor.kind == AccountKind.OPERATOR.value
+    return _list_page("console/runs.html", page, people=False, can_start=can_start)
 
 
 STAGES = (("queued", 0), ("exporting", 5), ("classifying", 10), ("storing", 20))
@@ -598,15 +580,7 @@ def proposals() -> Any:
     page = comparison_service.list_proposals(
         ctx(), _actor(), status=status, kind=kind, page=_page_request()
     )
-    people = {p.person_id: load_person(ctx(), p.person_id) for p in page.items}
-    return render_template(
-        "console/proposals.html",
-        proposals=page.items,
-        people=people,
-        status=status,
-        kind=kind,
-        next_link=_next_link(page),
-    )
+    return _list_page("console/proposals.html", page, status=status, kind=kind)
 
 
 @bp.route("/proposals/<uuid:proposal_id>", methods=["POST"])
@@ -640,7 +614,7 @@ def audit() -> Any:
         action=args.get("action") or None,
         page=_page_request(),
     )
-    return render_template("console/audit.html", records=page.items, next_link=_next_link(page))
+    return _list_page("console/audit.html", page, people=False)
 
 
 @bp.route("/audit/verify", methods=["POST"])
@@ -660,12 +634,8 @@ def _scale() -> RewardScale:
 def tipoffs() -> Any:
     status = request.args.get("status") or None
     page = supervision_service.list_tip_offs(ctx(), _actor(), status=status, page=_page_request())
-    return render_template(
-        "console/tipoffs.html",
-        tips=page.items,
-        status=status,
-        labels=CATEGORY_LABELS,
-        next_link=_next_link(page),
+    return _list_page(
+        "console/tipoffs.html", page, people=False, status=status, labels=CATEGORY_LABELS
     )
 
 
