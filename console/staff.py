@@ -580,7 +580,8 @@ def proposals() -> Any:
     page = comparison_service.list_proposals(
         ctx(), _actor(), status=status, kind=kind, page=_page_request()
     )
-    return _list_page("console/proposals.html", page, status=status, kind=kind)
+    expected = {p.id: comparison_service.expected_arrears(ctx(), p) for p in page.items}
+    return _list_page("console/proposals.html", page, status=status, kind=kind, expected=expected)
 
 
 @bp.route("/proposals/<uuid:proposal_id>", methods=["POST"])

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from certification import access
 from certification.access import Actor
+from certification.arrears import compute_arrears
 from certification.comparison import ComparisonWindow, DepartmentEvent
 from certification.errors import (
     DomainError,
@@ -839,6 +840,18 @@ def decide_proposal(
             )
     ctx.uow.commit()
     return proposal
+
+
+def expected_arrears(ctx: UseCaseContext, proposal: DecisionProposal) -> int | None:
+    """What confirming a pending restoration today would pay (fen); None for anything else."""
+    if proposal.kind is not ProposalKind.RESTORE or proposal.status is not ProposalStatus.PROPOSED:
+        return None
+    suspension = ctx.uow.suspensions.in_force_for(proposal.entitlement_id)
+    entitlement = ctx.uow.entitlements.get(proposal.entitlement_id)
+    if suspension is None or entitlement is None:
+        return None
+    today = ctx.clock.today()
+    return compute_arrears(suspension.suspended_on, today, entitlement.amount_schedule()).total_fen
 
 
 def get_proposal(ctx: UseCaseContext, actor: Actor, proposal_id: UUID) -> DecisionProposal:

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from certification.access import Actor
 from certification.citizen_id import make_citizen_id
+from certification.services.comparison import expected_arrears
 from certification.services.persons import load_person
 from certification.services.verification import (
     refer_for_verification,
@@ -476,10 +477,14 @@ def test_restored_after_a_national_mark_with_arrears_and_uploaded(
     restore = found.get_json()["proposals"]
     assert [(p["kind"], p["entitlement_id"]) for p in restore] == [("restore", ent["id"])]
     rurl = f"/api/proposals/{restore[0]['id']}"
+    with runtime.use_case() as ctx:  # what the console shows before the clerk confirms
+        pending = ctx.uow.proposals.get(UUID(restore[0]["id"]))
+        preview = expected_arrears(ctx, pending)
     etag = clerk.get(rurl).headers["ETag"]
     restored = clerk.put(rurl + "/decision", json={"confirm": True}, headers={"If-Match": etag})
     assert restored.status_code == 200, restored.get_json()
     body = restored.get_json()
+    assert preview == body["arrears_fen"]
     assert body["arrears_fen"] > 0 and body["arrears_fen"] % 250_000 == 0
     assert clerk.get(f"/api/entitlements/{ent['id']}").get_json()["status"] == "active"
 
