@@ -5,7 +5,8 @@
   account, so a disabled account or a changed scope takes effect at once.
 - Every form and every script request that changes something carries the session's CSRF
   token (a hidden field or the ``X-CSRF-Token`` header).
-- The public tip-off form has no login: a per-address and a global rate limit, a honeypot
+- The public tip-off form has no login: a per-address and a global rate limit (shared
+  through Redis when the service has a Redis broker), a honeypot
   field, a minimum filling time and a signed, single-use arithmetic question stand in for
   a captcha (no third-party service can be reached from the agency's network).
 """
@@ -19,6 +20,7 @@ import time
 import uuid
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import abort, current_app, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -107,13 +109,24 @@ def staff_actor() -> Actor | None:
 
 
 class RateLimiter:
-    """Sliding-window counts per key, in this process (one per service process)."""
+    """Sliding-window counts per key: in this process, or shared by every process through
+    Redis once ``use_redis`` is called (the service runs several processes in production)."""
+
+    PREFIX = "lifecert:ratelimit:"
 
     def __init__(self) -> None:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._redis: Any = None
+
+    def use_redis(self, url: str | None) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url) if url else None
 
     def allow(self, key: str, limit: int, window_s: float) -> bool:
+        if self._redis is not None:
+            return self._allow_shared(key, limit, window_s)
         now = time.monotonic()
         with self._lock:
             hits = self._hits.setdefault(key, deque())
@@ -127,9 +140,25 @@ class RateLimiter:
                     del self._hits[k]
             return True
 
+    def _allow_shared(self, key: str, limit: int, window_s: float) -> bool:
+        name, now, member = self.PREFIX + key, time.time(), secrets.token_hex(8)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zremrangebyscore(name, 0, now - window_s)
+        pipe.zadd(name, {member: now})
+        pipe.zcard(name)
+        pipe.expire(name, int(window_s) + 1)
+        count = pipe.execute()[2]
+        if count > limit:
+            self._redis.zrem(name, member)  # a refused request does not use up the window
+            return False
+        return True
+
     def reset(self) -> None:
         with self._lock:
             self._hits.clear()
+        if self._redis is not None:
+            for name in self._redis.scan_iter(self.PREFIX + "*"):
+                self._redis.delete(name)
 
 
 class HumanCheck:
@@ -143,6 +172,13 @@ class HumanCheck:
         self.max_seconds = max_seconds
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._redis: Any = None
+
+    def use_redis(self, url: str | None) -> None:
+        """Remember answered questions in Redis: once means once across processes."""
+        import redis
+
+        self._redis = redis.Redis.from_url(url) if url else None
 
     def _serializer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(str(current_app.secret_key), salt="tipoff-human-check")
@@ -163,6 +199,9 @@ class HumanCheck:
             return False
         if answer.strip() != str(data["s"]):
             return False
+        if self._redis is not None:
+            key = f"lifecert:human-check:{data['n']}"
+            return bool(self._redis.set(key, 1, nx=True, ex=self.max_seconds))
         with self._lock:
             now = time.monotonic()
             for nonce in [n for n, at in self._used.items() if now - at > self.max_seconds]:
