@@ -2,15 +2,16 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY api api
 COPY biometrics biometrics
 COPY certification certification
+COPY console console
 COPY lifecert lifecert
 COPY models models
 COPY storage storage
 COPY worker worker
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install -c constraints.txt .
 
 FROM python:3.11-slim
 # OpenCV (pulled in by insightface) needs these shared libraries at import time.
