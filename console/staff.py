@@ -211,6 +211,10 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    actor = _actor()
+    use_case = ctx()
+    use_case.audit(actor, "auth.signed_out", "account", actor.account_id, channel="console")
+    use_case.uow.commit()
     sign_out()
     return redirect(url_for("console.login"), code=303)
 

@@ -155,6 +155,10 @@ def test_a_clerk_of_another_district_gets_no_access(township_task, login, new_pa
     assert response.status == 403
     assert "outside your region" in page.inner_text(".flash.error")
     screenshot(page, "console-no-access")
+    page.click("text=English")
+    assert "Verification tasks" in page.inner_text("header nav")
+    page.goto("/console/tasks")
+    assert "Verification tasks" in page.inner_text("h1")
     anonymous = new_page()
     anonymous.goto(f"/console/tasks/{task_id}")
     assert "/console/login" in anonymous.url
