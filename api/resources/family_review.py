@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,10 @@ class BindingSchema(ma.Schema):
     requested_at = f.DateTime()
     decided_at = f.DateTime(allow_none=True)
     revoked_at = f.DateTime(allow_none=True)
+    person_name = f.String(
+        allow_none=True,
+        metadata={"description": "For the family member: the masked name", "example": "王*国"},
+    )
 
 
 class BindingRequestSchema(ma.Schema):
@@ -85,8 +90,12 @@ family_blp = Blueprint(
 class Bindings(MethodView):
     @family_blp.response(200, BindingSchema(many=True))
     def get(self) -> Any:
-        """Your bindings: as the family member, or as the beneficiary."""
-        return family.my_bindings(ctx(), current_actor())
+        """Your bindings: as the family member (with the person's masked name), or as the
+        beneficiary."""
+        actor = current_actor()
+        bindings = family.my_bindings(ctx(), actor)
+        names = family.bound_names(ctx(), actor, bindings)
+        return [{**asdict(b), "person_name": names.get(b.person_id)} for b in bindings]
 
     @family_blp.arguments(BindingRequestSchema)
     @family_blp.response(201, BindingSchema)

@@ -155,6 +155,29 @@ def my_bindings(ctx: UseCaseContext, actor: Actor) -> list[FamilyBinding]:
     )
 
 
+def masked_name(name: str) -> str:
+    """王建国 → 王*国, 李四 → 李*: enough for a helper to recognise whom they help."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def bound_names(
+    ctx: UseCaseContext, actor: Actor, bindings: list[FamilyBinding]
+) -> dict[UUID, str]:
+    """The masked names of the people a family member is bound to (for choosing whom to help)."""
+    if actor.kind != AccountKind.FAMILY.value:
+        return {}
+    names: dict[UUID, str] = {}
+    for binding in bindings:
+        person = ctx.uow.persons.get(binding.person_id)
+        if person is not None:
+            names[binding.person_id] = masked_name(person.name)
+    return names
+
+
 def list_for_staff(
     ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
 ) -> Page[FamilyBinding]:

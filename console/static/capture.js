@@ -102,7 +102,7 @@
       for (const b of bindings) {
         const o = document.createElement("option");
         o.value = b.person_id;
-        o.textContent = b.relationship + " · " + b.person_id.slice(0, 8);
+        o.textContent = (b.person_name || b.person_id.slice(0, 8)) + "（" + b.relationship + "）";
         select.appendChild(o);
       }
       $("family-choice").hidden = false;

@@ -152,7 +152,10 @@ def test_a_verified_beneficiary_confirms_a_binding_in_the_app(enrolled, challeng
         json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "spouse"},
         headers=wife,
     ).get_json()["id"]
-    assert [b["id"] for b in p.app.get("/api/family/bindings").get_json()] == [binding]
+    mine = p.app.get("/api/family/bindings").get_json()
+    assert [(b["id"], b["person_name"]) for b in mine] == [(binding, None)]
+    theirs = client.get("/api/family/bindings", headers=wife).get_json()
+    assert [(b["id"], b["person_name"]) for b in theirs] == [(binding, "王*国")]
     confirmed = p.app.post(f"/api/family/bindings/{binding}/confirmation")
     assert (
         confirmed.status_code == 200

@@ -72,3 +72,14 @@ def test_template_refresh_only_from_a_confident_pass_on_an_old_template():
     assert not rule.allows(
         score=0.9, threshold=0.33, newest_template_at=NOW - timedelta(days=30), now=NOW
     )
+
+
+def test_a_bound_persons_name_is_masked_for_the_helper() -> None:
+    from certification.services.family import masked_name
+
+    assert [masked_name(n) for n in ("王建国", "李四", "欧阳娜娜", "张")] == [
+        "王*国",
+        "李*",
+        "欧**娜",
+        "张",
+    ]
