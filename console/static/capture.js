@@ -12,6 +12,10 @@
     nod: ["请慢慢点点头", "Slowly nod your head"],
     open_mouth: ["请张张嘴", "Open your mouth"],
   };
+  const RELATIONSHIPS = {
+    spouse: "配偶", child: "子女", grandchild: "孙子女", sibling: "兄弟姐妹",
+    parent: "父母", other_relative: "其他亲属", carer: "照护人",
+  };
   const state = { tokens: null, account: null, personId: null, stream: null, session: null };
   const $ = (id) => document.getElementById(id);
 
@@ -102,7 +106,8 @@
       for (const b of bindings) {
         const o = document.createElement("option");
         o.value = b.person_id;
-        o.textContent = (b.person_name || b.person_id.slice(0, 8)) + "（" + b.relationship + "）";
+        const rel = RELATIONSHIPS[b.relationship] || b.relationship;
+        o.textContent = (b.person_name || b.person_id.slice(0, 8)) + "（您是其" + rel + "）";
         select.appendChild(o);
       }
       $("family-choice").hidden = false;

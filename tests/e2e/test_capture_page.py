@@ -42,3 +42,41 @@ def test_the_capture_page_certifies_the_pensioner_with_the_front_camera(
     assert person["period"]["due_on"] != before
     certs = clerk.get(f"/api/persons/{p.person['id']}/certifications").get_json()["items"]
     assert [c["channel"] for c in certs] == ["self_service_face"]
+
+
+def test_a_family_member_certifies_their_father_on_the_capture_page(
+    worker, enrolled, challenge, clerk, client, new_page
+):
+    from tests.e2e.test_family_and_limits import family_member
+
+    challenge("blink")
+    p = enrolled(CAMERA_CLIP, seq=32)
+    son = family_member(client, 61)
+    binding = client.post(
+        "/api/family/bindings",
+        json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "child"},
+        headers=son,
+    ).get_json()["id"]
+    approved = clerk.post(
+        f"/api/staff/family-bindings/{binding}/decision",
+        json={"approve": True, "reason": "both came to the counter"},
+    )
+    assert approved.get_json()["status"] == "active"
+
+    page = new_page(mobile=True)
+    page.goto("/capture")
+    page.fill("#login-code", "dev:family61")
+    page.click("#login-button")
+    page.wait_for_selector("#family-choice:not([hidden])")
+    assert "王*国" in page.inner_text("#person-choice")
+    page.check("#gentle")
+    screenshot(page, "capture-family-choice")
+    page.click("#start-button")
+    page.wait_for_selector("#step-record:not([hidden])")
+    page.click("#record-button")
+    page.wait_for_selector("#step-outcome:not([hidden])", timeout=120_000)
+    assert page.get_attribute("#capture", "data-outcome") == "pass", page.inner_text("main")
+    certs = clerk.get(f"/api/persons/{p.person['id']}/certifications").get_json()["items"]
+    assert [c["channel"] for c in certs] == ["family_assisted"]
+    son_id = client.get("/api/auth/me", headers=son).get_json()["account"]["id"]
+    assert certs[0]["assisted_by"] == son_id
