@@ -48,7 +48,11 @@ from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.persons import load_person
 from certification.services.suspensions import apply_restoration, apply_suspension
-from certification.services.verification import dispatch_task, refer_for_verification
+from certification.services.verification import (
+    dispatch_task,
+    open_proposal,
+    refer_for_verification,
+)
 from certification.verification import (
     ComparisonRun,
     DecisionProposal,
@@ -612,27 +616,16 @@ def _apply_lost(
         events = [known[i] for i in row["lost_evidence"] or [] if i in known]
         evidence = _evidence_summary(events)
         kinds = ", ".join(sorted({e["event_kind"] for e in events}))
-        proposal = DecisionProposal(
-            kind=ProposalKind.SUSPEND,
-            person_id=person.id,
-            entitlement_id=entitlement.id,
-            district_code=person.district_code,
+        proposal = open_proposal(
+            ctx,
+            actor,
+            person,
+            entitlement,
+            ProposalKind.SUSPEND,
             source="comparison_run",
             source_id=run_id,
             reason=f"lost_qualification: {kinds}",
             evidence={**evidence, "reason_code": SuspensionReason.LOST_QUALIFICATION.value},
-            created_at=ctx.clock.now(),
-        )
-        ctx.uow.proposals.add(proposal)
-        ctx.audit(
-            actor,
-            "proposal.created",
-            "decision_proposal",
-            proposal.id,
-            kind=proposal.kind.value,
-            person_id=str(person.id),
-            entitlement_id=str(entitlement.id),
-            source="comparison_run",
             run_id=str(run_id),
             events=[e["id"] for e in events],
         )

@@ -23,7 +23,7 @@ from certification.errors import (
     StaleVersion,
     ValidationFailed,
 )
-from certification.model import Person
+from certification.model import Entitlement, Person
 from certification.ports import (
     EvidenceStore,
     NationalTransport,
@@ -349,6 +349,47 @@ _PROPOSED_FOR = {
 }
 
 
+def open_proposal(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person: Person,
+    entitlement: Entitlement,
+    kind: ProposalKind,
+    *,
+    source: str,
+    source_id: UUID | None,
+    reason: str,
+    evidence: dict[str, Any],
+    **details: Any,
+) -> DecisionProposal:
+    """Record a suspension or restoration proposal for a district clerk, audited (``details``
+    join the audit record). Does not commit."""
+    proposal = DecisionProposal(
+        kind=kind,
+        person_id=person.id,
+        entitlement_id=entitlement.id,
+        district_code=person.district_code,
+        source=source,
+        source_id=source_id,
+        reason=reason,
+        evidence=evidence,
+        created_at=ctx.clock.now(),
+    )
+    ctx.uow.proposals.add(proposal)
+    ctx.audit(
+        actor,
+        "proposal.created",
+        "decision_proposal",
+        proposal.id,
+        kind=kind.value,
+        person_id=str(person.id),
+        entitlement_id=str(entitlement.id),
+        source=source,
+        **details,
+    )
+    return proposal
+
+
 def _propose(
     ctx: UseCaseContext,
     actor: Actor,
@@ -367,27 +408,16 @@ def _propose(
             continue
         if ctx.uow.proposals.open_for(entitlement.id, kind.value):
             continue
-        proposal = DecisionProposal(
-            kind=kind,
-            person_id=person.id,
-            entitlement_id=entitlement.id,
-            district_code=person.district_code,
+        proposal = open_proposal(
+            ctx,
+            actor,
+            person,
+            entitlement,
+            kind,
             source="verification_task",
             source_id=task.id,
             reason=reason[:2000],
             evidence=evidence,
-            created_at=ctx.clock.now(),
-        )
-        ctx.uow.proposals.add(proposal)
-        ctx.audit(
-            actor,
-            "proposal.created",
-            "decision_proposal",
-            proposal.id,
-            kind=kind.value,
-            person_id=str(person.id),
-            entitlement_id=str(entitlement.id),
-            source="verification_task",
             task_id=str(task.id),
         )
         proposals.append(proposal)
