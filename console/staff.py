@@ -298,8 +298,7 @@ def review_case(case_id: UUID) -> Any:
         "console/review_case.html",
         v=view,
         checks=_checks(verdict),
-        frames=[k for k in view.links if k.startswith("frame_")]
-        or [f"frame_{i}" for i in range(len(view.attempt.evidence_keys if view.attempt else []))],
+        frames=[name for name in view.links if name.startswith("frame_")],
     )
 
 
@@ -325,25 +324,7 @@ def review_decide(case_id: UUID) -> Any:
 
 @bp.route("/review/<uuid:case_id>/media/<name>")
 def review_media(case_id: UUID, name: str) -> Any:
-    use_case = ctx()
-    case = use_case.uow.review_cases.get(case_id)
-    if case is None:
-        abort(404)
-    person = load_person(use_case, case.person_id)
-    review_service.require_reviewer(_actor(), person)
-    attempt = use_case.uow.attempts.get(case.attempt_id) if case.attempt_id else None
-    key: str | None = None
-    if name == "video" and attempt is not None:
-        key = attempt.object_key
-    elif name.startswith("frame_") and attempt is not None and name[6:].isdigit():
-        index = int(name[6:])
-        key = attempt.evidence_keys[index] if index < len(attempt.evidence_keys) else None
-    elif name == "enrolled_photo":
-        templates = use_case.uow.templates.active_for(person.id)
-        key = next((t.photo_key for t in templates if t.photo_key), None)
-    if key is None:
-        abort(404)
-    return _stream_object(key)
+    return _stream_object(review_service.evidence_object(ctx(), _actor(), case_id, name))
 
 
 def _stream_object(key: str) -> Response:

@@ -65,18 +65,44 @@ def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: U
     require_reviewer(actor, person)
     attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
     session = ctx.uow.challenge_sessions.get(attempt.session_id) if attempt else None
-    links: dict[str, str | None] = {}
-    if attempt is not None:
-        links["video"] = store.presigned_get(attempt.object_key, seconds=LINK_SECONDS)
-        for i, key in enumerate(attempt.evidence_keys):
-            links[f"frame_{i}"] = store.presigned_get(key, seconds=LINK_SECONDS)
-    templates = ctx.uow.templates.active_for(person.id)
-    photo = next((t.photo_key for t in templates if t.photo_key), None)
-    if photo:
-        links["enrolled_photo"] = store.presigned_get(photo, seconds=LINK_SECONDS)
+    links: dict[str, str | None] = {
+        name: store.presigned_get(key, seconds=LINK_SECONDS)
+        for name, key in _evidence_objects(ctx, person, attempt).items()
+    }
     ctx.audit(actor, "review.viewed", "review_case", case.id)
     ctx.uow.commit()
     return CaseView(case, person, attempt, links, session.assisted_by if session else None)
+
+
+def _evidence_objects(
+    ctx: UseCaseContext, person: Person, attempt: Attempt | None
+) -> dict[str, str]:
+    """The objects a reviewer looks at, by name: video, frame_0…, enrolled_photo."""
+    objects: dict[str, str] = {}
+    if attempt is not None:
+        objects["video"] = attempt.object_key
+        for i, key in enumerate(attempt.evidence_keys):
+            objects[f"frame_{i}"] = key
+    templates = ctx.uow.templates.active_for(person.id)
+    photo = next((t.photo_key for t in templates if t.photo_key), None)
+    if photo:
+        objects["enrolled_photo"] = photo
+    return objects
+
+
+def evidence_object(ctx: UseCaseContext, actor: Actor, case_id: UUID, name: str) -> str:
+    """The key of one evidence object of a case (``name`` as in the case's links), for a
+    reviewer of the person's region."""
+    case = ctx.uow.review_cases.get(case_id)
+    if case is None:
+        raise NotFound(f"No review case {case_id}.")
+    person = load_person(ctx, case.person_id)
+    require_reviewer(actor, person)
+    attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
+    key = _evidence_objects(ctx, person, attempt).get(name)
+    if key is None:
+        raise NotFound(f"This case has no evidence called {name!r}.")
+    return key
 
 
 def case_version(ctx: UseCaseContext, case_id: UUID) -> int | None:
