@@ -539,29 +539,11 @@ def runs() -> Any:
     return _list_page("console/runs.html", page, people=False, can_start=can_start)
 
 
-STAGES = (("queued", 0), ("exporting", 5), ("classifying", 10), ("storing", 20))
-
-
-def progress_percent(run: Any) -> int:
-    """The share done, from the run's stage and, while applying, the people applied."""
-    if run.status in ("applied", "failed"):
-        return 100
-    note = (run.progress or "").lower()
-    match = re.search(r"applying the lists: (\d+)", note)
-    if match:
-        total = sum(int(n) for n in (run.counts or {}).values()) or 1
-        return min(99, 20 + int(79 * int(match.group(1)) / total))
-    for word, share in reversed(STAGES):
-        if word in note or run.status == word:
-            return share
-    return 1 if run.status == "running" else 0
-
-
 def _run_json(run: Any) -> dict[str, Any]:
     return {
         "status": run.status,
         "progress": run.progress,
-        "percent": progress_percent(run),
+        "percent": comparison_service.progress_percent(run),
         "counts": run.counts,
         "error": run.error,
     }
@@ -583,7 +565,7 @@ def run(run_id: UUID) -> Any:
         "console/run.html",
         run=found,
         people=people,
-        percent=progress_percent(found),
+        percent=comparison_service.progress_percent(found),
         entries=entries,
         list_name=list_name,
     )

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -320,6 +321,28 @@ class RunContextFactory:
         return UseCaseContext(self.uow_factory(), self.clock, self.config)
 
 
+# The stages a run reports in its progress note, with the share of the work done when each
+# starts; applying the lists takes the rest, person by person.
+STAGE_SHARES = (("exporting", 5), ("classifying", 10), ("storing", 20))
+APPLYING = "applying the lists: "
+_APPLIED = re.compile(re.escape(APPLYING) + r"(\d+)")
+
+
+def progress_percent(run: ComparisonRun) -> int:
+    """The share of a run done, read from its status and progress note (for a progress bar)."""
+    if run.status in ("applied", "failed"):
+        return 100
+    note = run.progress or ""
+    match = _APPLIED.search(note)
+    if match:
+        total = sum(int(n) for n in (run.counts or {}).values()) or 1
+        return min(99, 20 + int(79 * int(match.group(1)) / total))
+    for word, share in reversed(STAGE_SHARES):
+        if note.startswith(word):
+            return share
+    return 1 if run.status == "running" else 0
+
+
 def _set_progress(
     contexts: Callable[[], UseCaseContext], run_id: UUID, status: str, progress: str
 ) -> None:
@@ -541,7 +564,7 @@ def _progress_note(
     contexts: Callable[[], UseCaseContext], run_id: UUID, applied: Counter[str]
 ) -> None:
     done = sum(applied.values())
-    _set_progress(contexts, run_id, "running", f"applying the lists: {done} people done")
+    _set_progress(contexts, run_id, "running", f"{APPLYING}{done} people done")
 
 
 def _apply_qualified(

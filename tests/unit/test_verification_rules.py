@@ -200,3 +200,24 @@ def test_home_visit_is_taken_scheduled_and_closed():
     assert r.status is HomeVisitStatus.DONE
     with pytest.raises(RuleViolation):
         r.schedule(date(2026, 12, 3), date(2026, 11, 27), None)
+
+
+def test_a_runs_progress_bar_follows_the_notes_the_run_writes() -> None:
+    from datetime import date
+
+    from certification.services.comparison import APPLYING, progress_percent
+    from certification.verification import ComparisonRun
+
+    run = ComparisonRun(date(2026, 1, 1), date(2026, 11, 27), None, None)
+    assert progress_percent(run) == 0  # queued
+    run.status, run.progress = "running", "exporting"
+    assert progress_percent(run) == 5
+    run.progress = "classifying 1000 benefits"
+    assert progress_percent(run) == 10
+    run.progress = "storing the lists"
+    assert progress_percent(run) == 20
+    run.counts = {"qualified": 800, "lost": 50, "to_verify": 150}
+    run.progress = f"{APPLYING}500 people done"
+    assert progress_percent(run) == 20 + int(79 * 500 / 1000)
+    run.status = "applied"
+    assert progress_percent(run) == 100
