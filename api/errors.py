@@ -78,7 +78,7 @@ def _status_for(err: DomainError) -> int:
     return 400
 
 
-def _record_denial(err: AccessDenied) -> None:
+def record_denial(err: AccessDenied) -> None:
     """Art. 24: a refused attempt is logged in the audit trail, in its own transaction."""
     from api.auth import optional_actor
     from api.context import runtime
@@ -106,7 +106,7 @@ def _record_denial(err: AccessDenied) -> None:
 def handle_domain_error(err: DomainError) -> ResponseReturnValue:
     status = _status_for(err)
     if isinstance(err, AccessDenied):
-        _record_denial(err)
+        record_denial(err)
     errors = {"json": {err.field: [err.message]}} if err.field else None
     body = error_body(status, err.message, reason=err.code, errors=errors)
     if err.details:

@@ -15,7 +15,7 @@ from flask import Blueprint, render_template, request
 
 from api.context import ctx, runtime
 from certification.access import Actor
-from certification.regions import RegionLevel
+from certification.regions import CITY_CODE, RegionLevel
 from certification.services import supervision as supervision_service
 from certification.supervision import CATEGORY_LABELS, PublishedChannels, TipOffCategory
 from console.security import HumanCheck, RateLimiter, check_csrf
@@ -32,7 +32,7 @@ def channels() -> PublishedChannels:
 
 
 def districts() -> list[tuple[str, str]]:
-    regions = ctx().uow.regions.children("500000")
+    regions = ctx().uow.regions.children(CITY_CODE)
     return [(r.code, r.name) for r in regions if r.level is RegionLevel.DISTRICT]
 
 

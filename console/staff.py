@@ -27,7 +27,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from api.context import ctx, runtime
-from api.errors import STATUS_BY_ERROR
+from api.errors import STATUS_BY_ERROR, record_denial
 from api.ledger import ledger_response
 from api.sniff import sniff
 from certification.errors import (
@@ -37,6 +37,7 @@ from certification.errors import (
     ValidationFailed,
 )
 from certification.ports import PageRequest
+from certification.regions import CITY_CODE
 from certification.services import accounts as account_service
 from certification.services import audit as audit_service
 from certification.services import comparison as comparison_service
@@ -93,9 +94,7 @@ def _guard() -> Any:
 def _domain_error(err: DomainError) -> Any:
     status = _status_for(err)
     if isinstance(err, AccessDenied):
-        from api.errors import _record_denial
-
-        _record_denial(err)
+        record_denial(err)
     if request.method == "POST" and status in (409, 412, 422):
         flash(err.message, "error")
         back = request.referrer or ""
@@ -240,7 +239,7 @@ def home() -> Any:
     if actor.kind == AccountKind.OPERATOR.value:
         return redirect(url_for("console.runs"))
     figures = dashboard_service.dashboard(ctx(), actor)
-    names = {r.code: r.name for r in ctx().uow.regions.children("500000")}
+    names = {r.code: r.name for r in ctx().uow.regions.children(CITY_CODE)}
     lang = session.get("lang", "zh")
 
     def labelled(counts: dict[str, int], labels: dict[str, tuple[str, str]]) -> list[Any]:
@@ -631,7 +630,7 @@ def audit_verify() -> Any:
 
 
 def _scale() -> RewardScale:
-    return RewardScale.parse(runtime().settings.tipoff_reward_scale)
+    return runtime().settings.reward_scale()
 
 
 @bp.route("/tipoffs")

@@ -14,10 +14,13 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from certification.supervision import RewardScale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,10 +127,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _reward_scale_parses(self) -> Settings:
-        from certification.supervision import RewardScale
-
         try:
-            RewardScale.parse(self.tipoff_reward_scale)
+            self.reward_scale()
         except ValueError as err:
             raise SettingsError(f"LIFECERT_TIPOFF_REWARD_SCALE: {err}") from err
         return self
@@ -211,6 +212,12 @@ class Settings(BaseSettings):
         if self.dev_identity_provider is None:
             return self.environment == "development"
         return self.dev_identity_provider
+
+    def reward_scale(self) -> RewardScale:
+        """The configured tip-off reward scale (checked when the settings load)."""
+        from certification.supervision import RewardScale
+
+        return RewardScale.parse(self.tipoff_reward_scale)
 
     def signing_key(self) -> str:
         """The token-signing key: configured, or generated once and kept in the data directory."""
