@@ -659,6 +659,16 @@ class SqlNationalUploadRepository:
         return dict(row._mapping) if row else None
 
 
+def _tip_off_scope(stmt: Any, scope_code: str) -> Any:
+    """Tip-offs are investigated by district or city staff: a district sees its own, the
+    city all, a township none (it could not open them either)."""
+    if scope_code == CITY_CODE:
+        return stmt
+    if len(scope_code) == 6:
+        return stmt.where(schema.tip_offs.c.district_code == scope_code)
+    return stmt.where(sa.false())
+
+
 class SqlTipOffRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -671,9 +681,7 @@ class SqlTipOffRepository:
 
     def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[TipOff]:
         t = schema.tip_offs
-        stmt = sa.select(TipOff)
-        if scope_code != CITY_CODE:
-            stmt = stmt.where(t.c.district_code == scope_code[:6])
+        stmt = _tip_off_scope(sa.select(TipOff), scope_code)
         if status:
             stmt = stmt.where(t.c.status == status)
         return keyset_page(
@@ -687,7 +695,7 @@ class SqlTipOffRepository:
 
     def count_by_status(self, scope_code: str) -> dict[str, int]:
         t = schema.tip_offs
-        stmt = sa.select(t.c.status, sa.func.count()).group_by(t.c.status)
-        if scope_code != CITY_CODE:
-            stmt = stmt.where(t.c.district_code == scope_code[:6])
+        stmt = _tip_off_scope(sa.select(t.c.status, sa.func.count()), scope_code).group_by(
+            t.c.status
+        )
         return {str(status): int(n) for status, n in self.session.execute(stmt)}

@@ -196,6 +196,12 @@ def test_a_tip_off_is_submitted_investigated_and_closed_with_a_reward(login, new
     assert re.fullmatch(r"JB-\d{8}-[A-Z0-9]{6}", reference)
     screenshot(page, "tipoff-received")
 
+    login("jiefangbei.investigator", "500103001", ("investigator",))
+    township = new_page()
+    console_sign_in(township, "jiefangbei.investigator", PASSWORD)
+    township.goto("/console/tipoffs")
+    assert reference not in township.inner_text("#tipoffs")  # a district's, not a township's
+
     login("yuzhong.investigator", "500103", ("investigator",))
     login("yuzhong.colleague", "500103", ("investigator",))
     colleague = new_page()
