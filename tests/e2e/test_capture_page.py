@@ -47,21 +47,12 @@ def test_the_capture_page_certifies_the_pensioner_with_the_front_camera(
 def test_a_family_member_certifies_their_father_on_the_capture_page(
     worker, enrolled, challenge, clerk, client, new_page
 ):
-    from tests.e2e.test_family_and_limits import family_member
+    from tests.e2e.test_family_and_limits import approved_binding, family_member
 
     challenge("blink")
     p = enrolled(CAMERA_CLIP, seq=32)
     son = family_member(client, 61)
-    binding = client.post(
-        "/api/family/bindings",
-        json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "child"},
-        headers=son,
-    ).get_json()["id"]
-    approved = clerk.post(
-        f"/api/staff/family-bindings/{binding}/decision",
-        json={"approve": True, "reason": "both came to the counter"},
-    )
-    assert approved.get_json()["status"] == "active"
+    approved_binding(client, clerk, son, p.citizen_id, reason="both came to the counter")
 
     page = new_page(mobile=True)
     page.goto("/capture")

@@ -25,6 +25,20 @@ def family_member(client, seq):
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
+def approved_binding(client, clerk, helper, citizen_id, reason="checked the household book"):
+    """The helper asks to be bound (as the beneficiary's child) and staff approve it."""
+    binding = client.post(
+        "/api/family/bindings",
+        json={"citizen_id": citizen_id, "name": "王建国", "relationship": "child"},
+        headers=helper,
+    ).get_json()["id"]
+    approved = clerk.post(
+        f"/api/staff/family-bindings/{binding}/decision", json={"approve": True, "reason": reason}
+    )
+    assert approved.status_code == 200 and approved.get_json()["status"] == "active"
+    return binding
+
+
 def decide(app_client, headers, session):
     wait_for(
         lambda: app_client.get(f"/api/selfservice/sessions/{session}", headers=headers).get_json(),
@@ -111,15 +125,7 @@ def test_a_family_member_holding_up_someone_else_is_refused_by_the_match(
     challenge("blink")
     p = enrolled("driving_d9")
     daughter = family_member(client, 53)
-    binding = client.post(
-        "/api/family/bindings",
-        json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "child"},
-        headers=daughter,
-    ).get_json()["id"]
-    clerk.post(
-        f"/api/staff/family-bindings/{binding}/decision",
-        json={"approve": True, "reason": "checked the household book"},
-    )
+    approved_binding(client, clerk, daughter, p.citizen_id)
     body = client.post(
         "/api/selfservice/sessions", json={"person_id": p.person["id"]}, headers=daughter
     ).get_json()
