@@ -57,13 +57,21 @@ def list_cases(
     return ctx.uow.review_cases.find(scope_code=scope, status=status, page=page)
 
 
-def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: UUID) -> CaseView:
+def _reviewable(
+    ctx: UseCaseContext, actor: Actor, case_id: UUID
+) -> tuple[ReviewCase, Person, Attempt | None]:
+    """A case this reviewer may look at, with its person and attempt."""
     case = ctx.uow.review_cases.get(case_id)
     if case is None:
         raise NotFound(f"No review case {case_id}.")
     person = load_person(ctx, case.person_id)
     require_reviewer(actor, person)
     attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
+    return case, person, attempt
+
+
+def get_case(ctx: UseCaseContext, actor: Actor, store: EvidenceStore, case_id: UUID) -> CaseView:
+    case, person, attempt = _reviewable(ctx, actor, case_id)
     session = ctx.uow.challenge_sessions.get(attempt.session_id) if attempt else None
     links: dict[str, str | None] = {
         name: store.presigned_get(key, seconds=LINK_SECONDS)
@@ -93,12 +101,7 @@ def _evidence_objects(
 def evidence_object(ctx: UseCaseContext, actor: Actor, case_id: UUID, name: str) -> str:
     """The key of one evidence object of a case (``name`` as in the case's links), for a
     reviewer of the person's region."""
-    case = ctx.uow.review_cases.get(case_id)
-    if case is None:
-        raise NotFound(f"No review case {case_id}.")
-    person = load_person(ctx, case.person_id)
-    require_reviewer(actor, person)
-    attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
+    _case, person, attempt = _reviewable(ctx, actor, case_id)
     key = _evidence_objects(ctx, person, attempt).get(name)
     if key is None:
         raise NotFound(f"This case has no evidence called {name!r}.")
