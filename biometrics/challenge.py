@@ -1,10 +1,18 @@
 """Active liveness: were the asked actions performed, in the asked order?
 
-Each action is found as an event in the landmark time series, measured against
-the person's own resting values (eye openness and head pose differ from person
-to person), so small eyes, glasses and a slightly tilted phone do not matter.
-Timing is generous: an action may take as long as the person needs; only the
-order matters, and each action must start after the previous one peaked.
+Each action is found as an event in the landmark time series, measured against the
+person's own values, so small eyes, glasses and a slightly tilted phone do not matter:
+- a blink is a short dip of the eye opening, and rise of the eye-closed state, against the
+  frames just before and after it (the eyes reopen within ``blink_half_window_s``); read at
+  the clip's own frame rate around the moment (see tracking), with no minimum duration, so a
+  blink shut for a single frame counts and so does an elderly person's slow one;
+- a head turn is what the labels call one: the head rotates by ``turn_swing_deg`` and ends at
+  least ``turn_end_deg`` towards that side (0 = facing the camera);
+- a nod goes down against the resting pose and comes back up;
+- an open mouth opens wide against its resting opening.
+Timing is generous: an action may take as long as the person needs; only the order matters:
+each action must start after the previous one was done (a blink at its deepest, a movement
+once it went as far as asked).
 """
 
 from __future__ import annotations
@@ -78,6 +86,105 @@ def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return runs
 
 
+def valley_depth(
+    t: npt.NDArray[np.float64], x: npt.NDArray[np.float64], half: float
+) -> npt.NDArray[np.float64]:
+    """How far each sample lies below the lower of the highest values within ``half`` seconds
+    before it and after it: the depth of a short dip; 0 where either side has no sample (the
+    start or the end of the clip) or the signal does not come back up."""
+    out = np.zeros(len(x))
+    lo = np.searchsorted(t, t - half, side="left")
+    hi = np.searchsorted(t, t + half, side="right")
+    for i in range(len(x)):
+        if lo[i] >= i or hi[i] <= i + 1:
+            continue
+        out[i] = max(0.0, min(float(x[lo[i] : i].max()), float(x[i + 1 : hi[i]].max())) - x[i])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """The time series the detectors read, from the observations of one video."""
+
+    head_t: npt.NDArray[np.float64]  # base frames (the head moves slowly: an even sampling)
+    head_yaw: npt.NDArray[np.float64]  # degrees, the person's own left positive
+    head_pitch: npt.NDArray[np.float64]  # degrees, head down positive (NaN where unreadable)
+    t: npt.NDArray[np.float64]  # readable frames (the face turned little enough)
+    ear: npt.NDArray[np.float64]  # eye opening (mean of both eyes)
+    eye_closed: npt.NDArray[np.float64]  # eye-closed logit
+    mar: npt.NDArray[np.float64]  # mouth opening / width
+    yaw: npt.NDArray[np.float64]
+    pitch: npt.NDArray[np.float64]  # degrees, head down positive
+
+
+def series(observations: Sequence[Observation], *, mirrored: bool = False) -> Series:
+    tracked = sorted((o for o in observations if o.measures is not None), key=lambda o: o.t)
+    sign = -1.0 if mirrored else 1.0
+    head = [o.measures for o in tracked if o.base and o.measures is not None]
+    head_readable = [o.readable for o in tracked if o.base]
+    read = [o for o in tracked if o.readable]
+    m = [o.measures for o in read if o.measures is not None]
+    return Series(
+        head_t=np.array([o.t for o in tracked if o.base], dtype=np.float64),
+        head_yaw=np.array([x.yaw for x in head], dtype=np.float64) * sign,
+        head_pitch=np.array(
+            [x.pitch if ok else np.nan for x, ok in zip(head, head_readable, strict=True)],
+            dtype=np.float64,
+        ),
+        t=np.array([o.t for o in read], dtype=np.float64),
+        ear=np.array([x.ear for x in m], dtype=np.float64),
+        eye_closed=np.array([x.eye_closed for x in m], dtype=np.float64),
+        mar=np.array([x.mar for x in m], dtype=np.float64),
+        yaw=np.array([x.yaw for x in m], dtype=np.float64) * sign,
+        pitch=np.array([x.pitch for x in m], dtype=np.float64),
+    )
+
+
+def blink_components(
+    s: Series, config: ChallengeConfig
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Times, the dip of the eye opening (relative to the open eye) and the rise of the
+    eye-closed logit at every frame where the eyes can be read, against the frames just
+    before and after it."""
+    if s.t.size < 3:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    steady = (np.abs(s.yaw - np.median(s.yaw)) < config.max_pose_for_eyes) & (
+        np.abs(s.pitch - np.median(s.pitch)) < config.max_pose_for_eyes
+    )
+    t, ear, closed = s.t[steady], s.ear[steady], s.eye_closed[steady]
+    if t.size < 3:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    half = config.blink_half_window_s
+    open_eye = float(np.median(ear)) or 1e-6
+    return t, valley_depth(t, ear, half) / open_eye, valley_depth(t, -closed, half)
+
+
+def blink_evidence(
+    dip: npt.NDArray[np.float64], rise: npt.NDArray[np.float64], config: ChallengeConfig
+) -> npt.NDArray[np.float64]:
+    """Both signals in units of a typical blink, summed."""
+    out: npt.NDArray[np.float64] = dip / config.blink_ear_scale + rise / config.blink_logit_scale
+    return out
+
+
+def turn_components(
+    t: npt.NDArray[np.float64], yaw: npt.NDArray[np.float64], sign: float, config: ChallengeConfig
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Towards one side: how far the head rotated from the pose of the last few seconds
+    (swing), and where it is, 0 = facing the camera (a single wild sample is not believed:
+    its neighbours must agree)."""
+    toward = yaw * sign
+    if toward.size == 0:
+        return toward, toward
+    lo = np.searchsorted(t, t - config.turn_lookback_s, side="left")
+    swing = np.array([toward[i] - float(toward[lo[i] : i + 1].min()) for i in range(len(t))])
+    steady = np.minimum(toward, np.maximum(np.roll(toward, 1), np.roll(toward, -1)))
+    steady[0], steady[-1] = toward[0], toward[-1]
+    return swing, steady
+
+
 def _merge(events: list[Event]) -> list[Event]:
     """One event per action where runs overlap (noise splits a slow movement into pieces)."""
     merged: list[Event] = []
@@ -99,71 +206,38 @@ class ChallengeDetector:
         self.mirrored = mirrored
 
     def events(self, observations: Sequence[Observation]) -> list[Event]:
-        tracked = [o for o in observations if o.measures is not None]
-        if len(tracked) < 3:
-            return []
-        t = np.array([o.t for o in tracked])
-        m = [o.measures for o in tracked]
-        assert all(x is not None for x in m)
-        ear_r = np.array([x.ear_right for x in m if x is not None])
-        ear_l = np.array([x.ear_left for x in m if x is not None])
-        mar = np.array([x.mar for x in m if x is not None])
-        yaw = np.array([x.yaw for x in m if x is not None]) * (-1 if self.mirrored else 1)
-        pitch = np.array([x.pitch for x in m if x is not None])
+        s = series(observations, mirrored=self.mirrored)
         events: list[Event] = []
-        events += self._blinks(t, ear_r, ear_l, yaw, pitch)
-        events += self._turns(t, yaw)
-        events += self._mouth(t, mar)
-        events += self._nods(t, pitch)
+        if s.head_t.size >= 3:  # head turns: base frames, profiles included
+            events += self._turns(s.head_t, s.head_yaw)
+        nod = ~np.isnan(s.head_pitch)
+        if nod.sum() >= 3:  # nods: base frames where the face can be read
+            events += self._nods(s.head_t[nod], s.head_pitch[nod])
+        if s.t.size >= 3:  # eyes and mouth: every frame read where the face can be read
+            events += self._blinks(s)
+            events += self._mouth(s.t, s.mar)
         return _merge(sorted(events, key=lambda e: (e.start, e.peak)))
 
-    def _hold_ok(self, t: npt.NDArray[np.float64], i: int, j: int) -> bool:
-        # a single sampled frame counts as one frame interval of hold
-        dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.07
-        return float(t[j] - t[i]) + dt >= self.config.min_hold_s - 1e-6
-
-    def _blinks(
-        self,
-        t: npt.NDArray[np.float64],
-        ear_r: npt.NDArray[np.float64],
-        ear_l: npt.NDArray[np.float64],
-        yaw: npt.NDArray[np.float64],
-        pitch: npt.NDArray[np.float64],
-    ) -> list[Event]:
-        cfg = self.config
-        frontal = (np.abs(yaw - np.median(yaw)) < cfg.max_pose_for_eyes) & (
-            np.abs(pitch - np.median(pitch)) < cfg.max_pose_for_eyes
-        )
-        if frontal.sum() < 3:
-            return []
-        base_r = float(np.percentile(ear_r[frontal], 75))
-        base_l = float(np.percentile(ear_l[frontal], 75))
-        closed = frontal & (ear_r < cfg.blink_drop * base_r) & (ear_l < cfg.blink_drop * base_l)
-        opened = (ear_r > cfg.blink_reopen * base_r) & (ear_l > cfg.blink_reopen * base_l)
+    def _blinks(self, s: Series) -> list[Event]:
+        t, dip, rise = blink_components(s, self.config)
+        evidence = blink_evidence(dip, rise, self.config)
         events = []
-        for i, j in _runs(closed):
-            if float(t[j] - t[i]) > cfg.blink_max_s:
-                continue  # eyes kept shut, not a blink
-            before = opened[:i].any()
-            after = opened[j + 1 :].any()
-            if not (before and after):
-                continue
-            k = i + int(np.argmin(ear_r[i : j + 1] + ear_l[i : j + 1]))
-            depth = 1 - float(ear_r[k] + ear_l[k]) / (base_r + base_l)
-            events.append(Event(Action.BLINK, float(t[i]), float(t[k]), float(t[j]), depth))
+        for i, j in _runs(evidence >= self.config.blink_threshold):
+            k = i + int(np.argmax(evidence[i : j + 1]))
+            events.append(
+                Event(Action.BLINK, float(t[i]), float(t[k]), float(t[j]), float(evidence[k]))
+            )
         return events
 
     def _turns(self, t: npt.NDArray[np.float64], yaw: npt.NDArray[np.float64]) -> list[Event]:
         cfg = self.config
-        rest = float(np.median(yaw))
         events = []
         for action, sign in ((Action.TURN_LEFT, 1.0), (Action.TURN_RIGHT, -1.0)):
-            delta = (yaw - rest) * sign
-            for i, j in _runs(delta >= cfg.turn_deg):
-                if not self._hold_ok(t, i, j):
-                    continue
-                k = i + int(np.argmax(delta[i : j + 1]))
-                events.append(Event(action, float(t[i]), float(t[k]), float(t[j]), float(delta[k])))
+            swing, steady = turn_components(t, yaw, sign, cfg)
+            hit = (swing >= cfg.turn_swing_deg) & (steady >= cfg.turn_end_deg)
+            for i, j in _runs(hit):
+                k = i + int(np.argmax(steady[i : j + 1]))
+                events.append(Event(action, float(t[i]), float(t[k]), float(t[j]), float(swing[k])))
         return events
 
     def _mouth(self, t: npt.NDArray[np.float64], mar: npt.NDArray[np.float64]) -> list[Event]:
@@ -172,8 +246,6 @@ class ChallengeDetector:
         limit = max(cfg.mouth_open_mar, rest + cfg.mouth_open_gain)
         events = []
         for i, j in _runs(mar >= limit):
-            if not self._hold_ok(t, i, j):
-                continue
             k = i + int(np.argmax(mar[i : j + 1]))
             events.append(
                 Event(Action.OPEN_MOUTH, float(t[i]), float(t[k]), float(t[j]), float(mar[k]))
@@ -190,7 +262,7 @@ class ChallengeDetector:
             dip = float(delta[k])
             # the head must come back up by part of the dip afterwards
             back = np.nonzero(delta[j + 1 :] <= dip * (1 - cfg.nod_return))[0]
-            if back.size == 0 or not self._hold_ok(t, i, j):
+            if back.size == 0:
                 continue
             end = j + 1 + int(back[0])
             events.append(Event(Action.NOD, float(t[i]), float(t[k]), float(t[end]), dip))
@@ -207,7 +279,10 @@ class ChallengeDetector:
             if found is None:
                 break
             matched.append(found)
-            cursor = found.peak
+            # the next action may start once this one is done: a blink at its deepest, a
+            # movement once it reached what was asked (a person may blink while holding a
+            # turned head)
+            cursor = found.peak if action is Action.BLINK else found.start
         passed = len(matched) == len(asked)
         seen_kinds = {e.action for e in seen}
         missing = tuple(a for a in asked if a not in seen_kinds)

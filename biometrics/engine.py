@@ -1,15 +1,24 @@
 """The engine: a selfie video, the asked challenge and enrolled templates in; a verdict out.
 
-Decision rules, in order:
-1. the upload is unusable (format, size, length)            -> retry, with the reason
-2. no face, several faces, the face left the picture          -> retry
-3. a still photo (no non-rigid movement of the face)          -> fail (a possible attack)
-4. capture quality (dark, backlit, blurred, far, covered)     -> retry, with what to fix
-5. the passive liveness score too low                         -> fail (a possible attack)
-6. the challenge not performed, or not in the asked order     -> retry
-7. the face does not match the enrolled templates             -> fail
-8. otherwise                                                  -> pass
-A ``fail`` opens a case for staff; a ``retry`` tells the person what to change.
+Two steps, so that the rules can be read and tested without the models:
+- ``Engine.analyse`` runs the models once over the video and returns an ``Analysis``: the
+  observations of the face over time, the best frames' passive-liveness scores, their
+  embeddings, capture quality;
+- ``decide`` turns an analysis, the asked challenge and the enrolled templates into a verdict,
+  applying the rules in this order (the first that applies decides):
+
+  1. the upload is unusable (format, size, length)            -> retry or invalid, with reason
+  2. too short; several faces; no face; the face left the picture -> retry
+  3. a still photo (no non-rigid movement of the face)          -> fail (a possible attack)
+  4. capture quality (dark, backlit, blurred, far, covered)     -> retry, with what to fix
+  5. the passive liveness score too low                         -> fail (a possible attack)
+  6. the challenge not performed, or not in the asked order     -> retry
+  7. the face does not match the enrolled templates             -> fail
+  8. otherwise                                                  -> pass
+
+A ``fail`` opens a case for staff; a ``retry`` tells the person what to change. Capture
+problems (4) come before passive liveness (5) because the small public anti-spoof models also
+score poor *live* captures low: a person in bad light is told what to fix, not refused.
 """
 
 from __future__ import annotations
@@ -29,12 +38,18 @@ from biometrics.config import EngineConfig
 from biometrics.detect import Detector, ScrfdDetector, YuNetDetector, largest
 from biometrics.errors import InputRejected
 from biometrics.geometry import Face, Image, align_112, as_u8, square_crop
-from biometrics.landmarks import FaceMesh, Mesh, measures
-from biometrics.liveness import PassiveLiveness, non_rigid_motion
-from biometrics.quality import assess_photo, assess_video
+from biometrics.landmarks import FaceMesh, Mesh, ShapeModel, measures
+from biometrics.liveness import (
+    NonRigidMotion,
+    PassiveLiveness,
+    PassiveScores,
+    non_rigid_motion,
+    passive_score,
+)
+from biometrics.quality import QualityReport, assess_photo, assess_video, judge_video
 from biometrics.reasons import Kind, reason
 from biometrics.recognition import Embedder, Template, Vector, compatible, similarity
-from biometrics.tracking import FaceTracker, KeptFrame
+from biometrics.tracking import FaceTracker, KeptFrame, Observation
 from biometrics.video import VideoReader, prefetch
 from models.store import ModelStore
 
@@ -104,8 +119,153 @@ class Enrolment:
     quality: dict[str, float]
 
 
+PHOTO_MIN_SIDE = 320  # smaller photos are enlarged to this before detection
+
+
 def _decision_for(code: str) -> str:
     return "fail" if reason(code).kind is Kind.FAIL else "retry"
+
+
+@dataclass
+class Analysis:
+    """What the models saw in one video, before any decision."""
+
+    video: dict[str, Any]
+    models: dict[str, str]
+    timings_ms: dict[str, float]
+    rejected: InputRejected | None = None  # the upload itself was unusable
+    observations: list[Observation] = field(default_factory=list)
+    detections: int = 0
+    detections_with_extra: int = 0
+    best: list[KeptFrame] = field(default_factory=list)
+    motion: NonRigidMotion | None = None
+    passive: float = 0.0
+    passive_frames: list[PassiveScores] = field(default_factory=list)
+    embeddings: list[Vector] = field(default_factory=list)
+    embedder: tuple[str, str] = ("", "")  # the recognition model's name and version
+    quality: QualityReport | None = None
+    evidence: list[EvidenceFrame] = field(default_factory=list)
+
+
+def decide(
+    analysis: Analysis,
+    challenge: Sequence[str | Action],
+    templates: Sequence[Template],
+    config: EngineConfig,
+    *,
+    mirrored: bool = False,
+) -> Verdict:
+    """The verdict on an analysed video: the rules of the module docstring, in their order."""
+    asked = parse_actions([str(a) for a in challenge])
+    verdict = Verdict("retry", [], video=dict(analysis.video), models=dict(analysis.models))
+    verdict.timings_ms = dict(analysis.timings_ms)
+    if analysis.rejected is not None:
+        err = analysis.rejected
+        verdict.checks.append(Check("video", False, None, None, err.detail))
+        return _finish(verdict, _decision_for(err.reason.code), [err.reason.code])
+    observations = analysis.observations
+    duration = observations[-1].t if observations else 0.0
+    verdict.video["duration_s"] = round(duration, 2)
+
+    # 2. the face
+    tracking = config.tracking
+    faced = [o for o in observations if o.measures is not None]
+    share = len(faced) / len(observations) if observations else 0.0
+    extra_share = analysis.detections_with_extra / max(1, analysis.detections)
+    presence_ok = share >= tracking.min_face_share
+    verdict.checks.append(Check("face_presence", presence_ok, share, tracking.min_face_share))
+    verdict.checks.append(
+        Check(
+            "single_face",
+            extra_share < tracking.extra_face_min_share,
+            extra_share,
+            tracking.extra_face_min_share,
+        )
+    )
+    if duration < config.video.min_duration_s:
+        return _finish(verdict, "retry", ["video_too_short"])
+    if extra_share >= tracking.extra_face_min_share:
+        return _finish(verdict, "retry", ["multiple_faces"])
+    if not faced:
+        return _finish(verdict, "retry", ["no_face"])
+    if not presence_ok:
+        return _finish(verdict, "retry", ["face_lost"])
+
+    liveness = config.liveness
+    motion = (analysis.motion or NonRigidMotion(0.0, 0.0, 0.0, 0.0)).scored(liveness)
+    passive = passive_score(analysis.passive_frames, liveness)
+    still_ok = motion.score >= liveness.min_non_rigid
+    live_ok = passive >= liveness.threshold
+    verdict.checks.append(
+        Check(
+            "non_rigid_motion",
+            still_ok,
+            motion.score,
+            liveness.min_non_rigid,
+            f"eye range {motion.eye_range:.3f}, mouth range {motion.mouth_range:.3f}, "
+            f"shape {motion.shape:.4f}",
+        )
+    )
+    verdict.checks.append(
+        Check(
+            "passive_liveness",
+            live_ok,
+            passive,
+            liveness.threshold,
+            "per frame v2/v1se/m128: "
+            + "; ".join(
+                f"{s.v2:.2f}/{s.v1se:.2f}/{s.minifas128:.2f}" for s in analysis.passive_frames
+            ),
+        )
+    )
+    challenge_result = ChallengeDetector(config.challenge, mirrored=mirrored).evaluate(
+        asked, observations
+    )
+    verdict.challenge = _challenge_json(challenge_result)
+    verdict.checks.append(
+        Check(
+            "challenge",
+            challenge_result.passed,
+            len(challenge_result.matched) / max(1, len(asked)),
+            1.0,
+            " ".join(a.value for a in asked),
+        )
+    )
+    usable = [t for t in templates if (t.model, t.model_version) == analysis.embedder]
+    match_score = similarity(usable, analysis.embeddings)
+    match_ok = match_score >= config.match.threshold
+    verdict.checks.append(Check("face_match", match_ok, match_score, config.match.threshold))
+    if analysis.embeddings and usable:
+        sims = [max(float(np.dot(t.vector, e)) for t in usable) for e in analysis.embeddings]
+        verdict.best_embedding = analysis.embeddings[int(np.argmax(sims))]
+    metrics = analysis.quality.metrics if analysis.quality is not None else {}
+    quality = QualityReport(judge_video(metrics, config.quality), metrics)
+    verdict.checks.append(
+        Check("quality", quality.ok, None, None, ", ".join(quality.reasons) or "ok")
+    )
+    verdict.video["quality"] = {k: round(v, 3) for k, v in quality.metrics.items()}
+    verdict.evidence = list(analysis.evidence)
+
+    if not still_ok:
+        return _finish(verdict, "fail", ["still_image"])
+    if not quality.ok:
+        return _finish(verdict, "retry", list(quality.reasons))
+    if not live_ok:
+        return _finish(verdict, "fail", ["liveness_failed"])
+    if not challenge_result.passed:
+        code = (
+            "challenge_wrong_order" if challenge_result.wrong_order else "challenge_not_performed"
+        )
+        return _finish(verdict, "retry", [code])
+    if not match_ok:
+        return _finish(verdict, "fail", ["face_mismatch"])
+    return _finish(verdict, "pass", [])
+
+
+def _finish(verdict: Verdict, decision: str, reasons: list[str]) -> Verdict:
+    verdict.decision = decision
+    verdict.reasons = reasons
+    return verdict
 
 
 class Engine:
@@ -115,6 +275,7 @@ class Engine:
         self.store = store
         self.config = config or EngineConfig()
         self._detector: Detector | None = None
+        self._shapes: ShapeModel | None = None
         self._mesh: FaceMesh | None = None
         self._embedder: Embedder | None = None
         self._passive: PassiveLiveness | None = None
@@ -131,6 +292,12 @@ class Engine:
             else:
                 self._detector = YuNetDetector(self.store.session(self.config.detector))
         return self._detector
+
+    @property
+    def shapes(self) -> ShapeModel:
+        if self._shapes is None:
+            self._shapes = ShapeModel(self.store.session("peppa_68"))
+        return self._shapes
 
     @property
     def mesh(self) -> FaceMesh:
@@ -157,7 +324,7 @@ class Engine:
 
     def warm_up(self) -> None:
         """Load every model now (worker start-up), so the first request is not slow."""
-        _ = (self.detector, self.mesh, self.embedder, self.passive)
+        _ = (self.detector, self.shapes, self.mesh, self.embedder, self.passive)
 
     # -- enrolment ------------------------------------------------------------------------
 
@@ -179,13 +346,38 @@ class Engine:
             (face.kps * scale + np.array([ox, oy], dtype=np.float32)).astype(np.float32),
         )
 
+    def _photo_faces(self, photo: bytes | str | Path) -> tuple[Image, float, list[Face]]:
+        """A photo made ready for the detector, and the faces on it (best first).
+
+        A small photo (an ID photo scan, a tight crop) is enlarged to 320 px and every photo
+        gets a black margin of a quarter of its size, so that a face filling the picture is
+        not cut by its edge; the alignment points are then re-read on a region around the
+        face at full detail. Measured against the plain detector on the shared photos: TAR
+        at FAR 1e-3 0.9862 -> 0.9896, EER 0.45 % -> 0.26 % (decision 0012).
+        Returns the prepared picture, its scale against the photo, and the faces on it.
+        """
+        image = load_image(photo)
+        h, w = image.shape[:2]
+        scale = max(1.0, PHOTO_MIN_SIDE / max(h, w))
+        if scale > 1.0:
+            image = as_u8(
+                cv2.resize(
+                    image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC
+                )
+            )
+        margin = round(0.25 * max(image.shape[:2]))
+        image = as_u8(
+            cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
+        )
+        faces = self.detector.detect(image, max_side=min(960, max(image.shape[:2])))
+        return image, scale, faces
+
     def enrol(self, photo: bytes | str | Path, *, source: str = "photo") -> Enrolment:
         """A template from one photo, through the enrolment quality gate.
 
         Raises InputRejected (with the first reason) when the photo is unusable.
         """
-        image = load_image(photo)
-        faces = self.detector.detect(image, max_side=min(960, max(image.shape[:2])))
+        image, scale, faces = self._photo_faces(photo)
         if not faces:
             raise InputRejected("no_face")
         main = largest(faces)
@@ -198,10 +390,10 @@ class Engine:
         center, side, roll = self.mesh.crop_from_face(main)
         mesh = self.mesh.run(image, center, side, roll)
         m = measures(mesh)
-        report = assess_photo(image, mesh, main.width, m.yaw, m.pitch, self.config.quality)
+        report = assess_photo(image, mesh, main.width / scale, m.yaw, m.pitch, self.config.quality)
         if not report.ok:
             raise InputRejected(report.reasons[0], ", ".join(report.reasons))
-        vector = self.embedder.embed(align_112(image, main.kps))
+        vector = self.embedder.embed(align_112(image, self._face_points(image, main).kps))
         template = Template(
             model=self.embedder.name,
             model_version=self.embedder.version,
@@ -213,11 +405,11 @@ class Engine:
 
     def embed_photo(self, photo: bytes | str | Path) -> Vector | None:
         """An embedding of the largest face, without the enrolment gate (for measurements)."""
-        image = load_image(photo)
-        face = largest(self.detector.detect(image, max_side=min(960, max(image.shape[:2]))))
+        image, _, faces = self._photo_faces(photo)
+        face = largest(faces)
         if face is None:
             return None
-        return self.embedder.embed(align_112(image, face.kps))
+        return self.embedder.embed(align_112(image, self._face_points(image, face).kps))
 
     # -- verification ---------------------------------------------------------------------
 
@@ -230,17 +422,25 @@ class Engine:
         mirrored: bool = False,
     ) -> Verdict:
         started = time.perf_counter()
+        parse_actions([str(a) for a in challenge])  # an unknown action is refused first
+        compatible(templates, self.embedder)  # raises TemplateMismatch
+        verdict = decide(self.analyse(video), challenge, templates, self.config, mirrored=mirrored)
+        verdict.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        return verdict
+
+    def analyse(self, video: str | Path | IO[bytes]) -> Analysis:
+        """Run the models over the video once (the decision needs nothing else)."""
+        started = time.perf_counter()
+        cpu_started = time.process_time()
         cfg = self.config
-        asked = parse_actions([str(a) for a in challenge])
-        usable = compatible(templates, self.embedder)  # raises TemplateMismatch
-        timings: dict[str, float] = {}
         tracker = FaceTracker(
             self.detector,
-            self.mesh,
+            self.shapes,
             cfg.tracking,
             cfg.quality,
             keep=max(cfg.liveness.frames, cfg.match.frames),
         )
+        timings: dict[str, float] = {}
         video_info: dict[str, Any] = {}
         track_s = 0.0
         try:
@@ -255,62 +455,43 @@ class Engine:
                     t0 = time.perf_counter()
                     tracker.observe(frame)
                     track_s += time.perf_counter() - t0
+                tracker.flush()
                 video_info.update(
                     rotation=reader.rotation,
                     decoded_frames=reader.decoded_frames,
-                    analysed_frames=len(tracker.result.observations),
+                    analysed_frames=tracker.result.frames_read,
                     truncated=reader.truncated,
                 )
         except InputRejected as err:
-            return Verdict(
-                _decision_for(err.reason.code),
-                [err.reason.code],
-                [Check("video", False, None, None, err.detail)],
-                {"total": (time.perf_counter() - started) * 1000},
-                video=video_info,
-            )
+            timings["total"] = (time.perf_counter() - started) * 1000
+            return Analysis(video_info, {}, timings, rejected=err)
         stream_s = time.perf_counter() - started
         timings["decode"] = (stream_s - track_s) * 1000
         timings["track"] = track_s * 1000
         result = tracker.result
-        observations = result.observations
-        duration = observations[-1].t if observations else 0.0
-        video_info["duration_s"] = round(duration, 2)
-        verdict = Verdict("retry", [], video=video_info, models=self._model_versions())
-        verdict.timings_ms = timings
-
-        # 2. the face
-        faced = [o for o in observations if o.measures is not None]
-        share = len(faced) / len(observations) if observations else 0.0
-        extra_share = result.detections_with_extra / max(1, result.detections)
-        presence_ok = share >= cfg.tracking.min_face_share
-        verdict.checks.append(
-            Check("face_presence", presence_ok, share, cfg.tracking.min_face_share)
+        analysis = Analysis(
+            video_info,
+            self._model_versions(),
+            timings,
+            observations=result.ordered(),
+            detections=result.detections,
+            detections_with_extra=result.detections_with_extra,
+            best=result.best,
+            embedder=(self.embedder.name, self.embedder.version),
         )
-        verdict.checks.append(
-            Check(
-                "single_face",
-                extra_share < cfg.tracking.extra_face_min_share,
-                extra_share,
-                cfg.tracking.extra_face_min_share,
-            )
-        )
-        if duration < cfg.video.min_duration_s:
-            return self._finish(verdict, "retry", ["video_too_short"], started)
-        if extra_share >= cfg.tracking.extra_face_min_share:
-            return self._finish(verdict, "retry", ["multiple_faces"], started)
-        if not faced:
-            return self._finish(verdict, "retry", ["no_face"], started)
-        if not presence_ok:
-            return self._finish(verdict, "retry", ["face_lost"], started)
-
-        best = result.best
-        # 3 and 6: passive liveness and the match run side by side (two cores, GIL released)
+        if not result.best:
+            analysis.motion = non_rigid_motion(analysis.observations, cfg.liveness)
+            timings["cpu"] = (time.process_time() - cpu_started) * 1000
+            return analysis
+        # Passive liveness and the embeddings run side by side (two cores, GIL released).
         t0 = time.perf_counter()
         needed = max(cfg.liveness.frames, cfg.match.frames)
-        faces = [self._face_of(k) for k in best[:needed]]
+        best = result.best[:needed]
+        faces = [
+            self._face_points(k.image, Face(k.shape.box, 1.0, k.shape.five_points())) for k in best
+        ]
         timings["points"] = (time.perf_counter() - t0) * 1000
-        pairs = list(zip(best, faces, strict=False))
+        pairs = list(zip(best, faces, strict=True))
 
         def run_match() -> tuple[list[Vector], float]:
             t = time.perf_counter()
@@ -321,95 +502,24 @@ class Engine:
 
         match_future = self._pool.submit(run_match)
         t0 = time.perf_counter()
-        motion = non_rigid_motion(observations, cfg.liveness)
-        live_score, per_frame = self.passive.score(
+        analysis.motion = non_rigid_motion(analysis.observations, cfg.liveness)
+        analysis.passive, analysis.passive_frames = self.passive.score(
             [(k.image, f) for k, f in pairs[: cfg.liveness.frames]]
         )
+        top = best[0]
+        mesh = self.mesh.run(top.image, *top.shape.crop())
+        analysis.quality = assess_video(analysis.observations, [(top.image, mesh)], cfg.quality)
+        analysis.evidence = [_evidence(k) for k in best[:3]]
         timings["liveness"] = (time.perf_counter() - t0) * 1000
-        embeddings, timings["match"] = match_future.result()
-        still_ok = motion.score >= cfg.liveness.min_non_rigid
-        live_ok = live_score >= cfg.liveness.threshold
-        verdict.checks.append(
-            Check(
-                "non_rigid_motion",
-                still_ok,
-                motion.score,
-                cfg.liveness.min_non_rigid,
-                f"eye range {motion.eye_range:.3f}, mouth range {motion.mouth_range:.3f}, "
-                f"shape {motion.shape:.4f}",
-            )
-        )
-        verdict.checks.append(
-            Check(
-                "passive_liveness",
-                live_ok,
-                live_score,
-                cfg.liveness.threshold,
-                "per frame v2/v1se/m128: "
-                + "; ".join(f"{s.v2:.2f}/{s.v1se:.2f}/{s.minifas128:.2f}" for s in per_frame),
-            )
-        )
-
-        # 5. the challenge (evaluated now, reported after quality)
-        t0 = time.perf_counter()
-        challenge_result = ChallengeDetector(cfg.challenge, mirrored=mirrored).evaluate(
-            asked, observations
-        )
-        timings["challenge"] = (time.perf_counter() - t0) * 1000
-        verdict.challenge = _challenge_json(challenge_result)
-        verdict.checks.append(
-            Check(
-                "challenge",
-                challenge_result.passed,
-                len(challenge_result.matched) / max(1, len(asked)),
-                1.0,
-                " ".join(a.value for a in asked),
-            )
-        )
-
-        match_score = similarity(usable, embeddings)
-        match_ok = match_score >= cfg.match.threshold
-        verdict.checks.append(Check("face_match", match_ok, match_score, cfg.match.threshold))
-        if embeddings and usable:
-            sims = [max(float(np.dot(t.vector, e)) for t in usable) for e in embeddings]
-            verdict.best_embedding = embeddings[int(np.argmax(sims))]
-
-        quality = assess_video(observations, [(k.image, k.mesh) for k in best[:1]], cfg.quality)
-        verdict.checks.append(
-            Check("quality", quality.ok, None, None, ", ".join(quality.reasons) or "ok")
-        )
-        verdict.video["quality"] = {k: round(v, 3) for k, v in quality.metrics.items()}
-        verdict.evidence = [_evidence(k) for k in best[:3]]
-
-        if not still_ok:
-            return self._finish(verdict, "fail", ["still_image"], started)
-        # The passive models are unreliable on poor frames: a capture problem is reported
-        # first, so a person in bad light is told what to fix instead of being refused.
-        if not quality.ok:
-            return self._finish(verdict, "retry", list(quality.reasons), started)
-        if not live_ok:
-            return self._finish(verdict, "fail", ["liveness_failed"], started)
-        if not challenge_result.passed:
-            code = (
-                "challenge_wrong_order"
-                if challenge_result.wrong_order
-                else "challenge_not_performed"
-            )
-            return self._finish(verdict, "retry", [code], started)
-        if not match_ok:
-            return self._finish(verdict, "fail", ["face_mismatch"], started)
-        return self._finish(verdict, "pass", [], started)
-
-    def _face_of(self, kept: KeptFrame) -> Face:
-        """Detector points on a kept frame (the alignment the recognition model was trained on)."""
-        mesh = kept.mesh
-        hint = Face(mesh.box, 1.0, mesh.five_points())
-        return self._face_points(kept.image, hint)
+        analysis.embeddings, timings["match"] = match_future.result()
+        timings["cpu"] = (time.process_time() - cpu_started) * 1000
+        return analysis
 
     def _model_versions(self) -> dict[str, str]:
         reg = self.store.registry
         names = [
             self.config.detector,
+            "peppa_68",
             "facemesh_468",
             self.config.match.model,
             "minifasnet_v2",
@@ -417,13 +527,6 @@ class Engine:
             "minifas128",
         ]
         return {n: reg.get(n).version for n in names}
-
-    @staticmethod
-    def _finish(verdict: Verdict, decision: str, reasons: list[str], started: float) -> Verdict:
-        verdict.decision = decision
-        verdict.reasons = reasons
-        verdict.timings_ms["total"] = (time.perf_counter() - started) * 1000
-        return verdict
 
 
 def _challenge_json(result: ChallengeResult) -> dict[str, Any]:
@@ -438,7 +541,7 @@ def _challenge_json(result: ChallengeResult) -> dict[str, Any]:
 
 
 def _evidence(kept: KeptFrame) -> EvidenceFrame:
-    crop = square_crop(kept.image, kept.mesh.center, kept.mesh.extent * 1.4, 224)
+    crop = square_crop(kept.image, kept.shape.center, kept.shape.extent * 1.6, 224)
     ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 88])
     return EvidenceFrame(kept.t, buf.tobytes() if ok else b"")
 

@@ -17,6 +17,10 @@ class InputRejected(BiometricsError):
         self.detail = detail
         super().__init__(f"{code}: {detail}" if detail else code)
 
+    def __reduce__(self) -> tuple[type[InputRejected], tuple[str, str]]:
+        # rebuilt from the code and the detail, not the message (pickling, worker results)
+        return (InputRejected, (self.reason.code, self.detail))
+
 
 class TemplateMismatch(BiometricsError):
     """An enrolled template was made with another recognition model."""

@@ -111,3 +111,10 @@ def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, floa
     inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+def detail(gray_face: npt.NDArray[Any]) -> float:
+    """Sharpness whatever the contrast and the resolution: the face scaled to 64 px, the
+    variance of its Laplacian over its own variance (decision 0012)."""
+    tiny = cv2.resize(gray_face, (64, 64), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(tiny, cv2.CV_32F).var()) / max(1.0, float(tiny.var()))

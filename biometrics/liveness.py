@@ -101,17 +101,31 @@ class PassiveLiveness:
             )
             for a, b, c in zip(v2, v1se, real, strict=True)
         ]
-        return float(np.median([s.fused for s in per_frame])), per_frame
+        return passive_score(per_frame, self.config), per_frame
+
+
+def passive_score(frames: Sequence[PassiveScores], config: LivenessConfig) -> float:
+    """The median over the frames of the models' scores fused by the configured weights."""
+    if not frames:
+        return 0.0
+    w = config.weights
+    return float(
+        np.median([(w[0] * s.v2 + w[1] * s.v1se + w[2] * s.minifas128) / sum(w) for s in frames])
+    )
 
 
 def shape_motion(observations: Sequence[Observation]) -> float:
     """Non-rigid landmark movement between frames, after removing rigid motion.
 
-    For each pair of consecutive tracked frames the 2-D meshes are normalised
+    For each pair of consecutive tracked frames the 2-D landmarks are normalised
     (centred, unit size), rotated onto each other (Procrustes), and the mean
     residual is taken; the result is the 90th percentile over the video.
     """
-    meshes = [o.mesh.points[:, :2].astype(np.float64) for o in observations if o.mesh is not None]
+    meshes = [
+        o.shape.points.astype(np.float64)
+        for o in observations
+        if o.shape is not None and o.readable
+    ]
     if len(meshes) < 3:
         return 0.0
     residuals = []
@@ -145,20 +159,36 @@ class NonRigidMotion:
     shape: float  # shape_motion()
     score: float
 
+    def scored(self, config: LivenessConfig) -> NonRigidMotion:
+        """The same features, scored against ``config``'s references."""
+        score = max(
+            self.eye_range / config.eye_range_ref,
+            self.mouth_range / config.mouth_range_ref,
+            self.shape / config.shape_motion_ref,
+        )
+        return NonRigidMotion(self.eye_range, self.mouth_range, self.shape, score)
+
+
+def _median3(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    if x.size < 3:
+        return x
+    padded = np.concatenate([x[:1], x, x[-1:]])
+    out: npt.NDArray[np.float64] = np.median(
+        np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0
+    )
+    return out
+
 
 def non_rigid_motion(observations: Sequence[Observation], config: LivenessConfig) -> NonRigidMotion:
-    measured = [o.measures for o in observations if o.measures is not None]
+    measured = [o.measures for o in observations if o.measures is not None and o.readable]
     if len(measured) < 3:
         return NonRigidMotion(0.0, 0.0, 0.0, 0.0)
-    ear = np.array([m.ear for m in measured])
-    mar = np.array([m.mar for m in measured])
+    # a three-sample median: a single frame's landmark jitter (glasses, a small face) is
+    # not movement, while a blink or an opening read at the clip's own rate spans several
+    ear = _median3(np.array([m.ear for m in measured]))
+    mar = _median3(np.array([m.mar for m in measured]))
     median_ear = float(np.median(ear)) or 1e-6
     eye_range = float(np.percentile(ear, 95) - np.percentile(ear, 5)) / median_ear
     mouth_range = float(np.percentile(mar, 95) - np.percentile(mar, 5))
     shape = shape_motion(observations)
-    score = max(
-        eye_range / config.eye_range_ref,
-        mouth_range / config.mouth_range_ref,
-        shape / config.shape_motion_ref,
-    )
-    return NonRigidMotion(eye_range, mouth_range, shape, score)
+    return NonRigidMotion(eye_range, mouth_range, shape, 0.0).scored(config)

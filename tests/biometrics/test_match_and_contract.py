@@ -96,13 +96,18 @@ def test_covered_eyes_and_mouth_are_noticed(engine):
 
 
 def test_match_accuracy_on_the_shared_adult_photo_sets(engine):
-    """TAR at FAR 0.1 % on every pair of the three labelled adult sets."""
+    """TAR at FAR 0.1 % on every pair of the three labelled adult sets together (each alone
+    has too few impostor pairs to measure a FAR of 0.1 %), and the operating point."""
+    groups = {}
     for name in ("deepface", "dlib_johns", "faceapi"):
-        report = evaluate(identities(FACEDATA / "photos" / name), engine.embed_photo)
-        assert report.failed_to_embed == 0
-        assert report.tar_at_far(1e-3) >= 0.99, name
-        far, _ = report.far_frr(engine.config.match.threshold)
-        assert far <= 1e-3, name
+        groups.update({f"{name}/{k}": v for k, v in identities(FACEDATA / "photos" / name).items()})
+    report = evaluate(groups, engine.embed_photo)
+    assert report.failed_to_embed == 0
+    assert report.impostor.size >= 1000
+    assert report.tar_at_far(1e-3) >= 0.99
+    far, frr = report.far_frr(engine.config.match.threshold)
+    assert far <= 1e-3
+    assert frr <= 0.01
 
 
 def test_the_config_uses_the_committed_calibration():
@@ -111,6 +116,8 @@ def test_the_config_uses_the_committed_calibration():
     default = EngineConfig()
     assert default.match == calibrated.match
     assert default.liveness == calibrated.liveness
+    assert default.challenge == calibrated.challenge
+    assert default.quality == calibrated.quality
 
 
 def _cli(*args):

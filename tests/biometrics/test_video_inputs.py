@@ -210,3 +210,23 @@ def test_overexposed_clip_asks_to_avoid_strong_light(tmp_path, engine, template_
     )
     verdict = engine.verify(bright, ["blink"], [template_of("driving_d9")])
     assert (verdict.decision, verdict.reasons) == ("retry", ["too_bright"]), verdict.to_json()
+
+
+def test_crops_straight_from_the_decoded_planes_match_the_working_picture(tmp_path):
+    """The landmark crops are cut from the decoded YUV planes (no whole-frame conversion);
+    they must show what the working picture shows, upright, at any rotation."""
+    from biometrics.landmarks import _crop_matrix
+
+    sideways = (cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for _, f in clip_frames(D9, 1.0))
+    portrait = encode(sideways, tmp_path / "portrait.mp4", rotation=-90)
+    for path in (D9, portrait):
+        with VideoReader(path) as reader:
+            frame = next(iter(reader))
+            w, h = frame.size
+            matrix = _crop_matrix((w * 0.5, h * 0.45), min(w, h) * 0.6, 0.2, 160)
+            fast = frame.warp(matrix, (160, 160)).astype(int)
+            gray = frame.warp(matrix, (160, 160), gray=True).astype(int)
+            slow = cv2.warpAffine(frame.image, matrix, (160, 160), borderMode=cv2.BORDER_REPLICATE)
+            assert np.abs(fast - slow.astype(int)).mean() < 3
+            slow_gray = cv2.cvtColor(slow, cv2.COLOR_BGR2GRAY).astype(int)
+            assert np.abs(gray - slow_gray).mean() < 3
