@@ -91,8 +91,8 @@ class LivenessConfig:
     weights: tuple[float, float, float] = (0.4, 0.4, 0.2)  # *calibrated*: v2, v1se, m128
     # non-rigid motion: each feature divided by its reference; a still photo scores below 1
     eye_range_ref: float = 0.25  # *calibrated*
-    mouth_range_ref: float = 0.08  # *calibrated*
-    shape_motion_ref: float = 0.07  # *calibrated*
+    mouth_range_ref: float = 0.109  # *calibrated*
+    shape_motion_ref: float = 0.0735  # *calibrated*
     min_non_rigid: float = 1.0
 
 

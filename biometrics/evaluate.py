@@ -287,8 +287,7 @@ def make_clip_attacks(clip: LabelledClip, analysis: Analysis, work: Path) -> lis
 
 def attack_key(kind: str, clip: str, path: str | Path) -> str:
     """``kind:clip`` or ``kind:clip#variant`` (the analyses of a calibration are kept by it)."""
-    stem = Path(path).stem
-    variant = stem.rsplit("_", 1)[1] if stem.rsplit("_", 1)[1].isdigit() else ""
+    variant = Path(path).stem.removeprefix(f"{kind}_{clip}").lstrip("_")
     return f"{kind}:{clip}" + (f"#{variant}" if variant else "")
 
 

@@ -25,6 +25,7 @@ def test_the_very_old_get_fewer_and_slower_actions(born, count, seconds):
         assert len(plan.actions) == count and plan.seconds_per_action == seconds
         assert len(set(plan.actions)) == count
         assert any(a in NON_RIGID for a in plan.actions), "a photo must not be able to do it"
+        assert any(a in HEAD for a in plan.actions), "a recorded video must not pass by chance"
         assert set(plan.actions) <= set(NON_RIGID) | set(HEAD)
         assert plan.max_video_seconds >= count * seconds
 
