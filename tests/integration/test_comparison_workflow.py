@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -43,7 +44,8 @@ def cid(seq: int, district: str = "500103", born: date = date(1950, 3, 1)) -> st
 
 
 def today() -> date:
-    return date.today()
+    """The agency's today (Asia/Shanghai): the machine's date is a day behind from 16:00 UTC."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def days_ago(n: int) -> str:
