@@ -19,6 +19,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2
     && rm -rf /var/lib/apt/lists/*
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    LIFECERT_ENVIRONMENT=production \
     LIFECERT_DATA_DIR=/var/lib/lifecert \
     LIFECERT_MODEL_DIR=/var/lib/lifecert/models \
     LIFECERT_HOST=0.0.0.0
@@ -30,4 +31,4 @@ WORKDIR /var/lib/lifecert
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "60", "--access-logfile", "-", "api.wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "8", "--timeout", "60", "--access-logfile", "-", "api.wsgi:app"]

@@ -1,7 +1,9 @@
 """Bearer tokens (JWT, HS256, PyJWT) for every kind of account.
 
 Access tokens are short-lived and name the account; each request reloads the
-account so a disabled account or a changed scope takes effect at once.
+account so a disabled account or a changed scope takes effect at once, and a token issued
+before the account's ``tokens_valid_after`` (set by sign-out, disablement and the reuse of a
+rotated refresh token, certification.services.accounts.end_sessions) is refused at once.
 Refresh tokens are opaque, stored hashed and rotated (certification.services.accounts).
 """
 
@@ -37,6 +39,7 @@ def issue_access_token(account: Account) -> tuple[str, int]:
         "nbf": now,
         "exp": now + ttl,
         "jti": uuid.uuid4().hex,
+        "iat_ms": int(now.timestamp() * 1000),  # iat has whole seconds; sign-out needs better
     }
     token = jwt.encode(claims, settings.signing_key(), algorithm=ALGORITHM)
     return token, int(ttl.total_seconds())
@@ -67,6 +70,21 @@ def client_origin() -> str | None:
     return request.remote_addr
 
 
+def _account_for(claims: dict[str, Any]) -> Account:
+    """The token's account, if it is active and the token was issued after its last
+    sign-out."""
+    try:
+        account_id = uuid.UUID(str(claims["sub"]))
+        issued_ms = int(claims.get("iat_ms", int(claims["iat"]) * 1000))
+    except (ValueError, TypeError) as err:
+        raise AuthenticationFailed("The access token is not valid; please sign in.") from err
+    account = account_service.load_active_account(ctx(), account_id)
+    cutoff = account.tokens_valid_after
+    if cutoff is not None and issued_ms < int(cutoff.timestamp() * 1000):
+        raise AuthenticationFailed("You were signed out; please sign in again.")
+    return account
+
+
 def optional_actor() -> Actor | None:
     """The signed-in actor, or None when the request carries no valid token."""
     if "_actor" in g:
@@ -76,8 +94,7 @@ def optional_actor() -> Actor | None:
     actor = None
     if header.lower().startswith("bearer "):
         try:
-            claims = _decode(header[7:].strip())
-            account = account_service.load_active_account(ctx(), uuid.UUID(claims["sub"]))
+            account = _account_for(_decode(header[7:].strip()))
             actor = account_service.actor_for(account, client_origin())
         except (AuthenticationFailed, ValueError):
             actor = None
@@ -93,12 +110,7 @@ def current_actor() -> Actor:
     if "_actor" in g and g._actor is not None:
         actor: Actor = g._actor
         return actor
-    claims = _decode(header[7:].strip())
-    try:
-        account_id = uuid.UUID(claims["sub"])
-    except ValueError as err:
-        raise AuthenticationFailed("The access token is not valid; please sign in.") from err
-    account = account_service.load_active_account(ctx(), account_id)
+    account = _account_for(_decode(header[7:].strip()))
     actor = account_service.actor_for(account, client_origin())
     g._actor = actor
     return actor

@@ -247,6 +247,11 @@ class CounterLookupSchema(StrictSchema):
     citizen_id = f.String(
         required=True, validate=v.Length(max=32), metadata={"example": CID_EXAMPLE}
     )
+    name = f.String(
+        required=True,
+        validate=v.Length(1, 64),
+        metadata={"description": "As printed on the ID card.", "example": "张秀兰"},
+    )
 
 
 class CounterCertifySchema(CounterLookupSchema):
@@ -437,6 +442,51 @@ class AccountActiveSchema(StrictSchema):
 class PasswordLoginSchema(StrictSchema):
     username = f.String(required=True, validate=v.Length(1, 64))
     password = f.String(required=True, load_only=True, validate=v.Length(1, 256))
+    otp = f.String(
+        load_default=None,
+        allow_none=True,
+        load_only=True,
+        validate=v.Regexp(r"^\d{6}$", error="The code has 6 digits."),
+        metadata={
+            "description": "The 6-digit code of the authenticator app (staff with a second "
+            "factor; required in production).",
+            "example": "492039",
+        },
+    )
+
+
+# 11 digits, perhaps +86, spaces or dashes (normalised by the sign-in service)
+MOBILE_PATTERN = r"^[0-9 +-]{11,20}$"
+
+
+class SmsCodeRequestSchema(StrictSchema):
+    phone = f.String(
+        required=True,
+        validate=v.Regexp(MOBILE_PATTERN, error="Enter an 11-digit mainland mobile number."),
+        metadata={"example": "13800138000"},
+    )
+
+
+class SmsCodeSentSchema(ma.Schema):
+    resend_after_s = f.Integer(metadata={"example": 60})
+    expires_in_s = f.Integer(metadata={"example": 300})
+    demo_code = f.String(
+        allow_none=True,
+        metadata={"description": "The demo only (serve --demo): the code, shown on the page."},
+    )
+
+
+class SmsLoginSchema(StrictSchema):
+    phone = f.String(
+        required=True,
+        validate=v.Regexp(MOBILE_PATTERN, error="Enter an 11-digit mainland mobile number."),
+        metadata={"example": "13800138000"},
+    )
+    code = f.String(
+        required=True,
+        validate=v.Regexp(r"^\d{6}$", error="The code has 6 digits."),
+        metadata={"example": "381946"},
+    )
 
 
 class MobileLoginSchema(StrictSchema):
@@ -444,10 +494,15 @@ class MobileLoginSchema(StrictSchema):
     code = f.String(required=True, validate=v.Length(1, 256), metadata={"example": "dev:zhang"})
 
 
+CID_PATTERN = r"^\d{17}[\dXx]$"
+
+
 class MobileRegisterSchema(StrictSchema):
     registration_token = f.String(required=True, validate=v.Length(1, 2048))
     citizen_id = f.String(
-        required=True, validate=v.Length(max=32), metadata={"example": CID_EXAMPLE}
+        required=True,
+        validate=v.Regexp(CID_PATTERN, error="A citizen ID number has 18 characters."),
+        metadata={"example": CID_EXAMPLE},
     )
     name = f.String(required=True, validate=v.Length(1, 64))
     phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=20))
@@ -475,9 +530,26 @@ class MobileLoginResultSchema(ma.Schema):
     )
 
 
+class ClaimStateSchema(ma.Schema):
+    id = f.UUID(metadata={"description": "The reference a counter clerk asks for."})
+    status = f.String(
+        metadata={"example": "pending", "description": "pending | verified | dropped | closed"}
+    )
+    created_at = f.DateTime()
+    locked_until = f.DateTime(allow_none=True)
+    next = f.String(
+        metadata={
+            "description": "face_check | wait | service_point | none",
+            "example": "face_check",
+        }
+    )
+
+
 class MeSchema(ma.Schema):
     account = f.Nested(AccountSchema)
     scope = f.String(allow_none=True)
+    claim = f.Nested(ClaimStateSchema, allow_none=True)
+    second_factor = f.Boolean(metadata={"description": "Staff: a second factor is set up."})
 
 
 # --- audit -------------------------------------------------------------------

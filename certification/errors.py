@@ -70,3 +70,24 @@ class AuthenticationFailed(DomainError):
 
 class AccessDenied(DomainError):
     code = "access_denied"
+
+
+class TooManyRequests(DomainError):
+    """Too many tries in a short time: wait ``retry_after`` seconds (never a lock a stranger
+    can put on someone else's account)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field, details={"retry_after": retry_after})
+        self.retry_after = max(1, int(retry_after))
+
+
+class ServiceUnavailable(DomainError):
+    """A service the request needs (the text-message provider) is down: nothing was done."""
+
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after

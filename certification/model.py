@@ -431,9 +431,26 @@ class Account:
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = None
+    tokens_valid_after: datetime | None = None  # access tokens issued before are refused
+    totp_secret: str | None = None  # staff: the second factor
+    totp_confirmed_at: datetime | None = None
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
+
+
+@dataclass(eq=False)
+class OneTimeCode:
+    """A sign-in code sent by text message: only hashes of the phone and the code are kept."""
+
+    phone_hash: str
+    code_hash: str
+    expires_at: datetime
+    origin: str | None = None
+    attempts: int = 0
+    used_at: datetime | None = None
+    id: UUID = field(default_factory=uuid4)
+    created_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(eq=False)
@@ -505,6 +522,7 @@ class ChallengeSession:
     expires_at: datetime
     upload_key: str
     assisted_by: UUID | None = None  # the bound family member who started it
+    claim_id: UUID | None = None  # a claim's face check: the claim, not the person, pays
     status: str = "open"
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)

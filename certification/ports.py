@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
 from certification.audit import ChainedRecord
+from certification.claims import Claim
 from certification.comparison import ComparisonWindow, DepartmentEvent
 from certification.model import (
     Account,
@@ -30,6 +31,7 @@ from certification.model import (
     ExternalIdentity,
     FaceTemplate,
     FamilyBinding,
+    OneTimeCode,
     Person,
     RefreshToken,
     Region,
@@ -170,6 +172,60 @@ class AccountRepository(Protocol):
     def beneficiary_for(self, person_id: UUID) -> Account | None: ...
 
     def find(self, page: PageRequest) -> Page[Account]: ...
+
+
+class OneTimeCodeRepository(Protocol):
+    def add(self, code: OneTimeCode) -> None: ...
+
+    def latest_for(self, phone_hash: str) -> OneTimeCode | None:
+        """The newest code sent to the phone, locked for this transaction."""
+        ...
+
+    def count_since(
+        self, *, phone_hash: str | None = None, origin: str | None = None, since: datetime
+    ) -> int: ...
+
+    def purge_before(self, before: datetime) -> int: ...
+
+
+class UsedTokenRepository(Protocol):
+    def use(self, jti: str, at: datetime) -> bool:
+        """Record a one-time token as used; False if it had been used already."""
+        ...
+
+
+class ConsoleSessionRepository(Protocol):
+    """Staff console sessions, kept on the server: ending one is deleting it."""
+
+    def add(
+        self, id_hash: str, account_id: UUID, created_at: datetime, expires_at: datetime
+    ) -> None: ...
+
+    def account_for(self, id_hash: str, now: datetime) -> UUID | None:
+        """The account of a live session, or None (unknown, ended or expired)."""
+        ...
+
+    def end(self, id_hash: str) -> None: ...
+
+    def end_all(self, account_id: UUID) -> None: ...
+
+
+class ClaimRepository(Protocol):
+    def add(self, claim: Claim) -> None: ...
+
+    def get(self, claim_id: UUID, *, for_update: bool = False) -> Claim | None: ...
+
+    def for_account(self, account_id: UUID) -> list[Claim]: ...
+
+    def pending_for_person(self, person_id: UUID) -> list[Claim]: ...
+
+    def count_since(
+        self, *, target_hash: str | None = None, origin: str | None = None, since: datetime
+    ) -> int: ...
+
+    def suspicious(self, scope_code: str, page: PageRequest) -> Page[Claim]:
+        """Claims with failed checks or on a number claimed more than once, in the region."""
+        ...
 
 
 class RefreshTokenRepository(Protocol):
@@ -439,6 +495,10 @@ class UnitOfWork(Protocol):
     regions: RegionRepository
     accounts: AccountRepository
     refresh_tokens: RefreshTokenRepository
+    codes: OneTimeCodeRepository
+    used_tokens: UsedTokenRepository
+    claims: ClaimRepository
+    console_sessions: ConsoleSessionRepository
     audit: AuditLog
     templates: FaceTemplateRepository
     challenge_sessions: ChallengeSessionRepository
@@ -500,6 +560,20 @@ class IdentityProvider(Protocol):
 
         Raises AuthenticationFailed when the code is refused.
         """
+        ...
+
+
+class SmsUnavailable(Exception):
+    """The text-message provider refused or could not be reached; nothing was sent."""
+
+
+class SmsSender(Protocol):
+    """Sends a sign-in code by text message (Alibaba Cloud SMS, Tencent Cloud SMS...)."""
+
+    name: str
+
+    def send_code(self, phone: str, code: str) -> None:
+        """Send ``code`` to ``phone`` (11 digits, mainland China). Raises SmsUnavailable."""
         ...
 
 

@@ -172,4 +172,17 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
         "Too many attempts; please try later or visit a service point",
     ),
     "expired": ("本次认证已过期，请重新开始", "This session has expired; please start again"),
+    # a claim's face check (certification/claims.py)
+    "confirmed": (
+        "已确认是您本人，账号已生效，本次认证也已完成",
+        "Confirmed: the account is yours, and you are certified too",
+    ),
+    "claim_retry": (
+        "未能确认是您本人，请在光线明亮处正对手机重新录制",
+        "We could not confirm it is you; record again facing the phone in good light",
+    ),
+    "service_point": (
+        "请携带身份证到任一服务网点，由工作人员确认",
+        "Please bring your ID card to any service point, where a clerk will confirm it",
+    ),
 }

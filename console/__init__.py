@@ -42,9 +42,7 @@ def register(app: Flask, settings: Settings) -> None:
     )
     app.register_blueprint(staff.bp)
     app.register_blueprint(public.bp)
-    shared = settings.broker_url
-    if not (shared and shared.startswith(("redis://", "rediss://"))):
-        shared = None  # one process (the embedded mode): its own memory is enough
+    shared = settings.shared_redis_url
     public.limiter.use_redis(shared)
     public.human_check.use_redis(shared)
     policy = content_security_policy(s3_origin(settings))

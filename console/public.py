@@ -18,7 +18,8 @@ from certification.access import Actor
 from certification.regions import CITY_CODE, RegionLevel
 from certification.services import supervision as supervision_service
 from certification.supervision import CATEGORY_LABELS, PublishedChannels, TipOffCategory
-from console.security import HumanCheck, RateLimiter, check_csrf
+from console.security import HumanCheck, check_csrf
+from lifecert.ratelimit import RateLimiter
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
@@ -105,6 +106,4 @@ def tipoff() -> Any:
 @bp.route("/capture")
 def capture() -> Any:
     settings = runtime().settings
-    return render_template(
-        "public/capture.html", dev_login=settings.dev_identity_enabled, api_base="/api"
-    )
+    return render_template("public/capture.html", demo=settings.demo, api_base="/api")

@@ -1,8 +1,11 @@
 """Sessions, CSRF, the content security policy, rate limits and the human check of the pages.
 
-- Staff sign in with a password; the session cookie (signed, HTTP-only, SameSite=Lax,
-  Secure unless configured otherwise) names the account only: every request reloads the
-  account, so a disabled account or a changed scope takes effect at once.
+- Staff sign in with a password and, where required, an authenticator code. The session is
+  kept on the server (``console_sessions``: a hash of a random id, the account, the expiry);
+  the signed cookie (HTTP-only, SameSite=Lax, Secure unless configured otherwise) carries
+  only the id. Signing out deletes the record and disabling the account deletes all of its
+  records, so either ends the session at once; every request reloads the account, so a
+  changed scope takes effect at once.
 - Every form and every script request that changes something carries the session's CSRF
   token (a hidden field or the ``X-CSRF-Token`` header).
 - The public tip-off form has no login: a per-address and a global rate limit (shared
@@ -13,21 +16,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
 import time
 import uuid
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import abort, current_app, request, session
+from flask import abort, current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from api.context import ctx, runtime
 from certification.access import Actor
 from certification.errors import AuthenticationFailed
+from certification.model import Account
 from certification.services import accounts as account_service
 from certification.vocabulary import AccountKind
 
@@ -63,102 +67,91 @@ def check_csrf() -> None:
         abort(403, description="csrf")
 
 
-def sign_in(account_id: uuid.UUID) -> None:
-    """A fresh session (new CSRF token) for the account: no session fixation."""
+SESSION_KEY = "console_sid"
+PENDING_KEY = "pending_staff"  # password accepted, the second factor not yet
+PENDING_MINUTES = 5
+
+
+def _fresh_session() -> None:
+    """A new cookie session (new CSRF token) keeping only the language: no fixation."""
     lang = session.get("lang")
     session.clear()
-    session["staff_id"] = str(account_id)
-    session["signed_in_at"] = datetime.now(UTC).isoformat()
     if lang:
         session["lang"] = lang
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def sign_in(account: Account) -> None:
+    """A server-side session for the account, named by a random id in the cookie."""
+    _fresh_session()
+    session_id = secrets.token_urlsafe(32)
+    hours = runtime().settings.console_session_hours
+    account_service.open_console_session(ctx(), account, _hash(session_id), timedelta(hours=hours))
+    session[SESSION_KEY] = session_id
     session.permanent = True
     csrf_token()
 
 
-def sign_out() -> None:
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+def hold_for_second_factor(account: Account, stage: str) -> None:
+    """The password was right; the second factor (``code``) or its set-up (``enrol``) is
+    next, within a few minutes, from this browser."""
+    _fresh_session()
+    session[PENDING_KEY] = {
+        "id": str(account.id),
+        "stage": stage,
+        "at": datetime.now(UTC).isoformat(),
+    }
+    csrf_token()
 
 
-def staff_actor() -> Actor | None:
-    """The signed-in staff member or operator, or None (expired, disabled, not signed in)."""
-    raw = session.get("staff_id")
-    if not raw:
+def pending_account() -> tuple[Account, str] | None:
+    """The account waiting for its second factor in this browser, and the stage."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
         return None
-    hours = runtime().settings.console_session_hours
     try:
-        at = datetime.fromisoformat(session.get("signed_in_at", ""))
-        account_id = uuid.UUID(raw)
+        at = datetime.fromisoformat(str(pending.get("at", "")))
+        account_id = uuid.UUID(str(pending.get("id", "")))
     except ValueError:
-        sign_out()
         return None
-    if datetime.now(UTC) - at > timedelta(hours=hours):
-        sign_out()
+    if datetime.now(UTC) - at > timedelta(minutes=PENDING_MINUTES):
+        session.pop(PENDING_KEY, None)
         return None
     try:
         account = account_service.load_active_account(ctx(), account_id)
     except AuthenticationFailed:
-        sign_out()
         return None
-    if account.kind not in STAFF_KINDS:
-        sign_out()
-        return None
-    return account_service.actor_for(account, request.remote_addr)
+    return account, str(pending.get("stage"))
 
 
-class RateLimiter:
-    """Sliding-window counts per key: in this process, or shared by every process through
-    Redis once ``use_redis`` is called (the service runs several processes in production)."""
+def sign_out() -> None:
+    """End this browser's session on the server, then forget the cookie."""
+    session_id = session.get(SESSION_KEY)
+    actor = staff_actor() if session_id else None
+    if session_id and actor is not None:
+        account_service.end_console_session(ctx(), actor, _hash(str(session_id)))
+    _fresh_session()
 
-    PREFIX = "lifecert:ratelimit:"
 
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._redis: Any = None
-
-    def use_redis(self, url: str | None) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url) if url else None
-
-    def allow(self, key: str, limit: int, window_s: float) -> bool:
-        if self._redis is not None:
-            return self._allow_shared(key, limit, window_s)
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - window_s:
-                hits.popleft()
-            if len(hits) >= limit:
-                return False
-            hits.append(now)
-            if len(self._hits) > 50_000:  # forget idle keys
-                for k in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[k]
-            return True
-
-    def _allow_shared(self, key: str, limit: int, window_s: float) -> bool:
-        name, now, member = self.PREFIX + key, time.time(), secrets.token_hex(8)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zremrangebyscore(name, 0, now - window_s)
-        pipe.zadd(name, {member: now})
-        pipe.zcard(name)
-        pipe.expire(name, int(window_s) + 1)
-        count = pipe.execute()[2]
-        if count > limit:
-            self._redis.zrem(name, member)  # a refused request does not use up the window
-            return False
-        return True
-
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
-        if self._redis is not None:
-            for name in self._redis.scan_iter(self.PREFIX + "*"):
-                self._redis.delete(name)
+def staff_actor() -> Actor | None:
+    """The signed-in staff member or operator, or None (ended, expired, disabled, not signed
+    in)."""
+    if "_staff_actor" in g:
+        cached: Actor | None = g._staff_actor
+        return cached
+    actor = None
+    session_id = session.get(SESSION_KEY)
+    if session_id:
+        account = account_service.console_session_account(ctx(), _hash(str(session_id)))
+        if account is not None and account.kind in STAFF_KINDS:
+            actor = account_service.actor_for(account, request.remote_addr)
+        else:
+            _fresh_session()
+    g._staff_actor = actor
+    return actor
 
 
 class HumanCheck:

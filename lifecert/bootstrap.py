@@ -23,14 +23,18 @@ from certification.selfservice import ChallengePolicy, FixedChallengePolicy
 from certification.services.comparison import RunContextFactory, execute_run
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.selfservice import SelfServiceConfig
+from certification.services.signin import CodePolicy
 from certification.verification import ComparisonRun
 from lifecert.adapters import (
     DevelopmentIdentityProvider,
+    PyOtpTotp,
     SystemClock,
     WeChatMiniProgramProvider,
     WerkzeugPasswordHasher,
 )
+from lifecert.ratelimit import FailureCounter, RateLimiter
 from lifecert.settings import Settings
+from lifecert.sms import AliyunSms, LoggingSms, SmsSenderType, TencentSms
 from storage.db import make_engine, make_session_factory
 from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 from storage.uow import SqlUnitOfWork
@@ -47,7 +51,12 @@ class Runtime:
     clock: SystemClock
     procedure: ProcedureConfig
     passwords: WerkzeugPasswordHasher
+    sms: SmsSenderType
+    totp: PyOtpTotp
     identity_providers: dict[str, IdentityProvider] = field(default_factory=dict)
+    login_failures: FailureCounter = field(default_factory=FailureCounter)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    code_policy: CodePolicy = field(default_factory=CodePolicy)
     _object_store: ObjectStore | None = None
     selfservice_override: SelfServiceConfig | None = None
 
@@ -175,6 +184,34 @@ def selfservice_config(settings: Settings) -> SelfServiceConfig:
     )
 
 
+def build_sms(settings: Settings) -> SmsSenderType:
+    """The text-message sender the settings name (production refuses the logging one)."""
+    secret = settings.sms_access_key_secret
+    if settings.sms_provider == "aliyun":
+        assert settings.sms_access_key_id and secret
+        assert settings.sms_sign_name and settings.sms_template_code
+        return AliyunSms(
+            settings.sms_access_key_id,
+            secret.get_secret_value(),
+            settings.sms_sign_name,
+            settings.sms_template_code,
+            **({"endpoint": settings.sms_endpoint} if settings.sms_endpoint else {}),
+        )
+    if settings.sms_provider == "tencent":
+        assert settings.sms_access_key_id and secret and settings.sms_sdk_app_id
+        assert settings.sms_sign_name and settings.sms_template_code
+        return TencentSms(
+            settings.sms_access_key_id,
+            secret.get_secret_value(),
+            settings.sms_sdk_app_id,
+            settings.sms_sign_name,
+            settings.sms_template_code,
+            region=settings.sms_region,
+            **({"endpoint": settings.sms_endpoint} if settings.sms_endpoint else {}),
+        )
+    return LoggingSms()
+
+
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
     providers: dict[str, IdentityProvider] = {}
@@ -186,6 +223,10 @@ def build_runtime(settings: Settings) -> Runtime:
             settings.wechat_secret.get_secret_value(),
             settings.wechat_api_base,
         )
+    failures = FailureCounter()
+    failures.use_redis(settings.shared_redis_url)
+    limiter = RateLimiter()
+    limiter.use_redis(settings.shared_redis_url)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -200,5 +241,9 @@ def build_runtime(settings: Settings) -> Runtime:
             auto_suspend_kinds=settings.auto_suspend_kinds,
         ),
         passwords=WerkzeugPasswordHasher(),
+        sms=build_sms(settings),
+        totp=PyOtpTotp(settings.totp_issuer),
         identity_providers=providers,
+        login_failures=failures,
+        limiter=limiter,
     )

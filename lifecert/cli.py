@@ -104,7 +104,7 @@ def _print_demo_logins(settings: Settings) -> None:
 
 
 def _print_demo_pensioner(runtime: Any) -> None:
-    """A demo beneficiary to sign in as on the capture page (development login)."""
+    """A demo beneficiary to claim on the capture page (the demo shows the SMS code)."""
     import sqlalchemy as sa
 
     with runtime.engine.connect() as conn:
@@ -113,8 +113,9 @@ def _print_demo_pensioner(runtime: Any) -> None:
         ).first()
     if row is not None:
         click.echo(
-            "Capture page: sign in with the code dev:demo, then citizen ID "
-            f"{row[0]} and name {row[1]} (an enrolled photo is needed before a certification)."
+            "Capture page: sign in with any mobile number (the demo shows the text-message "
+            f"code), then register with citizen ID {row[0]} and name {row[1]}; a face check "
+            "against the enrolled photo (or a counter clerk) confirms the account."
         )
 
 
@@ -163,9 +164,16 @@ def serve(
     from storage.migrate import upgrade
 
     settings = _settings()
+    if demo:
+        if settings.environment == "production":
+            raise click.ClickException("The demo (--demo) cannot run in production.")
+        # the demo's own sign-in: the development identity provider and on-page SMS codes
+        settings = settings.model_copy(update={"demo": True})
     if run_migrations:
         upgrade(settings.resolved_database_url)
-    runtime = _runtime()
+    from lifecert.bootstrap import build_runtime
+
+    runtime = build_runtime(settings)
     if demo:
         with runtime.engine.connect() as conn:
             empty = conn.execute(sa.text("SELECT count(*) FROM persons")).scalar_one() == 0

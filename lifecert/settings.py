@@ -64,11 +64,32 @@ class Settings(BaseSettings):
     staff_refresh_token_hours: int = Field(default=12, ge=1, le=24 * 7)
     token_issuer: str = "lifecert"  # noqa: S105 - an issuer name, not a secret
 
+    # The demo (``lifecert serve --demo``): demo data, the development identity provider and
+    # text messages written to the log (the capture page shows the demo code). Refused in
+    # production.
+    demo: bool = False
+
     # Mobile identity providers
-    dev_identity_provider: bool | None = None  # default: on in development only
+    dev_identity_provider: bool | None = None  # default: on in the demo only; never production
     wechat_appid: str | None = None
     wechat_secret: SecretStr | None = None
     wechat_api_base: str = "https://api.weixin.qq.com"
+
+    # Sign-in codes by text message: "log" (demo and development), "aliyun" or "tencent"
+    sms_provider: Literal["log", "aliyun", "tencent"] = "log"
+    sms_access_key_id: str | None = None  # Alibaba Cloud AccessKey id / Tencent SecretId
+    sms_access_key_secret: SecretStr | None = None  # ...and its secret / SecretKey
+    sms_sign_name: str | None = None  # the approved signature, e.g. 重庆社保
+    sms_template_code: str | None = None  # the approved template with one parameter: the code
+    sms_sdk_app_id: str | None = None  # Tencent only: the SMS application's SdkAppId
+    sms_region: str = "ap-guangzhou"  # Tencent only
+    sms_endpoint: str | None = None  # default: the provider's public endpoint
+    # Staff second factor (TOTP): required in production, optional elsewhere
+    staff_second_factor: bool | None = None
+    totp_issuer: str = "重庆社保认证"
+    # Status streams (server-sent events): open at once, in all and per account
+    max_event_streams: int = Field(default=4, ge=1, le=10000)  # keep below the server threads
+    event_stream_seconds: int = Field(default=55, ge=5, le=600)
 
     # The procedure
     timezone: str = "Asia/Shanghai"
@@ -152,8 +173,36 @@ class Settings(BaseSettings):
                     "LIFECERT_SELFSERVICE_FIXED_CHALLENGE is for load tests; production "
                     "challenges must be random."
                 )
+            if self.demo:
+                raise SettingsError("The demo (serve --demo) cannot run in production.")
+            if self.dev_identity_provider:
+                raise SettingsError(
+                    "LIFECERT_DEV_IDENTITY_PROVIDER accepts anyone's word for an identity; "
+                    "production refuses it."
+                )
+            if self.sms_provider == "log":
+                missing.append("LIFECERT_SMS_PROVIDER=aliyun|tencent")
+            if self.staff_second_factor is False:
+                raise SettingsError(
+                    "Staff need a second factor in production; "
+                    "remove LIFECERT_STAFF_SECOND_FACTOR=false."
+                )
             if missing:
                 raise SettingsError("Production needs these settings: " + ", ".join(missing))
+        if self.sms_provider != "log":
+            needed = [
+                ("LIFECERT_SMS_ACCESS_KEY_ID", self.sms_access_key_id),
+                ("LIFECERT_SMS_ACCESS_KEY_SECRET", self.sms_access_key_secret),
+                ("LIFECERT_SMS_SIGN_NAME", self.sms_sign_name),
+                ("LIFECERT_SMS_TEMPLATE_CODE", self.sms_template_code),
+            ]
+            if self.sms_provider == "tencent":
+                needed.append(("LIFECERT_SMS_SDK_APP_ID", self.sms_sdk_app_id))
+            absent = [name for name, value in needed if not value]
+            if absent:
+                raise SettingsError(
+                    f"LIFECERT_SMS_PROVIDER={self.sms_provider} needs " + ", ".join(absent)
+                )
         if self.national_transport == "http" and not self.national_upload_url:
             raise SettingsError(
                 "LIFECERT_NATIONAL_TRANSPORT=http needs LIFECERT_NATIONAL_UPLOAD_URL."
@@ -209,9 +258,34 @@ class Settings(BaseSettings):
 
     @property
     def dev_identity_enabled(self) -> bool:
+        """Anyone's word for an identity: the demo and tests only, never production."""
+        if self.environment == "production":
+            return False
         if self.dev_identity_provider is None:
-            return self.environment == "development"
+            return self.demo
         return self.dev_identity_provider
+
+    @property
+    def second_factor_required(self) -> bool:
+        if self.staff_second_factor is None:
+            return self.environment == "production"
+        return self.staff_second_factor
+
+    @property
+    def shared_redis_url(self) -> str | None:
+        """Redis shared by every process (counters, one-time marks), when the broker is Redis;
+        None in the embedded mode (one process: its own memory is enough)."""
+        url = self.broker_url
+        return url if url and url.startswith(("redis://", "rediss://")) else None
+
+    def identity_key(self) -> str:
+        """The key of the hashes kept instead of phone numbers, codes and claimed ID numbers."""
+        import hashlib
+        import hmac
+
+        return hmac.new(
+            self.signing_key().encode(), b"lifecert identity hashes", hashlib.sha256
+        ).hexdigest()
 
     def reward_scale(self) -> RewardScale:
         """The configured tip-off reward scale (checked when the settings load)."""

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy.orm import registry, relationship
 
-from certification import model, supervision, verification
+from certification import claims, model, supervision, verification
 from storage import schema
 
 mapper_registry = registry(metadata=schema.metadata)
@@ -66,6 +66,10 @@ def start_mappers() -> None:
             model.Account, schema.accounts, version_id_col=schema.accounts.c.version
         )
         mapper_registry.map_imperatively(model.ExternalIdentity, schema.external_identities)
+        mapper_registry.map_imperatively(model.OneTimeCode, schema.one_time_codes)
+        mapper_registry.map_imperatively(
+            claims.Claim, schema.claims, version_id_col=schema.claims.c.version
+        )
         mapper_registry.map_imperatively(model.RefreshToken, schema.refresh_tokens)
         mapper_registry.map_imperatively(model.AuditRecord, schema.audit_events)
         mapper_registry.map_imperatively(model.FaceTemplate, schema.face_templates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from certification.claims import ClaimStatus
 from certification.regions import RegionLevel
 from certification.supervision import TipOffCategory, TipOffStatus
 from certification.verification import (
@@ -214,6 +215,10 @@ accounts = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("failed_logins", sa.Integer, nullable=False),
     sa.Column("locked_until", UTCDateTime),
+    # access tokens issued before this are refused (sign-out, disablement, a stolen refresh)
+    sa.Column("tokens_valid_after", UTCDateTime),
+    sa.Column("totp_secret", sa.String(64)),  # staff: the second factor's shared secret
+    sa.Column("totp_confirmed_at", UTCDateTime),  # ...once a first code proved it works
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index(
@@ -247,6 +252,58 @@ refresh_tokens = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime),
     sa.Index("ix_refresh_tokens_account", "account_id"),
+)
+
+one_time_codes = sa.Table(
+    "one_time_codes",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("phone_hash", sa.String(64), nullable=False),  # keyed hash, not the number
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("origin", sa.String(64)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("used_at", UTCDateTime),
+    sa.Index("ix_one_time_codes_phone", "phone_hash", "created_at"),
+    sa.Index("ix_one_time_codes_origin", "origin", "created_at"),
+)
+
+used_tokens = sa.Table(
+    "used_tokens",
+    metadata,
+    sa.Column("jti", sa.String(64), primary_key=True),
+    sa.Column("used_at", UTCDateTime, nullable=False),
+)
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("account_id", sa.Uuid, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id")),
+    sa.Column("target_hash", sa.String(64), nullable=False),
+    sa.Column("status", enum_column(ClaimStatus, "claim_status"), nullable=False),
+    sa.Column("failed_attempts", sa.Integer, nullable=False),
+    sa.Column("locked_until", UTCDateTime),
+    sa.Column("origin", sa.String(64)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_claims_account", "account_id"),
+    sa.Index("ix_claims_person", "person_id", "status"),
+    sa.Index("ix_claims_target", "target_hash", "created_at"),
+    sa.Index("ix_claims_origin", "origin", "created_at"),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.Uuid, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_console_sessions_account", "account_id"),
 )
 
 audit_events = sa.Table(
@@ -293,6 +350,7 @@ challenge_sessions = sa.Table(
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
     sa.Column("requested_by", sa.Uuid, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("assisted_by", sa.Uuid, sa.ForeignKey("accounts.id")),
+    sa.Column("claim_id", sa.Uuid, sa.ForeignKey("claims.id")),  # a claim's face check
     sa.Column("nonce", sa.String(64), nullable=False, unique=True),
     sa.Column("actions", sa.JSON, nullable=False),
     sa.Column("seconds_per_action", sa.Integer, nullable=False),

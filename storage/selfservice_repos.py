@@ -86,11 +86,18 @@ class SqlAttemptRepository:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def unsuccessful_since(self, person_id: UUID, since: datetime) -> list[datetime]:
-        t = schema.attempts
-        stmt = sa.select(t.c.decided_at).where(
-            t.c.person_id == person_id,
-            t.c.decision.in_(("fail", "retry")),
-            t.c.decided_at >= since,
+        """The person's own unsuccessful attempts (a claim's checks count against the claim,
+        never against the person)."""
+        t, s = schema.attempts, schema.challenge_sessions
+        stmt = (
+            sa.select(t.c.decided_at)
+            .join(s, s.c.id == t.c.session_id)
+            .where(
+                t.c.person_id == person_id,
+                t.c.decision.in_(("fail", "retry")),
+                t.c.decided_at >= since,
+                s.c.claim_id.is_(None),
+            )
         )
         return [d for d in self.session.scalars(stmt) if d is not None]
 

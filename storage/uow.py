@@ -21,6 +21,12 @@ from storage.comparison_repos import (
     SqlTipOffRepository,
     SqlVerificationTaskRepository,
 )
+from storage.identity_repos import (
+    SqlClaimRepository,
+    SqlConsoleSessionRepository,
+    SqlOneTimeCodeRepository,
+    SqlUsedTokenRepository,
+)
 from storage.reports import SqlReportRepository
 from storage.repositories import (
     SqlAccountRepository,
@@ -62,6 +68,10 @@ class SqlUnitOfWork:
         self.regions = SqlRegionRepository(session)
         self.accounts = SqlAccountRepository(session)
         self.refresh_tokens = SqlRefreshTokenRepository(session)
+        self.codes = SqlOneTimeCodeRepository(session)
+        self.used_tokens = SqlUsedTokenRepository(session)
+        self.claims = SqlClaimRepository(session)
+        self.console_sessions = SqlConsoleSessionRepository(session)
         self.audit = SqlAuditLog(session)
         self.templates = SqlFaceTemplateRepository(session)
         self.challenge_sessions = SqlChallengeSessionRepository(session)

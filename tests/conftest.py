@@ -22,14 +22,15 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("LIFECERT_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
-TRUNCATE = (
-    "audit_events, refresh_tokens, external_identities, verification_referrals, review_cases, "
-    "attempts, challenge_sessions, enrolment_requests, face_templates, family_bindings, "
-    "national_upload_items, national_upload_batches, home_visit_requests, verification_tasks, "
-    "decision_proposals, comparison_entries, comparison_runs, department_events, "
-    "feed_import_problems, feed_imports, accounts, suspensions, contact_attempts, certifications, entitlement_amounts, "
-    "entitlement_status_changes, entitlements, persons"
-)
+
+
+def _all_tables_but_regions() -> str:
+    from storage.schema import metadata
+
+    return ", ".join(t.name for t in metadata.sorted_tables if t.name != "regions")
+
+
+TRUNCATE = _all_tables_but_regions()
 
 
 def free_port() -> int:

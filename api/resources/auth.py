@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -18,20 +19,28 @@ from api.schemas import (
     MobileRegisterSchema,
     PasswordLoginSchema,
     RefreshSchema,
+    SmsCodeRequestSchema,
+    SmsCodeSentSchema,
+    SmsLoginSchema,
     TokenSchema,
 )
+from certification.claims import ClaimStatus
 from certification.errors import AuthenticationFailed, ValidationFailed
 from certification.model import Account
 from certification.ports import VerifiedIdentity
-from certification.services import accounts
+from certification.services import accounts, claims, signin
 from certification.vocabulary import AccountKind
+from lifecert.sms import LoggingSms
 
 blp = Blueprint(
     "auth",
     __name__,
     url_prefix="/api/auth",
-    description="Sign-in: password for staff and operators; the app or WeChat mini-program "
-    "login code for beneficiaries and family members.",
+    description="Sign-in: password (and an authenticator code) for staff and operators; a "
+    "code by text message, or the WeChat mini-program login code, for beneficiaries and "
+    "family members. A first sign-in registers an account and records a claim on the "
+    "citizen ID given; the claim becomes the person's account only by a face check against "
+    "the agency's photo or at a service point (decision 0013).",
 )
 
 REGISTRATION_AUDIENCE = "lifecert-registration"
@@ -67,12 +76,29 @@ class PasswordLogin(MethodView):
     @blp.arguments(PasswordLoginSchema)
     @blp.response(200, TokenSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Staff or operator sign-in with username and password.
+        """Staff or operator sign-in with username, password and, with a second factor, the
+        authenticator app's code.
 
-        Five wrong passwords lock the account for 15 minutes.
+        Wrong passwords never lock the account: each failure makes the next try from the
+        same address wait longer (429 with Retry-After).
         """
+        rt = runtime()
         account = accounts.authenticate_password(
-            ctx(), runtime().passwords, origin=client_origin(), **data
+            ctx(),
+            rt.passwords,
+            rt.login_failures,
+            username=data["username"],
+            password=data["password"],
+            origin=client_origin(),
+        )
+        accounts.finish_sign_in(
+            ctx(),
+            rt.totp,
+            rt.login_failures,
+            account,
+            otp=data["otp"],
+            origin=client_origin(),
+            second_factor_required=rt.settings.second_factor_required,
         )
         return _tokens(account)
 
@@ -86,6 +112,7 @@ def _registration_token(identity: VerifiedIdentity) -> str:
         "sub": identity.subject,
         "provider": identity.provider,
         "phone": identity.phone,
+        "jti": uuid.uuid4().hex,
         "iat": now,
         "exp": now + timedelta(minutes=REGISTRATION_MINUTES),
     }
@@ -101,15 +128,76 @@ def _identity_from_registration(token: str) -> VerifiedIdentity:
             algorithms=[ALGORITHM],
             audience=REGISTRATION_AUDIENCE,
             issuer=rt.settings.token_issuer,
-            options={"require": ["exp", "sub", "aud"]},
+            options={"require": ["exp", "sub", "aud", "jti"]},
         )
     except jwt.InvalidTokenError as err:
         raise AuthenticationFailed(
             "The registration step has expired; please log in from the app again."
         ) from err
+    signin.use_once(ctx(), f"registration:{claims['jti']}")
     return VerifiedIdentity(
         provider=str(claims["provider"]), subject=str(claims["sub"]), phone=claims.get("phone")
     )
+
+
+def _signed_in(identity: VerifiedIdentity) -> dict[str, Any]:
+    account = accounts.find_mobile_account(ctx(), identity)
+    if account is None:
+        return {"registered": False, "registration_token": _registration_token(identity)}
+    return {"registered": True, "tokens": _tokens(account)}
+
+
+@blp.route("/sms/code")
+class SmsCode(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(SmsCodeRequestSchema)
+    @blp.response(202, SmsCodeSentSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Send a 6-digit sign-in code to a mobile phone (valid 5 minutes, 5 tries).
+
+        The answer is the same whether the phone has an account or not. A new code for the
+        same phone at most once a minute and 5 times an hour; 20 an hour from one address.
+        """
+        rt = runtime()
+        phone = signin.normalise_mobile(data["phone"])
+        sent = signin.send_sign_in_code(
+            ctx(),
+            rt.sms,
+            rt.code_policy,
+            phone=phone,
+            origin=client_origin(),
+            key=rt.settings.identity_key(),
+        )
+        demo_code = None
+        if rt.settings.demo and isinstance(rt.sms, LoggingSms):
+            demo_code = rt.sms.last_code(phone)
+        return {
+            "resend_after_s": sent.resend_after_s,
+            "expires_in_s": sent.expires_in_s,
+            "demo_code": demo_code,
+        }
+
+
+@blp.route("/sms/login")
+class SmsLogin(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(SmsLoginSchema)
+    @blp.response(200, MobileLoginResultSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Sign in with the code received by text message.
+
+        A first-time phone gets ``registered: false`` and a registration token (single use,
+        10 minutes) for /api/auth/mobile/register.
+        """
+        rt = runtime()
+        identity = signin.sign_in_with_code(
+            ctx(),
+            rt.code_policy,
+            phone=data["phone"],
+            code=data["code"],
+            key=rt.settings.identity_key(),
+        )
+        return _signed_in(identity)
 
 
 @blp.route("/mobile/login")
@@ -130,11 +218,7 @@ class MobileLogin(MethodView):
                 f"Unknown login provider {data['provider']!r}; available: {available}.",
                 field="provider",
             )
-        identity = provider.exchange(data["code"])
-        account = accounts.find_mobile_account(ctx(), identity)
-        if account is None:
-            return {"registered": False, "registration_token": _registration_token(identity)}
-        return {"registered": True, "tokens": _tokens(account)}
+        return _signed_in(provider.exchange(data["code"]))
 
 
 @blp.route("/mobile/register")
@@ -143,14 +227,24 @@ class MobileRegister(MethodView):
     @blp.arguments(MobileRegisterSchema)
     @blp.response(201, TokenSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """First sign-in: claim a beneficiary record, or register as a family member.
+        """First sign-in: an account of one's own, and a claim on the citizen ID given.
 
-        If the citizen ID belongs to a person receiving benefits (and the name
-        matches), the account is that beneficiary's; otherwise it is a family
-        member's own account.
+        The answer is the same whether the ID is unknown, the name differs or both match.
+        The account can help bound family members at once; it becomes a beneficiary's own
+        account only when its claim is confirmed by a face check against the agency's photo
+        (POST /api/claims/check) or by a clerk at a service point. The registration token
+        works once, whether the registration succeeds or not.
         """
+        rt = runtime()
         identity = _identity_from_registration(data.pop("registration_token"))
-        account = accounts.register_mobile(ctx(), identity, origin=client_origin(), **data)
+        account = accounts.register_mobile(
+            ctx(),
+            identity,
+            origin=client_origin(),
+            key=rt.settings.identity_key(),
+            limits=rt.selfservice.claim_limits,
+            **data,
+        )
         return _tokens(account)
 
 
@@ -181,4 +275,25 @@ class Me(MethodView):
         actor = current_actor()
         assert actor.account_id is not None
         account = accounts.load_active_account(ctx(), actor.account_id)
-        return {"account": account, "scope": actor.scope_code}
+        claim = claims.current_claim(ctx(), actor)
+        claim_body = None
+        if claim is not None:
+            now = runtime().clock.now()
+            if claim.status is ClaimStatus.PENDING:
+                locked = claim.locked_until is not None and claim.locked_until > now
+                step = "wait" if locked else "face_check"
+            else:
+                step = "service_point" if claim.status is ClaimStatus.CLOSED else "none"
+            claim_body = {
+                "id": claim.id,
+                "status": claim.status.value,
+                "created_at": claim.created_at,
+                "locked_until": claim.locked_until,
+                "next": step,
+            }
+        return {
+            "account": account,
+            "scope": actor.scope_code,
+            "claim": claim_body,
+            "second_factor": account.totp_confirmed_at is not None,
+        }

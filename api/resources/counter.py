@@ -31,9 +31,12 @@ class CounterLookup(MethodView):
     @blp.arguments(CounterLookupSchema)
     @blp.response(200, CounterViewSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Find a person by citizen ID number (sent in the body, not the URL, to keep it out
-        of access logs). Returns a minimal view; the lookup is audited."""
-        return certifications.counter_lookup(ctx(), current_actor(), data["citizen_id"])
+        """Find the person whose ID card is on the counter by its number and name (in the
+        body, not the URL, to keep them out of access logs). Unknown number and wrong name
+        answer the same 404. Returns a minimal view; the lookup is audited."""
+        return certifications.counter_lookup(
+            ctx(), current_actor(), data["citizen_id"], data["name"]
+        )
 
 
 @blp.route("/certifications")
@@ -43,7 +46,7 @@ class CounterCertifications(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Record a counter certification for the person standing at the counter."""
         view, outcome = certifications.counter_certify(
-            ctx(), current_actor(), data["citizen_id"], note=data["note"]
+            ctx(), current_actor(), data["citizen_id"], data["name"], note=data["note"]
         )
         return {
             "person": view,

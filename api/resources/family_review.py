@@ -14,9 +14,15 @@ from api.auth import current_actor
 from api.context import ctx, runtime
 from api.pagination import page_body, page_request, page_schema
 from api.uploads import upload_stream
+from certification.errors import TooManyRequests
 from certification.services import family, review, selfservice
 
 f = ma.fields
+
+
+class BindingRecordedSchema(ma.Schema):
+    status = f.String(metadata={"example": "recorded"})
+    message = f.String()
 
 
 class BindingSchema(ma.Schema):
@@ -98,10 +104,22 @@ class Bindings(MethodView):
         return [{**asdict(b), "person_name": names.get(b.person_id)} for b in bindings]
 
     @family_blp.arguments(BindingRequestSchema)
-    @family_blp.response(201, BindingSchema)
+    @family_blp.response(202, BindingRecordedSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Ask to help a beneficiary (their citizen ID number, name and your relationship)."""
-        return family.request_binding(ctx(), current_actor(), **data)
+        """Ask to help a beneficiary (their citizen ID number, name and your relationship).
+
+        The answer is always "recorded", whether or not the ID and name belong to a
+        beneficiary; the binding appears in your list once the person or staff confirm it.
+        At most 10 requests a day per account.
+        """
+        actor = current_actor()
+        if not runtime().limiter.allow(f"binding:{actor.account_id}", 10, 86400):
+            raise TooManyRequests(
+                "Too many requests to help someone today; please try again tomorrow.",
+                retry_after=3600,
+            )
+        family.request_binding(ctx(), actor, **data)
+        return {"status": "recorded", "message": family.BINDING_RECORDED}
 
 
 @family_blp.route("/bindings/<uuid:binding_id>/confirmation")

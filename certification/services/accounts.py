@@ -14,23 +14,24 @@ from uuid import UUID
 from certification import access
 from certification.access import Actor
 from certification.citizen_id import CitizenId
+from certification.claims import Claim, ClaimLimits, target_hash
 from certification.errors import (
     AlreadyExists,
     AuthenticationFailed,
     NotFound,
     RuleViolation,
+    TooManyRequests,
     ValidationFailed,
 )
 from certification.model import Account, ExternalIdentity, RefreshToken
 from certification.ports import Page, PageRequest, PasswordHasher, VerifiedIdentity
 from certification.regions import RegionLevel, level_of
+from certification.services import signin
 from certification.services.context import UseCaseContext
 from certification.services.persons import normalise_name, normalise_phone
 from certification.vocabulary import AccountKind, StaffRole
 
 MIN_PASSWORD_LENGTH = 12
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
 
@@ -134,35 +135,120 @@ def create_staff(
 def authenticate_password(
     ctx: UseCaseContext,
     passwords: PasswordHasher,
+    failures: signin.FailureCounter,
     *,
     username: str,
     password: str,
     origin: str | None,
 ) -> Account:
+    """The password step (the sign-in ends with finish_sign_in). A wrong password makes the
+    next try from that address wait (growing delays, signin.login_wait); nothing a stranger
+    does locks the account for its owner."""
     failure = AuthenticationFailed("The username or password is wrong.")
-    account = ctx.uow.accounts.by_username(username.strip().lower())
-    now = ctx.clock.now()
+    username = username.strip().lower()
+    signin.refuse_while_waiting(failures, username, origin, ctx.clock.now())
+    account = ctx.uow.accounts.by_username(username)
     if account is None or account.password_hash is None:
         passwords.verify(_DUMMY_HASH.get(passwords), password)  # same time as a real check
+        signin.record_login_failure(failures, username, origin, ctx.clock.now())
         raise failure
     if not account.active:
         raise AuthenticationFailed("This account is disabled; ask an operator.")
-    if account.locked_until is not None and account.locked_until > now:
-        raise AuthenticationFailed(
-            "Too many wrong passwords; this account is locked for a while. Try again later."
-        )
-    actor = actor_for(account, origin)
     if not passwords.verify(account.password_hash, password):
-        account.failed_logins += 1
-        if account.failed_logins >= MAX_FAILED_LOGINS:
-            account.locked_until = now + LOCKOUT
-            account.failed_logins = 0
-        ctx.audit(actor, "auth.password_failed", "account", account.id)
+        signin.record_login_failure(failures, username, origin, ctx.clock.now())
+        ctx.audit(actor_for(account, origin), "auth.password_failed", "account", account.id)
         ctx.uow.commit()
         raise failure
-    account.failed_logins = 0
-    account.locked_until = None
-    ctx.audit(actor, "auth.signed_in", "account", account.id)
+    return account
+
+
+def needs_second_factor_enrolment(account: Account, *, required: bool) -> bool:
+    """Staff who must use a second factor and have not set one up yet (the console's
+    enrolment page is the only thing they can reach)."""
+    return (
+        required
+        and account.kind in (AccountKind.STAFF, AccountKind.OPERATOR)
+        and account.totp_confirmed_at is None
+    )
+
+
+def finish_sign_in(
+    ctx: UseCaseContext,
+    totp: signin.TotpPort,
+    failures: signin.FailureCounter,
+    account: Account,
+    *,
+    otp: str | None,
+    origin: str | None,
+    second_factor_required: bool,
+) -> None:
+    """After the password: the second factor when the account has one (or must), then the
+    account is signed in (audited). A wrong code counts like a wrong password."""
+    username = account.username or str(account.id)
+    if needs_second_factor_enrolment(account, required=second_factor_required):
+        raise RuleViolation(
+            "Set up the second factor first: sign in to the staff console (/console/), which "
+            "shows how.",
+            details={"reason": "second_factor_not_set_up"},
+        )
+    if account.totp_confirmed_at is not None:
+        signin.refuse_while_waiting(failures, username, origin, ctx.clock.now())
+        try:
+            signin.check_second_factor(ctx, totp, account, otp)
+        except AuthenticationFailed:
+            signin.record_login_failure(failures, username, origin, ctx.clock.now())
+            ctx.audit(
+                actor_for(account, origin), "auth.second_factor_failed", "account", account.id
+            )
+            ctx.uow.commit()
+            raise
+    signin.clear_login_failures(failures, username, origin)
+    ctx.audit(actor_for(account, origin), "auth.signed_in", "account", account.id)
+    ctx.uow.commit()
+
+
+def start_second_factor(ctx: UseCaseContext, totp: signin.TotpPort, account: Account) -> str:
+    """A new secret for the authenticator app (not in force until a first code confirms it);
+    returns the ``otpauth://`` address to show as a QR code."""
+    if account.totp_confirmed_at is not None:
+        raise RuleViolation(
+            "A second factor is already set up; an operator resets it if the phone was lost."
+        )
+    account.totp_secret = totp.new_secret()
+    ctx.uow.commit()
+    return totp.uri(account.totp_secret, account.username or account.display_name)
+
+
+def confirm_second_factor(
+    ctx: UseCaseContext, totp: signin.TotpPort, account: Account, code: str, origin: str | None
+) -> None:
+    if account.totp_secret is None or account.totp_confirmed_at is not None:
+        raise RuleViolation("Start the set-up again: no second factor is waiting for a code.")
+    step = totp.step_of(account.totp_secret, code.strip(), ctx.clock.now())
+    if step is None:
+        raise ValidationFailed(
+            "The code does not match; check the phone's clock and enter the newest code.",
+            field="otp",
+        )
+    ctx.uow.used_tokens.use(f"totp:{account.id}:{step}", ctx.clock.now())
+    account.totp_confirmed_at = ctx.clock.now()
+    ctx.audit(actor_for(account, origin), "auth.second_factor_enrolled", "account", account.id)
+    ctx.uow.commit()
+
+
+def reset_second_factor(
+    ctx: UseCaseContext, actor: Actor, account_id: UUID, *, reason: str
+) -> Account:
+    """An operator clears a lost second factor; the account's sessions end and it sets up a
+    new one at its next sign-in."""
+    access.require_operator(actor, "reset a second factor")
+    account = ctx.uow.accounts.get(account_id)
+    if account is None:
+        raise NotFound(f"No account with id {account_id}.")
+    account.totp_secret = None
+    account.totp_confirmed_at = None
+    end_sessions(ctx, account)
+    ctx.audit(actor, "auth.second_factor_reset", "account", account.id, reason=reason)
     ctx.uow.commit()
     return account
 
@@ -198,63 +284,72 @@ def register_mobile(
     name: str,
     phone: str | None,
     origin: str | None,
+    key: str,
+    limits: ClaimLimits,
 ) -> Account:
-    """First sign-in from the app: a beneficiary claims their record, or a family member registers.
+    """First sign-in from the app: an account of one's own, and a claim on the record of the
+    citizen ID given (decision 0013).
 
-    A beneficiary's account is identity-verified at once only if the provider
-    verified a phone number equal to the one on record; otherwise it starts
-    unverified and a successful face certification verifies it.
+    The answer is the same whether the ID is unknown, the name differs or both match: the
+    claim waits for a face check against the enrolled photo (or a counter clerk) either way,
+    and never blocks anyone else's claim on the same person.
     """
     if ctx.uow.accounts.by_external(identity.provider, identity.subject) is not None:
         raise AlreadyExists("This phone login is already registered; sign in instead.")
     cid = CitizenId.parse(citizen_id, today=ctx.clock.today())
     name = normalise_name(name)
-    phone = normalise_phone(phone)
-    person = ctx.uow.persons.by_citizen_id(cid.value)
-    if person is not None:
-        if person.name != name:
-            raise ValidationFailed(
-                "The name does not match the name registered with this citizen ID number.",
-                field="name",
-            )
-        account = ctx.uow.accounts.beneficiary_for(person.id)
-        phone_verified = identity.phone is not None and identity.phone == person.phone
-        if account is not None and not phone_verified:
-            raise RuleViolation(
-                "An account already exists for this person. Sign in with the phone used before, "
-                "or visit a service point to link this one."
-            )
-        if account is None:
-            account = Account(
-                kind=AccountKind.BENEFICIARY,
-                display_name=person.name,
-                person_id=person.id,
-                phone=phone or person.phone,
-                identity_verified=phone_verified,
-            )
-            ctx.uow.accounts.add(account)
-    else:
-        account = Account(
-            kind=AccountKind.FAMILY,
-            display_name=name,
-            citizen_id=cid.value,
-            phone=phone,
-            identity_verified=identity.phone is not None and identity.phone == phone,
+    now = ctx.clock.now()
+    target = target_hash(cid.value, key)
+    if (
+        origin is not None
+        and ctx.uow.claims.count_since(origin=origin, since=now - timedelta(hours=1))
+        >= limits.per_address_per_hour
+    ):
+        raise TooManyRequests(
+            "Too many registrations from this network; please try again later.",
+            retry_after=3600,
         )
-        ctx.uow.accounts.add(account)
+    if (
+        ctx.uow.claims.count_since(target_hash=target, since=now - timedelta(days=1))
+        >= limits.per_target_per_day
+    ):
+        raise TooManyRequests(
+            "This citizen ID number was registered too often today; please try again "
+            "tomorrow or visit a service point.",
+            retry_after=86400,
+        )
+    person = ctx.uow.persons.by_citizen_id(cid.value)
+    matched = person if person is not None and person.name == name else None
+    account = Account(
+        kind=AccountKind.FAMILY,
+        display_name=name,
+        citizen_id=cid.value,
+        phone=identity.phone or normalise_phone(phone),
+        identity_verified=False,
+    )
+    ctx.uow.accounts.add(account)
     ctx.uow.accounts.add_external(
         ExternalIdentity(
             provider=identity.provider, subject=identity.subject, account_id=account.id
         )
     )
+    ctx.uow.flush()  # the account before the claim that refers to it
+    claim = Claim(
+        account_id=account.id,
+        target_hash=target,
+        person_id=matched.id if matched is not None else None,
+        origin=origin,
+        created_at=now,
+    )
+    ctx.uow.claims.add(claim)
     ctx.audit(
         actor_for(account, origin),
         "account.registered",
         "account",
         account.id,
-        kind=account.kind.value,
         provider=identity.provider,
-        identity_verified=account.identity_verified,
+        claim_id=str(claim.id),
+        claim_matches=matched is not None,
     )
     ctx.uow.commit()
     return account
@@ -299,7 +394,11 @@ def rotate_refresh_token(
         raise refused
     if stored.revoked_at is not None:
         # Reuse of a rotated token: someone copied it. End every session of the account.
-        ctx.uow.refresh_tokens.revoke_all(stored.account_id, now)
+        reused = ctx.uow.accounts.get(stored.account_id)
+        if reused is not None:
+            end_sessions(ctx, reused)
+        else:
+            ctx.uow.refresh_tokens.revoke_all(stored.account_id, now)
         ctx.audit(Actor.system("auth"), "auth.refresh_reused", "account", stored.account_id)
         ctx.uow.commit()
         raise refused
@@ -314,11 +413,47 @@ def rotate_refresh_token(
     return account, issued
 
 
+def end_sessions(ctx: UseCaseContext, account: Account) -> None:
+    """Every session of the account ends now: refresh tokens revoked, access tokens issued
+    before this moment refused (api/auth.py), console sessions gone. Does not commit."""
+    now = ctx.clock.now()
+    ctx.uow.refresh_tokens.revoke_all(account.id, now)
+    ctx.uow.console_sessions.end_all(account.id)
+    account.tokens_valid_after = now
+
+
 def sign_out(ctx: UseCaseContext, actor: Actor) -> None:
     if actor.account_id is None:
         return
-    ctx.uow.refresh_tokens.revoke_all(actor.account_id, ctx.clock.now())
+    account = ctx.uow.accounts.get(actor.account_id)
+    if account is not None:
+        end_sessions(ctx, account)
     ctx.audit(actor, "auth.signed_out", "account", actor.account_id)
+    ctx.uow.commit()
+
+
+def open_console_session(
+    ctx: UseCaseContext, account: Account, session_id_hash: str, ttl: timedelta
+) -> None:
+    now = ctx.clock.now()
+    ctx.uow.console_sessions.add(session_id_hash, account.id, now, now + ttl)
+    ctx.uow.commit()
+
+
+def console_session_account(ctx: UseCaseContext, session_id_hash: str) -> Account | None:
+    """The active staff account of a live console session, or None."""
+    account_id = ctx.uow.console_sessions.account_for(session_id_hash, ctx.clock.now())
+    if account_id is None:
+        return None
+    account = ctx.uow.accounts.get(account_id)
+    if account is None or not account.active:
+        return None
+    return account
+
+
+def end_console_session(ctx: UseCaseContext, actor: Actor, session_id_hash: str) -> None:
+    ctx.uow.console_sessions.end(session_id_hash)
+    ctx.audit(actor, "auth.signed_out", "account", actor.account_id, channel="console")
     ctx.uow.commit()
 
 
@@ -340,7 +475,7 @@ def set_account_active(
         raise RuleViolation("You cannot disable your own account.")
     account.active = active
     if not active:
-        ctx.uow.refresh_tokens.revoke_all(account.id, ctx.clock.now())
+        end_sessions(ctx, account)
     ctx.audit(
         actor,
         "account.enabled" if active else "account.disabled",

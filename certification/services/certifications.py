@@ -14,7 +14,7 @@ from certification.model import Certification, Person
 from certification.periods import CertificationPeriod
 from certification.ports import Page, PageRequest
 from certification.services.context import UseCaseContext
-from certification.services.persons import load_person
+from certification.services.persons import load_person, normalise_name
 from certification.vocabulary import (
     STAFF_RECORDABLE_CHANNELS,
     CertificationChannel,
@@ -162,30 +162,36 @@ def _counter_view(person: Person) -> CounterView:
     )
 
 
-def _counter_lookup(ctx: UseCaseContext, citizen_id: str, *, for_update: bool) -> Person:
+def _counter_lookup(ctx: UseCaseContext, citizen_id: str, name: str, *, for_update: bool) -> Person:
+    """The person whose ID card is on the counter: number and name must both match, and the
+    answer is the same whether the number is unknown or the name differs (a clerk's account
+    cannot be used to read names off a list of numbers)."""
     cid = CitizenId.parse(citizen_id, today=ctx.clock.today())
     person = ctx.uow.persons.by_citizen_id(cid.value)
-    if person is None:
-        raise NotFound("No person receiving benefits has this citizen ID number.")
+    if person is None or person.name != normalise_name(name):
+        raise NotFound(
+            "No person receiving benefits has this citizen ID number and name; check both "
+            "against the ID card."
+        )
     if for_update:
         person = load_person(ctx, person.id, for_update=True)
     return person
 
 
-def counter_lookup(ctx: UseCaseContext, actor: Actor, citizen_id: str) -> CounterView:
+def counter_lookup(ctx: UseCaseContext, actor: Actor, citizen_id: str, name: str) -> CounterView:
     access.require_counter_clerk(actor)
-    person = _counter_lookup(ctx, citizen_id, for_update=False)
+    person = _counter_lookup(ctx, citizen_id, name, for_update=False)
     ctx.audit(actor, "counter.looked_up", "person", person.id)
     ctx.uow.commit()
     return _counter_view(person)
 
 
 def counter_certify(
-    ctx: UseCaseContext, actor: Actor, citizen_id: str, *, note: str | None
+    ctx: UseCaseContext, actor: Actor, citizen_id: str, name: str, *, note: str | None
 ) -> tuple[CounterView, CertificationOutcome]:
     """Art. 5 全市同城通办: any counter in the city certifies anyone who appears in person."""
     access.require_counter_clerk(actor)
-    person = _counter_lookup(ctx, citizen_id, for_update=True)
+    person = _counter_lookup(ctx, citizen_id, name, for_update=True)
     outcome = certify(
         ctx,
         actor,

@@ -15,7 +15,6 @@ from certification.access import Actor
 from certification.citizen_id import CitizenId
 from certification.errors import (
     AccessDenied,
-    AlreadyExists,
     NotFound,
     RuleViolation,
     ValidationFailed,
@@ -30,9 +29,19 @@ from certification.vocabulary import AccountKind
 RELATIONSHIPS = ("spouse", "child", "grandchild", "sibling", "parent", "other_relative", "carer")
 
 
+BINDING_RECORDED = (
+    "Your request is recorded. The person confirms it in the app, or staff confirm it when "
+    "you both visit a service point; it then appears in your list."
+)
+
+
 def request_binding(
     ctx: UseCaseContext, actor: Actor, *, citizen_id: str, name: str, relationship: str
-) -> FamilyBinding:
+) -> FamilyBinding | None:
+    """Ask to help a beneficiary. The answer is the same whether the ID is unknown, the name
+    differs, a request is already waiting or a new one was recorded (None unless recorded):
+    the request is not a way to find out who receives benefits. The family member's list
+    shows a binding once it is active."""
     if actor.kind != AccountKind.FAMILY.value or actor.account_id is None:
         raise AccessDenied("Only a family member's account can ask to be bound to a beneficiary.")
     if relationship not in RELATIONSHIPS:
@@ -41,15 +50,16 @@ def request_binding(
         )
     cid = CitizenId.parse(citizen_id, today=ctx.clock.today())
     person = ctx.uow.persons.by_citizen_id(cid.value)
-    # The same answer whether the person is unknown or the name differs: no probing.
     if person is None or person.name != normalise_name(name):
-        raise NotFound("No beneficiary with this citizen ID number and name.")
+        ctx.audit(actor, "binding.request_unmatched", "account", actor.account_id)
+        ctx.uow.commit()  # recorded for fraud analysis; the caller hears "recorded"
+        return None
     if any(
         b.person_id == person.id
         and b.status in (BindingStatus.REQUESTED.value, BindingStatus.ACTIVE.value)
         for b in ctx.uow.bindings.for_family(actor.account_id)
     ):
-        raise AlreadyExists("You already asked to help this person.")
+        return None
     binding = FamilyBinding(
         family_account_id=actor.account_id, person_id=person.id, relationship=relationship
     )
@@ -146,8 +156,14 @@ def revoke_binding(
 
 
 def my_bindings(ctx: UseCaseContext, actor: Actor) -> list[FamilyBinding]:
+    """A family member's active bindings (a waiting request is not shown: that would tell
+    whether the ID and name belong to a beneficiary); a beneficiary's bindings, all of them."""
     if actor.kind == AccountKind.FAMILY.value and actor.account_id is not None:
-        return ctx.uow.bindings.for_family(actor.account_id)
+        return [
+            b
+            for b in ctx.uow.bindings.for_family(actor.account_id)
+            if b.status == BindingStatus.ACTIVE.value
+        ]
     if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id is not None:
         return ctx.uow.bindings.for_person(actor.person_id)
     raise AccessDenied(

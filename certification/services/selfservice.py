@@ -24,8 +24,10 @@ from uuid import UUID, uuid4
 
 from certification import access
 from certification.access import Actor
+from certification.claims import Claim, ClaimLimits, ClaimStatus
 from certification.errors import AccessDenied, NotFound, RuleViolation, ValidationFailed
 from certification.model import (
+    Account,
     Attempt,
     ChallengeSession,
     EnrolmentRequest,
@@ -54,6 +56,7 @@ from certification.selfservice import (
     SessionStatus,
     TemplateRefreshRule,
 )
+from certification.services.accounts import end_sessions
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
@@ -73,7 +76,8 @@ class SelfServiceConfig:
     max_video_bytes: int = 40 * 1024 * 1024
     match_model: str = "w600k_mbf"  # templates must come from the engine's model
     match_threshold: float = 0.33
-    claim_timeout: timedelta = timedelta(seconds=150)  # a claim older than this is stale
+    claim_timeout: timedelta = timedelta(seconds=150)  # a worker's hold older than this is stale
+    claim_limits: ClaimLimits = field(default_factory=ClaimLimits)  # an account's claim
 
 
 def retention_metadata(now: datetime) -> dict[str, str]:
@@ -221,15 +225,7 @@ def start_session(
     person, assisted_by = _person_for(ctx, actor, person_id)
     if not person.in_force():
         raise RuleViolation("There is no benefit to certify for this person.")
-    templates = [
-        t for t in ctx.uow.templates.active_for(person.id) if t.model == config.match_model
-    ]
-    if not templates:
-        raise RuleViolation(
-            "No usable registered photo is on file for this person; please visit a service "
-            "point to have the photo taken.",
-            details={"reason": "no_enrolled_photo"},
-        )
+    _require_templates(ctx, config, person)
     now = ctx.clock.now()
     allowed, why, until = config.limits.check(
         ctx.uow.attempts.unsuccessful_since(person.id, now - timedelta(days=1)), now
@@ -240,6 +236,35 @@ def start_session(
             f"Too many attempts; please try again{after}, or visit a service point.",
             details={"reason": why, "retry_after": until.isoformat() if until else None},
         )
+    return open_session(ctx, actor, store, config, person, assisted_by=assisted_by, gentle=gentle)
+
+
+def _require_templates(ctx: UseCaseContext, config: SelfServiceConfig, person: Person) -> None:
+    templates = [
+        t for t in ctx.uow.templates.active_for(person.id) if t.model == config.match_model
+    ]
+    if not templates:
+        raise RuleViolation(
+            "No usable registered photo is on file for this person; please visit a service "
+            "point to have the photo taken.",
+            details={"reason": "no_enrolled_photo"},
+        )
+
+
+def open_session(
+    ctx: UseCaseContext,
+    actor: Actor,
+    store: EvidenceStore,
+    config: SelfServiceConfig,
+    person: Person,
+    *,
+    assisted_by: UUID | None = None,
+    claim_id: UUID | None = None,
+    gentle: bool = False,
+) -> StartedSession:
+    """A challenge and a one-time upload for a face check of ``person`` (the caller checked
+    who may ask and the limits that apply: the person's, or a claim's)."""
+    now = ctx.clock.now()
     store.ping()  # storage down: say so now (503), not after the person recorded a video
     plan = config.policy.plan(person.birth_date, ctx.clock.today(), gentle=gentle)
     assert actor.account_id is not None
@@ -251,6 +276,7 @@ def start_session(
         person_id=person.id,
         requested_by=actor.account_id,
         assisted_by=assisted_by,
+        claim_id=claim_id,
         nonce=nonce,
         actions=list(plan.actions),
         seconds_per_action=plan.seconds_per_action,
@@ -274,6 +300,7 @@ def start_session(
         session_id=str(session.id),
         actions=list(plan.actions),
         assisted_by=str(assisted_by) if assisted_by else None,
+        claim_id=str(claim_id) if claim_id else None,
     )
     ctx.uow.commit()
     return StartedSession(session, plan, upload, config.max_video_bytes)
@@ -496,7 +523,8 @@ def _apply_outcome(
         attempt.status = AttemptStatus.ERROR.value
         attempt.decision = Decision.FAIL.value
         attempt.reasons = ["template_model_mismatch"]
-        _open_case(ctx, person, attempt, CaseReason.PROCESSING_ERROR)
+        if session.claim_id is None:  # a claim's check never opens a case on the person
+            _open_case(ctx, person, attempt, CaseReason.PROCESSING_ERROR)
         ctx.audit(actor, "selfservice.error", "person", person.id, attempt_id=str(attempt.id))
         ctx.uow.commit()
         return ProcessResult(attempt_id, "error")
@@ -504,6 +532,39 @@ def _apply_outcome(
     attempt.reasons = list(result.reasons)
     attempt.verdict = result.verdict
     attempt.match_score = result.match_score
+    if session.claim_id is not None:
+        claim = ctx.uow.claims.get(session.claim_id, for_update=True)
+        assert claim is not None
+        if claim.status is not ClaimStatus.PENDING:
+            # decided meanwhile (another claim won, or a clerk linked one): nothing changes
+            ctx.audit(
+                actor,
+                "claim.check_after_decision",
+                "person",
+                person.id,
+                claim_id=str(claim.id),
+                attempt_id=str(attempt.id),
+                decision=result.decision,
+            )
+            ctx.uow.commit()
+            return ProcessResult(attempt_id, "decided")
+        if result.decision != Decision.PASS.value:
+            # a claim pays for its own failures: no lock on the person, no review case
+            claim.record_failure(now, config.claim_limits)
+            ctx.audit(
+                actor,
+                "claim.check_failed",
+                "person",
+                person.id,
+                claim_id=str(claim.id),
+                attempt_id=str(attempt.id),
+                decision=result.decision,
+                reasons=list(result.reasons),
+                match_score=result.match_score,
+            )
+            ctx.uow.commit()
+            return ProcessResult(attempt_id, "decided")
+        confirm_claim(ctx, notifier, claim, person, actor, how="face_check")
     if result.decision == Decision.PASS.value:
         assisted = session.assisted_by
         outcome = certify(
@@ -541,6 +602,61 @@ def _apply_outcome(
     )
     ctx.uow.commit()
     return ProcessResult(attempt_id, "decided")
+
+
+def confirm_claim(
+    ctx: UseCaseContext,
+    notifier: Notifier,
+    claim: Claim,
+    person: Person,
+    actor: Actor,
+    *,
+    how: str,
+) -> Account:
+    """The claim's account becomes the person's: any earlier account of the person steps
+    back to a plain app account (its sessions end), every other pending claim on the person
+    is dropped, and the person is told. Does not commit."""
+    now = ctx.clock.now()
+    claim.verify(now)
+    account = ctx.uow.accounts.get(claim.account_id)
+    assert account is not None
+    previous = ctx.uow.accounts.beneficiary_for(person.id)
+    if previous is not None and previous.id != account.id:
+        previous.kind = AccountKind.FAMILY
+        previous.person_id = None
+        previous.identity_verified = False
+        end_sessions(ctx, previous)
+        ctx.uow.flush()  # one beneficiary account per person (a unique index)
+    account.kind = AccountKind.BENEFICIARY
+    account.person_id = person.id
+    account.citizen_id = None
+    account.identity_verified = True
+    dropped = []
+    for other in ctx.uow.claims.pending_for_person(person.id):
+        if other.id != claim.id:
+            other.drop(now)
+            dropped.append(str(other.id))
+    ctx.audit(
+        actor,
+        "claim.verified",
+        "person",
+        person.id,
+        claim_id=str(claim.id),
+        account_id=str(account.id),
+        how=how,
+        dropped_claims=dropped,
+        previous_account=str(previous.id) if previous is not None else None,
+    )
+    notifier.notify(
+        person.id,
+        "account_confirmed",
+        "您的社保待遇认证账号已确认为本人账号；其他申请使用您信息的账号已被拒绝。"
+        "如非本人操作，请拨打12333。",
+        "Your benefit account was confirmed as yours; other registrations that used your "
+        "details were refused. If this was not you, call 12333.",
+        {"claims_dropped": str(len(dropped))},
+    )
+    return account
 
 
 def _open_case(
@@ -599,6 +715,18 @@ def _maybe_refresh(
 # --- status -----------------------------------------------------------------------------------
 
 
+def _claim_step(ctx: UseCaseContext, claim_id: UUID, state: str) -> str:
+    """What a claimant does after a face check: no review case is ever opened for a claim."""
+    if state == "pass":
+        return "confirmed"
+    claim = ctx.uow.claims.get(claim_id)
+    if claim is None or claim.status is not ClaimStatus.PENDING:
+        return "service_point"
+    if claim.locked_until is not None and claim.locked_until > ctx.clock.now():
+        return "locked"
+    return "claim_retry"
+
+
 @dataclass(frozen=True, slots=True)
 class SessionView:
     session: ChallengeSession
@@ -622,7 +750,9 @@ def session_status(ctx: UseCaseContext, actor: Actor, session_id: UUID) -> Sessi
     else:
         state = attempt.decision or "error"
         step = {"pass": "done", "retry": "retry", "fail": "review"}.get(state, "review")
-        if state == "retry" and ctx.uow.review_cases.open_for_person(session.person_id):
+        if session.claim_id is not None:
+            step = _claim_step(ctx, session.claim_id, state)
+        elif state == "retry" and ctx.uow.review_cases.open_for_person(session.person_id):
             step = "locked"
     zh, en = NEXT_STEPS[step]
     return SessionView(session, attempt, state, step, zh, en)

@@ -440,6 +440,8 @@ def request_home_visit(
     """The person, a bound family member, or a clerk of their region asks for a visit."""
     person = load_person(ctx, person_id)
     if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id == person.id:
+        if not actor.identity_verified:
+            raise AccessDenied("Confirm your identity first; then you can ask for a visit.")
         via = "app"
     elif actor.kind == AccountKind.FAMILY.value:
         bound = any(

@@ -16,7 +16,9 @@
     spouse: "配偶", child: "子女", grandchild: "孙子女", sibling: "兄弟姐妹",
     parent: "父母", other_relative: "其他亲属", carer: "照护人",
   };
-  const state = { tokens: null, account: null, personId: null, stream: null, session: null };
+  const state = {
+    tokens: null, account: null, personId: null, stream: null, session: null, mode: "certify",
+  };
   const $ = (id) => document.getElementById(id);
 
   function show(step) {
@@ -65,10 +67,30 @@
     );
   }
 
+  async function sendCode() {
+    try {
+      const phone = $("login-phone").value.trim();
+      const sent = await api("POST", "/auth/sms/code", { phone });
+      $("code-button").disabled = true;
+      setTimeout(() => { $("code-button").disabled = false; }, sent.resend_after_s * 1000);
+      if (sent.demo_code) {
+        root.dataset.demoCode = sent.demo_code;
+        say("演示验证码：" + sent.demo_code, "Demo code: " + sent.demo_code);
+      } else {
+        say("验证码已发送，5分钟内有效", "A code was sent; it is valid for 5 minutes");
+      }
+      $("login-code").focus();
+    } catch (err) {
+      failed(err);
+    }
+  }
+
   async function login() {
     try {
-      const code = $("login-code").value.trim();
-      const result = await api("POST", "/auth/mobile/login", { provider: "dev", code });
+      const result = await api("POST", "/auth/sms/login", {
+        phone: $("login-phone").value.trim(),
+        code: $("login-code").value.trim(),
+      });
       if (!result.registered) {
         state.registration = result.registration_token;
         show("register");
@@ -99,6 +121,14 @@
     const me = await api("GET", "/auth/me");
     state.account = me.account;
     $("greeting").textContent = me.account.display_name + "，您好 / Hello";
+    const claim = me.claim;
+    const claimOpen = me.account.kind === "family" && claim && claim.status === "pending";
+    $("claim-box").hidden = !claimOpen;
+    root.dataset.claim = claim ? claim.status : "";
+    if (claimOpen) {
+      $("claim-ref").textContent = "申请编号 / Reference: " + claim.id.slice(0, 8);
+      $("claim-button").disabled = claim.next !== "face_check";
+    }
     if (me.account.kind === "family") {
       const bindings = (await api("GET", "/family/bindings")).filter((b) => b.status === "active");
       const select = $("person-choice");
@@ -110,11 +140,14 @@
         o.textContent = (b.person_name || b.person_id.slice(0, 8)) + "（您是其" + rel + "）";
         select.appendChild(o);
       }
-      $("family-choice").hidden = false;
+      $("family-choice").hidden = bindings.length === 0;
+      $("start-button").hidden = bindings.length === 0;
       $("due").textContent = bindings.length
         ? "请选择您协助认证的亲属 / Choose whom you help"
-        : "您还没有已生效的亲属绑定 / You have no active family binding yet";
+        : claimOpen ? "" : "您还没有已生效的亲属绑定 / You have no active family binding yet";
     } else {
+      $("family-choice").hidden = true;
+      $("start-button").hidden = false;
       state.personId = me.account.person_id;
       try {
         const period = await api("GET", "/persons/" + state.personId + "/period");
@@ -131,11 +164,16 @@
     say("请在光线明亮处，正对手机", "Face the phone in good light");
   }
 
-  async function start() {
+  async function start(mode) {
+    state.mode = mode === "claim" ? "claim" : "certify";
     try {
       const body = { gentle: $("gentle").checked };
-      if (state.account.kind === "family") body.person_id = $("person-choice").value;
-      state.session = await api("POST", "/selfservice/sessions", body);
+      if (state.mode === "claim") {
+        state.session = await api("POST", "/claims/check", body);
+      } else {
+        if (state.account.kind === "family") body.person_id = $("person-choice").value;
+        state.session = await api("POST", "/selfservice/sessions", body);
+      }
       state.stream = await navigator.mediaDevices.getUserMedia({
         video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
         audio: false,
@@ -232,7 +270,11 @@
 
   function outcome(st) {
     show("outcome");
-    const titles = {
+    const titles = state.mode === "claim" ? {
+      pass: "已确认是您本人 / Confirmed: it is you",
+      retry: "未能确认 / Not confirmed",
+      fail: "未能确认 / Not confirmed",
+    } : {
       pass: "认证成功 / Certified",
       retry: "请重新录制 / Please record again",
       fail: "未能通过，已转人工审核 / Not passed: staff will review it",
@@ -247,14 +289,21 @@
       list.appendChild(li);
     }
     $("outcome-next").textContent = st.next.zh + " / " + st.next.en;
-    $("again-button").hidden = st.state !== "retry";
+    $("again-button").hidden = !["retry", "claim_retry"].includes(st.next.step);
+    $("home-button").hidden = !(state.mode === "claim" && st.state === "pass");
     speak(st.next.zh);
     say("", "");
   }
 
+  $("code-button").addEventListener("click", sendCode);
   $("login-button").addEventListener("click", login);
+  $("claim-button").addEventListener("click", () => start("claim"));
+  $("home-button").addEventListener("click", home);
   $("register-button").addEventListener("click", register);
-  $("start-button").addEventListener("click", start);
+  $("start-button").addEventListener("click", () => start("certify"));
   $("record-button").addEventListener("click", record);
-  $("again-button").addEventListener("click", () => { $("record-button").hidden = false; start(); });
+  $("again-button").addEventListener("click", () => {
+    $("record-button").hidden = false;
+    start(state.mode);
+  });
 })();

@@ -111,6 +111,8 @@ def clean(runtime: Runtime) -> Iterator[None]:
     yield
     truncate_all(runtime.engine)
     runtime.selfservice_override = None
+    runtime.login_failures.reset()  # sign-in delays and request counts start afresh
+    runtime.limiter.reset()
 
 
 @pytest.fixture
@@ -146,7 +148,9 @@ class Pensioner:
 def enrolled(worker: None, client: Any, clerk: Caller) -> Callable[..., Pensioner]:  # noqa: F811
     """A pensioner whose enrolled photo is a frame of a shared clip, signed in to the app."""
 
-    def make(clip: str = "driving_d9", seq: int = 11, name: str = "王建国") -> Pensioner:
+    def make(
+        clip: str = "driving_d9", seq: int = 11, name: str = "王建国", sign_up: bool = True
+    ) -> Pensioner:
         from certification.citizen_id import make_citizen_id
 
         cid = make_citizen_id("500103", date(1949, 3, 1), seq).value
@@ -164,6 +168,8 @@ def enrolled(worker: None, client: Any, clerk: Caller) -> Callable[..., Pensione
             lambda s: s["latest_request"]["status"] != "pending",
         )
         assert state["latest_request"]["status"] == "accepted", state
+        if not sign_up:
+            return Pensioner(person, Caller(client, "", name), cid)
         login_resp = client.post(
             "/api/auth/mobile/login", json={"provider": "dev", "code": f"dev:p{seq}"}
         ).get_json()
@@ -175,7 +181,14 @@ def enrolled(worker: None, client: Any, clerk: Caller) -> Callable[..., Pensione
                 "name": name,
             },
         ).get_json()
-        return Pensioner(person, Caller(client, tokens["access_token"], name), cid)
+        app = Caller(client, tokens["access_token"], name)
+        claim = app.get("/api/auth/me").get_json()["claim"]
+        linked = clerk.post(  # the pensioner showed the ID card at the counter
+            f"/api/staff/claims/{claim['id']}/link",
+            json={"citizen_id_seen": cid, "name_seen": name},
+        )
+        assert linked.status_code == 200, linked.get_json()
+        return Pensioner(person, app, cid)
 
     return make
 

@@ -27,16 +27,24 @@ def family_member(client, seq):
 
 def approved_binding(client, clerk, helper, citizen_id, reason="checked the household book"):
     """The helper asks to be bound (as the beneficiary's child) and staff approve it."""
-    binding = client.post(
+    asked = client.post(
         "/api/family/bindings",
         json={"citizen_id": citizen_id, "name": "王建国", "relationship": "child"},
         headers=helper,
-    ).get_json()["id"]
+    )
+    assert asked.status_code == 202 and asked.get_json()["status"] == "recorded"
+    binding = waiting_binding(clerk)
     approved = clerk.post(
         f"/api/staff/family-bindings/{binding}/decision", json={"approve": True, "reason": reason}
     )
     assert approved.status_code == 200 and approved.get_json()["status"] == "active"
     return binding
+
+
+def waiting_binding(clerk):
+    waiting = clerk.get("/api/staff/family-bindings?status=requested").get_json()["items"]
+    assert len(waiting) == 1, waiting
+    return waiting[0]["id"]
 
 
 def decide(app_client, headers, session):
@@ -65,14 +73,14 @@ def test_a_bound_family_member_helps_and_the_certification_records_it(
         json={"citizen_id": p.citizen_id, "name": "别人", "relationship": "child"},
         headers=son,
     )
-    assert wrong.status_code == 404  # the same answer as for an unknown person
+    assert wrong.status_code == 202  # the same answer whatever the ID and name
     asked = client.post(
         "/api/family/bindings",
         json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "child"},
         headers=son,
     )
-    assert asked.status_code == 201 and asked.get_json()["status"] == "requested"
-    binding = asked.get_json()["id"]
+    assert asked.get_json() == wrong.get_json()
+    binding = waiting_binding(clerk)
     # still only requested: refused
     assert (
         client.post(
@@ -80,10 +88,10 @@ def test_a_bound_family_member_helps_and_the_certification_records_it(
         ).status_code
         == 403
     )
-    # the beneficiary's account is not verified yet, so it cannot confirm: staff approve instead
-    assert p.app.post(f"/api/family/bindings/{binding}/confirmation").status_code == 403
-    listed = clerk.get("/api/staff/family-bindings?status=requested").get_json()["items"]
-    assert [b["id"] for b in listed] == [binding]
+    # someone else's app account cannot confirm it for the person
+    assert (
+        client.post(f"/api/family/bindings/{binding}/confirmation", headers=son).status_code == 403
+    )
     approved = clerk.post(
         f"/api/staff/family-bindings/{binding}/decision",
         json={"approve": True, "reason": "both came to the counter"},
@@ -153,20 +161,23 @@ def test_a_verified_beneficiary_confirms_a_binding_in_the_app(enrolled, challeng
     )
     assert decide(p.app.client, p.app.headers, body["session_id"])["state"] == "pass"
     wife = family_member(client, 55)
-    binding = client.post(
+    asked = client.post(
         "/api/family/bindings",
         json={"citizen_id": p.citizen_id, "name": "王建国", "relationship": "spouse"},
         headers=wife,
-    ).get_json()["id"]
+    )
+    assert asked.status_code == 202
     mine = p.app.get("/api/family/bindings").get_json()
-    assert [(b["id"], b["person_name"]) for b in mine] == [(binding, None)]
-    theirs = client.get("/api/family/bindings", headers=wife).get_json()
-    assert [(b["id"], b["person_name"]) for b in theirs] == [(binding, "王*国")]
+    assert [(b["status"], b["person_name"]) for b in mine] == [("requested", None)]
+    binding = mine[0]["id"]
+    assert client.get("/api/family/bindings", headers=wife).get_json() == []  # not yet
     confirmed = p.app.post(f"/api/family/bindings/{binding}/confirmation")
     assert (
         confirmed.status_code == 200
         and confirmed.get_json()["decided_how"] == "beneficiary_confirmed"
     )
+    theirs = client.get("/api/family/bindings", headers=wife).get_json()
+    assert [(b["id"], b["person_name"]) for b in theirs] == [(binding, "王*国")]
 
 
 def test_five_unsuccessful_attempts_lock_self_service_and_open_a_case(

@@ -1,9 +1,14 @@
 """The pages' defences over plain HTTP: CSRF, cookie flags, CSP, rate limits, the human check."""
 
 import re
+import time
 
+import pyotp
 import pytest
 
+from certification.access import Actor
+from certification.services.accounts import create_staff
+from certification.vocabulary import AccountKind
 from console import public
 from tests.integration.conftest import PASSWORD
 
@@ -133,3 +138,100 @@ def test_the_tip_off_api_takes_a_report_with_the_check_answer(app, monkeypatch):
         },
     )
     assert problems.status_code == 422
+
+
+def console_sign_in(client, username, password=PASSWORD):
+    page = client.get("/console/login", base_url=HTTPS)
+    return client.post(
+        "/console/login",
+        data={
+            "csrf_token": csrf(page.get_data(as_text=True)),
+            "username": username,
+            "password": password,
+        },
+        base_url=HTTPS,
+    )
+
+
+def test_sign_out_and_disablement_end_the_console_session_on_the_server(app, login):
+    login("session.clerk", "500103", ("clerk",))
+    operator = login("session.ops", None, (), kind=AccountKind.OPERATOR)
+    client = app.test_client()
+    assert console_sign_in(client, "session.clerk").status_code == 303
+    stolen = client.get_cookie("lifecert_session").value
+    tasks = client.get("/console/tasks", base_url=HTTPS)
+    assert tasks.status_code == 200
+    client.post(
+        "/console/logout", data={"csrf_token": csrf(tasks.get_data(as_text=True))}, base_url=HTTPS
+    )
+    replay = app.test_client()
+    replay.set_cookie("lifecert_session", stolen, domain="localhost")
+    assert replay.get("/console/tasks", base_url=HTTPS).status_code == 302  # ended, not expired
+
+    assert console_sign_in(client, "session.clerk").status_code == 303
+    assert client.get("/console/tasks", base_url=HTTPS).status_code == 200
+    clerk_id = operator.get("/api/accounts").get_json()["items"]
+    clerk_id = next(a["id"] for a in clerk_id if a["username"] == "session.clerk")
+    operator.put(f"/api/accounts/{clerk_id}/active", json={"active": False, "reason": "left"})
+    assert client.get("/console/tasks", base_url=HTTPS).status_code == 302
+
+
+def test_staff_set_up_and_use_a_second_factor_in_the_console(app, login, runtime, monkeypatch):
+    monkeypatch.setattr(runtime.settings, "staff_second_factor", True)
+    with runtime.use_case() as ctx:
+        create_staff(
+            ctx,
+            Actor.system("test"),
+            runtime.passwords,
+            kind=AccountKind.STAFF,
+            username="totp.clerk",
+            display_name="totp",
+            password=PASSWORD,
+            region_code="500103",
+            roles=["clerk"],
+        )
+    api_login = app.test_client().post(
+        "/api/auth/login", json={"username": "totp.clerk", "password": PASSWORD}
+    )
+    assert api_login.status_code == 409  # set it up in the console first
+    assert "console" in api_login.get_json()["message"]
+
+    client = app.test_client()
+    held = console_sign_in(client, "totp.clerk")
+    assert held.status_code == 303 and "/console/second-factor" in held.headers["Location"]
+    assert client.get("/console/tasks", base_url=HTTPS).status_code == 302  # not yet in
+    setup = client.get("/console/second-factor", base_url=HTTPS).get_data(as_text=True)
+    uri = re.search(r'href="([^"]+)" id="totp-uri"', setup).group(1).replace("&amp;", "&")
+    totp = pyotp.TOTP(pyotp.parse_uri(uri).secret)
+    wrong = client.post(
+        "/console/second-factor",
+        data={"csrf_token": csrf(setup), "otp": "000000" if totp.now() != "000000" else "111111"},
+        base_url=HTTPS,
+    )
+    assert wrong.status_code == 422
+    done = client.post(
+        "/console/second-factor",
+        data={"csrf_token": csrf(wrong.get_data(as_text=True)), "otp": totp.now()},
+        base_url=HTTPS,
+    )
+    assert done.status_code == 303
+    assert client.get("/console/tasks", base_url=HTTPS).status_code == 200
+
+    again = app.test_client()
+    held = console_sign_in(again, "totp.clerk")
+    assert "/console/second-factor" in held.headers["Location"]
+    page = again.get("/console/second-factor", base_url=HTTPS).get_data(as_text=True)
+    assert "totp-secret" not in page  # the code only, the secret is never shown again
+    reused = again.post(
+        "/console/second-factor",
+        data={"csrf_token": csrf(page), "otp": totp.now()},
+        base_url=HTTPS,
+    )
+    assert reused.status_code == 401  # that code was used at the set-up
+    fresh = again.post(
+        "/console/second-factor",
+        data={"csrf_token": csrf(reused.get_data(as_text=True)), "otp": totp.at(time.time() + 30)},
+        base_url=HTTPS,
+    )
+    assert fresh.status_code == 303
+    assert again.get("/console/tasks", base_url=HTTPS).status_code == 200

@@ -283,11 +283,16 @@ def test_no_session_without_an_enrolled_photo(client, clerk):
         "/api/auth/mobile/register",
         json={"registration_token": reg["registration_token"], "citizen_id": cid, "name": "陈一"},
     ).get_json()
-    resp = client.post(
-        "/api/selfservice/sessions",
-        json={},
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    me = {"Authorization": f"Bearer {tokens['access_token']}"}
+    # the claim cannot be confirmed by face without a photo: the uniform answer
+    claim_check = client.post("/api/claims/check", json={}, headers=me)
+    assert claim_check.status_code == 409
+    assert claim_check.get_json()["details"]["reason"] == "visit_service_point"
+    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
+    clerk.post(
+        f"/api/staff/claims/{claim['id']}/link", json={"citizen_id_seen": cid, "name_seen": "陈一"}
     )
+    resp = client.post("/api/selfservice/sessions", json={}, headers=me)
     assert resp.status_code == 409
     assert resp.get_json()["details"]["reason"] == "no_enrolled_photo"
     assert "service point" in resp.get_json()["message"]

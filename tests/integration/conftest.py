@@ -55,6 +55,8 @@ def clean_database(runtime: Runtime) -> Iterator[None]:
     """Each test starts from the migrated state."""
     yield
     truncate_all(runtime.engine)
+    runtime.login_failures.reset()  # sign-in delays and request counts start afresh
+    runtime.limiter.reset()
 
 
 @dataclass

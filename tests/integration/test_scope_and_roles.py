@@ -115,7 +115,9 @@ def test_a_counter_clerk_anywhere_certifies_anyone_seeing_only_what_it_needs(
 ):
     wanzhou = login("wanzhou.counter", "500101", ("counter",))
     assert wanzhou.get(f"/api/persons/{yuzhong_person['id']}").status_code == 403
-    view = wanzhou.post("/api/counter/lookup", json={"citizen_id": CID})
+    unknown = wanzhou.post("/api/counter/lookup", json={"citizen_id": CID, "name": "李四"})
+    assert unknown.status_code == 404  # the name differs: the same answer as an unknown ID
+    view = wanzhou.post("/api/counter/lookup", json={"citizen_id": CID, "name": "张秀兰"})
     assert view.status_code == 200
     body = view.get_json()
     assert body["citizen_id_masked"] == CID[:6] + "********" + CID[14:]
@@ -130,7 +132,7 @@ def test_a_counter_clerk_anywhere_certifies_anyone_seeing_only_what_it_needs(
     }
     done = wanzhou.post(
         "/api/counter/certifications",
-        json={"citizen_id": CID, "note": "came to the Wanzhou counter"},
+        json={"citizen_id": CID, "name": "张秀兰", "note": "came to the Wanzhou counter"},
     )
     assert done.status_code == 201
     cert = done.get_json()["certification"]
@@ -141,8 +143,9 @@ def test_a_counter_clerk_anywhere_certifies_anyone_seeing_only_what_it_needs(
 
 def test_the_counter_needs_the_counter_role(clerk, login):
     jiangbei = login("jiangbei.clerk", "500105", ("clerk",))
-    assert jiangbei.post("/api/counter/lookup", json={"citizen_id": CID}).status_code == 403
-    bad = clerk.post("/api/counter/lookup", json={"citizen_id": "123"})
+    lookup = {"citizen_id": CID, "name": "张秀兰"}
+    assert jiangbei.post("/api/counter/lookup", json=lookup).status_code == 403
+    bad = clerk.post("/api/counter/lookup", json={"citizen_id": "123", "name": "x"})
     assert bad.status_code == 403  # role is checked before the input
 
 
