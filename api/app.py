@@ -7,15 +7,17 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import console
+from api.bounds import BodyRefused, check_json_body, has_nul
 from api.context import install
 from api.errors import register_error_handlers
 from api.resources import (
     admin,
     auth,
+    claims,
     comparison,
     counter,
     entitlements,
@@ -106,6 +108,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         admin.accounts_blp,
         admin.audit_blp,
         selfservice.blp,
+        claims.blp,
+        claims.staff_blp,
         family_review.family_blp,
         family_review.staff_blp,
         family_review.review_blp,
@@ -133,6 +137,21 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             and not request.is_json
         ):
             raise UnsupportedMediaType()
+
+    @app.before_request
+    def _bounded_input() -> None:
+        """Deep JSON and NUL characters are refused with a 400 before anything parses them
+        (query strings and form fields too)."""
+        texts = [*request.args.values(), request.path]
+        if request.mimetype == "application/x-www-form-urlencoded":
+            texts.extend(request.form.values())
+        if has_nul(texts):
+            raise BadRequest("Text may not contain NUL characters (\\u0000).")
+        if request.is_json and request.method in JSON_METHODS:
+            try:
+                check_json_body(request.get_data(cache=True))
+            except BodyRefused as err:
+                raise BadRequest(str(err)) from err
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

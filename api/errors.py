@@ -23,14 +23,18 @@ from certification.errors import (
     DomainError,
     NotFound,
     RuleViolation,
+    ServiceUnavailable,
     StaleVersion,
+    TooManyRequests,
     ValidationFailed,
 )
-from storage.objects import ObjectStoreError
+from storage.objects import InvalidObjectKey, ObjectStoreError
 
 log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
+    (TooManyRequests, 429),
+    (ServiceUnavailable, 503),
     (ValidationFailed, 422),
     (NotFound, 404),
     (AlreadyExists, 409),
@@ -108,13 +112,15 @@ def handle_domain_error(err: DomainError) -> ResponseReturnValue:
     if isinstance(err, AccessDenied):
         record_denial(err)
     errors = {"json": {err.field: [err.message]}} if err.field else None
-    body = error_body(status, err.message, reason=err.code, errors=errors)
+    body = error_body(status, err.message, reason=err.code, errors=errors, field=err.field)
     if err.details:
         body["details"] = err.details
     response = jsonify(body)
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="lifecert"'
+    if isinstance(err, TooManyRequests | ServiceUnavailable):
+        response.headers["Retry-After"] = str(err.retry_after)
     return response
 
 
@@ -147,6 +153,18 @@ def handle_object_store_error(err: ObjectStoreError) -> ResponseReturnValue:
     return response
 
 
+def handle_invalid_key(err: InvalidObjectKey) -> ResponseReturnValue:
+    response = jsonify(
+        error_body(
+            400,
+            "This evidence key is not valid; use a key returned by the evidence upload.",
+            reason="invalid_object_key",
+        )
+    )
+    response.status_code = 400
+    return response
+
+
 def handle_unexpected(err: Exception) -> ResponseReturnValue:
     incident = uuid.uuid4().hex[:12]
     current_app.logger.exception("unhandled error, incident %s", incident)
@@ -166,4 +184,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ObjectStoreError, handle_object_store_error)
+    app.register_error_handler(InvalidObjectKey, handle_invalid_key)
     app.register_error_handler(Exception, handle_unexpected)

@@ -41,15 +41,17 @@ MAX_PROBLEMS_KEPT = 10_000
 
 
 def scope_condition(table: sa.Table, code: str) -> sa.ColumnElement[bool] | None:
-    """Rows (with their own district/township columns) inside region ``code``."""
+    """Rows inside region ``code``: by the row's own district/township columns, or, for rows
+    that only carry a district (proposals), by the township of the person they concern."""
     if code == CITY_CODE:
         return None
     if len(code) == 6:
         return table.c.district_code == code
-    if len(code) == 9:
-        return table.c.township_code == code
-    # a village-level account sees its township's lists
-    return table.c.township_code == code[:9]
+    township = code[:9]  # a village-level account sees its township's lists
+    if "township_code" in table.c:
+        return table.c.township_code == township
+    persons = schema.persons
+    return table.c.person_id.in_(sa.select(persons.c.id).where(persons.c.township_code == township))
 
 
 def _insert(session: Session, table: sa.Table) -> Any:

@@ -26,7 +26,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE: a transaction takes the write reservation when it starts, so two requests
+    # that both write wait their turn (busy_timeout) instead of one failing with "database
+    # is locked" when a read transaction tries to become a write one (the embedded mode).
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:

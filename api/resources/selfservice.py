@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import marshmallow as ma
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.context import ctx, runtime
+from api.streams import StreamGate, StreamsFull
 from api.uploads import upload_stream
+from certification.errors import TooManyRequests
 from certification.services import selfservice
 from certification.services.selfservice import SessionView, StartedSession
 
@@ -140,7 +143,7 @@ class StatusSchema(ma.Schema):
     certification_id = f.UUID(allow_none=True)
 
 
-def _started(result: StartedSession) -> dict[str, Any]:
+def started_body(result: StartedSession) -> dict[str, Any]:
     s = result.session
     upload: dict[str, Any]
     if result.upload is not None:
@@ -208,7 +211,7 @@ class Sessions(MethodView):
             person_id=data["person_id"],
             gentle=data["gentle"],
         )
-        return _started(result)
+        return started_body(result)
 
 
 @blp.route("/sessions/<uuid:session_id>")
@@ -305,29 +308,68 @@ class ReminderCheck(MethodView):
 
 @blp.route("/sessions/<uuid:session_id>/events")
 class SessionEvents(MethodView):
-    @blp.doc(responses={"200": {"description": "text/event-stream of status objects"}})
+    @blp.doc(
+        responses={
+            "200": {"description": "text/event-stream of status objects"},
+            "429": {"description": "Every stream slot is busy: poll the status instead."},
+        }
+    )
     def get(self, session_id: UUID) -> Response:
-        """Server-sent events: the status, each time it changes, until a decision (or 2 min)."""
+        """Server-sent events: the status each time it changes, until a decision (at most
+        about a minute; then reconnect or poll). One stream per account: a new one replaces
+        the old. When every slot is busy the answer is 429: poll GET /sessions/{id}."""
         actor = current_actor()
         selfservice.session_status(ctx(), actor, session_id)  # 404 now rather than in the stream
         rt = runtime()
+        assert actor.account_id is not None
+        gate = stream_gate()
+        slot = gate.slot(actor.account_id)
+        try:
+            stop = slot.__enter__()
+        except StreamsFull as err:
+            raise TooManyRequests(
+                "Too many status streams are open; poll the session's status instead.",
+                retry_after=5,
+            ) from err
 
         def events() -> Iterator[str]:
-            last = None
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                with rt.use_case() as use:
-                    body = status_body(selfservice.session_status(use, actor, session_id))
-                text = json.dumps(body, default=str, ensure_ascii=False)
-                if text != last:
-                    yield f"event: status\ndata: {text}\n\n"
-                    last = text
-                if body["state"] not in ("open", "pending"):
-                    return
-                time.sleep(0.5)
+            try:
+                last = None
+                deadline = time.monotonic() + rt.settings.event_stream_seconds
+                quiet_since = time.monotonic()
+                while time.monotonic() < deadline and not stop.is_set():
+                    with rt.use_case() as use:
+                        body = status_body(selfservice.session_status(use, actor, session_id))
+                    text = json.dumps(body, default=str, ensure_ascii=False)
+                    if text != last:
+                        yield f"event: status\ndata: {text}\n\n"
+                        last, quiet_since = text, time.monotonic()
+                    elif time.monotonic() - quiet_since >= 1:
+                        yield ": still checking\n\n"  # a closed client fails this write
+                        quiet_since = time.monotonic()
+                    if body["state"] not in ("open", "pending"):
+                        return
+                    stop.wait(0.5)
+                if stop.is_set():
+                    yield "event: replaced\ndata: {}\n\n"
+            finally:
+                slot.__exit__(None, None, None)
 
         return Response(
             stream_with_context(events()),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+
+_GATE_LOCK = threading.Lock()
+
+
+def stream_gate() -> StreamGate:
+    """This application's stream slots (sized by LIFECERT_MAX_EVENT_STREAMS)."""
+    with _GATE_LOCK:
+        gate = current_app.extensions.get("lifecert_streams")
+        if gate is None:
+            gate = StreamGate(runtime().settings.max_event_streams)
+            current_app.extensions["lifecert_streams"] = gate
+        return gate

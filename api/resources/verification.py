@@ -125,8 +125,17 @@ class ResultSchema(ma.Schema):
         VerificationChannel, by_value=True, required=True, metadata={"example": "home_visit"}
     )
     evidence = f.List(
-        f.String(validate=v.Length(max=300)),
+        f.String(
+            validate=[
+                v.Length(max=300),
+                v.Regexp(
+                    r"^(?!.*(?:^|/)\.\.(?:/|$))(?!.*//)[A-Za-z0-9][A-Za-z0-9._/-]*$",
+                    error="An evidence key is one returned by the evidence upload.",
+                ),
+            ]
+        ),
         load_default=list,
+        validate=v.Length(max=50),
         metadata={"description": "Keys returned by the evidence upload."},
     )
     statement = f.Nested(StatementSchema, load_default=None, allow_none=True)
