@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
@@ -42,9 +43,31 @@ contact attempts, suspensions and restorations, with an append-only audit trail.
 
 Sign in at `/api/auth/login` (staff, operators) or `/api/auth/mobile/login`
 (app, mini-program), then send `Authorization: Bearer <access_token>`.
-Errors are JSON: `{"code", "status", "reason", "message", "errors"}`.
+Errors are JSON: `{"code", "status", "reason", "message"}` and, where they apply, `field`,
+`details` and `errors` (the ApiError schema, every operation's default response). A 429 or
+503 carries `Retry-After`.
 Lists are paged with `?limit=&cursor=`; updates need `If-Match` with the ETag.
 """
+
+
+class ApiErrorSchema(ma.Schema):
+    """Every error body (api/errors.py): declared as each operation's default response."""
+
+    code = ma.fields.Integer(required=True, metadata={"description": "The HTTP status."})
+    status = ma.fields.String(required=True, metadata={"example": "Conflict"})
+    reason = ma.fields.String(
+        required=True,
+        metadata={"description": "A machine-readable code.", "example": "rule_violation"},
+    )
+    message = ma.fields.String(required=True, metadata={"description": "What to do."})
+    field = ma.fields.String(metadata={"description": "The request field at fault."})
+    details = ma.fields.Dict(metadata={"description": "Facts for a program, e.g. retry_after."})
+    errors = ma.fields.Dict(metadata={"description": "Per location and field: messages."})
+
+
+class LifecertApi(Api):
+    ERROR_SCHEMA = ApiErrorSchema
+
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 UPLOAD_SUFFIXES = (
@@ -95,7 +118,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if not settings.broker_url:
         use_runtime(runtime)  # the embedded mode: background work in this process
 
-    api = Api(app)
+    api = LifecertApi(app)
     for blp in (
         health.blp,
         auth.blp,

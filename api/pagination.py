@@ -15,17 +15,25 @@ from certification.ports import Cursor, Page, PageRequest
 MAX_LIMIT = 200
 
 
+def cursor_field() -> ma.fields.String:
+    """The ``cursor`` query parameter of every list (base64url of the last row's keys)."""
+    return ma.fields.String(
+        load_default=None,
+        validate=[
+            ma.validate.Length(max=512),
+            ma.validate.Regexp(r"^[A-Za-z0-9_-]*$", error="The cursor is not valid."),
+        ],
+        metadata={"description": "The next_cursor of the previous page (base64url)."},
+    )
+
+
 class PageArgs(ma.Schema):
     limit = ma.fields.Integer(
         load_default=50,
         validate=ma.validate.Range(1, MAX_LIMIT),
         metadata={"description": f"Items per page (1-{MAX_LIMIT})."},
     )
-    cursor = ma.fields.String(
-        load_default=None,
-        validate=ma.validate.Length(max=512),
-        metadata={"description": "The next_cursor of the previous page."},
-    )
+    cursor = cursor_field()
 
 
 def encode_cursor(after: Cursor | None) -> str | None:

@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from api.pagination import cursor_field
 from certification.vocabulary import (
     AccountKind,
     BenefitKind,
@@ -25,6 +26,28 @@ from certification.vocabulary import (
 
 CID_EXAMPLE = "500103195003011114"
 REASON = f.String(required=True, validate=v.Length(min=4, max=500))
+CID_PATTERN = r"^\d{17}[\dXx]$"
+REGION_PATTERN = r"^\d{6}(\d{3}(\d{3})?)?$"
+
+
+def citizen_id_field(**kw: Any) -> f.String:
+    """A citizen ID number: 18 characters (the check digit is the domain's to verify)."""
+    metadata = {"example": CID_EXAMPLE, "description": "18 characters, GB 11643 check digit."}
+    return f.String(
+        validate=v.Regexp(CID_PATTERN, error="A citizen ID number has 18 characters."),
+        metadata={**metadata, **kw.pop("metadata", {})},
+        **kw,
+    )
+
+
+def region_code_field(**kw: Any) -> f.String:
+    """A region code: district (6 digits), township (9) or village (12)."""
+    metadata = {"example": "500103", "description": "6, 9 or 12 digits (GB/T 2260 and below)."}
+    return f.String(
+        validate=v.Regexp(REGION_PATTERN, error="A region code has 6, 9 or 12 digits."),
+        metadata={**metadata, **kw.pop("metadata", {})},
+        **kw,
+    )
 
 
 def _enum(enum_cls: Any, **kw: Any) -> f.Enum:
@@ -54,7 +77,7 @@ class RegionCreateSchema(StrictSchema):
 
 
 class RegionQuerySchema(StrictSchema):
-    parent = f.String(
+    parent = region_code_field(
         load_default=None, metadata={"description": "Parent code; omit for the districts."}
     )
 
@@ -142,16 +165,11 @@ class PersonSummarySchema(ma.Schema):
 
 
 class PersonCreateSchema(StrictSchema):
-    citizen_id = f.String(
-        required=True,
-        validate=v.Length(max=32),
-        metadata={"example": CID_EXAMPLE, "description": "18 characters, GB 11643 check digit."},
-    )
+    citizen_id = citizen_id_field(required=True)
     name = f.String(required=True, validate=v.Length(1, 64), metadata={"example": "张秀兰"})
     phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=20))
-    region_code = f.String(
+    region_code = region_code_field(
         required=True,
-        validate=v.Length(6, 12),
         metadata={
             "example": "500103",
             "description": "Household registration (户籍): district (6 digits), township (9) "
@@ -163,7 +181,7 @@ class PersonCreateSchema(StrictSchema):
 class PersonUpdateSchema(StrictSchema):
     name = f.String(validate=v.Length(1, 64))
     phone = f.String(allow_none=True, validate=v.Length(max=20))
-    region_code = f.String(validate=v.Length(6, 12))
+    region_code = region_code_field()
     reason = REASON
 
 
@@ -175,7 +193,7 @@ class PersonQuerySchema(StrictSchema):
         load_default=None, validate=v.Length(1, 64), metadata={"description": "Name prefix."}
     )
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 # --- entitlements ------------------------------------------------------------
@@ -244,9 +262,7 @@ class CertificationOutcomeSchema(ma.Schema):
 
 
 class CounterLookupSchema(StrictSchema):
-    citizen_id = f.String(
-        required=True, validate=v.Length(max=32), metadata={"example": CID_EXAMPLE}
-    )
+    citizen_id = citizen_id_field(required=True)
     name = f.String(
         required=True,
         validate=v.Length(1, 64),
@@ -290,13 +306,13 @@ class DueQuerySchema(StrictSchema):
     days = f.Integer(load_default=30, validate=v.Range(0, 366))
     region = f.String(load_default=None)
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 class OverdueQuerySchema(StrictSchema):
     region = f.String(load_default=None)
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 class SummaryQuerySchema(StrictSchema):
@@ -404,7 +420,7 @@ class SuspensionQuerySchema(StrictSchema):
     status = _enum(SuspensionStatus, load_default=None)
     person_id = f.UUID(load_default=None)
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 # --- accounts and sign-in ----------------------------------------------------
@@ -430,7 +446,7 @@ class StaffCreateSchema(StrictSchema):
     )
     display_name = f.String(required=True, validate=v.Length(1, 64))
     password = f.String(required=True, load_only=True, validate=v.Length(12, 256))
-    region_code = f.String(load_default=None, allow_none=True, metadata={"example": "500103"})
+    region_code = region_code_field(load_default=None, allow_none=True)
     roles = f.List(f.String(validate=v.OneOf([r.value for r in StaffRole])), load_default=list)
 
 
@@ -494,16 +510,9 @@ class MobileLoginSchema(StrictSchema):
     code = f.String(required=True, validate=v.Length(1, 256), metadata={"example": "dev:zhang"})
 
 
-CID_PATTERN = r"^\d{17}[\dXx]$"
-
-
 class MobileRegisterSchema(StrictSchema):
     registration_token = f.String(required=True, validate=v.Length(1, 2048))
-    citizen_id = f.String(
-        required=True,
-        validate=v.Regexp(CID_PATTERN, error="A citizen ID number has 18 characters."),
-        metadata={"example": CID_EXAMPLE},
-    )
+    citizen_id = citizen_id_field(required=True)
     name = f.String(required=True, validate=v.Length(1, 64))
     phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=20))
 
@@ -576,7 +585,7 @@ class AuditQuerySchema(StrictSchema):
     actor_id = f.String(load_default=None)
     action = f.String(load_default=None)
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 class ChainReportSchema(ma.Schema):

@@ -12,7 +12,14 @@ from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.context import ctx, runtime
-from api.pagination import decode_cursor, encode_cursor, page_body, page_request, page_schema
+from api.pagination import (
+    cursor_field,
+    decode_cursor,
+    encode_cursor,
+    page_body,
+    page_request,
+    page_schema,
+)
 from api.uploads import upload_stream
 from certification.comparison import ComparisonList, EventKind
 from certification.feeds import COLUMNS, DEPARTMENTS, REQUIRED_COLUMNS
@@ -92,7 +99,7 @@ class PageQuerySchema(ma.Schema):
         unknown = ma.RAISE
 
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 FeedImportPage = page_schema(FeedImportSchema, "FeedImportPage")

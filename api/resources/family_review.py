@@ -12,7 +12,8 @@ from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.context import ctx, runtime
-from api.pagination import page_body, page_request, page_schema
+from api.pagination import cursor_field, page_body, page_request, page_schema
+from api.schemas import citizen_id_field
 from api.uploads import upload_stream
 from certification.errors import TooManyRequests
 from certification.services import family, review, selfservice
@@ -45,11 +46,7 @@ class BindingRequestSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    citizen_id = f.String(
-        required=True,
-        validate=ma.validate.Length(max=32),
-        metadata={"example": "500103194903011113"},
-    )
+    citizen_id = citizen_id_field(required=True)
     name = f.String(
         required=True, validate=ma.validate.Length(1, 64), metadata={"example": "王建国"}
     )
@@ -81,7 +78,7 @@ class StatusQuerySchema(ma.Schema):
 
     status = f.String(load_default=None)
     limit = f.Integer(load_default=50, validate=ma.validate.Range(1, 200))
-    cursor = f.String(load_default=None)
+    cursor = cursor_field()
 
 
 family_blp = Blueprint(

@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from api.context import ctx
+from api.schemas import citizen_id_field
 from certification.access import Actor
 from certification.errors import ValidationFailed
 from certification.services import supervision as supervision_service
@@ -56,16 +57,32 @@ class ReportSchema(ma.Schema):
         validate=ma.validate.Length(1, 4000),
         metadata={"example": "邻居王某去年已去世，家属仍在领取养老金。"},
     )
-    subject_name = f.String(required=True, metadata={"example": "王某"})
-    district_code = f.String(required=True, metadata={"example": "500103"})
-    subject_citizen_id = f.String(load_default=None, allow_none=True)
-    reporter_name = f.String(load_default=None, allow_none=True, metadata={"example": "李四"})
+    subject_name = f.String(
+        required=True, validate=ma.validate.Length(1, 64), metadata={"example": "王某"}
+    )
+    district_code = f.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{6}$", error="A district code has 6 digits."),
+        metadata={"example": "500103"},
+    )
+    subject_citizen_id = citizen_id_field(load_default=None, allow_none=True)
+    reporter_name = f.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=64),
+        metadata={"example": "李四"},
+    )
     reporter_phone = f.String(
-        load_default=None, allow_none=True, metadata={"example": "13800000000"}
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=32),
+        metadata={"example": "13800000000"},
     )
     wants_reward = f.Boolean(load_default=False)
-    check_token = f.String(required=True)
-    check_answer = f.String(required=True, metadata={"example": "7"})
+    check_token = f.String(required=True, validate=ma.validate.Length(1, 512))
+    check_answer = f.String(
+        required=True, validate=ma.validate.Length(1, 8), metadata={"example": "7"}
+    )
 
 
 class ReceiptSchema(ma.Schema):

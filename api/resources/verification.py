@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from api.auth import current_actor
 from api.context import ctx, runtime
 from api.ledger import ledger_response
-from api.pagination import page_body, page_request, page_schema
+from api.pagination import cursor_field, page_body, page_request, page_schema
 from api.sniff import sniff
 from api.uploads import upload_stream
 from certification.errors import ValidationFailed
@@ -91,7 +91,7 @@ class TaskQuerySchema(ma.Schema):
     status = f.Enum(TaskStatus, by_value=True, load_default=None)
     overdue = f.Boolean(load_default=False)
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 class StatementSchema(ma.Schema):
@@ -379,7 +379,7 @@ class VisitQuerySchema(ma.Schema):
 
     status = f.Enum(HomeVisitStatus, by_value=True, load_default=None)
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
-    cursor = f.String(load_default=None, validate=v.Length(max=512))
+    cursor = cursor_field()
 
 
 HomeVisitPage = page_schema(HomeVisitSchema, "HomeVisitPage")

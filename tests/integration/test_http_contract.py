@@ -89,3 +89,21 @@ def test_the_self_service_family_and_review_api_is_documented_with_examples(clie
     for name in ("Started", "Submit", "Status", "Upload", "BindingRequest", "CaseDecision"):
         props = schemas[name]["properties"]
         assert any("example" in p for p in props.values()), name
+
+
+def test_every_operation_declares_its_error_body_and_the_formats_are_in_the_schema(client):
+    spec = client.get("/api/openapi.json").get_json()
+    error = spec["components"]["schemas"]["ApiError"]
+    assert {"code", "status", "reason", "message"} <= set(error["required"])
+    assert {"field", "details", "errors"} <= set(error["properties"])
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert "default" in operation["responses"], (method, path)
+    schemas = spec["components"]["schemas"]
+    assert schemas["PersonCreate"]["properties"]["citizen_id"]["pattern"] == r"^\d{17}[\dXx]$"
+    assert schemas["PersonCreate"]["properties"]["region_code"]["pattern"].startswith(r"^\d{6}")
+    cursor = next(
+        p for p in spec["paths"]["/api/persons"]["get"]["parameters"] if p["name"] == "cursor"
+    )
+    assert cursor["schema"]["pattern"] == "^[A-Za-z0-9_-]*$"
