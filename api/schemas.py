@@ -450,6 +450,16 @@ class StaffCreateSchema(StrictSchema):
     roles = f.List(f.String(validate=v.OneOf([r.value for r in StaffRole])), load_default=list)
 
 
+class ReasonSchema(StrictSchema):
+    """A change that needs only its reason (recorded in the audit trail)."""
+
+    reason = f.String(
+        required=True,
+        validate=v.Length(4, 500),
+        metadata={"example": "both came to the counter with the household register"},
+    )
+
+
 class AccountActiveSchema(StrictSchema):
     active = f.Boolean(required=True)
     reason = REASON

@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 import requests
 import sqlalchemy as sa
@@ -250,6 +251,7 @@ def setup_people(env: dict[str, str], count: int) -> list[App]:
     from certification.citizen_id import make_citizen_id
     from certification.model import Entitlement, FaceTemplate, Person
     from certification.regions import RegionPlacement
+    from certification.services.selfservice import confirm_claim
     from certification.vocabulary import BenefitKind, RecipientRole
     from lifecert.bootstrap import build_engine, build_runtime
     from lifecert.settings import get_settings
@@ -299,8 +301,14 @@ def setup_people(env: dict[str, str], count: int) -> list[App]:
             )
             ctx.audit(Actor.system("bench"), "bench.person", "person", person.id)
             ctx.uow.commit()
+        # the app's sign-in: a text-message code (logged), registration, and the claim
+        # confirmed as a counter clerk would after checking the ID card
+        phone, where = f"139{i:08d}", {"REMOTE_ADDR": f"10.9.{i // 250}.{i % 250}"}
+        app.post("/api/auth/sms/code", json={"phone": phone}, environ_base=where)
         reg = app.post(
-            "/api/auth/mobile/login", json={"provider": "dev", "code": f"dev:bench{i}"}
+            "/api/auth/sms/login",
+            json={"phone": phone, "code": runtime.sms.last_code(phone)},
+            environ_base=where,
         ).get_json()
         tokens = app.post(
             "/api/auth/mobile/register",
@@ -309,7 +317,14 @@ def setup_people(env: dict[str, str], count: int) -> list[App]:
                 "citizen_id": cid.value,
                 "name": f"测试{i}",
             },
+            environ_base=where,
         ).get_json()
+        with runtime.use_case() as ctx:
+            (claim,) = ctx.uow.claims.for_account(UUID(tokens["account"]["id"]))
+            confirm_claim(
+                ctx, runtime.notifier, claim, person, Actor.system("bench"), how="counter"
+            )
+            ctx.uow.commit()
         apps.append(App(tokens["access_token"], str(person.id)))
     runtime.close()
     return apps

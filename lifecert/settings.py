@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     sms_sdk_app_id: str | None = None  # Tencent only: the SMS application's SdkAppId
     sms_region: str = "ap-guangzhou"  # Tencent only
     sms_endpoint: str | None = None  # default: the provider's public endpoint
+    sms_per_minute: int = Field(default=300, ge=1, le=100000)  # codes sent in all, a bill cap
     # Staff second factor (TOTP): required in production, optional elsewhere
     staff_second_factor: bool | None = None
     totp_issuer: str = "重庆社保认证"

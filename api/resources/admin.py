@@ -17,6 +17,7 @@ from api.schemas import (
     AuditQuerySchema,
     AuditRecordSchema,
     ChainReportSchema,
+    ReasonSchema,
     RegionCreateSchema,
     RegionQuerySchema,
     RegionSchema,
@@ -80,6 +81,18 @@ class AccountActive(MethodView):
     def put(self, data: dict[str, Any], account_id: UUID) -> Any:
         """Enable or disable an account; disabling ends its sessions at once."""
         return accounts.set_account_active(ctx(), current_actor(), account_id, **data)
+
+
+@accounts_blp.route("/<uuid:account_id>/second-factor/reset")
+class SecondFactorReset(MethodView):
+    @accounts_blp.arguments(ReasonSchema)
+    @accounts_blp.response(200, AccountSchema)
+    def post(self, data: dict[str, Any], account_id: UUID) -> Any:
+        """Clear a lost second factor (operators): the account's sessions end and it sets up a
+        new authenticator at its next console sign-in."""
+        return accounts.reset_second_factor(
+            ctx(), current_actor(), account_id, reason=data["reason"]
+        )
 
 
 audit_blp = Blueprint(

@@ -25,7 +25,7 @@ from api.schemas import (
     TokenSchema,
 )
 from certification.claims import ClaimStatus
-from certification.errors import AuthenticationFailed, ValidationFailed
+from certification.errors import AuthenticationFailed, TooManyRequests, ValidationFailed
 from certification.model import Account
 from certification.ports import VerifiedIdentity
 from certification.services import accounts, claims, signin
@@ -160,6 +160,11 @@ class SmsCode(MethodView):
         """
         rt = runtime()
         phone = signin.normalise_mobile(data["phone"])
+        if not rt.limiter.allow("sms:all", rt.settings.sms_per_minute, 60):
+            raise TooManyRequests(
+                "Too many codes are being sent right now; please try again in a minute.",
+                retry_after=60,
+            )
         sent = signin.send_sign_in_code(
             ctx(),
             rt.sms,

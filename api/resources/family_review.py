@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from api.auth import current_actor
 from api.context import ctx, runtime
 from api.pagination import cursor_field, page_body, page_request, page_schema
-from api.schemas import citizen_id_field
+from api.schemas import ReasonSchema, citizen_id_field
 from api.uploads import upload_stream
 from certification.errors import TooManyRequests
 from certification.services import family, review, selfservice
@@ -54,17 +54,6 @@ class BindingRequestSchema(ma.Schema):
         required=True,
         validate=ma.validate.OneOf(family.RELATIONSHIPS),
         metadata={"example": "child"},
-    )
-
-
-class ReasonSchema(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-    reason = f.String(
-        required=True,
-        validate=ma.validate.Length(4, 500),
-        metadata={"example": "both came to the counter with the household register"},
     )
 
 

@@ -192,6 +192,16 @@ def test_a_second_factor_is_asked_once_set_up_and_each_code_works_once(client, l
     assert ok.status_code == 200, ok.get_json()
     replay = password_login(client, "yuzhong.clerk", PASSWORD, otp=code)
     assert replay.status_code == 401 and "already used" in replay.get_json()["message"]
+    # the phone was lost: an operator clears the factor, the clerk's sessions end
+    signed_in = {"Authorization": f"Bearer {ok.get_json()['access_token']}"}
+    op = login("ops", None, (), kind=AccountKind.OPERATOR)
+    reset = op.post(
+        f"/api/accounts/{ok.get_json()['account']['id']}/second-factor/reset",
+        json={"reason": "phone lost, identity checked in person"},
+    )
+    assert reset.status_code == 200
+    assert client.get("/api/auth/me", headers=signed_in).status_code == 401
+    assert password_login(client, "yuzhong.clerk", PASSWORD).status_code == 200
 
 
 def test_the_development_provider_lives_only_in_the_demo_and_never_in_production(tmp_path):
