@@ -10,11 +10,10 @@ from collections import deque
 from typing import Any
 
 
-class RateLimiter:
-    """Sliding-window counts per key: in this process, or shared by every process through
-    Redis once ``use_redis`` is called (the service runs several processes in production)."""
+class _Counts:
+    """Timestamps per key: in this process, or in Redis once ``use_redis`` is called."""
 
-    PREFIX = "lifecert:ratelimit:"
+    PREFIX = "lifecert:counts:"
 
     def __init__(self) -> None:
         self._hits: dict[str, deque[float]] = {}
@@ -25,6 +24,20 @@ class RateLimiter:
         import redis
 
         self._redis = redis.Redis.from_url(url) if url else None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._hits.clear()
+        if self._redis is not None:
+            for name in self._redis.scan_iter(self.PREFIX + "*"):
+                self._redis.delete(name)
+
+
+class RateLimiter(_Counts):
+    """Sliding-window counts per key: in this process, or shared by every process through
+    Redis once ``use_redis`` is called (the service runs several processes in production)."""
+
+    PREFIX = "lifecert:ratelimit:"
 
     def allow(self, key: str, limit: int, window_s: float) -> bool:
         if self._redis is not None:
@@ -55,30 +68,13 @@ class RateLimiter:
             return False
         return True
 
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
-        if self._redis is not None:
-            for name in self._redis.scan_iter(self.PREFIX + "*"):
-                self._redis.delete(name)
 
-
-class FailureCounter:
+class FailureCounter(_Counts):
     """Failures per key over the last hour and the time of the last one (the staff sign-in's
     growing delays, certification.services.signin)."""
 
     PREFIX = "lifecert:failures:"
     WINDOW_S = 3600.0
-
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._redis: Any = None
-
-    def use_redis(self, url: str | None) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url) if url else None
 
     def failures(self, key: str, now: float) -> tuple[int, float]:
         if self._redis is not None:
@@ -115,10 +111,3 @@ class FailureCounter:
             return
         with self._lock:
             self._hits.pop(key, None)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
-        if self._redis is not None:
-            for name in self._redis.scan_iter(self.PREFIX + "*"):
-                self._redis.delete(name)

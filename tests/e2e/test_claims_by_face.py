@@ -6,21 +6,9 @@ import pytest
 
 from tests.biometrics.conftest import SELFIES
 from tests.e2e.conftest import upload_presigned, wait_for
+from tests.integration.conftest import app_sign_up
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
-
-
-def app_sign_up(client, runtime, phone, cid, name):  # type: ignore[no-untyped-def]
-    assert client.post("/api/auth/sms/code", json={"phone": phone}).status_code == 202
-    first = client.post(
-        "/api/auth/sms/login", json={"phone": phone, "code": runtime.sms.last_code(phone)}
-    ).get_json()
-    made = client.post(
-        "/api/auth/mobile/register",
-        json={"registration_token": first["registration_token"], "citizen_id": cid, "name": name},
-    )
-    assert made.status_code == 201, made.get_json()
-    return {"Authorization": f"Bearer {made.get_json()['access_token']}"}
 
 
 def face_check(client, headers, clip):  # type: ignore[no-untyped-def]

@@ -6,18 +6,15 @@ from datetime import date
 
 from api.app import create_app
 from certification.citizen_id import make_citizen_id
-from certification.vocabulary import AccountKind
 from lifecert.bootstrap import build_runtime
 from lifecert.settings import Settings
 from storage.migrate import upgrade
 from tests.biometrics.conftest import SELFIES, frame_at, jpeg
 from tests.conftest import MODEL_DIR
-from tests.integration.conftest import PASSWORD
+from tests.integration.conftest import PASSWORD, staff_account
 
 
 def test_self_service_works_on_the_embedded_defaults(tmp_path, settings, runtime, face_engine):
-    from certification.access import Actor
-    from certification.services.accounts import create_staff
     from worker.celery_app import celery_app, configure, use_runtime
 
     embedded = Settings(
@@ -28,18 +25,7 @@ def test_self_service_works_on_the_embedded_defaults(tmp_path, settings, runtime
     app = create_app(embedded, local).test_client()
     try:
         assert celery_app.conf.task_always_eager is True
-        with local.use_case() as ctx:
-            create_staff(
-                ctx,
-                Actor.system("test"),
-                local.passwords,
-                kind=AccountKind.STAFF,
-                username="clerk",
-                display_name="clerk",
-                password=PASSWORD,
-                region_code="500103",
-                roles=["clerk"],
-            )
+        staff_account(local, "clerk")
         token = app.post(
             "/api/auth/login", json={"username": "clerk", "password": PASSWORD}
         ).get_json()["access_token"]

@@ -6,11 +6,9 @@ import time
 import pyotp
 import pytest
 
-from certification.access import Actor
-from certification.services.accounts import create_staff
 from certification.vocabulary import AccountKind
 from console import public
-from tests.integration.conftest import PASSWORD
+from tests.integration.conftest import PASSWORD, staff_account
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
@@ -178,18 +176,7 @@ def test_sign_out_and_disablement_end_the_console_session_on_the_server(app, log
 
 def test_staff_set_up_and_use_a_second_factor_in_the_console(app, login, runtime, monkeypatch):
     monkeypatch.setattr(runtime.settings, "staff_second_factor", True)
-    with runtime.use_case() as ctx:
-        create_staff(
-            ctx,
-            Actor.system("test"),
-            runtime.passwords,
-            kind=AccountKind.STAFF,
-            username="totp.clerk",
-            display_name="totp",
-            password=PASSWORD,
-            region_code="500103",
-            roles=["clerk"],
-        )
+    staff_account(runtime, "totp.clerk")
     api_login = app.test_client().post(
         "/api/auth/login", json={"username": "totp.clerk", "password": PASSWORD}
     )

@@ -109,6 +109,59 @@ def make_region(runtime: Runtime):  # type: ignore[no-untyped-def]
     return _make
 
 
+def staff_account(
+    runtime: Runtime,
+    username: str,
+    scope: str | None = "500103",
+    roles: tuple[str, ...] = ("clerk",),
+    kind: AccountKind = AccountKind.STAFF,
+) -> None:
+    """A staff (or operator) account with the test password, made as an operator would."""
+    with runtime.use_case() as ctx:
+        create_staff(
+            ctx,
+            Actor.system("test"),
+            runtime.passwords,
+            kind=kind,
+            username=username,
+            display_name=username,
+            password=PASSWORD,
+            region_code=scope if kind is AccountKind.STAFF else None,
+            roles=list(roles) if kind is AccountKind.STAFF else [],
+        )
+
+
+def app_sign_up(
+    client: FlaskClient,
+    runtime: Runtime,
+    phone: str,
+    citizen_id: str,
+    name: str,
+    where: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """A new app account signed in by a text-message code (the logging sender's), registered
+    with a citizen ID and name (a pending claim): its Authorization header."""
+    environ = where or {}
+    sent = client.post("/api/auth/sms/code", json={"phone": phone}, environ_base=environ)
+    assert sent.status_code == 202, sent.get_json()
+    first = client.post(
+        "/api/auth/sms/login",
+        json={"phone": phone, "code": runtime.sms.last_code(phone)},
+        environ_base=environ,
+    ).get_json()
+    made = client.post(
+        "/api/auth/mobile/register",
+        json={
+            "registration_token": first["registration_token"],
+            "citizen_id": citizen_id,
+            "name": name,
+        },
+        environ_base=environ,
+    )
+    assert made.status_code == 201, made.get_json()
+    return {"Authorization": f"Bearer {made.get_json()['access_token']}"}
+
+
 @pytest.fixture
 def login(client: FlaskClient, runtime: Runtime, make_region):  # type: ignore[no-untyped-def]
     """login(username, scope, roles) creates the account if needed and signs in."""
@@ -124,18 +177,7 @@ def login(client: FlaskClient, runtime: Runtime, make_region):  # type: ignore[n
         if not exists:
             if scope and len(scope) == 9:
                 make_region(scope)
-            with runtime.use_case() as ctx:
-                create_staff(
-                    ctx,
-                    Actor.system("test"),
-                    runtime.passwords,
-                    kind=kind,
-                    username=username,
-                    display_name=username,
-                    password=PASSWORD,
-                    region_code=scope if kind is AccountKind.STAFF else None,
-                    roles=list(roles) if kind is AccountKind.STAFF else [],
-                )
+            staff_account(runtime, username, scope, roles, kind)
         resp = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
         assert resp.status_code == 200, resp.get_json()
         return Caller(client, resp.get_json()["access_token"], username)

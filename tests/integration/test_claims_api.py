@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from certification.citizen_id import make_citizen_id
-from tests.integration.conftest import grant, new_person
+from tests.integration.conftest import app_sign_up, grant, new_person
 
 pytestmark = pytest.mark.postgres
 
@@ -22,16 +22,7 @@ def pensioner(clerk):  # type: ignore[no-untyped-def]
 
 
 def app_account(client, runtime, phone, cid, name=NAME):  # type: ignore[no-untyped-def]
-    assert client.post("/api/auth/sms/code", json={"phone": phone}).status_code == 202
-    first = client.post(
-        "/api/auth/sms/login", json={"phone": phone, "code": runtime.sms.last_code(phone)}
-    ).get_json()
-    made = client.post(
-        "/api/auth/mobile/register",
-        json={"registration_token": first["registration_token"], "citizen_id": cid, "name": name},
-    )
-    assert made.status_code == 201, made.get_json()
-    return {"Authorization": f"Bearer {made.get_json()['access_token']}"}
+    return app_sign_up(client, runtime, phone, cid, name)
 
 
 def test_a_squatter_never_blocks_the_real_person_and_a_clerk_confirms_at_the_counter(

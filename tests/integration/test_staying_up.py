@@ -10,7 +10,7 @@ import requests
 
 from certification.citizen_id import make_citizen_id
 from certification.model import FaceTemplate
-from tests.integration.conftest import grant, new_person
+from tests.integration.conftest import app_sign_up, grant, new_person
 
 pytestmark = pytest.mark.postgres
 
@@ -43,20 +43,7 @@ def open_session(client, runtime, clerk, seq):  # type: ignore[no-untyped-def]
             )
         )
         ctx.uow.commit()
-    phone = f"1350000{seq:04d}"
-    client.post("/api/auth/sms/code", json={"phone": phone})
-    first = client.post(
-        "/api/auth/sms/login", json={"phone": phone, "code": runtime.sms.last_code(phone)}
-    ).get_json()
-    made = client.post(
-        "/api/auth/mobile/register",
-        json={
-            "registration_token": first["registration_token"],
-            "citizen_id": cid,
-            "name": "周长寿",
-        },
-    ).get_json()
-    headers = {"Authorization": f"Bearer {made['access_token']}"}
+    headers = app_sign_up(client, runtime, f"1350000{seq:04d}", cid, "周长寿")
     claim = client.get("/api/auth/me", headers=headers).get_json()["claim"]
     clerk.post(
         f"/api/staff/claims/{claim['id']}/link",
@@ -140,31 +127,17 @@ def test_a_township_account_reads_the_proposals_of_its_township(login, make_regi
 
 def test_the_embedded_database_makes_concurrent_writers_wait_instead_of_failing(tmp_path):
     from api.app import create_app
-    from certification.access import Actor
-    from certification.services.accounts import create_staff
-    from certification.vocabulary import AccountKind
     from lifecert.bootstrap import build_runtime
     from lifecert.settings import Settings
     from storage.migrate import upgrade
-    from tests.integration.conftest import PASSWORD
+    from tests.integration.conftest import PASSWORD, staff_account
 
     embedded = Settings(data_dir=tmp_path / "var")
     upgrade(embedded.resolved_database_url)
     local = build_runtime(embedded)
     try:
         app = create_app(embedded, local)
-        with local.use_case() as ctx:
-            create_staff(
-                ctx,
-                Actor.system("test"),
-                local.passwords,
-                kind=AccountKind.STAFF,
-                username="clerk",
-                display_name="clerk",
-                password=PASSWORD,
-                region_code="500103",
-                roles=["clerk"],
-            )
+        staff_account(local, "clerk")
         token = (
             app.test_client()
             .post("/api/auth/login", json={"username": "clerk", "password": PASSWORD})
