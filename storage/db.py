@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,83 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+class _Turns:
+    """One transaction at a time in this process, re-entrant for the thread holding the turn.
+
+    SQLite fails a read transaction that tries to write after another connection committed
+    ("database is locked" at once: no busy wait can help it), which is what two concurrent
+    requests in the embedded mode did. Taking turns serialises them; a thread that opens a
+    second unit of work inside its first (a long job's reader and its writers) keeps its turn
+    instead of waiting for itself."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def take(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if not self._cond.wait_for(lambda: self._owner is None, timeout):
+                return False
+            self._owner, self._depth = me, 1
+            return True
+
+    def give(self) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth <= 0:
+                self._owner, self._depth = None, 0
+                self._cond.notify_all()
+
+
+_TURNS = _Turns()
+TURN_TIMEOUT_S = 30.0
+
+
+class _TakingTurns(sqlite3.Connection):
+    """A SQLite connection that gives the process's turn back once its transaction ends."""
+
+    holds_turn = False
+
+    def take_turn(self) -> None:
+        if not self.holds_turn:
+            if not _TURNS.take(TURN_TIMEOUT_S):
+                raise sqlite3.OperationalError("database is busy; try again in a moment")
+            self.holds_turn = True
+
+    def _give_turn(self) -> None:
+        if self.holds_turn:
+            self.holds_turn = False
+            _TURNS.give()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_turn()
+
+
 def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE: a transaction takes the write reservation when it starts, so two requests
-    # that both write wait their turn (busy_timeout) instead of one failing with "database
-    # is locked" when a read transaction tries to become a write one (the embedded mode).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    raw = conn.connection.dbapi_connection
+    if isinstance(raw, _TakingTurns):
+        raw.take_turn()
+    conn.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -38,7 +112,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database and sa_url.database != ":memory:":
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, echo=echo)
+        engine = sa.create_engine(url, echo=echo, connect_args={"factory": _TakingTurns})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

@@ -8,9 +8,9 @@ from typing import Any
 
 import jwt
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import ALGORITHM, client_origin, current_actor, issue_access_token
+from api.blueprint import Blueprint
 from api.context import ctx, runtime
 from api.schemas import (
     MeSchema,

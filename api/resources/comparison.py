@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.context import ctx, runtime
 from api.pagination import (
     cursor_field,

@@ -8,8 +8,8 @@ from typing import Any
 import swagger_ui_bundle
 from flask import send_from_directory
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 
+from api.blueprint import Blueprint
 from api.context import runtime
 from api.schemas import HealthSchema
 from storage.db import ping

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.context import ctx
 from api.pagination import page_body, page_request, page_schema
 from api.schemas import (

@@ -12,9 +12,9 @@ from uuid import UUID
 import marshmallow as ma
 from flask import Response, current_app, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.context import ctx, runtime
 from api.streams import StreamGate, StreamsFull
 from api.uploads import upload_stream

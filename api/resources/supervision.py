@@ -8,8 +8,9 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from api.blueprint import Blueprint
 from api.context import ctx
 from api.schemas import citizen_id_field
 from certification.access import Actor

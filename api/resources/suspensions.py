@@ -6,9 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.context import ctx
 from api.pagination import page_body, page_request, page_schema
 from api.schemas import (

@@ -7,9 +7,9 @@ from uuid import UUID
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.context import ctx, runtime
 from api.ledger import ledger_response
 from api.pagination import cursor_field, page_body, page_request, page_schema
