@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from uuid import UUID
 
 from certification.errors import AccessDenied
@@ -21,6 +22,53 @@ from certification.regions import CITY_CODE, RegionLevel, level_of, within
 from certification.vocabulary import AccountKind, StaffRole
 
 SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The records a staff list holds: those about people registered inside ``code`` (the
+    city, a district/county or a township/street), read from the record's own district and
+    township columns or, for records that have none, from the person's registration.
+    ``code`` None is a scope that holds nothing (a kind of record a level does not handle).
+
+    The one region rule: every listing (storage/scoping.py turns it into SQL) and every
+    single-record check (``Actor.sees_region``) use it."""
+
+    code: str | None
+
+    @classmethod
+    def of(cls, code: str) -> Scope:
+        # staff scopes stop at townships; a village code reads as its township's
+        return cls(code[:9] if len(code) > 9 else code)
+
+    @property
+    def is_city(self) -> bool:
+        return self.code == CITY_CODE
+
+    @property
+    def holds_nothing(self) -> bool:
+        return self.code is None
+
+    @property
+    def level(self) -> RegionLevel | None:
+        return None if self.code is None else level_of(self.code)
+
+    def covers(self, region_code: str) -> bool:
+        return self.code is not None and within(region_code, self.code)
+
+
+NOTHING = Scope(None)
+
+
+class Listing(StrEnum):
+    """Kinds of record whose lists follow a rule of their own about levels."""
+
+    PEOPLE = "people"  # records about people: every level sees its region
+    TIP_OFFS = "tip_offs"  # investigated by district or city staff: a township sees none
+
+
+_LOWEST_LEVEL = {Listing.TIP_OFFS: RegionLevel.DISTRICT}
+_LEVELS = (RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.TOWNSHIP, RegionLevel.VILLAGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +103,9 @@ class Actor:
         if self.is_system:
             return True
         return (
-            self.is_staff and self.scope_code is not None and within(region_code, self.scope_code)
+            self.is_staff
+            and self.scope_code is not None
+            and Scope.of(self.scope_code).covers(region_code)
         )
 
 
@@ -124,10 +174,17 @@ def require_auditor(actor: Actor) -> None:
     raise _deny(actor, "read the audit trail (operators and municipal auditors)")
 
 
-def staff_scope(actor: Actor) -> str:
-    """The region a staff list query is limited to."""
+def staff_scope(actor: Actor, listing: Listing = Listing.PEOPLE) -> Scope:
+    """The scope a staff member's list of ``listing`` records is limited to."""
     if actor.is_system:
-        return CITY_CODE
+        return Scope(CITY_CODE)
     if not actor.is_staff or actor.scope_code is None:
         raise _deny(actor, "list people (staff only)")
-    return actor.scope_code
+    scope = Scope.of(actor.scope_code)
+    lowest = _LOWEST_LEVEL.get(listing)
+    below = (
+        lowest is not None
+        and scope.level is not None
+        and _LEVELS.index(scope.level) > _LEVELS.index(lowest)
+    )
+    return NOTHING if below else scope

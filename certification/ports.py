@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
+from certification.access import Scope
 from certification.audit import ChainedRecord
 from certification.claims import Claim
 from certification.comparison import ComparisonWindow, DepartmentEvent
@@ -68,7 +69,7 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class PersonFilter:
-    scope_code: str
+    scope: Scope
     region_code: str | None = None  # narrower than the scope
     name: str | None = None
     due_from: date | None = None
@@ -143,7 +144,7 @@ class SuspensionRepository(Protocol):
     def find(
         self,
         *,
-        scope_code: str,
+        scope: Scope,
         status: SuspensionStatus | None,
         person_id: UUID | None,
         page: PageRequest,
@@ -223,7 +224,7 @@ class ClaimRepository(Protocol):
         self, *, target_hash: str | None = None, origin: str | None = None, since: datetime
     ) -> int: ...
 
-    def suspicious(self, scope_code: str, page: PageRequest) -> Page[Claim]:
+    def suspicious(self, scope: Scope, page: PageRequest) -> Page[Claim]:
         """Claims with failed checks or on a number claimed more than once, in the region."""
         ...
 
@@ -304,9 +305,7 @@ class ReviewCaseRepository(Protocol):
 
     def open_for_person(self, person_id: UUID) -> list[ReviewCase]: ...
 
-    def find(
-        self, *, scope_code: str, status: str | None, page: PageRequest
-    ) -> Page[ReviewCase]: ...
+    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[ReviewCase]: ...
 
 
 class FamilyBindingRepository(Protocol):
@@ -319,7 +318,7 @@ class FamilyBindingRepository(Protocol):
     def for_person(self, person_id: UUID) -> list[FamilyBinding]: ...
 
     def find(
-        self, *, scope_code: str, status: str | None, page: PageRequest
+        self, *, scope: Scope, status: str | None, page: PageRequest
     ) -> Page[FamilyBinding]: ...
 
 
@@ -385,7 +384,7 @@ class ComparisonRepository(Protocol):
         run_id: UUID,
         *,
         list_name: str | None,
-        scope_code: str,
+        scope: Scope,
         after: tuple[str, str] | None,
         limit: int,
     ) -> list[dict[str, Any]]: ...
@@ -395,7 +394,7 @@ class ComparisonRepository(Protocol):
     ) -> Iterator[list[dict[str, Any]]]: ...
 
     def changes(
-        self, run_id: UUID, previous_id: UUID, *, scope_code: str, limit: int, after: str | None
+        self, run_id: UUID, previous_id: UUID, *, scope: Scope, limit: int, after: str | None
     ) -> list[dict[str, Any]]: ...
 
     def events(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
@@ -415,16 +414,16 @@ class VerificationTaskRepository(Protocol):
     def find(
         self,
         *,
-        scope_code: str,
+        scope: Scope,
         status: str | None,
         overdue_on: date | None,
         page: PageRequest,
     ) -> Page[VerificationTask]: ...
 
-    def overdue_by_district(self, today: date, scope_code: str) -> list[tuple[str, int]]: ...
+    def overdue_by_district(self, today: date, scope: Scope) -> list[tuple[str, int]]: ...
 
     def ledger(
-        self, scope_code: str, since: date | None, until: date | None
+        self, scope: Scope, since: date | None, until: date | None
     ) -> Iterator[dict[str, Any]]: ...
 
 
@@ -436,7 +435,7 @@ class DecisionProposalRepository(Protocol):
     def open_for(self, entitlement_id: UUID, kind: str) -> DecisionProposal | None: ...
 
     def find(
-        self, *, scope_code: str, status: str | None, kind: str | None, page: PageRequest
+        self, *, scope: Scope, status: str | None, kind: str | None, page: PageRequest
     ) -> Page[DecisionProposal]: ...
 
 
@@ -446,7 +445,7 @@ class HomeVisitRepository(Protocol):
     def get(self, request_id: UUID) -> HomeVisitRequest | None: ...
 
     def find(
-        self, *, scope_code: str, status: str | None, page: PageRequest
+        self, *, scope: Scope, status: str | None, page: PageRequest
     ) -> Page[HomeVisitRequest]: ...
 
 
@@ -455,21 +454,21 @@ class TipOffRepository(Protocol):
 
     def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None: ...
 
-    def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[TipOff]: ...
+    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[TipOff]: ...
 
-    def count_by_status(self, scope_code: str) -> dict[str, int]: ...
+    def count_by_status(self, scope: Scope) -> dict[str, int]: ...
 
 
 class ReportRepository(Protocol):
-    def certifications_by_channel(self, scope_code: str, since: datetime) -> dict[str, int]: ...
+    def certifications_by_channel(self, scope: Scope, since: datetime) -> dict[str, int]: ...
 
     def selfservice_decisions(
-        self, scope_code: str, since: datetime
+        self, scope: Scope, since: datetime
     ) -> list[tuple[str, int, str, int]]: ...
 
-    def overdue_people_by_district(self, scope_code: str, today: date) -> dict[str, int]: ...
+    def overdue_people_by_district(self, scope: Scope, today: date) -> dict[str, int]: ...
 
-    def open_tasks_by_deadline(self, scope_code: str, today: date) -> dict[str, int]: ...
+    def open_tasks_by_deadline(self, scope: Scope, today: date) -> dict[str, int]: ...
 
 
 class NationalUploadRepository(Protocol):

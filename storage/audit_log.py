@@ -21,7 +21,7 @@ from certification.audit import GENESIS_HASH, AuditContent, ChainedRecord, chain
 from certification.model import AuditRecord
 from certification.ports import Page, PageRequest
 from storage import schema
-from storage.repositories import keyset_page
+from storage.paging import keyset_page
 
 # Any constant shared by every writer; the advisory lock namespace of this service.
 AUDIT_LOCK_KEY = 0x6C696665636572  # "lifecer"

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from certification.access import Scope
 from certification.comparison import DepartmentEvent
 from certification.ports import Page, PageRequest
-from certification.regions import CITY_CODE
 from certification.supervision import TipOff
 from certification.verification import (
     ComparisonRun,
@@ -33,58 +33,19 @@ from certification.verification import (
 )
 from certification.vocabulary import EntitlementStatus
 from storage import schema
-from storage.repositories import get_row, keyset_page
+from storage.paging import keyset_page
+from storage.repositories import get_row
+from storage.scoping import scoped_page, within_scope
 
 EXPORT_BATCH = 100_000
 INSERT_BATCH = 5_000
 MAX_PROBLEMS_KEPT = 10_000
 
 
-def scope_condition(table: sa.Table, code: str) -> sa.ColumnElement[bool] | None:
-    """Rows inside region ``code``: by the row's own district/township columns, or, for rows
-    that only carry a district (proposals), by the township of the person they concern."""
-    if code == CITY_CODE:
-        return None
-    if len(code) == 6:
-        return table.c.district_code == code
-    township = code[:9]  # a village-level account sees its township's lists
-    if "township_code" in table.c:
-        return table.c.township_code == township
-    persons = schema.persons
-    return table.c.person_id.in_(sa.select(persons.c.id).where(persons.c.township_code == township))
-
-
 def _insert(session: Session, table: sa.Table) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def _scoped(
-    session: Session,
-    entity: type[Any],
-    table: sa.Table,
-    *,
-    scope_code: str,
-    filters: Sequence[sa.ColumnElement[bool]],
-    page: PageRequest,
-    order: str,
-) -> Page[Any]:
-    stmt = sa.select(entity)
-    cond = scope_condition(table, scope_code)
-    if cond is not None:
-        stmt = stmt.where(cond)
-    for f in filters:
-        stmt = stmt.where(f)
-    column = table.c[order]
-    return keyset_page(
-        session,
-        stmt,
-        page,
-        [column, table.c.id],
-        [column.type.python_type.fromisoformat, UUID],
-        lambda row: (getattr(row, order).isoformat(), str(row.id)),
-    )
 
 
 class SqlFeedImportRepository:
@@ -353,7 +314,7 @@ class SqlComparisonRepository:
         run_id: UUID,
         *,
         list_name: str | None,
-        scope_code: str,
+        scope: Scope,
         after: tuple[str, str] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
@@ -361,9 +322,7 @@ class SqlComparisonRepository:
         stmt = sa.select(t).where(t.c.run_id == run_id)
         if list_name:
             stmt = stmt.where(t.c.list == list_name)
-        cond = scope_condition(t, scope_code)
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = within_scope(stmt, scope, t)
         if after is not None:
             stmt = stmt.where(
                 sa.tuple_(t.c.person_id, t.c.entitlement_id)
@@ -404,7 +363,7 @@ class SqlComparisonRepository:
             after = ids[-1]
 
     def changes(
-        self, run_id: UUID, previous_id: UUID, *, scope_code: str, limit: int, after: str | None
+        self, run_id: UUID, previous_id: UUID, *, scope: Scope, limit: int, after: str | None
     ) -> list[dict[str, Any]]:
         """Entitlements whose list differs from the previous run (or that are new)."""
         cur = schema.comparison_entries.alias("cur")
@@ -429,9 +388,7 @@ class SqlComparisonRepository:
             .where(cur.c.run_id == run_id)
             .where(sa.or_(prev.c.list.is_(None), prev.c.list != cur.c.list))
         )
-        cond = scope_condition(cur, scope_code)
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = within_scope(stmt, scope, cur)
         if after:
             stmt = stmt.where(cur.c.entitlement_id > sa.literal(UUID(after), sa.Uuid))
         stmt = stmt.order_by(cur.c.entitlement_id).limit(limit)
@@ -483,7 +440,7 @@ class SqlVerificationTaskRepository:
     def find(
         self,
         *,
-        scope_code: str,
+        scope: Scope,
         status: str | None,
         overdue_on: date | None,
         page: PageRequest,
@@ -494,17 +451,17 @@ class SqlVerificationTaskRepository:
             filters.append(t.c.status == status)
         if overdue_on is not None:
             filters += [t.c.status == TaskStatus.OPEN.value, t.c.deadline_on < overdue_on]
-        return _scoped(
+        return scoped_page(
             self.session,
             VerificationTask,
             t,
-            scope_code=scope_code,
+            scope=scope,
             filters=filters,
             page=page,
             order="deadline_on",
         )
 
-    def overdue_by_district(self, today: date, scope_code: str) -> list[tuple[str, int]]:
+    def overdue_by_district(self, today: date, scope: Scope) -> list[tuple[str, int]]:
         t = schema.verification_tasks
         stmt = (
             sa.select(t.c.district_code, sa.func.count())
@@ -512,13 +469,11 @@ class SqlVerificationTaskRepository:
             .group_by(t.c.district_code)
             .order_by(t.c.district_code)
         )
-        cond = scope_condition(t, scope_code)
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = within_scope(stmt, scope, t)
         return [(d, int(n)) for d, n in self.session.execute(stmt)]
 
     def ledger(
-        self, scope_code: str, since: date | None, until: date | None
+        self, scope: Scope, since: date | None, until: date | None
     ) -> Iterator[dict[str, Any]]:
         t, p = schema.verification_tasks, schema.persons
         stmt = sa.select(
@@ -538,9 +493,7 @@ class SqlVerificationTaskRepository:
             t.c.statement,
             t.c.note,
         ).join(p, p.c.id == t.c.person_id)
-        cond = scope_condition(t, scope_code)
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = within_scope(stmt, scope, t)
         if since is not None:
             stmt = stmt.where(t.c.received_on >= since)
         if until is not None:
@@ -568,7 +521,7 @@ class SqlDecisionProposalRepository:
         return self.session.scalars(stmt).first()
 
     def find(
-        self, *, scope_code: str, status: str | None, kind: str | None, page: PageRequest
+        self, *, scope: Scope, status: str | None, kind: str | None, page: PageRequest
     ) -> Page[DecisionProposal]:
         t = schema.decision_proposals
         filters = []
@@ -576,11 +529,11 @@ class SqlDecisionProposalRepository:
             filters.append(t.c.status == status)
         if kind:
             filters.append(t.c.kind == kind)
-        return _scoped(
+        return scoped_page(
             self.session,
             DecisionProposal,
             t,
-            scope_code=scope_code,
+            scope=scope,
             filters=filters,
             page=page,
             order="created_at",
@@ -598,15 +551,15 @@ class SqlHomeVisitRepository:
         return self.session.get(HomeVisitRequest, request_id)
 
     def find(
-        self, *, scope_code: str, status: str | None, page: PageRequest
+        self, *, scope: Scope, status: str | None, page: PageRequest
     ) -> Page[HomeVisitRequest]:
         t = schema.home_visit_requests
         filters = [t.c.status == status] if status else []
-        return _scoped(
+        return scoped_page(
             self.session,
             HomeVisitRequest,
             t,
-            scope_code=scope_code,
+            scope=scope,
             filters=filters,
             page=page,
             order="created_at",
@@ -661,16 +614,6 @@ class SqlNationalUploadRepository:
         return dict(row._mapping) if row else None
 
 
-def _tip_off_scope(stmt: Any, scope_code: str) -> Any:
-    """Tip-offs are investigated by district or city staff: a district sees its own, the
-    city all, a township none (it could not open them either)."""
-    if scope_code == CITY_CODE:
-        return stmt
-    if len(scope_code) == 6:
-        return stmt.where(schema.tip_offs.c.district_code == scope_code)
-    return stmt.where(sa.false())
-
-
 class SqlTipOffRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -681,9 +624,9 @@ class SqlTipOffRepository:
     def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None:
         return self.session.get(TipOff, tip_id, with_for_update=for_update or None)
 
-    def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[TipOff]:
+    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[TipOff]:
         t = schema.tip_offs
-        stmt = _tip_off_scope(sa.select(TipOff), scope_code)
+        stmt = within_scope(sa.select(TipOff), scope, t)
         if status:
             stmt = stmt.where(t.c.status == status)
         return keyset_page(
@@ -695,9 +638,7 @@ class SqlTipOffRepository:
             lambda row: (row.received_at.isoformat(), str(row.id)),
         )
 
-    def count_by_status(self, scope_code: str) -> dict[str, int]:
+    def count_by_status(self, scope: Scope) -> dict[str, int]:
         t = schema.tip_offs
-        stmt = _tip_off_scope(sa.select(t.c.status, sa.func.count()), scope_code).group_by(
-            t.c.status
-        )
+        stmt = within_scope(sa.select(t.c.status, sa.func.count()), scope, t).group_by(t.c.status)
         return {str(status): int(n) for status, n in self.session.execute(stmt)}

@@ -9,11 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from certification.access import Scope
 from certification.claims import Claim, ClaimStatus
 from certification.model import OneTimeCode
 from certification.ports import Page, PageRequest
 from storage import schema
-from storage.repositories import keyset_page, region_condition
+from storage.paging import keyset_page
+from storage.scoping import within_scope
 
 
 class SqlOneTimeCodeRepository:
@@ -130,10 +132,10 @@ class SqlClaimRepository:
             stmt = stmt.where(c.c.origin == origin)
         return int(self.session.scalar(stmt) or 0)
 
-    def suspicious(self, scope_code: str, page: PageRequest) -> Page[Claim]:
+    def suspicious(self, scope: Scope, page: PageRequest) -> Page[Claim]:
         """Claims on people who drew more than one claim, or with failed face checks, in the
         region (claims matching no beneficiary: city-wide staff only)."""
-        c, p = schema.claims, schema.persons
+        c = schema.claims
         crowded = (
             sa.select(c.c.target_hash)
             .group_by(c.c.target_hash)
@@ -141,9 +143,7 @@ class SqlClaimRepository:
             .scalar_subquery()
         )
         stmt = sa.select(Claim).where(sa.or_(c.c.failed_attempts > 0, c.c.target_hash.in_(crowded)))
-        scoped = region_condition(p, scope_code)
-        if scoped is not None:
-            stmt = stmt.where(c.c.person_id.in_(sa.select(p.c.id).where(scoped)))
+        stmt = within_scope(stmt, scope, c)  # claims matching nobody: city-wide staff only
         return keyset_page(
             self.session,
             stmt,

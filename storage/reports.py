@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from certification.regions import CITY_CODE
+from certification.access import Scope
 from storage import schema
-from storage.repositories import region_condition
-
-
-def _scoped(stmt: Any, table: sa.Table, scope_code: str) -> Any:
-    cond = region_condition(table, scope_code)
-    return stmt if cond is None else stmt.where(cond)
+from storage.scoping import within_scope
 
 
 class SqlReportRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def certifications_by_channel(self, scope_code: str, since: datetime) -> dict[str, int]:
+    def certifications_by_channel(self, scope: Scope, since: datetime) -> dict[str, int]:
         c, p = schema.certifications, schema.persons
         stmt = (
             sa.select(c.c.channel, sa.func.count())
@@ -30,11 +24,11 @@ class SqlReportRepository:
             .where(c.c.certified_at >= since)
             .group_by(c.c.channel)
         )
-        rows = self.session.execute(_scoped(stmt, p, scope_code))
+        rows = self.session.execute(within_scope(stmt, scope, p))
         return {getattr(ch, "value", str(ch)): int(n) for ch, n in rows}
 
     def selfservice_decisions(
-        self, scope_code: str, since: datetime
+        self, scope: Scope, since: datetime
     ) -> list[tuple[str, int, str, int]]:
         """(district, birth year, decision, attempts) of decided self-service attempts."""
         a, p = schema.attempts, schema.persons
@@ -47,19 +41,19 @@ class SqlReportRepository:
         )
         return [
             (str(d), int(y), str(dec), int(n))
-            for d, y, dec, n in self.session.execute(_scoped(stmt, p, scope_code))
+            for d, y, dec, n in self.session.execute(within_scope(stmt, scope, p))
         ]
 
-    def overdue_people_by_district(self, scope_code: str, today: date) -> dict[str, int]:
+    def overdue_people_by_district(self, scope: Scope, today: date) -> dict[str, int]:
         p = schema.persons
         stmt = (
             sa.select(p.c.district_code, sa.func.count())
             .where(p.c.due_on < today)
             .group_by(p.c.district_code)
         )
-        return {str(d): int(n) for d, n in self.session.execute(_scoped(stmt, p, scope_code))}
+        return {str(d): int(n) for d, n in self.session.execute(within_scope(stmt, scope, p))}
 
-    def open_tasks_by_deadline(self, scope_code: str, today: date) -> dict[str, int]:
+    def open_tasks_by_deadline(self, scope: Scope, today: date) -> dict[str, int]:
         t = schema.verification_tasks
         bucket = sa.case(
             (t.c.deadline_on < today, "overdue"),
@@ -68,7 +62,5 @@ class SqlReportRepository:
             else_="later",
         )
         stmt = sa.select(bucket, sa.func.count()).where(t.c.status == "open").group_by(bucket)
-        if scope_code != CITY_CODE:
-            column = t.c.district_code if len(scope_code) == 6 else t.c.township_code
-            stmt = stmt.where(column == scope_code[:9])
+        stmt = within_scope(stmt, scope, t)
         return {str(b): int(n) for b, n in self.session.execute(stmt)}

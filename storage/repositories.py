@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from certification.access import Scope
 from certification.errors import StaleVersion
 from certification.model import (
     Account,
@@ -23,20 +24,13 @@ from certification.model import (
     Region,
     Suspension,
 )
-from certification.ports import Cursor, Page, PageRequest, PersonFilter, RegionCount
-from certification.regions import CITY_CODE
+from certification.ports import Page, PageRequest, PersonFilter, RegionCount
 from certification.vocabulary import AccountKind, SuspensionStatus
 from storage import schema
+from storage.paging import keyset_page
+from storage.scoping import scoped_page, within_scope
 
 T = TypeVar("T")
-
-
-def region_condition(table: sa.Table, code: str) -> sa.ColumnElement[bool] | None:
-    """Rows whose household registration lies inside region ``code``."""
-    if code == CITY_CODE:
-        return None
-    column = {6: "district_code", 9: "township_code", 12: "village_code"}[len(code)]
-    return table.c[column] == code
 
 
 def get_row(session: Session, entity: type[T], key: UUID, *, for_update: bool) -> T | None:
@@ -45,61 +39,6 @@ def get_row(session: Session, entity: type[T], key: UUID, *, for_update: bool) -
     if for_update:
         return session.get(entity, key, with_for_update=True, populate_existing=True)
     return session.get(entity, key)
-
-
-def keyset_page(
-    session: Session,
-    stmt: sa.Select[Any],
-    page: PageRequest,
-    keys: Sequence[sa.ColumnElement[Any]],
-    decode: Sequence[Callable[[str], Any]],
-    encode: Callable[[Any], Cursor],
-) -> Page[Any]:
-    """Cursor pagination: rows strictly after ``page.after`` in ``keys`` order."""
-    if page.after is not None:
-        if len(page.after) != len(keys):
-            raise ValueError("cursor does not fit this list")
-        values = [fn(raw) for fn, raw in zip(decode, page.after, strict=True)]
-        bound = [sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]
-        stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*bound))
-    stmt = stmt.order_by(*keys).limit(page.limit + 1)
-    rows = list(session.scalars(stmt))
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return Page(rows, encode(rows[-1]) if more and rows else None)
-
-
-def scoped_by_status(
-    session: Session,
-    entity: type[T],
-    table: sa.Table,
-    *,
-    scope_code: str,
-    status: str | None,
-    page: PageRequest,
-    order: str,
-    person_id: UUID | None = None,
-) -> Page[T]:
-    """Rows about people registered in ``scope_code``, optionally of one status (and one
-    person), oldest first by ``order`` (a date or timestamp column), paged by (order, id)."""
-    p = schema.persons
-    stmt = sa.select(entity).join(p, p.c.id == table.c.person_id)
-    cond = region_condition(p, scope_code)
-    if cond is not None:
-        stmt = stmt.where(cond)
-    if status is not None:
-        stmt = stmt.where(table.c.status == status)
-    if person_id is not None:
-        stmt = stmt.where(table.c.person_id == person_id)
-    column = table.c[order]
-    return keyset_page(
-        session,
-        stmt,
-        page,
-        [column, table.c.id],
-        [column.type.python_type.fromisoformat, UUID],
-        lambda row: (getattr(row, order).isoformat(), str(row.id)),
-    )
 
 
 _PERIOD_FIELDS = ("last_certified_on", "period_starts_on", "due_on", "period_basis", "updated_at")
@@ -168,11 +107,9 @@ class SqlPersonRepository:
     def _filtered(self, flt: PersonFilter) -> sa.Select[Any]:
         t = schema.persons
         stmt = sa.select(Person)
-        for code in (flt.scope_code, flt.region_code):
-            if code is not None:
-                cond = region_condition(t, code)
-                if cond is not None:
-                    stmt = stmt.where(cond)
+        stmt = within_scope(stmt, flt.scope, t)
+        if flt.region_code is not None:  # narrower than the scope
+            stmt = within_scope(stmt, Scope.of(flt.region_code), t)
         if flt.name:
             escaped = flt.name.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
             stmt = stmt.where(t.c.name.like(escaped + "%", escape="\\"))
@@ -297,20 +234,25 @@ class SqlSuspensionRepository:
     def find(
         self,
         *,
-        scope_code: str,
+        scope: Scope,
         status: SuspensionStatus | None,
         person_id: UUID | None,
         page: PageRequest,
     ) -> Page[Suspension]:
-        return scoped_by_status(
+        t = schema.suspensions
+        filters = []
+        if status is not None:
+            filters.append(t.c.status == status.value)
+        if person_id is not None:
+            filters.append(t.c.person_id == person_id)
+        return scoped_page(
             self.session,
             Suspension,
-            schema.suspensions,
-            scope_code=scope_code,
-            status=status.value if status is not None else None,
+            t,
+            scope=scope,
+            filters=filters,
             page=page,
             order="suspended_on",
-            person_id=person_id,
         )
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from certification.access import Scope
 from certification.model import (
     Attempt,
     ChallengeSession,
@@ -20,7 +21,8 @@ from certification.model import (
 )
 from certification.ports import Page, PageRequest
 from storage import schema
-from storage.repositories import get_row, scoped_by_status
+from storage.repositories import get_row
+from storage.scoping import scoped_page
 
 
 class SqlFaceTemplateRepository:
@@ -127,13 +129,14 @@ class SqlReviewCaseRepository:
         stmt = sa.select(ReviewCase).where(t.c.person_id == person_id, t.c.status == "open")
         return list(self.session.scalars(stmt))
 
-    def find(self, *, scope_code: str, status: str | None, page: PageRequest) -> Page[ReviewCase]:
-        return scoped_by_status(
+    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[ReviewCase]:
+        t = schema.review_cases
+        return scoped_page(
             self.session,
             ReviewCase,
-            schema.review_cases,
-            scope_code=scope_code,
-            status=status,
+            t,
+            scope=scope,
+            filters=[t.c.status == status] if status is not None else [],
             page=page,
             order="opened_at",
         )
@@ -159,15 +162,14 @@ class SqlFamilyBindingRepository:
         stmt = sa.select(FamilyBinding).where(t.c.person_id == person_id)
         return list(self.session.scalars(stmt.order_by(t.c.requested_at)))
 
-    def find(
-        self, *, scope_code: str, status: str | None, page: PageRequest
-    ) -> Page[FamilyBinding]:
-        return scoped_by_status(
+    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[FamilyBinding]:
+        t = schema.family_bindings
+        return scoped_page(
             self.session,
             FamilyBinding,
-            schema.family_bindings,
-            scope_code=scope_code,
-            status=status,
+            t,
+            scope=scope,
+            filters=[t.c.status == status] if status is not None else [],
             page=page,
             order="requested_at",
         )

@@ -115,5 +115,4 @@ def suspicious_claims(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> P
     access.require_staff(actor, "list suspicious claims")
     if not (actor.has_role(StaffRole.REVIEWER) or actor.has_role(StaffRole.AUDITOR)):
         raise AccessDenied("Reviewers and auditors read the list of suspicious claims.")
-    assert actor.scope_code is not None
-    return ctx.uow.claims.suspicious(actor.scope_code, page)
+    return ctx.uow.claims.suspicious(access.staff_scope(actor), page)

@@ -25,7 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from certification import access
-from certification.access import Actor
+from certification.access import Actor, Scope
 from certification.arrears import compute_arrears
 from certification.comparison import ComparisonWindow, DepartmentEvent
 from certification.errors import (
@@ -680,10 +680,10 @@ def _apply_to_verify(
     return "verification_dispatched"
 
 
-def _reader_scope(actor: Actor) -> str:
+def _reader_scope(actor: Actor) -> Scope:
     """Operators run the comparison for the whole city; staff read their region's lists."""
     if actor.kind == AccountKind.OPERATOR.value:
-        return CITY_CODE
+        return Scope(CITY_CODE)
     access.require_staff(actor, "read comparison runs")
     return access.staff_scope(actor)
 
@@ -714,7 +714,7 @@ def run_entries(
     get_run(ctx, actor, run_id)
     scope = _reader_scope(actor)
     rows = ctx.uow.comparison.entries(
-        run_id, list_name=list_name, scope_code=scope, after=after, limit=limit
+        run_id, list_name=list_name, scope=scope, after=after, limit=limit
     )
     ids = [i for r in rows for i in (r["alive_evidence"] or []) + (r["lost_evidence"] or [])]
     events = {e["id"]: e for e in ctx.uow.comparison.events(sorted(set(ids)))}
@@ -741,7 +741,7 @@ def run_changes(
     get_run(ctx, actor, previous)
     scope = _reader_scope(actor)
     return previous, ctx.uow.comparison.changes(
-        run_id, previous, scope_code=scope, limit=limit, after=after
+        run_id, previous, scope=scope, limit=limit, after=after
     )
 
 
@@ -888,4 +888,4 @@ def list_proposals(
     page: PageRequest,
 ) -> Page[DecisionProposal]:
     scope = access.staff_scope(actor)
-    return ctx.uow.proposals.find(scope_code=scope, status=status, kind=kind, page=page)
+    return ctx.uow.proposals.find(scope=scope, status=status, kind=kind, page=page)

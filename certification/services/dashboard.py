@@ -66,7 +66,9 @@ def dashboard(ctx: UseCaseContext, actor: Actor, *, days: int = 365) -> Dashboar
         ages[age_band(today.year - birth_year)][decision] += n
         districts[district][decision] += n
     tip_offs = (
-        ctx.uow.tip_offs.count_by_status(scope) if actor.has_role(StaffRole.INVESTIGATOR) else None
+        ctx.uow.tip_offs.count_by_status(access.staff_scope(actor, access.Listing.TIP_OFFS))
+        if actor.has_role(StaffRole.INVESTIGATOR)
+        else None
     )
     return Dashboard(
         days=days,

@@ -198,4 +198,4 @@ def list_for_staff(
     ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
 ) -> Page[FamilyBinding]:
     scope = access.staff_scope(actor)
-    return ctx.uow.bindings.find(scope_code=scope, status=status, page=page)
+    return ctx.uow.bindings.find(scope=scope, status=status, page=page)

@@ -56,7 +56,7 @@ def due_within(
     today = ctx.clock.today()
     base = scoped_filter(actor, region_code)
     flt = PersonFilter(
-        scope_code=base.scope_code,
+        scope=base.scope,
         region_code=base.region_code,
         due_from=today,
         due_to=today + timedelta(days=days),
@@ -71,7 +71,7 @@ def overdue(
     today = ctx.clock.today()
     base = scoped_filter(actor, region_code)
     flt = PersonFilter(
-        scope_code=base.scope_code,
+        scope=base.scope,
         region_code=base.region_code,
         due_to=today - timedelta(days=1),
     )
@@ -94,11 +94,11 @@ def due_summary(
     today = ctx.clock.today()
     base = scoped_filter(actor, region_code)
     overdue_counts = ctx.uow.persons.count_due_by_district(
-        PersonFilter(base.scope_code, base.region_code, due_to=today - timedelta(days=1))
+        PersonFilter(base.scope, base.region_code, due_to=today - timedelta(days=1))
     )
     soon_counts = ctx.uow.persons.count_due_by_district(
         PersonFilter(
-            base.scope_code, base.region_code, due_from=today, due_to=today + timedelta(days=days)
+            base.scope, base.region_code, due_from=today, due_to=today + timedelta(days=days)
         )
     )
     return DueSummary(today, days, overdue_counts, soon_counts)

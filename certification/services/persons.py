@@ -153,7 +153,7 @@ def scoped_filter(actor: Actor, region_code: str | None) -> PersonFilter:
                 f"Region {region_code} is outside your scope ({scope}).",
                 details={"scope": scope},
             )
-    return PersonFilter(scope_code=scope, region_code=region_code)
+    return PersonFilter(scope=scope, region_code=region_code)
 
 
 def list_persons(
@@ -166,5 +166,5 @@ def list_persons(
 ) -> Page[Person]:
     base = scoped_filter(actor, region_code)
     return ctx.uow.persons.find(
-        PersonFilter(scope_code=base.scope_code, region_code=base.region_code, name=name), page
+        PersonFilter(scope=base.scope, region_code=base.region_code, name=name), page
     )

@@ -54,7 +54,7 @@ def list_cases(
     if not actor.has_role(StaffRole.REVIEWER):
         raise AccessDenied("The review queue needs the reviewer role.")
     scope = access.staff_scope(actor)
-    return ctx.uow.review_cases.find(scope_code=scope, status=status, page=page)
+    return ctx.uow.review_cases.find(scope=scope, status=status, page=page)
 
 
 def _reviewable(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from certification.access import Actor, staff_scope
+from certification.access import Actor, Listing, staff_scope
 from certification.citizen_id import CitizenId
 from certification.errors import AccessDenied, NotFound, StaleVersion, ValidationFailed
 from certification.ports import Page, PageRequest
@@ -127,12 +127,14 @@ def list_tip_offs(
     _require_investigator(actor)
     if status and status not in {s.value for s in TipOffStatus}:
         raise ValidationFailed(f"Unknown status {status!r}.", field="status")
-    return ctx.uow.tip_offs.find(scope_code=staff_scope(actor), status=status, page=page)
+    return ctx.uow.tip_offs.find(
+        scope=staff_scope(actor, Listing.TIP_OFFS), status=status, page=page
+    )
 
 
 def counts(ctx: UseCaseContext, actor: Actor) -> dict[str, int]:
     _require_investigator(actor)
-    return ctx.uow.tip_offs.count_by_status(staff_scope(actor))
+    return ctx.uow.tip_offs.count_by_status(staff_scope(actor, Listing.TIP_OFFS))
 
 
 def get(ctx: UseCaseContext, actor: Actor, tip_id: UUID) -> tuple[TipOff, dict[str, str | None]]:

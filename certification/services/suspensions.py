@@ -296,4 +296,4 @@ def list_suspensions(
     page: PageRequest,
 ) -> Page[Suspension]:
     scope = access.staff_scope(actor)
-    return ctx.uow.suspensions.find(scope_code=scope, status=status, person_id=person_id, page=page)
+    return ctx.uow.suspensions.find(scope=scope, status=status, person_id=person_id, page=page)

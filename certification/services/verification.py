@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from certification import access
-from certification.access import Actor
+from certification.access import Actor, Scope
 from certification.errors import (
     AccessDenied,
     NotFound,
@@ -163,7 +163,7 @@ def list_tasks(
 ) -> Page[VerificationTask]:
     scope = access.staff_scope(actor)
     return ctx.uow.tasks.find(
-        scope_code=scope,
+        scope=scope,
         status=status,
         overdue_on=ctx.clock.today() if overdue else None,
         page=page,
@@ -546,7 +546,7 @@ def list_home_visits(
     ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
 ) -> Page[HomeVisitRequest]:
     scope = access.staff_scope(actor)
-    return ctx.uow.home_visits.find(scope_code=scope, status=status, page=page)
+    return ctx.uow.home_visits.find(scope=scope, status=status, page=page)
 
 
 # --- the ledger (业务台账, Art. 20) ---------------------------------------------------------
@@ -707,7 +707,7 @@ def suspend_expired_unreachable(
     after = None
     while counts["checked"] < limit:
         page = ctx.uow.persons.due_window(
-            PersonFilter(scope_code=CITY_CODE, due_to=today - timedelta(days=1)),
+            PersonFilter(scope=Scope(CITY_CODE), due_to=today - timedelta(days=1)),
             PageRequest(limit=200, after=after),
         )
         for person in page.items:
