@@ -626,10 +626,10 @@ def runs() -> Any:
         run = comparison_service.start_run(
             ctx(),
             actor,
+            runtime().task_queue,
             window_start=date.fromisoformat(start) if _is_date(start) else None,
             window_end=date.fromisoformat(end) if _is_date(end) else None,
         )
-        runtime().task_queue.enqueue_comparison(run.id)
         return _done("比对已开始 / Run started.", "console.run", run_id=run.id)
     page = comparison_service.list_runs(ctx(), actor, _page_request())
     can_start = actor.kind == AccountKind.OPERATOR.value

@@ -55,8 +55,13 @@ class SqlFeedImportRepository:
     def add(self, record: FeedImport) -> None:
         self.session.add(record)
 
-    def get(self, import_id: UUID) -> FeedImport | None:
-        return self.session.get(FeedImport, import_id)
+    def get(self, import_id: UUID, *, for_update: bool = False) -> FeedImport | None:
+        return get_row(self.session, FeedImport, import_id, for_update=for_update)
+
+    def queued_before(self, before: datetime) -> list[UUID]:
+        t = schema.feed_imports
+        stmt = sa.select(t.c.id).where(t.c.status == "queued", t.c.started_at < before)
+        return list(self.session.scalars(stmt.order_by(t.c.started_at).limit(100)))
 
     def find(self, page: PageRequest) -> Page[FeedImport]:
         t = schema.feed_imports
@@ -163,8 +168,15 @@ class SqlComparisonRepository:
     def add(self, run: ComparisonRun) -> None:
         self.session.add(run)
 
-    def get(self, run_id: UUID) -> ComparisonRun | None:
+    def get(self, run_id: UUID, *, for_update: bool = False) -> ComparisonRun | None:
+        if for_update:
+            return get_row(self.session, ComparisonRun, run_id, for_update=True)
         return self.session.get(ComparisonRun, run_id, populate_existing=True)
+
+    def queued_before(self, before: datetime) -> list[UUID]:
+        t = schema.comparison_runs
+        stmt = sa.select(t.c.id).where(t.c.status == "queued", t.c.started_at < before)
+        return list(self.session.scalars(stmt.order_by(t.c.started_at).limit(10)))
 
     def latest(self, *, status: str | None = None) -> ComparisonRun | None:
         t = schema.comparison_runs

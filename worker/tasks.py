@@ -109,15 +109,20 @@ def compute_template(self: Any, request_id: str) -> dict[str, str]:
 
 @celery_app.task(name="lifecert.selfservice.sweep", soft_time_limit=50, time_limit=60)
 def sweep_pending() -> dict[str, int]:
-    """The outbox: attempts recorded while the broker was down are enqueued now."""
+    """The outbox: attempts, comparison runs and feed imports recorded while the broker was
+    down are enqueued now."""
     from datetime import timedelta
 
+    from certification.services.comparison import requeue_jobs
     from certification.services.selfservice import requeue_stale
     from lifecert.selfservice_adapters import CeleryTaskQueue
 
+    queue = CeleryTaskQueue(celery_app)
     with worker_runtime().use_case() as ctx:
-        sent = requeue_stale(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(seconds=30))
-    return {"requeued": sent}
+        sent = requeue_stale(ctx, queue, older_than=timedelta(seconds=30))
+    with worker_runtime().use_case() as ctx:
+        jobs = requeue_jobs(ctx, queue, older_than=timedelta(minutes=2))
+    return {"requeued": sent, "jobs_requeued": jobs}
 
 
 @celery_app.task(name="lifecert.evidence.sweep", soft_time_limit=3300, time_limit=3600)

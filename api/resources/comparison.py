@@ -130,9 +130,7 @@ class Feeds(MethodView):
             rt.object_store.put_stream(
                 key, stream, length, content_type, retention_metadata(rt.clock.now())
             )
-        record = comparison.queue_import(ctx(), actor, file_name=name, object_key=key)
-        rt.task_queue.enqueue_feed_import(record.id)
-        return record
+        return comparison.queue_import(ctx(), actor, rt.task_queue, file_name=name, object_key=key)
 
 
 @feeds_blp.route("/<uuid:import_id>")
@@ -200,10 +198,9 @@ class Runs(MethodView):
     @runs_blp.response(202, RunSchema)
     @runs_blp.alt_response(409, description="Another run is still queued or running.")
     def post(self, data: dict[str, Any]) -> Any:
-        """Start a run (operators). Poll it: ``status`` and ``progress`` follow the job."""
-        run = comparison.start_run(ctx(), current_actor(), **data)
-        runtime().task_queue.enqueue_comparison(run.id)
-        return run
+        """Start a run (operators). Poll it: ``status`` and ``progress`` follow the job. When
+        the task queue is down the run stays queued and is sent as soon as it is back."""
+        return comparison.start_run(ctx(), current_actor(), runtime().task_queue, **data)
 
 
 @runs_blp.route("/<uuid:run_id>")

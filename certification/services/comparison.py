@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections import Counter
@@ -43,7 +44,15 @@ from certification.feeds import (
     parse_row,
 )
 from certification.model import Person
-from certification.ports import Clock, ComparisonEngine, Page, PageRequest, UnitOfWorkFactory
+from certification.ports import (
+    Clock,
+    ComparisonEngine,
+    Page,
+    PageRequest,
+    QueueUnavailable,
+    TaskQueue,
+    UnitOfWorkFactory,
+)
 from certification.regions import CITY_CODE
 from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
@@ -74,6 +83,8 @@ IMPORT_BATCH = 5000
 RAW_KEPT = 300  # characters of a refused row kept in the report
 MAX_WINDOW_DAYS = 366 * 2
 
+log = logging.getLogger(__name__)
+
 
 # --- feeds ------------------------------------------------------------------------------
 
@@ -83,10 +94,56 @@ def require_feed_operator(actor: Actor) -> None:
     access.require_operator(actor, "import department feeds")
 
 
+def hand_over(
+    ctx: UseCaseContext,
+    actor: Actor,
+    send: Callable[[], None],
+    entity_type: str,
+    entity_id: UUID,
+) -> bool:
+    """Give a committed job to the task queue. When the queue is down the job stays queued
+    (recorded, audited) and the sweep (:func:`requeue_jobs`) sends it later: the request
+    succeeds and nothing is left stuck."""
+    try:
+        send()
+    except QueueUnavailable as err:
+        log.warning("%s %s stays queued for the sweep: %s", entity_type, entity_id, err)
+        ctx.audit(actor, "queue.deferred", entity_type, entity_id, reason=str(err)[:300])
+        ctx.uow.commit()
+        return False
+    return True
+
+
+def requeue_jobs(ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta) -> int:
+    """The sweep: runs and imports still queued after ``older_than`` are sent again (the
+    worker's claim makes a second delivery harmless)."""
+    before = ctx.clock.now() - older_than
+    sent = 0
+    for run_id in ctx.uow.comparison.queued_before(before):
+        try:
+            queue.enqueue_comparison(run_id)
+            sent += 1
+        except QueueUnavailable:
+            return sent
+    for import_id in ctx.uow.feed_imports.queued_before(before):
+        try:
+            queue.enqueue_feed_import(import_id)
+            sent += 1
+        except QueueUnavailable:
+            return sent
+    return sent
+
+
 def queue_import(
-    ctx: UseCaseContext, actor: Actor, *, file_name: str, object_key: str
+    ctx: UseCaseContext,
+    actor: Actor,
+    queue: TaskQueue | None,
+    *,
+    file_name: str,
+    object_key: str,
 ) -> FeedImport:
-    """Record an uploaded feed file; the worker imports it (:func:`import_feed`)."""
+    """Record an uploaded feed file and hand it to the worker (:func:`import_feed`); with no
+    queue the caller imports it itself."""
     access.require_operator(actor, "import department feeds")
     record = FeedImport(
         file_name=file_name[:300] or "feed",
@@ -99,6 +156,10 @@ def queue_import(
     ctx.uow.feed_imports.add(record)
     ctx.audit(actor, "feed.queued", "feed_import", record.id, file_name=record.file_name)
     ctx.uow.commit()
+    if queue is not None:
+        hand_over(
+            ctx, actor, lambda: queue.enqueue_feed_import(record.id), "feed_import", record.id
+        )
     return record
 
 
@@ -128,7 +189,7 @@ def import_feed(
     access.require_operator(actor, "import department feeds")
     record: FeedImport | None = None
     if queued is not None:
-        record = ctx.uow.feed_imports.get(queued)
+        record = ctx.uow.feed_imports.get(queued, for_update=True)  # one delivery wins
         if record is None or record.status != "queued":
             raise RuleViolation(f"Feed import {queued} is not waiting to be imported.")
         record.status = "running"
@@ -252,11 +313,13 @@ def import_problems(
 def start_run(
     ctx: UseCaseContext,
     actor: Actor,
+    queue: TaskQueue | None = None,
     *,
     window_start: date | None = None,
     window_end: date | None = None,
 ) -> ComparisonRun:
-    """Record a run (queued); the worker executes it. One run at a time."""
+    """Record a run (queued) and hand it to the worker; with no queue the caller executes
+    it itself. One run at a time."""
     access.require_operator(actor, "start a comparison run")
     today = ctx.clock.today()
     end = window_end or today
@@ -298,6 +361,8 @@ def start_run(
         window_end=end.isoformat(),
     )
     ctx.uow.commit()
+    if queue is not None:
+        hand_over(ctx, actor, lambda: queue.enqueue_comparison(run.id), "comparison_run", run.id)
     return run
 
 
@@ -396,7 +461,7 @@ def _execute(
 ) -> ComparisonRun:
     ctx = contexts()
     with ctx.uow:
-        run = ctx.uow.comparison.get(run_id)
+        run = ctx.uow.comparison.get(run_id, for_update=True)  # one delivery claims it
         if run is None:
             raise NotFound(f"No comparison run with id {run_id}.")
         if run.status != "queued":

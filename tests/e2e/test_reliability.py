@@ -61,6 +61,12 @@ class _DeadQueue:
     def enqueue_enrolment(self, request_id):
         self.queue.enqueue_enrolment(request_id)
 
+    def enqueue_comparison(self, run_id):
+        self.queue.enqueue_comparison(run_id)
+
+    def enqueue_feed_import(self, import_id):
+        self.queue.enqueue_feed_import(import_id)
+
 
 def _worker_process(settings, pg_url, s3_endpoint) -> subprocess.Popen:
     env = {
@@ -172,6 +178,31 @@ def test_when_the_broker_is_down_the_attempt_waits_and_the_sweep_sends_it(
         lambda s: s["state"] not in ("open", "pending"),
     )
     assert final["state"] == "pass"
+
+
+def test_when_the_broker_is_down_a_comparison_run_waits_queued_and_the_sweep_sends_it(
+    worker, runtime, login, monkeypatch
+):
+    from certification.services.comparison import requeue_jobs
+    from certification.vocabulary import AccountKind
+    from worker.celery_app import celery_app
+
+    operator = login("ops.down", None, (), kind=AccountKind.OPERATOR)
+    with monkeypatch.context() as m:
+        m.setattr(Runtime, "task_queue", property(lambda self: _DeadQueue()))
+        started = operator.post("/api/comparison/runs", json={})
+    assert started.status_code == 202, started.get_json()  # recorded, not a 500
+    run = started.get_json()
+    assert run["status"] == "queued"
+    with runtime.use_case() as ctx:  # the broker is back: the sweep sends the run
+        assert requeue_jobs(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(0)) == 1
+    final = wait_for(
+        lambda: operator.get(f"/api/comparison/runs/{run['id']}").get_json(),
+        lambda r: r["status"] in ("applied", "failed"),
+    )
+    assert final["status"] == "applied", final
+    with runtime.use_case() as ctx:  # a second send of a finished run changes nothing
+        assert requeue_jobs(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(0)) == 0
 
 
 def test_when_storage_is_down_sessions_and_uploads_get_a_retriable_503(
