@@ -28,7 +28,7 @@ from certification.errors import (
     TooManyRequests,
     ValidationFailed,
 )
-from storage.objects import InvalidObjectKey, ObjectStoreError
+from storage.objects import InvalidObjectKey, ObjectNotFound, ObjectStoreError, UploadRefused
 
 log = logging.getLogger(__name__)
 
@@ -153,16 +153,32 @@ def handle_object_store_error(err: ObjectStoreError) -> ResponseReturnValue:
     return response
 
 
-def handle_invalid_key(err: InvalidObjectKey) -> ResponseReturnValue:
-    response = jsonify(
-        error_body(
-            400,
-            "This evidence key is not valid; use a key returned by the evidence upload.",
-            reason="invalid_object_key",
-        )
-    )
-    response.status_code = 400
+def _plain(status: int, message: str, reason: str) -> ResponseReturnValue:
+    response = jsonify(error_body(status, message, reason=reason))
+    response.status_code = status
     return response
+
+
+def handle_invalid_key(_err: InvalidObjectKey) -> ResponseReturnValue:
+    return _plain(
+        400,
+        "This evidence key is not valid; use a key returned by the evidence upload.",
+        "invalid_object_key",
+    )
+
+
+def handle_missing_object(_err: ObjectNotFound) -> ResponseReturnValue:
+    return _plain(
+        404,
+        "This file is no longer stored (its retention ended) or was never uploaded.",
+        "object_not_found",
+    )
+
+
+def handle_upload_refused(err: UploadRefused) -> ResponseReturnValue:
+    return _plain(
+        400, f"The upload was incomplete or too long ({err}); send it again.", "upload_refused"
+    )
 
 
 def handle_unexpected(err: Exception) -> ResponseReturnValue:
@@ -185,4 +201,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ObjectStoreError, handle_object_store_error)
     app.register_error_handler(InvalidObjectKey, handle_invalid_key)
+    app.register_error_handler(ObjectNotFound, handle_missing_object)
+    app.register_error_handler(UploadRefused, handle_upload_refused)
     app.register_error_handler(Exception, handle_unexpected)

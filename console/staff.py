@@ -64,7 +64,7 @@ from console.security import (
     sign_out,
     staff_actor,
 )
-from storage.objects import ObjectStoreError
+from storage.objects import ObjectNotFound, ObjectStoreError, UploadRefused
 
 bp = Blueprint(
     "console",
@@ -115,6 +115,18 @@ def _domain_error(err: DomainError) -> Any:
             back = url_for("console.home")
         return redirect(back, code=303)
     return render_template("console/error.html", status=status, message=err.message), status
+
+
+@bp.errorhandler(ObjectNotFound)
+def _missing_object(_err: ObjectNotFound) -> Any:
+    message = "This file is no longer stored (its retention ended) or was never uploaded."
+    return render_template("console/error.html", status=404, message=message), 404
+
+
+@bp.errorhandler(UploadRefused)
+def _upload_refused(err: UploadRefused) -> Any:
+    message = f"The upload was incomplete or too long ({err}); send it again."
+    return render_template("console/error.html", status=400, message=message), 400
 
 
 @bp.errorhandler(ObjectStoreError)

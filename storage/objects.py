@@ -24,11 +24,52 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$")
 
 
 class ObjectStoreError(Exception):
-    """The object store could not be reached or refused the operation (retriable)."""
+    """The object store is unreachable or overloaded: an outage, worth retrying (503)."""
 
 
-class ObjectNotFound(ObjectStoreError):
-    pass
+class ObjectNotFound(Exception):
+    """No object under this key (deleted at the end of its retention, or never stored)."""
+
+
+class UploadRefused(ValueError):
+    """What was sent is not what was declared (a short or long body): the sender's mistake."""
+
+
+class StoreRefused(RuntimeError):
+    """The object store refused a well-formed request (credentials, bucket, policy): a
+    configuration fault for the operators, not something a retry fixes."""
+
+
+# S3 error codes that mean the service is briefly unable, not that the request was wrong
+_OUTAGE_CODES = frozenset(
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+        "XMinioServerNotInitialized",
+    }
+)
+_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject", "ResourceNotFound"})
+
+
+@contextmanager
+def _s3_call(key: str | None = None) -> Iterator[None]:
+    """The one translation of the S3 client's failures: a missing key, an outage (network,
+    5xx, throttling) and a refusal are three different things; a bug stays a bug."""
+    import urllib3
+    from minio.error import S3Error, ServerError
+
+    try:
+        yield
+    except S3Error as err:
+        if err.code in _MISSING_CODES:
+            raise ObjectNotFound(key or "") from err
+        if err.code in _OUTAGE_CODES:
+            raise ObjectStoreError(f"object store unavailable: {err.code}") from err
+        raise StoreRefused(f"the object store refused the request: {err.code}") from err
+    except (ServerError, urllib3.exceptions.HTTPError, OSError) as err:
+        raise ObjectStoreError(f"object store unavailable: {type(err).__name__}: {err}") from err
 
 
 class InvalidObjectKey(ValueError):
@@ -63,7 +104,7 @@ class _HashingReader:
         chunk = self.raw.read(n if n and n > 0 else CHUNK)
         self.size += len(chunk)
         if self.size > self.limit:
-            raise ObjectStoreError(f"object larger than the declared {self.limit} bytes")
+            raise UploadRefused(f"the upload is larger than the declared {self.limit} bytes")
         self.digest.update(chunk)
         return chunk
 
@@ -74,7 +115,7 @@ def _copy_hashed(data: IO[bytes], length: int, out: IO[bytes]) -> str:
     while chunk := reader.read(CHUNK):
         out.write(chunk)
     if reader.size != length:
-        raise ObjectStoreError(f"expected {length} bytes, got {reader.size}")
+        raise UploadRefused(f"the upload declared {length} bytes but sent {reader.size}")
     return reader.digest.hexdigest()
 
 
@@ -283,7 +324,9 @@ class S3ObjectStore(_Conveniences):
     ) -> None:
         import urllib3
         from minio import Minio
+        from minio.helpers import check_bucket_name
 
+        check_bucket_name(bucket)  # a misnamed bucket is a setting to fix, found at start
         # Fail fast when the server is down: requests must not hang on retries.
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=3.0, read=30.0),
@@ -312,16 +355,13 @@ class S3ObjectStore(_Conveniences):
             region=region or "us-east-1",
         )
 
-    def _wrap(self, err: Exception) -> ObjectStoreError:
-        return ObjectStoreError(f"object store error: {type(err).__name__}: {err}")
-
     def ensure_bucket(self, *, expire_after_days: int | None = 1100) -> None:
         """Create the bucket; a lifecycle rule deletes anything left after about three years
         (a backstop: the sweep deletes evidence exactly when its retention ends)."""
         from minio.commonconfig import ENABLED, Filter
         from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
 
-        try:
+        with _s3_call():
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket)
             if expire_after_days:
@@ -332,16 +372,12 @@ class S3ObjectStore(_Conveniences):
                     expiration=Expiration(days=expire_after_days),
                 )
                 self.client.set_bucket_lifecycle(self.bucket, LifecycleConfig([rule]))
-        except Exception as err:
-            raise self._wrap(err) from err
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        try:
+        with _s3_call():
             for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
                 if item.object_name:
                     yield item.object_name
-        except Exception as err:
-            raise self._wrap(err) from err
 
     def put(
         self,
@@ -357,26 +393,19 @@ class S3ObjectStore(_Conveniences):
             digest = _copy_hashed(data, length, spool)
             spool.seek(0)
             meta = {**dict(metadata or {}), "sha256": digest}
-            try:
+            with _s3_call(key):
                 self.client.put_object(
                     self.bucket, key, spool, length, content_type=content_type, metadata=meta
                 )
-            except Exception as err:
-                raise self._wrap(err) from err
         return StoredObject(key, length, content_type, digest, dict(metadata or {}))
 
     def stat(self, key: str) -> StoredObject | None:
-        from minio.error import S3Error
-
         check_key(key)
         try:
-            st = self.client.stat_object(self.bucket, key)
-        except S3Error as err:
-            if err.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
-                return None
-            raise self._wrap(err) from err
-        except Exception as err:
-            raise self._wrap(err) from err
+            with _s3_call(key):
+                st = self.client.stat_object(self.bucket, key)
+        except ObjectNotFound:
+            return None
         raw_meta = {k.lower(): v for k, v in (st.metadata or {}).items()}
         user_meta = {
             k.removeprefix("x-amz-meta-"): str(v)
@@ -393,17 +422,9 @@ class S3ObjectStore(_Conveniences):
 
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:
-        from minio.error import S3Error
-
         check_key(key)
-        try:
+        with _s3_call(key):
             response = self.client.get_object(self.bucket, key)
-        except S3Error as err:
-            if err.code in ("NoSuchKey", "NoSuchObject"):
-                raise ObjectNotFound(key) from err
-            raise self._wrap(err) from err
-        except Exception as err:
-            raise self._wrap(err) from err
         try:
             yield response  # type: ignore[misc]
         finally:
@@ -412,10 +433,8 @@ class S3ObjectStore(_Conveniences):
 
     def delete(self, key: str) -> None:
         check_key(key)
-        try:
+        with _s3_call(key):
             self.client.remove_object(self.bucket, key)
-        except Exception as err:
-            raise self._wrap(err) from err
 
     def presigned_post(
         self,
@@ -439,10 +458,8 @@ class S3ObjectStore(_Conveniences):
             policy.add_equals_condition(name, value)
         policy.add_starts_with_condition("Content-Type", content_type_prefix)
         policy.add_content_length_range_condition(1, max_bytes)
-        try:
+        with _s3_call(key):
             fields = self.signer.presigned_post_policy(policy)
-        except Exception as err:
-            raise self._wrap(err) from err
         return UploadTarget(
             url=f"{self.public_base}/{self.bucket}",
             fields={"key": key, **meta_fields, **fields},
@@ -451,16 +468,12 @@ class S3ObjectStore(_Conveniences):
         )
 
     def presigned_get(self, key: str, *, seconds: int) -> str | None:
-        try:
+        with _s3_call(key):
             url: str = self.signer.presigned_get_object(
                 self.bucket, check_key(key), expires=timedelta(seconds=seconds)
             )
-        except Exception as err:
-            raise self._wrap(err) from err
         return url
 
     def ping(self) -> None:
-        try:
+        with _s3_call():
             self.client.bucket_exists(self.bucket)
-        except Exception as err:
-            raise self._wrap(err) from err

@@ -215,7 +215,7 @@ def test_when_storage_is_down_sessions_and_uploads_get_a_retriable_503(
         endpoint=f"127.0.0.1:{free_port()}",
         access_key="k",
         secret_key="s",
-        bucket="b",
+        bucket="unreachable-bucket",
         secure=False,
         region="us-east-1",
     )
@@ -232,7 +232,7 @@ def test_when_storage_is_down_sessions_and_uploads_get_a_retriable_503(
         endpoint=f"127.0.0.1:{free_port()}",
         access_key="k",
         secret_key="s",
-        bucket="b",
+        bucket="unreachable-bucket",
         secure=False,
         region="us-east-1",
     )

@@ -14,6 +14,8 @@ from storage.objects import (
     ObjectNotFound,
     ObjectStoreError,
     S3ObjectStore,
+    StoreRefused,
+    UploadRefused,
 )
 from tests.conftest import free_port
 
@@ -58,7 +60,7 @@ def test_put_stat_open_delete_on_both_stores(tmp_path, s3_endpoint):
 @pytest.mark.s3
 def test_a_short_upload_is_refused_and_nothing_is_kept(tmp_path, s3_endpoint):
     for store in stores(tmp_path, s3_endpoint):
-        with pytest.raises(ObjectStoreError):
+        with pytest.raises(UploadRefused):  # the sender's mistake, not an outage to retry
             store.put("videos/short.mp4", io.BytesIO(DATA[:100]), len(DATA), "video/mp4")
         assert store.stat("videos/short.mp4") is None
 
@@ -75,7 +77,7 @@ def test_an_unreachable_s3_server_fails_fast_with_a_store_error():
         endpoint=f"127.0.0.1:{free_port()}",
         access_key="k",
         secret_key="s",
-        bucket="b",
+        bucket="unreachable-bucket",
         secure=False,
         region="us-east-1",
     )
@@ -83,3 +85,16 @@ def test_an_unreachable_s3_server_fails_fast_with_a_store_error():
     with pytest.raises(ObjectStoreError):
         store.ping()
     assert time.monotonic() - started < 15
+
+
+def test_a_refused_request_is_not_an_outage_and_a_missing_key_is_not_either(s3_endpoint):
+    wrong_secret = S3ObjectStore(
+        endpoint=s3_endpoint,
+        access_key="testing",
+        secret_key="testing",
+        bucket="no-such-bucket-here",
+        secure=False,
+        region="us-east-1",
+    )
+    with pytest.raises(StoreRefused):  # a configuration fault: no "retry in a minute"
+        wrong_secret.put("a/b.txt", io.BytesIO(b"x"), 1, "text/plain")
