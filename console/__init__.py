@@ -42,9 +42,7 @@ def register(app: Flask, settings: Settings) -> None:
     )
     app.register_blueprint(staff.bp)
     app.register_blueprint(public.bp)
-    shared = settings.shared_redis_url
-    public.limiter.use_redis(shared)
-    public.human_check.use_redis(shared)
+    public.human_check.use_redis(settings.shared_redis_url)
     policy = content_security_policy(s3_origin(settings))
 
     @app.context_processor

@@ -19,11 +19,9 @@ from certification.regions import CITY_CODE, RegionLevel
 from certification.services import supervision as supervision_service
 from certification.supervision import CATEGORY_LABELS, PublishedChannels, TipOffCategory
 from console.security import HumanCheck, check_csrf
-from lifecert.ratelimit import RateLimiter
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
-limiter = RateLimiter()
 human_check = HumanCheck()
 
 
@@ -38,7 +36,8 @@ def districts() -> list[tuple[str, str]]:
 
 
 def within_limits(address: str | None) -> bool:
-    settings = runtime().settings
+    rt = runtime()
+    settings, limiter = rt.settings, rt.limiter
     return limiter.allow(
         f"tipoff:addr:{address}", settings.tipoff_per_address_hour, 3600
     ) and limiter.allow("tipoff:all", settings.tipoff_per_minute, 60)

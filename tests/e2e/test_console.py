@@ -11,7 +11,6 @@ from certification.citizen_id import make_citizen_id
 from certification.services.persons import load_person
 from certification.services.verification import dispatch_task
 from certification.vocabulary import AccountKind
-from console import public
 from tests.biometrics.conftest import SELFIES
 from tests.e2e.conftest import console_sign_in, screenshot, upload_presigned, wait_for
 from tests.integration.conftest import PASSWORD, grant, new_person
@@ -22,8 +21,8 @@ PHOTOS = SELFIES.parents[1] / "photos"
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits():
-    public.limiter.reset()
+def fresh_limits(runtime):
+    runtime.limiter.reset()
 
 
 def failed_case(p, worker_ready=True):

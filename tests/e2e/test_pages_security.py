@@ -16,8 +16,8 @@ HTTPS = "https://localhost"
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits():
-    public.limiter.reset()
+def fresh_limits(runtime):
+    runtime.limiter.reset()
 
 
 def csrf(html: str) -> str:
