@@ -138,47 +138,51 @@ def handle_http_exception(err: HTTPException) -> ResponseReturnValue:
     return response
 
 
-def handle_object_store_error(err: ObjectStoreError) -> ResponseReturnValue:
-    log.error("object store unavailable: %s", err)
-    response = jsonify(
-        error_body(
-            503,
-            "Evidence storage is unavailable right now; nothing was recorded. Please retry in a "
-            "minute.",
-            reason="storage_unavailable",
+STORAGE_ERRORS: tuple[type[Exception], ...] = (
+    ObjectStoreError,
+    ObjectNotFound,
+    UploadRefused,
+    InvalidObjectKey,
+)
+
+
+def storage_answer(err: Exception) -> tuple[int, str, str]:
+    """(status, reason, message) for a failure of evidence storage; the API and the console
+    pages answer with the same. Only an outage asks for a retry."""
+    if isinstance(err, ObjectNotFound):
+        return (
+            404,
+            "object_not_found",
+            "This file is no longer stored (its retention ended) or was never uploaded.",
         )
+    if isinstance(err, UploadRefused):
+        return (
+            400,
+            "upload_refused",
+            f"The upload was incomplete or too long ({err}); send it again.",
+        )
+    if isinstance(err, InvalidObjectKey):
+        return (
+            400,
+            "invalid_object_key",
+            "This evidence key is not valid; use a key returned by the evidence upload.",
+        )
+    log.error("object store unavailable: %s", err)
+    return (
+        503,
+        "storage_unavailable",
+        "Evidence storage is unavailable right now; nothing was recorded. Please retry in a "
+        "minute.",
     )
-    response.status_code = 503
-    response.headers["Retry-After"] = "30"
-    return response
 
 
-def _plain(status: int, message: str, reason: str) -> ResponseReturnValue:
+def handle_storage_error(err: Exception) -> ResponseReturnValue:
+    status, reason, message = storage_answer(err)
     response = jsonify(error_body(status, message, reason=reason))
     response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = "30"
     return response
-
-
-def handle_invalid_key(_err: InvalidObjectKey) -> ResponseReturnValue:
-    return _plain(
-        400,
-        "This evidence key is not valid; use a key returned by the evidence upload.",
-        "invalid_object_key",
-    )
-
-
-def handle_missing_object(_err: ObjectNotFound) -> ResponseReturnValue:
-    return _plain(
-        404,
-        "This file is no longer stored (its retention ended) or was never uploaded.",
-        "object_not_found",
-    )
-
-
-def handle_upload_refused(err: UploadRefused) -> ResponseReturnValue:
-    return _plain(
-        400, f"The upload was incomplete or too long ({err}); send it again.", "upload_refused"
-    )
 
 
 def handle_unexpected(err: Exception) -> ResponseReturnValue:
@@ -199,8 +203,6 @@ def handle_unexpected(err: Exception) -> ResponseReturnValue:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(ObjectStoreError, handle_object_store_error)
-    app.register_error_handler(InvalidObjectKey, handle_invalid_key)
-    app.register_error_handler(ObjectNotFound, handle_missing_object)
-    app.register_error_handler(UploadRefused, handle_upload_refused)
+    for storage_error in STORAGE_ERRORS:
+        app.register_error_handler(storage_error, handle_storage_error)
     app.register_error_handler(Exception, handle_unexpected)

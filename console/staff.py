@@ -27,7 +27,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from api.context import ctx, runtime
-from api.errors import STATUS_BY_ERROR, record_denial
+from api.errors import STATUS_BY_ERROR, STORAGE_ERRORS, record_denial, storage_answer
 from api.ledger import ledger_response
 from api.sniff import sniff
 from certification.errors import (
@@ -64,7 +64,6 @@ from console.security import (
     sign_out,
     staff_actor,
 )
-from storage.objects import ObjectNotFound, ObjectStoreError, UploadRefused
 
 bp = Blueprint(
     "console",
@@ -117,22 +116,13 @@ def _domain_error(err: DomainError) -> Any:
     return render_template("console/error.html", status=status, message=err.message), status
 
 
-@bp.errorhandler(ObjectNotFound)
-def _missing_object(_err: ObjectNotFound) -> Any:
-    message = "This file is no longer stored (its retention ended) or was never uploaded."
-    return render_template("console/error.html", status=404, message=message), 404
+def _storage_error(err: Exception) -> Any:
+    status, _reason, message = storage_answer(err)
+    return render_template("console/error.html", status=status, message=message), status
 
 
-@bp.errorhandler(UploadRefused)
-def _upload_refused(err: UploadRefused) -> Any:
-    message = f"The upload was incomplete or too long ({err}); send it again."
-    return render_template("console/error.html", status=400, message=message), 400
-
-
-@bp.errorhandler(ObjectStoreError)
-def _storage_error(_err: ObjectStoreError) -> Any:
-    message = "Evidence storage is unavailable; nothing was recorded. Try again shortly."
-    return render_template("console/error.html", status=503, message=message), 503
+for _storage_failure in STORAGE_ERRORS:
+    bp.register_error_handler(_storage_failure, _storage_error)
 
 
 @bp.errorhandler(HTTPException)
