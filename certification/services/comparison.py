@@ -118,19 +118,20 @@ def requeue_jobs(ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta
     """The sweep: runs and imports still queued after ``older_than`` are sent again (the
     worker's claim makes a second delivery harmless)."""
     before = ctx.clock.now() - older_than
+    jobs: list[tuple[UUID, Callable[[UUID], None]]] = [
+        *(
+            (run_id, queue.enqueue_comparison)
+            for run_id in ctx.uow.comparison.queued_before(before)
+        ),
+        *((i, queue.enqueue_feed_import) for i in ctx.uow.feed_imports.queued_before(before)),
+    ]
     sent = 0
-    for run_id in ctx.uow.comparison.queued_before(before):
+    for job_id, send in jobs:
         try:
-            queue.enqueue_comparison(run_id)
-            sent += 1
+            send(job_id)
         except QueueUnavailable:
-            return sent
-    for import_id in ctx.uow.feed_imports.queued_before(before):
-        try:
-            queue.enqueue_feed_import(import_id)
-            sent += 1
-        except QueueUnavailable:
-            return sent
+            break  # still down: the next sweep tries again
+        sent += 1
     return sent
 
 
