@@ -77,6 +77,14 @@ class Claim:
                 details={"reason": "claim_locked", "retry_after": self.locked_until.isoformat()},
             )
 
+    def next_step(self, now: datetime) -> str:
+        """What the claimant does now: ``face_check``, ``wait`` (locked for a while),
+        ``service_point`` (closed: only a clerk can help) or ``none`` (decided)."""
+        if self.status is ClaimStatus.PENDING:
+            locked = self.locked_until is not None and self.locked_until > now
+            return "wait" if locked else "face_check"
+        return "service_point" if self.status is ClaimStatus.CLOSED else "none"
+
     def record_failure(self, now: datetime, limits: ClaimLimits) -> None:
         self.failed_attempts += 1
         if self.failed_attempts >= limits.close_after:

@@ -24,7 +24,6 @@ from api.schemas import (
     SmsLoginSchema,
     TokenSchema,
 )
-from certification.claims import ClaimStatus
 from certification.errors import AuthenticationFailed, TooManyRequests, ValidationFailed
 from certification.model import Account
 from certification.ports import VerifiedIdentity
@@ -283,18 +282,12 @@ class Me(MethodView):
         claim = claims.current_claim(ctx(), actor)
         claim_body = None
         if claim is not None:
-            now = runtime().clock.now()
-            if claim.status is ClaimStatus.PENDING:
-                locked = claim.locked_until is not None and claim.locked_until > now
-                step = "wait" if locked else "face_check"
-            else:
-                step = "service_point" if claim.status is ClaimStatus.CLOSED else "none"
             claim_body = {
                 "id": claim.id,
                 "status": claim.status.value,
                 "created_at": claim.created_at,
                 "locked_until": claim.locked_until,
-                "next": step,
+                "next": claim.next_step(runtime().clock.now()),
             }
         return {
             "account": account,

@@ -720,11 +720,8 @@ def _claim_step(ctx: UseCaseContext, claim_id: UUID, state: str) -> str:
     if state == "pass":
         return "confirmed"
     claim = ctx.uow.claims.get(claim_id)
-    if claim is None or claim.status is not ClaimStatus.PENDING:
-        return "service_point"
-    if claim.locked_until is not None and claim.locked_until > ctx.clock.now():
-        return "locked"
-    return "claim_retry"
+    step = claim.next_step(ctx.clock.now()) if claim is not None else "none"
+    return {"face_check": "claim_retry", "wait": "locked"}.get(step, "service_point")
 
 
 @dataclass(frozen=True, slots=True)
