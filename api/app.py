@@ -1,4 +1,5 @@
-"""The Flask application factory."""
+"""The API's Flask application, built around a runtime the composition root made
+(``lifecert.web.create_app`` adds the console pages and is what servers run)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import console
+from api.abuse import install_human_check
 from api.bounds import BodyRefused, check_json_body, has_nul
 from api.context import install
 from api.errors import register_error_handlers
@@ -31,8 +32,7 @@ from api.resources import (
     suspensions,
     verification,
 )
-from lifecert.bootstrap import Runtime, build_runtime
-from lifecert.settings import Settings, get_settings
+from infra.runtime import Runtime
 
 API_DESCRIPTION = """
 Benefit eligibility certification for Chongqing's social-insurance agency
@@ -78,9 +78,8 @@ UPLOAD_SUFFIXES = (
 )  # these take files, streamed (api/uploads.py)
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
-    settings = settings or get_settings()
-    runtime = runtime or build_runtime(settings)
+def create_api(runtime: Runtime) -> Flask:
+    settings = runtime.settings
     logging.basicConfig(level=settings.log_level)
 
     app = Flask("lifecert")
@@ -111,13 +110,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             x_proto=settings.trusted_proxy_hops,
             x_host=settings.trusted_proxy_hops,
         )
+    app.secret_key = settings.signing_key()  # the console's cookies, the tip-off question
     install(app, runtime)
-    from worker.celery_app import celery_app, configure, use_runtime
-
-    configure(celery_app, settings)
-    if not settings.broker_url:
-        use_runtime(runtime)  # the embedded mode: background work in this process
-
+    install_human_check(app, settings.shared_redis_url)
     api = LifecertApi(app)
     for blp in (
         health.blp,
@@ -147,7 +142,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.docs_assets)
-    console.register(app, settings)
     register_error_handlers(app)
 
     @app.before_request

@@ -6,14 +6,12 @@ unfiltered list."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import flask_smorest
 from webargs.flaskparser import FlaskParser
 
 
 class _SchemaDecidesParser(FlaskParser):
-    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = {
+    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {  # noqa: RUF012 (webargs' own)
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
         "query": None,
         "querystring": None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 
 from certification.services.context import UseCaseContext
-from lifecert.bootstrap import Runtime
+from infra.runtime import Runtime
 
 EXTENSION = "lifecert"
 

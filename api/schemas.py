@@ -50,7 +50,7 @@ def region_code_field(**kw: Any) -> f.String:
     )
 
 
-def _enum(enum_cls: Any, **kw: Any) -> f.Enum:
+def _enum(enum_cls: Any, **kw: Any) -> f.Enum[Any]:
     return f.Enum(enum_cls, by_value=True, **kw)
 
 

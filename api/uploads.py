@@ -29,7 +29,7 @@ def upload_stream(field: str, max_bytes: int) -> Iterator[tuple[IO[bytes], int, 
         finally:
             storage.close()
         return
-    length = request.content_length
-    if length is None:
+    declared = request.content_length
+    if declared is None:
         raise ValidationFailed("Send the Content-Length of the upload.", field=field)
-    yield request.stream, length, request.mimetype or "application/octet-stream"
+    yield request.stream, declared, request.mimetype or "application/octet-stream"

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from certification.access import Actor  # noqa: E402
 from certification.services.comparison import import_feed  # noqa: E402
+from infra.settings import Settings  # noqa: E402
 from lifecert.bootstrap import build_runtime  # noqa: E402
 from lifecert.feedgen import generate  # noqa: E402
-from lifecert.settings import Settings  # noqa: E402
 from storage.feed_files import open_feed  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 

@@ -151,7 +151,7 @@ def main() -> None:
                     "-m",
                     "celery",
                     "-A",
-                    "worker.celery_app",
+                    "lifecert.worker_process",
                     "worker",
                     "--pool=solo",
                     "--loglevel=WARNING",
@@ -246,15 +246,15 @@ def setup_people(env: dict[str, str], count: int) -> list[App]:
     for key, value in env.items():
         if key.startswith("LIFECERT_"):
             os.environ[key] = value
-    from api.app import create_app
     from certification.access import Actor
     from certification.citizen_id import make_citizen_id
     from certification.model import Entitlement, FaceTemplate, Person
     from certification.regions import RegionPlacement
     from certification.services.selfservice import confirm_claim
     from certification.vocabulary import BenefitKind, RecipientRole
+    from infra.settings import get_settings
     from lifecert.bootstrap import build_engine, build_runtime
-    from lifecert.settings import get_settings
+    from lifecert.web import create_app
     from storage.objects import S3ObjectStore
 
     settings = get_settings()

@@ -181,11 +181,26 @@ def parse_row(values: Mapping[str, object], today: date) -> DepartmentEvent | Ro
 class FeedSource(Protocol):
     """An opened feed file: its header, and its rows one at a time (never loaded whole)."""
 
-    file_name: str
-    file_format: str  # csv | parquet
-    encoding: str | None
-    columns: list[str]  # normalised names, in file order
-    sha256: str | None  # of the whole file; known once rows() is exhausted
+    @property
+    def file_name(self) -> str: ...
+
+    @property
+    def file_format(self) -> str:
+        """csv | parquet"""
+        ...
+
+    @property
+    def encoding(self) -> str | None: ...
+
+    @property
+    def columns(self) -> list[str]:
+        """The normalised names, in file order."""
+        ...
+
+    @property
+    def sha256(self) -> str | None:
+        """Of the whole file; known once rows() is exhausted."""
+        ...
 
     def rows(self) -> Iterator[tuple[int, Mapping[str, object] | RowProblem, str | None]]:
         """(row number, values by column or the problem that stopped reading it, raw text)."""

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from console.security import content_security_policy, csrf_token
-from lifecert.settings import Settings
+from infra.settings import Settings
 
 PAGE_PREFIXES = ("/console", "/tipoff", "/capture")
 
@@ -32,7 +32,6 @@ def s3_origin(settings: Settings) -> str:
 def register(app: Flask, settings: Settings) -> None:
     from console import public, staff
 
-    app.secret_key = settings.signing_key()
     app.config.update(
         SESSION_COOKIE_NAME="lifecert_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -42,7 +41,6 @@ def register(app: Flask, settings: Settings) -> None:
     )
     app.register_blueprint(staff.bp)
     app.register_blueprint(public.bp)
-    public.human_check.use_redis(settings.shared_redis_url)
     policy = content_security_policy(s3_origin(settings))
 
     @app.context_processor

@@ -13,34 +13,20 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
+from api.abuse import channels, human_check, within_limits
 from api.context import ctx, runtime
 from certification.access import Actor
 from certification.regions import CITY_CODE, RegionLevel
 from certification.services import supervision as supervision_service
-from certification.supervision import CATEGORY_LABELS, PublishedChannels, TipOffCategory
-from console.security import HumanCheck, check_csrf
+from certification.supervision import CATEGORY_LABELS, TipOffCategory
+from console.security import check_csrf
 
 bp = Blueprint("public", __name__, template_folder="templates")
-
-human_check = HumanCheck()
-
-
-def channels() -> PublishedChannels:
-    s = runtime().settings
-    return PublishedChannels(s.tipoff_phone, s.tipoff_fax, s.tipoff_address, s.tipoff_postcode)
 
 
 def districts() -> list[tuple[str, str]]:
     regions = ctx().uow.regions.children(CITY_CODE)
     return [(r.code, r.name) for r in regions if r.level is RegionLevel.DISTRICT]
-
-
-def within_limits(address: str | None) -> bool:
-    rt = runtime()
-    settings, limiter = rt.settings, rt.limiter
-    return limiter.allow(
-        f"tipoff:addr:{address}", settings.tipoff_per_address_hour, 3600
-    ) and limiter.allow("tipoff:all", settings.tipoff_per_minute, 60)
 
 
 def report_from(form: Any) -> supervision_service.Report:
@@ -58,7 +44,7 @@ def report_from(form: Any) -> supervision_service.Report:
 
 
 def _form(status: int = 200, errors: dict[str, str] | None = None, values: Any = None) -> Any:
-    question, token = human_check.new()
+    question, token = human_check().new()
     return (
         render_template(
             "public/tipoff.html",
@@ -86,7 +72,7 @@ def tipoff() -> Any:
     errors: dict[str, str] = {}
     if form.get("website"):  # the honeypot: hidden from people, filled by scripts
         errors["check_answer"] = "请重新作答 / Please answer the question again."
-    elif not human_check.passes(form.get("check_token", ""), form.get("check_answer", "")):
+    elif not human_check().passes(form.get("check_token", ""), form.get("check_answer", "")):
         errors["check_answer"] = (
             "验证问题回答不正确或已过期，请重新作答 / The answer was wrong or the question "
             "expired; please answer the new question."

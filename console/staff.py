@@ -78,6 +78,11 @@ MAX_EVIDENCE_BYTES = 60 * 1024 * 1024
 PAGE = 50
 
 
+def _query() -> dict[str, Any]:
+    """The request's query string (first value of each), carried through a redirect."""
+    return dict(request.args.to_dict())
+
+
 def _status_for(err: DomainError) -> int:
     return next((s for cls, s in STATUS_BY_ERROR if isinstance(err, cls)), 400)
 
@@ -155,8 +160,8 @@ def _next_link(page: Any) -> str | None:
     cursor = encode_cursor(page.next_after)
     if cursor is None:
         return None
-    args = {**request.args.to_dict(), "cursor": cursor}
-    return url_for(str(request.endpoint), **(request.view_args or {}), **args)
+    values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+    return url_for(str(request.endpoint), **{**values, "cursor": cursor})
 
 
 def _list_page(template: str, page: Any, *, people: bool = True, **extra: Any) -> str:
@@ -232,10 +237,10 @@ def login() -> Any:
     required = rt.settings.second_factor_required
     if account_service.needs_second_factor_enrolment(account, required=required):
         hold_for_second_factor(account, "enrol")
-        return redirect(url_for("console.second_factor", **request.args), code=303)
+        return redirect(url_for("console.second_factor", **_query()), code=303)
     if account.totp_confirmed_at is not None:
         hold_for_second_factor(account, "code")
-        return redirect(url_for("console.second_factor", **request.args), code=303)
+        return redirect(url_for("console.second_factor", **_query()), code=303)
     account_service.finish_sign_in(
         ctx(),
         rt.totp,
@@ -656,7 +661,7 @@ def run(run_id: UUID) -> Any:
         comparison_service.run_entries(
             ctx(), _actor(), run_id, list_name=list_name, after=None, limit=PAGE
         )
-        if found.status == "applied"
+        if found.is_applied
         else []
     )
     people = {e["person_id"]: load_person(ctx(), e["person_id"]) for e in entries}

@@ -9,11 +9,14 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from lifecert.settings import Settings, SettingsError, get_settings
+from infra.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from infra.runtime import Runtime
 
 
 def _settings() -> Settings:
@@ -23,7 +26,7 @@ def _settings() -> Settings:
         raise click.ClickException(str(err)) from err
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from lifecert.bootstrap import build_runtime
 
     return build_runtime(_settings())
@@ -41,10 +44,10 @@ def migrate(revision: str) -> None:
     from storage.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.resolved_database_url, revision)
+    upgrade(settings.resolved_database_url, revision, signing_key=settings.signing_key)
     click.echo(f"database at {revision}: {_redact(settings.resolved_database_url)}")
     if settings.object_store == "s3":
-        from lifecert.bootstrap import build_object_store
+        from infra.runtime import build_object_store
         from storage.objects import S3ObjectStore
 
         store = build_object_store(settings)
@@ -107,7 +110,7 @@ def _print_demo_pensioner(runtime: Any) -> None:
     """A demo beneficiary to claim on the capture page (the demo shows the SMS code)."""
     import sqlalchemy as sa
 
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         row = conn.execute(
             sa.text("SELECT citizen_id, name FROM persons WHERE due_on IS NOT NULL ORDER BY due_on")
         ).first()
@@ -160,7 +163,7 @@ def serve(
     import sqlalchemy as sa
     from waitress import serve as waitress_serve
 
-    from api.app import create_app
+    from lifecert.web import create_app
     from storage.migrate import upgrade
 
     settings = _settings()
@@ -170,12 +173,12 @@ def serve(
         # the demo's own sign-in: the development identity provider and on-page SMS codes
         settings = settings.model_copy(update={"demo": True})
     if run_migrations:
-        upgrade(settings.resolved_database_url)
+        upgrade(settings.resolved_database_url, signing_key=settings.signing_key)
     from lifecert.bootstrap import build_runtime
 
     runtime = build_runtime(settings)
     if demo:
-        with runtime.engine.connect() as conn:
+        with runtime.database.connect() as conn:
             empty = conn.execute(sa.text("SELECT count(*) FROM persons")).scalar_one() == 0
         if empty:
             click.echo("loading demo data...")
@@ -204,9 +207,9 @@ def worker(ctx: click.Context) -> None:
             "No broker configured: set LIFECERT_BROKER_URL (redis://... or amqp://...). "
             "Without one, background work runs inside the API process."
         )
-    from worker.celery_app import celery_app
+    from lifecert.worker_process import app
 
-    celery_app.worker_main(["worker", "--loglevel=INFO", *ctx.args])
+    app.worker_main(["worker", "--loglevel=INFO", *ctx.args])
 
 
 @main.group()
@@ -456,6 +459,7 @@ def feeds_import(files: tuple[Path, ...]) -> None:
     """Import CSV (UTF-8 or GBK) or Parquet feed files, streamed; prints each report."""
     from certification.access import Actor
     from certification.services.comparison import import_feed, import_problems
+    from certification.verification import ImportStatus
     from storage.feed_files import FeedFileError, open_feed
 
     runtime = _runtime()
@@ -476,7 +480,7 @@ def feeds_import(files: tuple[Path, ...]) -> None:
                     click.echo("  ignored columns: " + ", ".join(record.ignored_columns))
                 for p in import_problems(ctx, actor, record.id, after_row=0, limit=20):
                     click.echo(f"  row {p['row_number']}: {p['code']}: {p['message']}")
-                if record.status == "refused":
+                if record.status is ImportStatus.REFUSED:
                     refused += 1
     finally:
         runtime.close()
@@ -493,7 +497,7 @@ def feeds_sample(out: Path, seed: int) -> None:
 
     runtime = _runtime()
     try:
-        rows = write_sample_feed(runtime.engine, out, runtime.clock.today(), seed)
+        rows = write_sample_feed(runtime.database, out, runtime.clock.today(), seed)
     finally:
         runtime.close()
     click.echo(f"wrote {rows} rows to {out}")

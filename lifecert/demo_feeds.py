@@ -22,7 +22,7 @@ from storage import schema
 
 if TYPE_CHECKING:
     from certification.verification import ComparisonRun
-    from lifecert.bootstrap import Runtime
+    from infra.runtime import Runtime
 
 SOURCES = {
     EventKind.RAIL_TRAVEL: "transport",
@@ -92,7 +92,7 @@ def run_demo_comparison(runtime: Runtime) -> ComparisonRun:
     folder = runtime.settings.data_path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo-feed.csv"
-    write_sample_feed(runtime.engine, path, runtime.clock.today())
+    write_sample_feed(runtime.database, path, runtime.clock.today())
     with path.open("rb") as fh, runtime.use_case() as ctx:
         import_feed(ctx, actor, open_feed(path, fh))
     with runtime.use_case() as ctx:

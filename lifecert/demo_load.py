@@ -30,7 +30,7 @@ from certification.vocabulary import (
     EntitlementStatus,
     StaffRole,
 )
-from lifecert.bootstrap import Runtime
+from infra.runtime import Runtime
 from lifecert.demo import DemoPerson, demo_regions
 from storage import schema
 
@@ -185,11 +185,11 @@ def load_population(
     runtime: Runtime, people: Iterable[DemoPerson], *, batch_size: int = 2000
 ) -> int:
     """Insert people with their benefits and last certification. Returns people loaded."""
-    ensure_demo_regions(runtime.engine)
+    ensure_demo_regions(runtime.database)
     policy = runtime.procedure.period
     total = 0
     for candidates in _chunks(people, batch_size):
-        with runtime.engine.connect() as conn:
+        with runtime.database.connect() as conn:
             known = set(
                 conn.scalars(
                     sa.select(schema.persons.c.citizen_id).where(
@@ -203,7 +203,7 @@ def load_population(
         for offset, person in enumerate(chunk):
             for name, rows in _rows_for(person, policy, now, total + offset).items():
                 batch[name].extend(rows)
-        with runtime.engine.begin() as conn:
+        with runtime.database.begin() as conn:
             for name, table in TABLES:
                 if batch[name]:
                     conn.execute(sa.insert(table), batch[name])
@@ -223,7 +223,7 @@ class DemoLogin:
     description: str
 
 
-DEMO_STAFF = (
+DEMO_STAFF: tuple[tuple[str, AccountKind, str, str | None, list[StaffRole]], ...] = (
     ("operator", AccountKind.OPERATOR, "值班运维", None, []),
     ("city.clerk", AccountKind.STAFF, "市社保局经办", "500000",
      [StaffRole.CLERK, StaffRole.COUNTER, StaffRole.AUDITOR, StaffRole.REVIEWER,

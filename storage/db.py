@@ -129,3 +129,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE, DELETE or INSERT … SELECT touched (0 where the driver cannot say)."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -14,6 +14,7 @@ from certification.claims import Claim, ClaimStatus
 from certification.model import OneTimeCode
 from certification.ports import Page, PageRequest
 from storage import schema
+from storage.db import rowcount
 from storage.paging import keyset_page
 from storage.scoping import within_scope
 
@@ -49,7 +50,7 @@ class SqlOneTimeCodeRepository:
 
     def purge_before(self, before: datetime) -> int:
         t = schema.one_time_codes
-        return int(self.session.execute(sa.delete(t).where(t.c.expires_at < before)).rowcount or 0)
+        return rowcount(self.session.execute(sa.delete(t).where(t.c.expires_at < before)))
 
 
 class SqlUsedTokenRepository:

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, BinaryIO, Protocol, cast
 
 from certification.ports import UploadTarget
 
@@ -392,10 +392,15 @@ class S3ObjectStore(_Conveniences):
         with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as spool:
             digest = _copy_hashed(data, length, spool)
             spool.seek(0)
-            meta = {**dict(metadata or {}), "sha256": digest}
+            meta: dict[str, str | list[str] | tuple[str]] = {**(metadata or {}), "sha256": digest}
             with _s3_call(key):
                 self.client.put_object(
-                    self.bucket, key, spool, length, content_type=content_type, metadata=meta
+                    self.bucket,
+                    key,
+                    cast(BinaryIO, spool),
+                    length,
+                    content_type=content_type,
+                    metadata=meta,
                 )
         return StoredObject(key, length, content_type, digest, dict(metadata or {}))
 

@@ -4,7 +4,7 @@ uses, and the one scoped, keyset-paged list."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from storage.paging import keyset_page
 _COLUMN = {RegionLevel.DISTRICT: "district_code", RegionLevel.TOWNSHIP: "township_code"}
 
 
-def scope_clause(scope: Scope, table: sa.Table) -> sa.ColumnElement[bool] | None:
+def scope_clause(scope: Scope, table: sa.FromClause) -> sa.ColumnElement[bool] | None:
     """Rows of ``table`` inside the scope (None: no condition, the whole city). The row's own
     district/township column when the table has it; otherwise the registration of the
     person the row is about (``person_id``)."""
@@ -35,10 +35,15 @@ def scope_clause(scope: Scope, table: sa.Table) -> sa.ColumnElement[bool] | None
     if "person_id" in table.c:
         persons = schema.persons
         return table.c.person_id.in_(sa.select(persons.c.id).where(persons.c[column] == scope.code))
-    raise TypeError(f"{table.name} has no region columns and no person_id: it cannot be scoped")
+    raise TypeError(
+        f"{table.description} has no region columns and no person_id: it cannot be scoped"
+    )
 
 
-def within_scope(stmt: Any, scope: Scope, table: sa.Table) -> Any:
+_S = TypeVar("_S", bound=sa.Select[Any])
+
+
+def within_scope(stmt: _S, scope: Scope, table: sa.FromClause) -> _S:
     clause = scope_clause(scope, table)
     return stmt if clause is None else stmt.where(clause)
 

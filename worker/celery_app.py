@@ -1,18 +1,20 @@
-"""Celery configured from the settings.
+"""Celery configured from the settings, one app per runtime.
 
-With no broker configured (the embedded default) tasks run in-process, eagerly.
+With no broker configured (the embedded default) tasks run in-process, eagerly. The
+composition root (``lifecert.bootstrap``) makes the app and attaches its runtime; a task
+finds the runtime through the app it runs in (``runtime_of(task.app)``), so no module
+global decides which database or broker a task uses.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
 
-from lifecert.bootstrap import Runtime, build_runtime
-from lifecert.settings import Settings, get_settings
+from infra.runtime import Runtime
+from infra.settings import Settings
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -64,40 +66,17 @@ def configure(app: Celery, settings: Settings) -> None:
     )
 
 
-celery_app = make_celery(get_settings())
+RUNTIME_ATTRIBUTE = "lifecert_runtime"
 
 
-_overrides: dict[str, Any] = {}
+def attach(app: Celery, runtime: Runtime) -> None:
+    """Tasks run in this app use this runtime (its database, object store, face engine)."""
+    setattr(app, RUNTIME_ATTRIBUTE, runtime)
 
 
-def use_runtime(runtime: Runtime, engine: Any | None = None) -> None:
-    """Run tasks in this process with an existing runtime (and face engine): the embedded
-    mode shares the API's, and tests pass theirs."""
-    _overrides["runtime"] = runtime
-    if engine is not None:
-        _overrides["engine"] = engine
-
-
-def worker_runtime() -> Runtime:
-    """One runtime (database pool, object store) per worker process, created on first task."""
-    return _overrides.get("runtime") or _default_runtime()
-
-
-@lru_cache(maxsize=1)
-def _default_runtime() -> Runtime:
-    return build_runtime(get_settings())
-
-
-def worker_engine() -> Any:
-    """One face engine (all models loaded) per worker process."""
-    return _overrides.get("engine") or _default_engine()
-
-
-@lru_cache(maxsize=1)
-def _default_engine() -> Any:
-    from lifecert.bootstrap import build_engine
-    from lifecert.selfservice_adapters import BiometricFaceEngine
-
-    engine = build_engine(worker_runtime().settings)
-    engine.warm_up()
-    return BiometricFaceEngine(engine)
+def runtime_of(app: Any) -> Runtime:
+    runtime = getattr(app, RUNTIME_ATTRIBUTE, None)
+    if runtime is None:
+        raise RuntimeError("this Celery app has no runtime: build it with lifecert.bootstrap")
+    assert isinstance(runtime, Runtime)
+    return runtime

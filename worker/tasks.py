@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+from celery import shared_task
+from sqlalchemy.exc import OperationalError
+
 from certification.access import Actor
 from certification.services import audit, periods
-from worker.celery_app import celery_app, worker_engine, worker_runtime
+from certification.verification import ImportStatus
+from storage.objects import ObjectStoreError
+from worker.celery_app import runtime_of
 
 log = logging.getLogger(__name__)
 
 
-@celery_app.task(name="lifecert.audit.verify_chain", soft_time_limit=3300, time_limit=3600)
-def verify_audit_chain() -> dict[str, Any]:
+@shared_task(name="lifecert.audit.verify_chain", soft_time_limit=3300, time_limit=3600, bind=True)
+def verify_audit_chain(self: Any) -> dict[str, Any]:
     """Walk the audit chain; a broken chain is logged as an error for the operators' alerting."""
-    with worker_runtime().use_case() as ctx:
+    with runtime_of(self.app).use_case() as ctx:
         report = audit.verify_audit_chain(ctx, Actor.system("audit-verifier"))
     if not report.intact:
         log.error(
@@ -30,25 +37,26 @@ def verify_audit_chain() -> dict[str, Any]:
     }
 
 
-@celery_app.task(name="lifecert.periods.recompute", soft_time_limit=3300, time_limit=3600)
-def recompute_periods() -> dict[str, int]:
+@shared_task(name="lifecert.periods.recompute", soft_time_limit=3300, time_limit=3600, bind=True)
+def recompute_periods(self: Any) -> dict[str, int]:
     """Recompute stored due dates after the period length setting changed."""
-    with worker_runtime().use_case() as ctx:
+    with runtime_of(self.app).use_case() as ctx:
         changed = periods.recompute_periods(ctx, Actor.system("period-recompute"))
     return {"changed": changed}
 
 
-class _Infrastructure(Exception):
-    """Retried with backoff: storage or database unreachable. Never the verdict itself."""
+@contextmanager
+def retried_on_outage(task: Any, what: str) -> Iterator[None]:
+    """The object store or the database unreachable: the task is retried with backoff (at
+    most a minute apart, ``max_retries`` times). Never the verdict itself."""
+    try:
+        yield
+    except (ObjectStoreError, OperationalError) as err:
+        log.warning("%s: infrastructure error, retrying: %s", what, err)
+        raise task.retry(exc=err, countdown=min(60, 2 ** (task.request.retries + 1))) from err
 
 
-def _selfservice_config() -> Any:
-    from lifecert.bootstrap import selfservice_config
-
-    return selfservice_config(worker_runtime().settings)
-
-
-@celery_app.task(
+@shared_task(
     name="lifecert.selfservice.process_attempt",
     bind=True,
     acks_late=True,
@@ -59,29 +67,22 @@ def _selfservice_config() -> Any:
 )
 def process_attempt(self: Any, attempt_id: str) -> dict[str, str]:
     """Claim, verify, apply. A redelivered or retried task finds the work done and stops."""
-    from sqlalchemy.exc import OperationalError
-
     from certification.services.selfservice import process_attempt as run
-    from lifecert.selfservice_adapters import LoggingNotifier
-    from storage.objects import ObjectStoreError
 
-    rt = worker_runtime()
-    try:
+    rt = runtime_of(self.app)
+    with retried_on_outage(self, f"attempt {attempt_id}"):
         result = run(
             rt.use_case,
-            worker_engine(),
+            rt.face_engine,
             rt.object_store,
-            LoggingNotifier(),
-            _selfservice_config(),
+            rt.notifier,
+            rt.selfservice,
             UUID(attempt_id),
         )
-    except (ObjectStoreError, OperationalError) as err:
-        log.warning("attempt %s: infrastructure error, retrying: %s", attempt_id, err)
-        raise self.retry(exc=err, countdown=min(60, 2 ** (self.request.retries + 1))) from err
     return {"attempt": attempt_id, "outcome": result.outcome}
 
 
-@celery_app.task(
+@shared_task(
     name="lifecert.selfservice.compute_template",
     bind=True,
     acks_late=True,
@@ -90,93 +91,93 @@ def process_attempt(self: Any, attempt_id: str) -> dict[str, str]:
     max_retries=5,
 )
 def compute_template(self: Any, request_id: str) -> dict[str, str]:
-    from sqlalchemy.exc import OperationalError
-
     from certification.errors import NotFound
     from certification.services.selfservice import compute_template as run
-    from storage.objects import ObjectStoreError
 
-    rt = worker_runtime()
+    rt = runtime_of(self.app)
     try:
-        with rt.use_case() as ctx:
-            request = run(ctx, worker_engine(), rt.object_store, UUID(request_id))
+        with retried_on_outage(self, f"enrolment {request_id}"), rt.use_case() as ctx:
+            request = run(ctx, rt.face_engine, rt.object_store, UUID(request_id))
     except NotFound:
         return {"request": request_id, "status": "gone"}  # already decided: a redelivery
-    except (ObjectStoreError, OperationalError) as err:
-        raise self.retry(exc=err, countdown=min(60, 2 ** (self.request.retries + 1))) from err
     return {"request": request_id, "status": request.status}
 
 
-@celery_app.task(name="lifecert.selfservice.sweep", soft_time_limit=50, time_limit=60)
-def sweep_pending() -> dict[str, int]:
+@shared_task(name="lifecert.selfservice.sweep", soft_time_limit=50, time_limit=60, bind=True)
+def sweep_pending(self: Any) -> dict[str, int]:
     """The outbox: attempts, comparison runs and feed imports recorded while the broker was
     down are enqueued now."""
     from datetime import timedelta
 
     from certification.services.comparison import requeue_jobs
     from certification.services.selfservice import requeue_stale
-    from lifecert.selfservice_adapters import CeleryTaskQueue
 
-    queue = CeleryTaskQueue(celery_app)
-    with worker_runtime().use_case() as ctx:
+    rt = runtime_of(self.app)
+    queue = rt.task_queue
+    with rt.use_case() as ctx:
         sent = requeue_stale(ctx, queue, older_than=timedelta(seconds=30))
-    with worker_runtime().use_case() as ctx:
+    with rt.use_case() as ctx:
         jobs = requeue_jobs(ctx, queue, older_than=timedelta(minutes=2))
     return {"requeued": sent, "jobs_requeued": jobs}
 
 
-@celery_app.task(name="lifecert.evidence.sweep", soft_time_limit=3300, time_limit=3600)
-def sweep_evidence() -> dict[str, int]:
+@shared_task(name="lifecert.evidence.sweep", soft_time_limit=3300, time_limit=3600, bind=True)
+def sweep_evidence(self: Any) -> dict[str, int]:
     """Delete evidence whose retention has ended; keep everything else."""
     from storage.retention import sweep_expired
 
-    rt = worker_runtime()
+    rt = runtime_of(self.app)
     report = sweep_expired(rt.object_store, rt.clock.today())
     return {"checked": report.checked, "deleted": report.deleted, "kept": report.kept}
 
 
-@celery_app.task(name="lifecert.reminders.send", soft_time_limit=3300, time_limit=3600)
-def send_reminders() -> dict[str, int]:
+@shared_task(name="lifecert.reminders.send", soft_time_limit=3300, time_limit=3600, bind=True)
+def send_reminders(self: Any) -> dict[str, int]:
     """Reminders 60, 30 and 7 days before the due date, each with a checkable code."""
     from certification.services.reminders import send_due_reminders
 
-    rt = worker_runtime()
+    rt = runtime_of(self.app)
     with rt.use_case() as ctx:
         sent = send_due_reminders(ctx, rt.notifier)
     return {"sent": sent}
 
 
-@celery_app.task(
+@shared_task(
     name="lifecert.comparison.execute_run",
     acks_late=True,
     soft_time_limit=3 * 3600,
     time_limit=3 * 3600 + 300,
+    bind=True,
 )
-def execute_comparison_run(run_id: str) -> dict[str, Any]:
+def execute_comparison_run(self: Any, run_id: str) -> dict[str, Any]:
     """Classify every active benefit and apply the three lists (Art. 11-14)."""
-    run = worker_runtime().execute_comparison(UUID(run_id))
+    run = runtime_of(self.app).execute_comparison(UUID(run_id))
     return {"run": run_id, "status": run.status, "counts": run.counts, "applied": run.applied}
 
 
-@celery_app.task(
-    name="lifecert.suspensions.expired_unreachable", soft_time_limit=3300, time_limit=3600
+@shared_task(
+    name="lifecert.suspensions.expired_unreachable",
+    soft_time_limit=3300,
+    time_limit=3600,
+    bind=True,
 )
-def suspend_expired_unreachable() -> dict[str, int]:
+def suspend_expired_unreachable(self: Any) -> dict[str, int]:
     """Art. 9: suspend people whose period expired while unreachable by several means."""
     from certification.services.verification import suspend_expired_unreachable as job
 
-    rt = worker_runtime()
+    rt = runtime_of(self.app)
     with rt.use_case() as ctx:
         return job(ctx, Actor.system("expired-period job"))
 
 
-@celery_app.task(
+@shared_task(
     name="lifecert.feeds.import",
     acks_late=True,
     soft_time_limit=6 * 3600,
     time_limit=6 * 3600 + 300,
+    bind=True,
 )
-def import_feed_file(import_id: str) -> dict[str, Any]:
+def import_feed_file(self: Any, import_id: str) -> dict[str, Any]:
     """Import an uploaded department feed, streamed from object storage."""
     import tempfile
     from pathlib import Path
@@ -184,11 +185,11 @@ def import_feed_file(import_id: str) -> dict[str, Any]:
     from certification.services.comparison import import_feed, refuse_import
     from storage.feed_files import FeedFileError, open_feed
 
-    rt = worker_runtime()
+    rt = runtime_of(self.app)
     actor = Actor.system("feed import")
     with rt.use_case() as ctx:
         record = ctx.uow.feed_imports.get(UUID(import_id))
-        if record is None or record.status != "queued" or not record.object_key:
+        if record is None or record.status is not ImportStatus.QUEUED or not record.object_key:
             return {"import": import_id, "status": "not queued"}
         key, name = record.object_key, record.file_name
     with tempfile.TemporaryDirectory(prefix="feed-") as tmp:

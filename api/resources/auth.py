@@ -29,7 +29,7 @@ from certification.model import Account
 from certification.ports import VerifiedIdentity
 from certification.services import accounts, claims, signin
 from certification.vocabulary import AccountKind
-from lifecert.sms import LoggingSms
+from infra.sms import LoggingSms
 
 blp = Blueprint(
     "auth",

@@ -34,7 +34,7 @@ def healthz() -> Any:
     rt = runtime()
     body = {"status": "ok", "database": "ok", "object_store": "ok", "version": _version()}
     try:
-        ping(rt.engine)
+        ping(rt.database)
     except Exception as err:  # noqa: BLE001 - any failure means unreachable
         body["database"] = f"unreachable: {type(err).__name__}"
     try:

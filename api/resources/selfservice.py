@@ -55,7 +55,9 @@ class UploadSchema(ma.Schema):
         metadata={"example": "presigned_post", "description": "presigned_post | direct"}
     )
     url = f.String(metadata={"example": "https://oss.example.gov.cn/lifecert-evidence"})
-    fields = f.Dict(
+    form_fields = f.Dict(
+        data_key="fields",
+        attribute="fields",
         keys=f.String(),
         values=f.String(),
         metadata={

@@ -10,6 +10,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import abort
 
+from api.abuse import channels, human_check, within_limits
 from api.blueprint import Blueprint
 from api.context import ctx
 from api.schemas import citizen_id_field
@@ -17,7 +18,6 @@ from certification.access import Actor
 from certification.errors import ValidationFailed
 from certification.services import supervision as supervision_service
 from certification.supervision import TipOffCategory
-from console.public import channels, human_check, within_limits
 
 blp = Blueprint(
     "tipoffs",
@@ -97,7 +97,7 @@ class Challenge(MethodView):
     @blp.response(200, ChallengeSchema)
     def get(self) -> Any:
         """A check question to answer with the report (valid once, 30 minutes)."""
-        question, token = human_check.new()
+        question, token = human_check().new()
         c = channels()
         return {
             "question": question,
@@ -119,7 +119,7 @@ class Reports(MethodView):
                 message="Too many reports from this address; try again in an hour or call.",
                 headers={"Retry-After": "3600"},
             )
-        if not human_check.passes(data.pop("check_token"), data.pop("check_answer")):
+        if not human_check().passes(data.pop("check_token"), data.pop("check_answer")):
             raise ValidationFailed(
                 "The check answer is wrong or the question expired; ask for a new question.",
                 field="check_answer",

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller (storage.migrate) or the settings."""
+"""Alembic environment: the URL comes from the caller (storage.migrate, the CLI)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ config = context.config
 
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
-    if url:
-        return url
-    from lifecert.settings import get_settings
-
-    return get_settings().resolved_database_url
+    if not url:
+        raise RuntimeError("no database URL: run the migrations with `lifecert migrate`")
+    return url
 
 
 def run_migrations_offline() -> None:

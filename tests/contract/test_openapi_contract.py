@@ -23,7 +23,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
 from api.auth import issue_access_token
 from certification.access import Actor
 from certification.citizen_id import make_citizen_id
@@ -32,8 +31,9 @@ from certification.regions import RegionLevel
 from certification.services import accounts as account_service
 from certification.services import entitlements, persons
 from certification.vocabulary import AccountKind, BenefitKind, RecipientRole
+from infra.settings import Settings
 from lifecert.bootstrap import Runtime, build_runtime
-from lifecert.settings import Settings
+from lifecert.web import create_app
 from tests.integration.conftest import PASSWORD
 
 pytestmark = pytest.mark.postgres
@@ -62,7 +62,7 @@ def contract_runtime(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     yield rt
     from tests.conftest import truncate_all
 
-    truncate_all(rt.engine)
+    truncate_all(rt.database)
     rt.close()
 
 

@@ -18,10 +18,11 @@ import pytest
 import redis
 import requests
 
-from api.app import create_app
 from certification.selfservice import FixedChallengePolicy
-from lifecert.bootstrap import Runtime, build_runtime, selfservice_config
-from lifecert.settings import Settings
+from infra.runtime import Runtime, selfservice_config
+from infra.settings import Settings
+from lifecert.bootstrap import build_runtime
+from lifecert.web import create_app
 from storage.objects import S3ObjectStore
 from tests.biometrics.conftest import SELFIES, frame_at, jpeg
 from tests.conftest import MODEL_DIR, REDIS_URL, truncate_all
@@ -83,7 +84,7 @@ def app(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def face_engine() -> Any:
     from biometrics.engine import Engine
-    from lifecert.selfservice_adapters import BiometricFaceEngine
+    from infra.selfservice_adapters import BiometricFaceEngine
     from models.store import ModelStore
 
     engine = Engine(ModelStore.open(MODEL_DIR))
@@ -96,12 +97,14 @@ def worker(app: Any, runtime: Runtime, face_engine: Any) -> Iterator[None]:
     """A real Celery worker consuming the Redis broker, in a thread of this process."""
     from celery.contrib.testing.worker import start_worker
 
-    from worker.celery_app import celery_app, use_runtime
-
     redis.Redis.from_url(REDIS_URL).flushdb()
-    use_runtime(runtime, face_engine)
+    runtime.use_face_engine(face_engine)
     with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=60
+        runtime.queue_app,
+        pool="solo",
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=60,
     ):
         yield
 
@@ -109,7 +112,7 @@ def worker(app: Any, runtime: Runtime, face_engine: Any) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def clean(runtime: Runtime) -> Iterator[None]:
     yield
-    truncate_all(runtime.engine)
+    truncate_all(runtime.database)
     runtime.selfservice_override = None
     runtime.login_failures.reset()  # sign-in delays and request counts start afresh
     runtime.limiter.reset()

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from certification.citizen_id import make_citizen_id
-from lifecert.sms import AliyunSms
+from infra.sms import AliyunSms
 from tests.e2e.conftest import CAMERA_CLIP, screenshot
 from tests.standins import sms_provider
 

@@ -4,27 +4,27 @@ worker inside the API process. A real selfie certifies a pensioner there too."""
 import io
 from datetime import date
 
-from api.app import create_app
 from certification.citizen_id import make_citizen_id
+from infra.settings import Settings
 from lifecert.bootstrap import build_runtime
-from lifecert.settings import Settings
+from lifecert.web import create_app
 from storage.migrate import upgrade
 from tests.biometrics.conftest import SELFIES, frame_at, jpeg
 from tests.conftest import MODEL_DIR
 from tests.integration.conftest import PASSWORD, staff_account
 
 
-def test_self_service_works_on_the_embedded_defaults(tmp_path, settings, runtime, face_engine):
-    from worker.celery_app import celery_app, configure, use_runtime
-
+def test_self_service_works_on_the_embedded_defaults(tmp_path, runtime, face_engine):
     embedded = Settings(
         data_dir=tmp_path / "var", model_dir=MODEL_DIR, selfservice_fixed_challenge="blink,nod"
     )
     upgrade(embedded.resolved_database_url)
     local = build_runtime(embedded)
+    local.use_face_engine(face_engine)  # the models are loaded once for the whole session
     app = create_app(embedded, local).test_client()
     try:
-        assert celery_app.conf.task_always_eager is True
+        assert local.queue_app.conf.task_always_eager is True
+        assert runtime.queue_app.conf.task_always_eager is False  # the broker's app untouched
         staff_account(local, "clerk")
         token = app.post(
             "/api/auth/login", json={"username": "clerk", "password": PASSWORD}
@@ -99,6 +99,4 @@ def test_self_service_works_on_the_embedded_defaults(tmp_path, settings, runtime
         assert [c["channel"] for c in certs] == ["self_service_face"]
         assert app.get("/api/auth/me", headers=me).get_json()["account"]["kind"] == "beneficiary"
     finally:
-        configure(celery_app, settings)  # back to the broker for the other end-to-end tests
-        use_runtime(runtime, face_engine)
         local.close()

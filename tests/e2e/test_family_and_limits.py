@@ -234,8 +234,8 @@ def test_batch_enrolment_import_of_id_photos(
 ):
     from click.testing import CliRunner
 
+    from infra.settings import get_settings
     from lifecert.cli import main
-    from lifecert.settings import get_settings
     from tests.biometrics.conftest import frame_at, jpeg
     from tests.integration.conftest import grant, new_person
 

@@ -6,8 +6,8 @@ import time
 import pyotp
 import pytest
 
+from api.abuse import EXTENSION
 from certification.vocabulary import AccountKind
-from console import public
 from tests.integration.conftest import PASSWORD, staff_account
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
@@ -94,7 +94,7 @@ def test_the_tip_off_form_refuses_scripts_and_floods(app, monkeypatch):
     assert honeypot.status_code == 422
     wrong = report(client)
     assert wrong.status_code == 422 and "验证问题" in wrong.get_data(as_text=True)
-    monkeypatch.setattr(public.human_check, "min_seconds", 0)
+    monkeypatch.setattr(app.extensions[EXTENSION], "min_seconds", 0)
     fields = report(
         client, answer=True, description="短", district_code="999999", subject_citizen_id="123"
     )
@@ -109,7 +109,7 @@ def test_the_tip_off_form_refuses_scripts_and_floods(app, monkeypatch):
 
 
 def test_the_tip_off_api_takes_a_report_with_the_check_answer(app, monkeypatch):
-    monkeypatch.setattr(public.human_check, "min_seconds", 0)
+    monkeypatch.setattr(app.extensions[EXTENSION], "min_seconds", 0)
     client = app.test_client()
     challenge = client.get("/api/tipoffs/challenge").get_json()
     a, b = re.search(r"(\d+) \+ (\d+) = \?", challenge["question"]).groups()

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from celery import Celery
 
 from certification.services import selfservice
-from lifecert.bootstrap import Runtime
-from lifecert.selfservice_adapters import CeleryTaskQueue
+from infra.runtime import Runtime
+from infra.selfservice_adapters import CeleryTaskQueue
 from storage.objects import S3ObjectStore
 from tests.biometrics.conftest import SELFIES
 from tests.conftest import MODEL_DIR, PROJECT, REDIS_URL, free_port
@@ -36,7 +36,7 @@ def start(p, challenge_actions, challenge):
 
 
 def certifications_for(runtime: Runtime, attempt_id: str) -> int:
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         return conn.scalar(
             sa.text("SELECT count(*) FROM certifications WHERE source_ref = :r"),
             {"r": f"attempt:{attempt_id}"},
@@ -44,7 +44,7 @@ def certifications_for(runtime: Runtime, attempt_id: str) -> int:
 
 
 def attempt_status(runtime: Runtime, attempt_id: str) -> str:
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         return conn.scalar(sa.text("SELECT status FROM attempts WHERE id = :i"), {"i": attempt_id})
 
 
@@ -92,7 +92,7 @@ def _worker_process(settings, pg_url, s3_endpoint) -> subprocess.Popen:
             "-m",
             "celery",
             "-A",
-            "worker.celery_app",
+            "lifecert.worker_process",
             "worker",
             "--pool=solo",
             "--loglevel=INFO",
@@ -148,7 +148,7 @@ def test_a_worker_killed_mid_task_is_redelivered_and_certifies_exactly_once(
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(timeout=30)
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         tries = conn.scalar(sa.text("SELECT tries FROM attempts WHERE id = :i"), {"i": attempt_id})
     assert tries >= 2
 
@@ -168,10 +168,9 @@ def test_when_the_broker_is_down_the_attempt_waits_and_the_sweep_sends_it(
     attempt_id = resp.get_json()["attempt_id"]
     time.sleep(1)
     assert attempt_status(runtime, attempt_id) == "pending"  # nothing lost, nothing done
-    from worker.celery_app import celery_app
 
     with runtime.use_case() as ctx:  # the broker is back: the sweep runs
-        sent = selfservice.requeue_stale(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(0))
+        sent = selfservice.requeue_stale(ctx, runtime.task_queue, older_than=timedelta(0))
     assert sent == 1
     final = wait_for(
         lambda: p.app.get(f"/api/selfservice/sessions/{body['session_id']}").get_json(),
@@ -185,7 +184,6 @@ def test_when_the_broker_is_down_a_comparison_run_waits_queued_and_the_sweep_sen
 ):
     from certification.services.comparison import requeue_jobs
     from certification.vocabulary import AccountKind
-    from worker.celery_app import celery_app
 
     operator = login("ops.down", None, (), kind=AccountKind.OPERATOR)
     with monkeypatch.context() as m:
@@ -195,14 +193,14 @@ def test_when_the_broker_is_down_a_comparison_run_waits_queued_and_the_sweep_sen
     run = started.get_json()
     assert run["status"] == "queued"
     with runtime.use_case() as ctx:  # the broker is back: the sweep sends the run
-        assert requeue_jobs(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(0)) == 1
+        assert requeue_jobs(ctx, runtime.task_queue, older_than=timedelta(0)) == 1
     final = wait_for(
         lambda: operator.get(f"/api/comparison/runs/{run['id']}").get_json(),
         lambda r: r["status"] in ("applied", "failed"),
     )
     assert final["status"] == "applied", final
     with runtime.use_case() as ctx:  # a second send of a finished run changes nothing
-        assert requeue_jobs(ctx, CeleryTaskQueue(celery_app), older_than=timedelta(0)) == 0
+        assert requeue_jobs(ctx, runtime.task_queue, older_than=timedelta(0)) == 0
 
 
 def test_when_storage_is_down_sessions_and_uploads_get_a_retriable_503(
@@ -223,7 +221,7 @@ def test_when_storage_is_down_sessions_and_uploads_get_a_retriable_503(
         resp = p.app.post("/api/selfservice/sessions", json={})
         assert resp.status_code == 503
         assert resp.headers["Retry-After"] and "retry" in resp.get_json()["message"].lower()
-        with runtime.engine.connect() as conn:
+        with runtime.database.connect() as conn:
             assert conn.scalar(sa.text("SELECT count(*) FROM challenge_sessions")) == 0
     finally:
         runtime._object_store = healthy
@@ -247,7 +245,7 @@ def test_when_storage_is_down_sessions_and_uploads_get_a_retriable_503(
             f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
         )
         assert sub.status_code == 503
-        with runtime.engine.connect() as conn:
+        with runtime.database.connect() as conn:
             assert conn.scalar(sa.text("SELECT count(*) FROM attempts")) == 0
     finally:
         runtime._object_store = healthy
@@ -284,7 +282,7 @@ def test_refusals_each_with_a_reason(enrolled, challenge, client, clerk, login):
 def test_an_expired_session_is_refused(enrolled, challenge, runtime):
     p = enrolled("driving_d9")
     body = start(p, ("blink",), challenge)
-    with runtime.engine.begin() as conn:
+    with runtime.database.begin() as conn:
         conn.execute(
             sa.text("UPDATE challenge_sessions SET expires_at = now() - interval '1 minute'")
         )

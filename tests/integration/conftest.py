@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from api.app import create_app
 from certification.access import Actor
 from certification.model import Region
 from certification.regions import RegionLevel
 from certification.services.accounts import create_staff
 from certification.vocabulary import AccountKind
+from infra.settings import Settings
 from lifecert.bootstrap import Runtime, build_runtime
-from lifecert.settings import Settings
+from lifecert.web import create_app
 from tests.conftest import truncate_all
 
 PASSWORD = "correct-horse-battery-9"
@@ -54,7 +54,7 @@ def app(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
 def clean_database(runtime: Runtime) -> Iterator[None]:
     """Each test starts from the migrated state."""
     yield
-    truncate_all(runtime.engine)
+    truncate_all(runtime.database)
     runtime.login_failures.reset()  # sign-in delays and request counts start afresh
     runtime.limiter.reset()
 
@@ -209,5 +209,5 @@ def grant(caller: Caller, person_id: str, **body: Any) -> dict[str, Any]:
 
 
 def audit_actions(runtime: Runtime) -> list[str]:
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         return list(conn.scalars(sa.text("SELECT action FROM audit_events ORDER BY sequence")))

@@ -23,7 +23,7 @@ def _activity(clerk, n=3):
 
 def test_every_change_records_who_when_where_what_and_why(clerk, runtime):
     _activity(clerk, 1)
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         row = conn.execute(
             sa.text("SELECT * FROM audit_events WHERE action = 'entitlement.granted'")
         ).one()
@@ -40,7 +40,10 @@ def test_the_database_refuses_to_edit_or_delete_audit_rows(clerk, runtime):
         "DELETE FROM audit_events",
         "TRUNCATE audit_events",
     ):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"), runtime.engine.begin() as conn:
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="append-only"),
+            runtime.database.begin() as conn,
+        ):
             conn.execute(sa.text(statement))
 
 
@@ -48,7 +51,7 @@ def test_an_edited_row_is_found_by_the_chain_check(clerk, login, runtime, settin
     _activity(clerk, 3)
     op = login("ops", None, (), kind=AccountKind.OPERATOR)
     assert op.post("/api/audit/verification").get_json()["intact"] is True
-    with runtime.engine.begin() as conn:
+    with runtime.database.begin() as conn:
         # Someone with superuser rights switches the triggers off and edits history.
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         conn.execute(
@@ -65,7 +68,7 @@ def test_an_edited_row_is_found_by_the_chain_check(clerk, login, runtime, settin
     }
     monkeypatch.setenv("LIFECERT_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("LIFECERT_DATA_DIR", str(settings.data_dir))
-    from lifecert.settings import get_settings
+    from infra.settings import get_settings
 
     get_settings.cache_clear()
     result = CliRunner().invoke(main, ["audit", "verify"])
@@ -76,7 +79,7 @@ def test_an_edited_row_is_found_by_the_chain_check(clerk, login, runtime, settin
 
 def test_a_deleted_row_is_found(clerk, runtime, login):
     _activity(clerk, 2)
-    with runtime.engine.begin() as conn:
+    with runtime.database.begin() as conn:
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         conn.execute(sa.text("DELETE FROM audit_events WHERE sequence = 3"))
     op = login("ops", None, (), kind=AccountKind.OPERATOR)

@@ -9,7 +9,7 @@ import pytest
 
 from certification.citizen_id import make_citizen_id
 from certification.vocabulary import AccountKind
-from lifecert.settings import Settings, SettingsError
+from infra.settings import Settings, SettingsError
 from tests.integration.conftest import PASSWORD, grant, new_person
 
 pytestmark = pytest.mark.postgres

@@ -452,7 +452,7 @@ def test_restored_after_a_national_mark_with_arrears_and_uploaded(
     ).status_code == 200
     # Suspended three months ago (dated back in the database to give arrears to pay).
     months_ago = today().replace(day=1) - timedelta(days=75)
-    with runtime.engine.begin() as conn:
+    with runtime.database.begin() as conn:
         conn.execute(
             sa.text("UPDATE suspensions SET suspended_on = :d WHERE entitlement_id = :e"),
             {"d": months_ago, "e": ent["id"]},
@@ -507,7 +507,7 @@ def test_restored_after_a_national_mark_with_arrears_and_uploaded(
 def test_ledger_and_overdue_per_district(operator, clerk, township_clerk, runtime):
     _verification_setup(operator, clerk, 25)
     _verification_setup(operator, clerk, 26)
-    with runtime.engine.begin() as conn:
+    with runtime.database.begin() as conn:
         conn.execute(
             sa.text(
                 "UPDATE verification_tasks SET received_on = :r, deadline_on = :d "
@@ -642,7 +642,7 @@ def test_an_abandoned_run_does_not_block_the_next(operator, runtime):
     from uuid import uuid4
 
     stuck = uuid4()
-    with runtime.engine.begin() as conn:
+    with runtime.database.begin() as conn:
         conn.execute(
             sa.text(
                 "INSERT INTO comparison_runs (id, window_start, window_end, status, counts, "

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from infra.settings import get_settings
 from lifecert.cli import main
-from lifecert.settings import get_settings
 from storage.migrate import downgrade, upgrade
 from storage.schema import metadata
 from tests.conftest import PG_ADMIN_URL
@@ -92,7 +92,7 @@ def test_signing_key_is_generated_once_and_kept_private(embedded):
 
 
 def test_production_refuses_to_start_without_explicit_services(monkeypatch, embedded):
-    from lifecert.settings import Settings, SettingsError
+    from infra.settings import Settings, SettingsError
 
     with pytest.raises(SettingsError, match="LIFECERT_SECRET_KEY"):
         Settings(environment="production")

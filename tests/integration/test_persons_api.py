@@ -86,7 +86,7 @@ def test_bad_person_input_gets_a_field_message_and_writes_nothing(clerk, runtime
     data = resp.get_json()
     assert field in data["errors"]["json"]
     assert data["message"]
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM persons")) == 0
     assert "person.registered" not in audit_actions(runtime)
 

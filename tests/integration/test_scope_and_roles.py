@@ -23,7 +23,7 @@ def yuzhong_person(clerk):
 
 
 def denials(runtime):
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         return conn.execute(
             sa.text(
                 "SELECT actor_label, details FROM audit_events WHERE action = 'access.denied' "

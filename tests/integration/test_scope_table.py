@@ -82,7 +82,7 @@ def city_data(runtime: Any, make_region: Callable[..., None]) -> dict[str, Any]:
     today = runtime.clock.today()
     load_population(runtime, PopulationGenerator(20261201, today).people(1500))
     run = run_demo_comparison(runtime)
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         p = schema.persons
         picks = {}
         for label, cond in (
@@ -144,7 +144,7 @@ def test_every_listing_shows_each_scope_exactly_the_records_of_its_region(
     city_data: dict[str, Any], login: Callable[..., Any], client: Any, runtime: Any
 ) -> None:
     # claims on the picked people (two on one number makes them suspicious)
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         cids = dict(
             conn.execute(
                 sa.select(schema.persons.c.id, schema.persons.c.citizen_id).where(
@@ -176,7 +176,7 @@ def test_every_listing_shows_each_scope_exactly_the_records_of_its_region(
         DISTRICT: login("scope.district", DISTRICT, ROLES),
         TOWNSHIP: login("scope.township", TOWNSHIP, ROLES),
     }
-    with runtime.engine.connect() as conn:
+    with runtime.database.connect() as conn:
         p = schema.persons
         region_of_person = {
             row.id: (row.district_code, row.township_code)

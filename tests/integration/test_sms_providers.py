@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lifecert.sms import AliyunSms, TencentSms
+from infra.sms import AliyunSms, TencentSms
 from tests.standins import sms_provider
 from tests.standins.sms_provider import SmsStandIn
 

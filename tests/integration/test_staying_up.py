@@ -126,9 +126,9 @@ def test_a_township_account_reads_the_proposals_of_its_township(login, make_regi
 
 
 def test_the_embedded_database_makes_concurrent_writers_wait_instead_of_failing(tmp_path):
-    from api.app import create_app
+    from infra.settings import Settings
     from lifecert.bootstrap import build_runtime
-    from lifecert.settings import Settings
+    from lifecert.web import create_app
     from storage.migrate import upgrade
     from tests.integration.conftest import PASSWORD, staff_account
 

@@ -9,25 +9,44 @@ import pytest
 
 from certification.citizen_id import make_citizen_id
 from certification.errors import AuthenticationFailed
-from lifecert.adapters import WeChatMiniProgramProvider
+from infra.adapters import WeChatMiniProgramProvider
 from tests.integration.conftest import grant, new_person
 
 pytestmark = pytest.mark.postgres
 
 
-def test_tasks_run_in_process_without_a_broker(clerk, runtime, monkeypatch):
-    from worker import celery_app as module
-    from worker import tasks
-
-    assert module.celery_app.conf.task_always_eager is True
-    assert module.celery_app.conf.task_acks_late is True
-    monkeypatch.setattr(module, "worker_runtime", lambda: runtime)
-    monkeypatch.setattr(tasks, "worker_runtime", lambda: runtime)
+def test_tasks_run_in_process_without_a_broker(clerk, runtime):
+    app = runtime.queue_app
+    assert app.conf.task_always_eager is True
+    assert app.conf.task_acks_late is True
+    app.loader.import_default_modules()
     person = new_person(clerk, make_citizen_id("500103", date(1950, 1, 1), 3).value)
     grant(clerk, person["id"])
-    result = tasks.verify_audit_chain.delay().get()
+    result = app.tasks["lifecert.audit.verify_chain"].delay().get()
     assert result["intact"] is True and result["checked"] >= 3
-    assert tasks.recompute_periods.delay().get() == {"changed": 0}
+    assert app.tasks["lifecert.periods.recompute"].delay().get() == {"changed": 0}
+
+
+def test_each_runtime_keeps_its_own_task_app(runtime, tmp_path):
+    """Building a second runtime (another broker setting) leaves the first one's tasks where
+    they were: no process-wide Celery configuration to overwrite."""
+    from infra.settings import Settings
+    from lifecert.bootstrap import build_runtime
+
+    other = build_runtime(
+        Settings(data_dir=tmp_path / "var", broker_url="redis://127.0.0.1:6379/15")
+    )
+    try:
+        assert other.queue_app is not runtime.queue_app
+        assert other.queue_app.conf.task_always_eager is False
+        assert runtime.queue_app.conf.task_always_eager is True
+        other.queue_app.loader.import_default_modules()
+        runtime.queue_app.loader.import_default_modules()
+        name = "lifecert.periods.recompute"
+        assert other.queue_app.tasks[name].app is other.queue_app
+        assert runtime.queue_app.tasks[name].app is runtime.queue_app
+    finally:
+        other.close()
 
 
 class _FakeWeChat(BaseHTTPRequestHandler):

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from lifecert.national import HttpTransport, OutboxTransport, TransportFailed
+from infra.national import HttpTransport, OutboxTransport, TransportFailed
 
 CONTENT = "citizen_id,name\n500103195003011114,张秀兰\n".encode()
 

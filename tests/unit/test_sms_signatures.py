@@ -1,6 +1,6 @@
 """The SMS providers' request signatures, against the vectors their documentation publishes."""
 
-from lifecert.sms import percent_encode, rpc_signature, tc3_authorization, tc3_signature
+from infra.sms import percent_encode, rpc_signature, tc3_authorization, tc3_signature
 
 
 def test_alibaba_cloud_rpc_signature_matches_the_sms_documentation_example() -> None:

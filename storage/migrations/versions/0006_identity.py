@@ -155,9 +155,15 @@ def _unverified_beneficiaries_become_claims() -> None:
     ).fetchall()
     if not rows:
         return
-    from lifecert.settings import get_settings
+    from alembic import context
 
-    key = get_settings().signing_key()
+    signing_key = context.config.attributes.get("signing_key")
+    if signing_key is None:
+        raise RuntimeError(
+            "unverified beneficiary accounts need the signing key to become claims: "
+            "run this upgrade with `lifecert migrate`"
+        )
+    key = signing_key()
     now = datetime.now(UTC)
     for account_id, person_id, created_at, citizen_id in rows:
         target = hmac.new(key.encode(), f"claim:{citizen_id}".encode(), hashlib.sha256).hexdigest()

@@ -80,7 +80,7 @@ class AliyunSms:
         sign_name: str,
         template_code: str,
         *,
-        endpoint: str = "https://dysmsapi.aliyuncs.com/",
+        endpoint: str | None = None,
         timeout: float = 5.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -88,7 +88,7 @@ class AliyunSms:
         self.secret = access_key_secret
         self.sign_name = sign_name
         self.template_code = template_code
-        self.endpoint = endpoint
+        self.endpoint = endpoint or "https://dysmsapi.aliyuncs.com/"
         self.timeout = timeout
         self.now = now
 
@@ -186,7 +186,7 @@ class TencentSms:
         template_id: str,
         *,
         region: str = "ap-guangzhou",
-        endpoint: str = "https://sms.tencentcloudapi.com/",
+        endpoint: str | None = None,
         timeout: float = 5.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -196,8 +196,8 @@ class TencentSms:
         self.sign_name = sign_name
         self.template_id = template_id
         self.region = region
-        self.endpoint = endpoint
-        self.host = urllib.parse.urlsplit(endpoint).netloc
+        self.endpoint = endpoint or "https://sms.tencentcloudapi.com/"
+        self.host = urllib.parse.urlsplit(self.endpoint).netloc
         self.timeout = timeout
         self.now = now
 

@@ -1,0 +1,183 @@
+"""The runtime: the wired parts one process shares (database, clock, rules, adapters).
+
+Built once per process by the composition root (``lifecert.bootstrap.build_runtime``); the
+API, the console and the worker's tasks take it as given and import nothing above them.
+Each runtime owns its Celery app, so two runtimes in one process (tests, the embedded mode
+beside a broker) never reconfigure each other.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.engine import Engine as DatabaseEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+from certification.ports import (
+    ComparisonEngine,
+    FaceEngine,
+    IdentityProvider,
+    NationalTransport,
+    Notifier,
+    TaskQueue,
+)
+from certification.selfservice import ChallengePolicy, FixedChallengePolicy
+from certification.services.comparison import RunContextFactory, execute_run
+from certification.services.context import ProcedureConfig, UseCaseContext
+from certification.services.selfservice import SelfServiceConfig
+from certification.services.signin import CodePolicy
+from certification.verification import ComparisonRun
+from infra.adapters import PyOtpTotp, SystemClock, WerkzeugPasswordHasher
+from infra.ratelimit import FailureCounter, RateLimiter
+from infra.settings import Settings
+from infra.sms import SmsSenderType
+from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
+from storage.uow import SqlUnitOfWork
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: DatabaseEngine
+    session_factory: sessionmaker[Session]
+    clock: SystemClock
+    procedure: ProcedureConfig
+    passwords: WerkzeugPasswordHasher
+    sms: SmsSenderType
+    totp: PyOtpTotp
+    queue_app: Any  # this runtime's Celery app (worker.celery_app.make_celery)
+    face_engine_factory: Callable[[Settings], FaceEngine]
+    identity_providers: dict[str, IdentityProvider] = field(default_factory=dict)
+    login_failures: FailureCounter = field(default_factory=FailureCounter)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    code_policy: CodePolicy = field(default_factory=CodePolicy)
+    _object_store: ObjectStore | None = None
+    _face_engine: FaceEngine | None = None
+    _face_engine_lock: threading.Lock = field(default_factory=threading.Lock)
+    selfservice_override: SelfServiceConfig | None = None
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
+
+    @contextmanager
+    def use_case(self) -> Iterator[UseCaseContext]:
+        """An open unit of work with the clock and rules: ``with runtime.use_case() as ctx:``."""
+        with self.uow() as uow:
+            yield UseCaseContext(uow=uow, clock=self.clock, config=self.procedure)
+
+    @property
+    def object_store(self) -> ObjectStore:
+        if self._object_store is None:
+            self._object_store = build_object_store(self.settings)
+        return self._object_store
+
+    @property
+    def face_engine(self) -> FaceEngine:
+        """The face engine (all models loaded), built on first use: a worker loads the models
+        once; an API process that never verifies a clip never loads them."""
+        if self._face_engine is None:
+            with self._face_engine_lock:
+                if self._face_engine is None:
+                    self._face_engine = self.face_engine_factory(self.settings)
+        return self._face_engine
+
+    def use_face_engine(self, engine: FaceEngine) -> None:
+        """Share an engine that is already loaded (tests, several runtimes in one process)."""
+        self._face_engine = engine
+
+    @property
+    def task_queue(self) -> TaskQueue:
+        from infra.selfservice_adapters import CeleryTaskQueue
+
+        return CeleryTaskQueue(self.queue_app)
+
+    @property
+    def notifier(self) -> Notifier:
+        from infra.selfservice_adapters import LoggingNotifier
+
+        return LoggingNotifier()
+
+    @property
+    def comparison_engine(self) -> ComparisonEngine:
+        from storage.comparison_engine import DuckDBComparisonEngine, EngineLimits
+
+        workdir = self.settings.resolved_comparison_workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        return DuckDBComparisonEngine(
+            EngineLimits(
+                threads=self.settings.comparison_threads,
+                memory_limit=self.settings.comparison_memory_limit,
+                temp_directory=str(workdir / "spill"),
+            )
+        )
+
+    @property
+    def national_transport(self) -> NationalTransport:
+        from infra.national import HttpTransport, OutboxTransport
+
+        s = self.settings
+        if s.national_transport == "http":
+            assert s.national_upload_url
+            token = s.national_upload_token.get_secret_value() if s.national_upload_token else None
+            return HttpTransport(s.national_upload_url, token)
+        return OutboxTransport(s.resolved_national_outbox)
+
+    def run_contexts(self) -> RunContextFactory:
+        """Fresh use-case contexts, one per transaction of a long job (comparison runs)."""
+        return RunContextFactory(self.uow, self.clock, self.procedure)
+
+    def execute_comparison(self, run_id: UUID) -> ComparisonRun:
+        """Classify and apply a queued comparison run with this runtime's engine and folders."""
+        return execute_run(
+            self.run_contexts(),
+            self.comparison_engine,
+            run_id,
+            workdir=self.settings.resolved_comparison_workdir,
+        )
+
+    @property
+    def selfservice(self) -> SelfServiceConfig:
+        return self.selfservice_override or selfservice_config(self.settings)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def build_object_store(settings: Settings) -> ObjectStore:
+    if settings.object_store == "s3":
+        assert settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key
+        return S3ObjectStore(
+            endpoint=settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            bucket=settings.s3_bucket,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+            public_endpoint=settings.s3_public_endpoint,
+            public_secure=settings.s3_public_secure,
+        )
+    return LocalObjectStore(settings.resolved_objects_dir)
+
+
+def selfservice_config(settings: Settings) -> SelfServiceConfig:
+    from biometrics.config import MatchConfig
+
+    match = MatchConfig()
+    policy = ChallengePolicy()
+    if settings.selfservice_fixed_challenge:
+        wanted = settings.selfservice_fixed_challenge.split(",")
+        actions = tuple(a.strip() for a in wanted if a.strip())
+        policy = FixedChallengePolicy(actions=actions)
+    return SelfServiceConfig(
+        policy=policy,
+        max_video_bytes=settings.selfservice_max_video_mb * 1024 * 1024,
+        match_model=match.model,
+        match_threshold=match.threshold,
+        claim_timeout=timedelta(seconds=settings.selfservice_claim_timeout_s),
+    )
