@@ -5,7 +5,8 @@ Two steps, so that the rules can be read and tested without the models:
   observations of the face over time, the best frames' passive-liveness scores, their
   embeddings, capture quality;
 - ``decide`` turns an analysis, the asked challenge and the enrolled templates into a verdict,
-  applying the rules in this order (the first that applies decides):
+  applying the rules in this order (the first that applies decides; the order itself lives
+  in ``biometrics.ruling.ORDER``):
 
   1. the upload is unusable (format, size, length)            -> retry or invalid, with reason
   2. too short; several faces; no face; the face left the picture -> retry
@@ -49,6 +50,7 @@ from biometrics.liveness import (
 from biometrics.quality import QualityReport, assess_photo, assess_video, judge_video
 from biometrics.reasons import Kind, reason
 from biometrics.recognition import Embedder, Template, Vector, compatible, similarity
+from biometrics.ruling import Finding, rule_on
 from biometrics.tracking import FaceTracker, KeptFrame, Observation
 from biometrics.video import VideoReader, prefetch
 from models.store import ModelStore
@@ -167,7 +169,6 @@ def decide(
     duration = observations[-1].t if observations else 0.0
     verdict.video["duration_s"] = round(duration, 2)
 
-    # 2. the face
     tracking = config.tracking
     faced = [o for o in observations if o.measures is not None]
     share = len(faced) / len(observations) if observations else 0.0
@@ -182,14 +183,15 @@ def decide(
             tracking.extra_face_min_share,
         )
     )
-    if duration < config.video.min_duration_s:
-        return _finish(verdict, "retry", ["video_too_short"])
-    if extra_share >= tracking.extra_face_min_share:
-        return _finish(verdict, "retry", ["multiple_faces"])
-    if not faced:
-        return _finish(verdict, "retry", ["no_face"])
-    if not presence_ok:
-        return _finish(verdict, "retry", ["face_lost"])
+    findings: dict[str, Finding | None] = {
+        "long_enough": Finding(duration >= config.video.min_duration_s),
+        "single_face": Finding(extra_share < tracking.extra_face_min_share),
+        "face_seen": Finding(bool(faced)),
+        "face_stayed": Finding(presence_ok),
+    }
+    early = rule_on(findings)
+    if early is not None:  # no face to measure further
+        return _finish(verdict, *early)
 
     liveness = config.liveness
     motion = (analysis.motion or NonRigidMotion(0.0, 0.0, 0.0, 0.0)).scored(liveness)
@@ -246,20 +248,17 @@ def decide(
     verdict.video["quality"] = {k: round(v, 3) for k, v in quality.metrics.items()}
     verdict.evidence = list(analysis.evidence)
 
-    if not still_ok:
-        return _finish(verdict, "fail", ["still_image"])
-    if not quality.ok:
-        return _finish(verdict, "retry", list(quality.reasons))
-    if not live_ok:
-        return _finish(verdict, "fail", ["liveness_failed"])
-    if not challenge_result.passed:
-        code = (
-            "challenge_wrong_order" if challenge_result.wrong_order else "challenge_not_performed"
-        )
-        return _finish(verdict, "retry", [code])
-    if not match_ok:
-        return _finish(verdict, "fail", ["face_mismatch"])
-    return _finish(verdict, "pass", [])
+    order = ("challenge_wrong_order",) if challenge_result.wrong_order else ()
+    findings |= {
+        "moving": Finding(still_ok),
+        "quality": Finding(quality.ok, tuple(quality.reasons)),
+        "live": Finding(live_ok),
+        "challenge": Finding(challenge_result.passed, order),
+        "match": Finding(match_ok),
+    }
+    ruling = rule_on(findings)
+    assert ruling is not None, "every finding is measured"
+    return _finish(verdict, *ruling)
 
 
 def _finish(verdict: Verdict, decision: str, reasons: list[str]) -> Verdict:

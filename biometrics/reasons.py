@@ -52,6 +52,7 @@ REASONS: dict[str, Reason] = {
         _R("too_dark", Kind.RETRY, "光线太暗，请到明亮处", "Too dark; please move to a brighter place"),
         _R("too_bright", Kind.RETRY, "光线太强，请避开强光", "Too bright; please move away from strong light"),
         _R("backlit", Kind.RETRY, "背光太强，请背对窗户或灯光", "Strong light behind you; please face the window or the lamp"),
+        _R("poor_capture", Kind.RETRY, "画面不够清楚，请在光线充足处正对镜头重新录制", "The picture is not clear enough; please face the camera in good light and record again"),
         _R("blurry", Kind.RETRY, "画面模糊，请拿稳手机并擦干净镜头", "The picture is blurry; please hold the phone still and clean the lens"),
         _R("pose_not_frontal", Kind.RETRY, "请正对手机屏幕", "Please look straight at the phone"),
         _R("eyes_occluded", Kind.RETRY, "眼睛被遮挡，请摘下墨镜或帽子", "Your eyes are covered; please take off sunglasses or a hat"),
