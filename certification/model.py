@@ -25,6 +25,18 @@ from certification.periods import (
     current_period,
 )
 from certification.regions import RegionLevel, RegionPlacement
+from certification.selfservice import (
+    ATTEMPT_LIFECYCLE,
+    BINDING_LIFECYCLE,
+    CASE_LIFECYCLE,
+    ENROLMENT_LIFECYCLE,
+    SESSION_LIFECYCLE,
+    AttemptStatus,
+    BindingStatus,
+    CaseStatus,
+    EnrolmentStatus,
+    SessionStatus,
+)
 from certification.vocabulary import (
     AccountKind,
     BenefitKind,
@@ -523,10 +535,23 @@ class ChallengeSession:
     upload_key: str
     assisted_by: UUID | None = None  # the bound family member who started it
     claim_id: UUID | None = None  # a claim's face check: the claim, not the person, pays
-    status: str = "open"
+    status: SessionStatus = SessionStatus.OPEN
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
+
+    def expire_if_due(self, now: datetime) -> bool:
+        """An open session past its time expires; True when it changed now."""
+        if self.status is SessionStatus.OPEN and self.expires_at <= now:
+            self.status = SESSION_LIFECYCLE.move(self.status, SessionStatus.EXPIRED)
+            return True
+        return False
+
+    def submit(self) -> None:
+        self.status = SESSION_LIFECYCLE.move(self.status, SessionStatus.SUBMITTED)
+
+    def close_decided(self) -> None:
+        self.status = SESSION_LIFECYCLE.move(self.status, SessionStatus.DECIDED)
 
 
 @dataclass(eq=False)
@@ -539,7 +564,7 @@ class Attempt:
     size: int
     sha256: str
     mirrored: bool = False
-    status: str = "pending"
+    status: AttemptStatus = AttemptStatus.PENDING
     claim_token: str | None = None
     claimed_at: datetime | None = None
     tries: int = 0
@@ -554,6 +579,27 @@ class Attempt:
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
 
+    @property
+    def waiting(self) -> bool:
+        """Recorded and not decided yet: queued or with a worker."""
+        return self.status in (AttemptStatus.PENDING, AttemptStatus.PROCESSING)
+
+    def held_by(self, token: str) -> bool:
+        """This worker's claim is still the one in force."""
+        return self.status is AttemptStatus.PROCESSING and self.claim_token == token
+
+    def decide(self, decision: str, reasons: list[str], evidence: list[str], at: datetime) -> None:
+        self.status = ATTEMPT_LIFECYCLE.move(self.status, AttemptStatus.DECIDED)
+        self.decision, self.reasons = decision, list(reasons)
+        self.evidence_keys, self.decided_at = list(evidence), at
+
+    def fail_to_process(self, reason: str, evidence: list[str], at: datetime) -> None:
+        """The video could not be judged (e.g. the templates are of another model): staff
+        look at it; the person is not refused."""
+        self.status = ATTEMPT_LIFECYCLE.move(self.status, AttemptStatus.ERROR)
+        self.decision, self.reasons = "fail", [reason]
+        self.evidence_keys, self.decided_at = list(evidence), at
+
 
 @dataclass(eq=False)
 class ReviewCase:
@@ -562,7 +608,7 @@ class ReviewCase:
     person_id: UUID
     reason: str
     attempt_id: UUID | None = None
-    status: str = "open"
+    status: CaseStatus = CaseStatus.OPEN
     decided_by: UUID | None = None
     decided_at: datetime | None = None
     comment: str | None = None
@@ -570,6 +616,18 @@ class ReviewCase:
     id: UUID = field(default_factory=uuid4)
     opened_at: datetime = field(default_factory=utcnow)
     version: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is CaseStatus.OPEN
+
+    def decide(
+        self, to: CaseStatus, actor_id: UUID | None, comment: str | None, at: datetime
+    ) -> None:
+        if not CASE_LIFECYCLE.allows(self.status, to):
+            raise RuleViolation(f"This case was already decided ({self.status.value}).")
+        self.status = to
+        self.decided_by, self.decided_at, self.comment = actor_id, at, comment
 
 
 @dataclass(eq=False)
@@ -579,7 +637,7 @@ class FamilyBinding:
     family_account_id: UUID
     person_id: UUID
     relationship: str
-    status: str = "requested"
+    status: BindingStatus = BindingStatus.REQUESTED
     decided_by: UUID | None = None
     decided_how: str | None = None  # beneficiary_confirmed | staff_approved | staff_rejected
     decided_at: datetime | None = None
@@ -588,6 +646,28 @@ class FamilyBinding:
     id: UUID = field(default_factory=uuid4)
     requested_at: datetime = field(default_factory=utcnow)
     version: int = 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is BindingStatus.ACTIVE
+
+    @property
+    def in_force(self) -> bool:
+        """Asked for or granted: a second request for the same person is refused."""
+        return self.status in (BindingStatus.REQUESTED, BindingStatus.ACTIVE)
+
+    def decide(self, to: BindingStatus, how: str, actor_id: UUID | None, at: datetime) -> None:
+        """Confirmed by the beneficiary, approved or rejected by staff."""
+        if not BINDING_LIFECYCLE.allows(self.status, to) or to is BindingStatus.REVOKED:
+            raise RuleViolation(f"This request is {self.status.value}.")
+        self.status = to
+        self.decided_by, self.decided_how, self.decided_at = actor_id, how, at
+
+    def revoke(self, actor_id: UUID | None, at: datetime) -> None:
+        if not BINDING_LIFECYCLE.allows(self.status, BindingStatus.REVOKED):
+            raise RuleViolation(f"This binding is already {self.status.value}.")
+        self.status = BindingStatus.REVOKED
+        self.revoked_by, self.revoked_at = actor_id, at
 
 
 @dataclass(eq=False)
@@ -610,13 +690,21 @@ class EnrolmentRequest:
     person_id: UUID
     photo_key: str
     requested_by: UUID | None
-    status: str = "pending"  # pending | accepted | refused
+    status: EnrolmentStatus = EnrolmentStatus.PENDING
     reason: str | None = None
     detail: str | None = None
     template_id: UUID | None = None
     decided_at: datetime | None = None
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
+
+    def accept(self, template_id: UUID, at: datetime) -> None:
+        self.status = ENROLMENT_LIFECYCLE.move(self.status, EnrolmentStatus.ACCEPTED)
+        self.template_id, self.decided_at = template_id, at
+
+    def refuse(self, reason: str | None, detail: str | None, at: datetime) -> None:
+        self.status = ENROLMENT_LIFECYCLE.move(self.status, EnrolmentStatus.REFUSED)
+        self.reason, self.detail, self.decided_at = reason, detail, at
 
 
 @dataclass(eq=False)

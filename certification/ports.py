@@ -41,12 +41,18 @@ from certification.model import (
     Suspension,
     VerificationReferral,
 )
-from certification.supervision import TipOff
+from certification.selfservice import BindingStatus, CaseStatus
+from certification.supervision import TipOff, TipOffStatus
 from certification.verification import (
     ComparisonRun,
     DecisionProposal,
     FeedImport,
     HomeVisitRequest,
+    HomeVisitStatus,
+    ProposalKind,
+    ProposalStatus,
+    RunStatus,
+    TaskStatus,
     VerificationTask,
 )
 from certification.vocabulary import SuspensionStatus
@@ -305,7 +311,9 @@ class ReviewCaseRepository(Protocol):
 
     def open_for_person(self, person_id: UUID) -> list[ReviewCase]: ...
 
-    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[ReviewCase]: ...
+    def find(
+        self, *, scope: Scope, status: CaseStatus | None, page: PageRequest
+    ) -> Page[ReviewCase]: ...
 
 
 class FamilyBindingRepository(Protocol):
@@ -318,7 +326,7 @@ class FamilyBindingRepository(Protocol):
     def for_person(self, person_id: UUID) -> list[FamilyBinding]: ...
 
     def find(
-        self, *, scope: Scope, status: str | None, page: PageRequest
+        self, *, scope: Scope, status: BindingStatus | None, page: PageRequest
     ) -> Page[FamilyBinding]: ...
 
 
@@ -375,7 +383,7 @@ class ComparisonRepository(Protocol):
         """Runs still waiting for the worker since before ``before`` (the sweep's)."""
         ...
 
-    def latest(self, *, status: str | None = None) -> ComparisonRun | None: ...
+    def latest(self, *, status: RunStatus | None = None) -> ComparisonRun | None: ...
 
     def running(self) -> ComparisonRun | None: ...
 
@@ -423,7 +431,7 @@ class VerificationTaskRepository(Protocol):
         self,
         *,
         scope: Scope,
-        status: str | None,
+        status: TaskStatus | None,
         overdue_on: date | None,
         page: PageRequest,
     ) -> Page[VerificationTask]: ...
@@ -443,7 +451,12 @@ class DecisionProposalRepository(Protocol):
     def open_for(self, entitlement_id: UUID, kind: str) -> DecisionProposal | None: ...
 
     def find(
-        self, *, scope: Scope, status: str | None, kind: str | None, page: PageRequest
+        self,
+        *,
+        scope: Scope,
+        status: ProposalStatus | None,
+        kind: ProposalKind | None,
+        page: PageRequest,
     ) -> Page[DecisionProposal]: ...
 
 
@@ -453,7 +466,7 @@ class HomeVisitRepository(Protocol):
     def get(self, request_id: UUID) -> HomeVisitRequest | None: ...
 
     def find(
-        self, *, scope: Scope, status: str | None, page: PageRequest
+        self, *, scope: Scope, status: HomeVisitStatus | None, page: PageRequest
     ) -> Page[HomeVisitRequest]: ...
 
 
@@ -462,7 +475,9 @@ class TipOffRepository(Protocol):
 
     def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None: ...
 
-    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[TipOff]: ...
+    def find(
+        self, *, scope: Scope, status: TipOffStatus | None, page: PageRequest
+    ) -> Page[TipOff]: ...
 
     def count_by_status(self, scope: Scope) -> dict[str, int]: ...
 
@@ -494,35 +509,92 @@ class NationalUploadRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    persons: PersonRepository
-    entitlements: EntitlementRepository
-    certifications: CertificationRepository
-    contacts: ContactAttemptRepository
-    suspensions: SuspensionRepository
-    regions: RegionRepository
-    accounts: AccountRepository
-    refresh_tokens: RefreshTokenRepository
-    codes: OneTimeCodeRepository
-    used_tokens: UsedTokenRepository
-    claims: ClaimRepository
-    console_sessions: ConsoleSessionRepository
-    audit: AuditLog
-    templates: FaceTemplateRepository
-    challenge_sessions: ChallengeSessionRepository
-    attempts: AttemptRepository
-    review_cases: ReviewCaseRepository
-    bindings: FamilyBindingRepository
-    referrals: VerificationReferralRepository
-    enrolments: EnrolmentRequestRepository
-    reminders: ReminderRepository
-    feed_imports: FeedImportRepository
-    comparison: ComparisonRepository
-    tasks: VerificationTaskRepository
-    proposals: DecisionProposalRepository
-    home_visits: HomeVisitRepository
-    national: NationalUploadRepository
-    tip_offs: TipOffRepository
-    reports: ReportRepository
+    @property
+    def persons(self) -> PersonRepository: ...
+
+    @property
+    def entitlements(self) -> EntitlementRepository: ...
+
+    @property
+    def certifications(self) -> CertificationRepository: ...
+
+    @property
+    def contacts(self) -> ContactAttemptRepository: ...
+
+    @property
+    def suspensions(self) -> SuspensionRepository: ...
+
+    @property
+    def regions(self) -> RegionRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository: ...
+
+    @property
+    def codes(self) -> OneTimeCodeRepository: ...
+
+    @property
+    def used_tokens(self) -> UsedTokenRepository: ...
+
+    @property
+    def claims(self) -> ClaimRepository: ...
+
+    @property
+    def console_sessions(self) -> ConsoleSessionRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def templates(self) -> FaceTemplateRepository: ...
+
+    @property
+    def challenge_sessions(self) -> ChallengeSessionRepository: ...
+
+    @property
+    def attempts(self) -> AttemptRepository: ...
+
+    @property
+    def review_cases(self) -> ReviewCaseRepository: ...
+
+    @property
+    def bindings(self) -> FamilyBindingRepository: ...
+
+    @property
+    def referrals(self) -> VerificationReferralRepository: ...
+
+    @property
+    def enrolments(self) -> EnrolmentRequestRepository: ...
+
+    @property
+    def reminders(self) -> ReminderRepository: ...
+
+    @property
+    def feed_imports(self) -> FeedImportRepository: ...
+
+    @property
+    def comparison(self) -> ComparisonRepository: ...
+
+    @property
+    def tasks(self) -> VerificationTaskRepository: ...
+
+    @property
+    def proposals(self) -> DecisionProposalRepository: ...
+
+    @property
+    def home_visits(self) -> HomeVisitRepository: ...
+
+    @property
+    def national(self) -> NationalUploadRepository: ...
+
+    @property
+    def tip_offs(self) -> TipOffRepository: ...
+
+    @property
+    def reports(self) -> ReportRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -604,9 +676,14 @@ class UploadTarget:
 
 
 class ObjectInfo(Protocol):
-    size: int
-    content_type: str
-    sha256: str | None
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    @property
+    def sha256(self) -> str | None: ...
 
 
 class EvidenceStore(Protocol):

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from certification.calendar import age_on
+from certification.states import Lifecycle
 
 NON_RIGID = ("blink", "open_mouth")
 HEAD = ("turn_left", "turn_right", "nod")
@@ -27,7 +28,6 @@ class SessionStatus(StrEnum):
     SUBMITTED = "submitted"  # upload complete, attempt queued or being processed
     DECIDED = "decided"
     EXPIRED = "expired"
-    CANCELLED = "cancelled"
 
 
 class AttemptStatus(StrEnum):
@@ -61,6 +61,58 @@ class BindingStatus(StrEnum):
     ACTIVE = "active"
     REJECTED = "rejected"
     REVOKED = "revoked"
+
+
+class EnrolmentStatus(StrEnum):
+    PENDING = "pending"  # the photo is stored; the worker makes the template
+    ACCEPTED = "accepted"
+    REFUSED = "refused"  # no usable face: the reason says what to fix
+
+
+SESSION_LIFECYCLE = Lifecycle(
+    "certification session",
+    {
+        SessionStatus.OPEN: {SessionStatus.SUBMITTED, SessionStatus.EXPIRED},
+        SessionStatus.SUBMITTED: {SessionStatus.DECIDED},
+    },
+)
+ATTEMPT_LIFECYCLE = Lifecycle(
+    "attempt",
+    {
+        AttemptStatus.PENDING: {AttemptStatus.PROCESSING},
+        # a worker that died leaves its claim to time out; another worker claims it again
+        AttemptStatus.PROCESSING: {
+            AttemptStatus.PROCESSING,
+            AttemptStatus.DECIDED,
+            AttemptStatus.ERROR,
+        },
+    },
+)
+CASE_LIFECYCLE = Lifecycle(
+    "review case",
+    {
+        CaseStatus.OPEN: {
+            CaseStatus.APPROVED,
+            CaseStatus.REJECTED,
+            CaseStatus.RETAKE_REQUESTED,
+        }
+    },
+)
+BINDING_LIFECYCLE = Lifecycle(
+    "family binding",
+    {
+        BindingStatus.REQUESTED: {
+            BindingStatus.ACTIVE,
+            BindingStatus.REJECTED,
+            BindingStatus.REVOKED,
+        },
+        BindingStatus.ACTIVE: {BindingStatus.REVOKED},
+    },
+)
+ENROLMENT_LIFECYCLE = Lifecycle(
+    "enrolment request",
+    {EnrolmentStatus.PENDING: {EnrolmentStatus.ACCEPTED, EnrolmentStatus.REFUSED}},
+)
 
 
 @dataclass(frozen=True, slots=True)

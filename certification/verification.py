@@ -28,6 +28,7 @@ from uuid import UUID, uuid4
 from certification.calendar import add_months
 from certification.errors import RuleViolation, ValidationFailed
 from certification.model import utcnow
+from certification.states import Lifecycle
 
 VERIFICATION_MONTHS = 3  # Art. 20
 EVIDENCE_MAX = 10
@@ -78,6 +79,46 @@ class HomeVisitStatus(StrEnum):
     SCHEDULED = "scheduled"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+def task_overdue(status: TaskStatus, deadline_on: date, today: date) -> bool:
+    """The one overdue rule of a township task (Art. 14: verified within its deadline): open
+    on a day after the deadline. storage.rules_sql.task_overdue_clause says the same
+    in SQL (tests/integration/test_overdue_rule.py holds them equal)."""
+    return status is TaskStatus.OPEN and deadline_on < today
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"  # recorded; waiting for the worker (or for the broker to come back)
+    RUNNING = "running"
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+RUN_LIFECYCLE = Lifecycle(
+    "comparison run",
+    {
+        RunStatus.QUEUED: {RunStatus.RUNNING, RunStatus.FAILED},
+        RunStatus.RUNNING: {RunStatus.RUNNING, RunStatus.APPLIED, RunStatus.FAILED},
+    },
+)
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"  # uploaded; the worker imports it
+    RUNNING = "running"
+    DONE = "done"
+    REFUSED = "refused"  # not a readable feed: nothing imported, the reason kept
+    FAILED = "failed"
+
+
+IMPORT_LIFECYCLE = Lifecycle(
+    "feed import",
+    {
+        ImportStatus.QUEUED: {ImportStatus.RUNNING, ImportStatus.REFUSED, ImportStatus.FAILED},
+        ImportStatus.RUNNING: {ImportStatus.DONE, ImportStatus.REFUSED, ImportStatus.FAILED},
+    },
+)
 
 
 class HomeVisitReason(StrEnum):
@@ -186,7 +227,7 @@ class VerificationTask:
         )
 
     def is_overdue(self, today: date) -> bool:
-        return self.status is TaskStatus.OPEN and today > self.deadline_on
+        return task_overdue(self.status, self.deadline_on, today)
 
     def _require_open(self) -> None:
         if self.status is not TaskStatus.OPEN:
@@ -351,7 +392,7 @@ class ComparisonRun:
     window_end: date
     started_by: UUID | None
     started_by_label: str | None
-    status: str = "queued"  # queued | running | applied | failed
+    status: RunStatus = RunStatus.QUEUED
     progress: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     by_district: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -363,6 +404,27 @@ class ComparisonRun:
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
 
+    @property
+    def finished(self) -> bool:
+        return RUN_LIFECYCLE.is_final(self.status)
+
+    @property
+    def is_applied(self) -> bool:
+        return self.status is RunStatus.APPLIED
+
+    def advance(self, progress: str) -> None:
+        """Claimed by a worker, or a stage further."""
+        self.status = RUN_LIFECYCLE.move(self.status, RunStatus.RUNNING)
+        self.progress = progress
+
+    def finish_applied(self, at: datetime) -> None:
+        self.status = RUN_LIFECYCLE.move(self.status, RunStatus.APPLIED)
+        self.progress, self.finished_at = None, at
+
+    def fail(self, error: str, at: datetime) -> None:
+        self.status = RUN_LIFECYCLE.move(self.status, RunStatus.FAILED)
+        self.error, self.finished_at = error[:2000], at
+
 
 @dataclass(eq=False)
 class FeedImport:
@@ -370,7 +432,7 @@ class FeedImport:
     file_format: str
     started_by: UUID | None
     encoding: str | None = None
-    status: str = "running"  # queued | running | done | refused | failed
+    status: ImportStatus = ImportStatus.RUNNING
     rows_read: int = 0
     rows_accepted: int = 0
     rows_duplicate: int = 0
@@ -383,3 +445,16 @@ class FeedImport:
     id: UUID = field(default_factory=uuid4)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+    def start(self, file_format: str, encoding: str | None) -> None:
+        """A queued import claimed by the worker (one delivery wins)."""
+        self.status = IMPORT_LIFECYCLE.move(self.status, ImportStatus.RUNNING)
+        self.file_format, self.encoding = file_format, encoding
+
+    def refuse(self, message: str, at: datetime) -> None:
+        self.status = IMPORT_LIFECYCLE.move(self.status, ImportStatus.REFUSED)
+        self.message, self.finished_at = message, at
+
+    def finish(self, message: str, at: datetime) -> None:
+        self.status = IMPORT_LIFECYCLE.move(self.status, ImportStatus.DONE)
+        self.message, self.finished_at = message, at

@@ -22,19 +22,27 @@ from sqlalchemy.orm import Session
 from certification.access import Scope
 from certification.comparison import DepartmentEvent
 from certification.ports import Page, PageRequest
-from certification.supervision import TipOff
+from certification.supervision import TipOff, TipOffStatus
 from certification.verification import (
+    RUN_LIFECYCLE,
     ComparisonRun,
     DecisionProposal,
     FeedImport,
     HomeVisitRequest,
+    HomeVisitStatus,
+    ImportStatus,
+    ProposalKind,
+    ProposalStatus,
+    RunStatus,
     TaskStatus,
     VerificationTask,
 )
 from certification.vocabulary import EntitlementStatus
 from storage import schema
+from storage.db import rowcount
 from storage.paging import keyset_page
 from storage.repositories import get_row
+from storage.rules_sql import task_overdue_clause
 from storage.scoping import scoped_page, within_scope
 
 EXPORT_BATCH = 100_000
@@ -60,7 +68,7 @@ class SqlFeedImportRepository:
 
     def queued_before(self, before: datetime) -> list[UUID]:
         t = schema.feed_imports
-        stmt = sa.select(t.c.id).where(t.c.status == "queued", t.c.started_at < before)
+        stmt = sa.select(t.c.id).where(t.c.status == ImportStatus.QUEUED, t.c.started_at < before)
         return list(self.session.scalars(stmt.order_by(t.c.started_at).limit(100)))
 
     def find(self, page: PageRequest) -> Page[FeedImport]:
@@ -158,7 +166,7 @@ class SqlFeedImportRepository:
             {"import_id": import_id},
         )
         self.session.execute(sa.text("TRUNCATE feed_batch"))
-        return int(result.rowcount or 0)
+        return rowcount(result)
 
 
 class SqlComparisonRepository:
@@ -175,10 +183,10 @@ class SqlComparisonRepository:
 
     def queued_before(self, before: datetime) -> list[UUID]:
         t = schema.comparison_runs
-        stmt = sa.select(t.c.id).where(t.c.status == "queued", t.c.started_at < before)
+        stmt = sa.select(t.c.id).where(t.c.status == RunStatus.QUEUED, t.c.started_at < before)
         return list(self.session.scalars(stmt.order_by(t.c.started_at).limit(10)))
 
-    def latest(self, *, status: str | None = None) -> ComparisonRun | None:
+    def latest(self, *, status: RunStatus | None = None) -> ComparisonRun | None:
         t = schema.comparison_runs
         stmt = sa.select(ComparisonRun).order_by(t.c.started_at.desc()).limit(1)
         if status is not None:
@@ -187,7 +195,8 @@ class SqlComparisonRepository:
 
     def running(self) -> ComparisonRun | None:
         t = schema.comparison_runs
-        stmt = sa.select(ComparisonRun).where(t.c.status.in_(("queued", "running"))).limit(1)
+        unfinished = [s for s in RunStatus if not RUN_LIFECYCLE.is_final(s)]
+        stmt = sa.select(ComparisonRun).where(t.c.status.in_(unfinished)).limit(1)
         return self.session.scalars(stmt).first()
 
     def find(self, page: PageRequest) -> Page[ComparisonRun]:
@@ -453,7 +462,7 @@ class SqlVerificationTaskRepository:
         self,
         *,
         scope: Scope,
-        status: str | None,
+        status: TaskStatus | None,
         overdue_on: date | None,
         page: PageRequest,
     ) -> Page[VerificationTask]:
@@ -462,7 +471,7 @@ class SqlVerificationTaskRepository:
         if status:
             filters.append(t.c.status == status)
         if overdue_on is not None:
-            filters += [t.c.status == TaskStatus.OPEN.value, t.c.deadline_on < overdue_on]
+            filters.append(task_overdue_clause(t, overdue_on))
         return scoped_page(
             self.session,
             VerificationTask,
@@ -477,7 +486,7 @@ class SqlVerificationTaskRepository:
         t = schema.verification_tasks
         stmt = (
             sa.select(t.c.district_code, sa.func.count())
-            .where(t.c.status == TaskStatus.OPEN.value, t.c.deadline_on < today)
+            .where(task_overdue_clause(t, today))
             .group_by(t.c.district_code)
             .order_by(t.c.district_code)
         )
@@ -528,12 +537,19 @@ class SqlDecisionProposalRepository:
     def open_for(self, entitlement_id: UUID, kind: str) -> DecisionProposal | None:
         t = schema.decision_proposals
         stmt = sa.select(DecisionProposal).where(
-            t.c.entitlement_id == entitlement_id, t.c.kind == kind, t.c.status == "proposed"
+            t.c.entitlement_id == entitlement_id,
+            t.c.kind == kind,
+            t.c.status == ProposalStatus.PROPOSED,
         )
         return self.session.scalars(stmt).first()
 
     def find(
-        self, *, scope: Scope, status: str | None, kind: str | None, page: PageRequest
+        self,
+        *,
+        scope: Scope,
+        status: ProposalStatus | None,
+        kind: ProposalKind | None,
+        page: PageRequest,
     ) -> Page[DecisionProposal]:
         t = schema.decision_proposals
         filters = []
@@ -563,7 +579,7 @@ class SqlHomeVisitRepository:
         return self.session.get(HomeVisitRequest, request_id)
 
     def find(
-        self, *, scope: Scope, status: str | None, page: PageRequest
+        self, *, scope: Scope, status: HomeVisitStatus | None, page: PageRequest
     ) -> Page[HomeVisitRequest]:
         t = schema.home_visit_requests
         filters = [t.c.status == status] if status else []
@@ -636,7 +652,7 @@ class SqlTipOffRepository:
     def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None:
         return self.session.get(TipOff, tip_id, with_for_update=for_update or None)
 
-    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[TipOff]:
+    def find(self, *, scope: Scope, status: TipOffStatus | None, page: PageRequest) -> Page[TipOff]:
         t = schema.tip_offs
         stmt = within_scope(sa.select(TipOff), scope, t)
         if status:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from certification.access import Scope
+from certification.verification import TaskStatus
 from storage import schema
 from storage.scoping import within_scope
 
@@ -61,6 +62,8 @@ class SqlReportRepository:
             (t.c.deadline_on <= today + timedelta(days=30), "30d"),
             else_="later",
         )
-        stmt = sa.select(bucket, sa.func.count()).where(t.c.status == "open").group_by(bucket)
+        stmt = (
+            sa.select(bucket, sa.func.count()).where(t.c.status == TaskStatus.OPEN).group_by(bucket)
+        )
         stmt = within_scope(stmt, scope, t)
         return {str(b): int(n) for b, n in self.session.execute(stmt)}

@@ -6,12 +6,21 @@ import sqlalchemy as sa
 
 from certification.claims import ClaimStatus
 from certification.regions import RegionLevel
+from certification.selfservice import (
+    AttemptStatus,
+    BindingStatus,
+    CaseStatus,
+    EnrolmentStatus,
+    SessionStatus,
+)
 from certification.supervision import TipOffCategory, TipOffStatus
 from certification.verification import (
     HomeVisitReason,
     HomeVisitStatus,
+    ImportStatus,
     ProposalKind,
     ProposalStatus,
+    RunStatus,
     TaskRoute,
     TaskStatus,
     VerificationChannel,
@@ -357,7 +366,9 @@ challenge_sessions = sa.Table(
     sa.Column("max_video_seconds", sa.Integer, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("upload_key", sa.String(300), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column(
+        "status", enum_column(SessionStatus, "challenge_session_status", length=16), nullable=False
+    ),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_challenge_sessions_person", "person_id", "created_at"),
@@ -375,7 +386,7 @@ attempts = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("mirrored", sa.Boolean, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", enum_column(AttemptStatus, "attempt_status", length=16), nullable=False),
     sa.Column("claim_token", sa.String(64)),
     sa.Column("claimed_at", UTCDateTime),
     sa.Column("tries", sa.Integer, nullable=False),
@@ -399,7 +410,7 @@ review_cases = sa.Table(
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("attempt_id", sa.Uuid, sa.ForeignKey("attempts.id")),
-    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("status", enum_column(CaseStatus, "review_case_status", length=24), nullable=False),
     sa.Column("decided_by", sa.Uuid),
     sa.Column("decided_at", UTCDateTime),
     sa.Column("comment", sa.Text),
@@ -417,7 +428,9 @@ family_bindings = sa.Table(
     sa.Column("family_account_id", sa.Uuid, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
     sa.Column("relationship", sa.String(32), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column(
+        "status", enum_column(BindingStatus, "family_binding_status", length=16), nullable=False
+    ),
     sa.Column("decided_by", sa.Uuid),
     sa.Column("decided_how", sa.String(32)),
     sa.Column("decided_at", UTCDateTime),
@@ -456,7 +469,11 @@ enrolment_requests = sa.Table(
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
     sa.Column("photo_key", sa.String(300), nullable=False),
     sa.Column("requested_by", sa.Uuid),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column(
+        "status",
+        enum_column(EnrolmentStatus, "enrolment_request_status", length=16),
+        nullable=False,
+    ),
     sa.Column("reason", sa.String(64)),
     sa.Column("detail", sa.Text),
     sa.Column("template_id", sa.Uuid, sa.ForeignKey("face_templates.id")),
@@ -491,7 +508,7 @@ feed_imports = sa.Table(
     sa.Column("sha256", sa.String(64)),
     sa.Column("object_key", sa.String(300)),
     sa.Column("started_by", sa.Uuid),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", enum_column(ImportStatus, "feed_import_status", length=16), nullable=False),
     sa.Column("rows_read", sa.BigInteger, nullable=False),
     sa.Column("rows_accepted", sa.BigInteger, nullable=False),
     sa.Column("rows_duplicate", sa.BigInteger, nullable=False),
@@ -542,7 +559,7 @@ comparison_runs = sa.Table(
     sa.Column("window_end", sa.Date, nullable=False),
     sa.Column("started_by", sa.Uuid),
     sa.Column("started_by_label", sa.String(128)),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", enum_column(RunStatus, "comparison_run_status", length=16), nullable=False),
     sa.Column("progress", sa.String(64)),
     sa.Column("counts", sa.JSON, nullable=False),
     sa.Column("by_district", sa.JSON, nullable=False),

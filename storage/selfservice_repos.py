@@ -20,7 +20,9 @@ from certification.model import (
     VerificationReferral,
 )
 from certification.ports import Page, PageRequest
+from certification.selfservice import AttemptStatus, BindingStatus, CaseStatus
 from storage import schema
+from storage.db import rowcount
 from storage.repositories import get_row
 from storage.scoping import scoped_page
 
@@ -77,15 +79,22 @@ class SqlAttemptRepository:
             sa.update(t)
             .where(
                 t.c.id == attempt_id,
+                # ATTEMPT_LIFECYCLE: pending -> processing, or a timed-out processing claim
+                # -> processing again (its worker died)
                 sa.or_(
-                    t.c.status == "pending",
-                    sa.and_(t.c.status == "processing", t.c.claimed_at < stale_before),
+                    t.c.status == AttemptStatus.PENDING,
+                    sa.and_(t.c.status == AttemptStatus.PROCESSING, t.c.claimed_at < stale_before),
                 ),
             )
-            .values(status="processing", claim_token=token, claimed_at=now, tries=t.c.tries + 1)
+            .values(
+                status=AttemptStatus.PROCESSING,
+                claim_token=token,
+                claimed_at=now,
+                tries=t.c.tries + 1,
+            )
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     def unsuccessful_since(self, person_id: UUID, since: datetime) -> list[datetime]:
         """The person's own unsuccessful attempts (a claim's checks count against the claim,
@@ -107,7 +116,7 @@ class SqlAttemptRepository:
         t = schema.attempts
         stmt = (
             sa.select(t.c.id)
-            .where(t.c.status == "pending", t.c.created_at < older_than)
+            .where(t.c.status == AttemptStatus.PENDING, t.c.created_at < older_than)
             .order_by(t.c.created_at)
             .limit(limit)
         )
@@ -126,10 +135,14 @@ class SqlReviewCaseRepository:
 
     def open_for_person(self, person_id: UUID) -> list[ReviewCase]:
         t = schema.review_cases
-        stmt = sa.select(ReviewCase).where(t.c.person_id == person_id, t.c.status == "open")
+        stmt = sa.select(ReviewCase).where(
+            t.c.person_id == person_id, t.c.status == CaseStatus.OPEN
+        )
         return list(self.session.scalars(stmt))
 
-    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[ReviewCase]:
+    def find(
+        self, *, scope: Scope, status: CaseStatus | None, page: PageRequest
+    ) -> Page[ReviewCase]:
         t = schema.review_cases
         return scoped_page(
             self.session,
@@ -162,7 +175,9 @@ class SqlFamilyBindingRepository:
         stmt = sa.select(FamilyBinding).where(t.c.person_id == person_id)
         return list(self.session.scalars(stmt.order_by(t.c.requested_at)))
 
-    def find(self, *, scope: Scope, status: str | None, page: PageRequest) -> Page[FamilyBinding]:
+    def find(
+        self, *, scope: Scope, status: BindingStatus | None, page: PageRequest
+    ) -> Page[FamilyBinding]:
         t = schema.family_bindings
         return scoped_page(
             self.session,

@@ -39,14 +39,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def enum_column(enum_cls: type[StrEnum], name: str, **kw: Any) -> sa.Enum:
+def enum_column(enum_cls: type[StrEnum], name: str, *, length: int = 32, **kw: Any) -> sa.Enum:
     """Stored as its value in a VARCHAR with a named CHECK constraint (portable, no PG ENUM)."""
     return sa.Enum(
         enum_cls,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=32,
+        length=length,
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
         **kw,

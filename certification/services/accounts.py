@@ -18,7 +18,6 @@ from certification.claims import Claim, ClaimLimits, target_hash
 from certification.errors import (
     AlreadyExists,
     AuthenticationFailed,
-    NotFound,
     RuleViolation,
     TooManyRequests,
     ValidationFailed,
@@ -29,6 +28,7 @@ from certification.regions import RegionLevel, level_of
 from certification.services import signin
 from certification.services.context import UseCaseContext
 from certification.services.persons import normalise_name, normalise_phone
+from certification.services.records import found
 from certification.vocabulary import AccountKind, StaffRole
 
 MIN_PASSWORD_LENGTH = 12
@@ -242,9 +242,7 @@ def reset_second_factor(
     """An operator clears a lost second factor; the account's sessions end and it sets up a
     new one at its next sign-in."""
     access.require_operator(actor, "reset a second factor")
-    account = ctx.uow.accounts.get(account_id)
-    if account is None:
-        raise NotFound(f"No account with id {account_id}.")
+    account = found(ctx.uow.accounts.get(account_id), "account", account_id)
     account.totp_secret = None
     account.totp_confirmed_at = None
     end_sessions(ctx, account)
@@ -468,9 +466,7 @@ def set_account_active(
     ctx: UseCaseContext, actor: Actor, account_id: UUID, *, active: bool, reason: str
 ) -> Account:
     access.require_operator(actor, "enable or disable accounts")
-    account = ctx.uow.accounts.get(account_id)
-    if account is None:
-        raise NotFound(f"No account with id {account_id}.")
+    account = found(ctx.uow.accounts.get(account_id), "account", account_id)
     if account.id == actor.account_id and not active:
         raise RuleViolation("You cannot disable your own account.")
     account.active = active

@@ -31,9 +31,7 @@ from certification.arrears import compute_arrears
 from certification.comparison import ComparisonWindow, DepartmentEvent
 from certification.errors import (
     DomainError,
-    NotFound,
     RuleViolation,
-    StaleVersion,
     ValidationFailed,
 )
 from certification.feeds import (
@@ -57,18 +55,22 @@ from certification.regions import CITY_CODE
 from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.persons import load_person
+from certification.services.records import check_version, found
 from certification.services.suspensions import apply_restoration, apply_suspension
 from certification.services.verification import (
     dispatch_task,
     open_proposal,
     refer_for_verification,
 )
+from certification.states import state_named
 from certification.verification import (
     ComparisonRun,
     DecisionProposal,
     FeedImport,
+    ImportStatus,
     ProposalKind,
     ProposalStatus,
+    RunStatus,
 )
 from certification.vocabulary import (
     AccountKind,
@@ -150,7 +152,7 @@ def queue_import(
         file_name=file_name[:300] or "feed",
         file_format="unknown",
         started_by=actor.account_id,
-        status="queued",
+        status=ImportStatus.QUEUED,
         object_key=object_key,
         started_at=ctx.clock.now(),
     )
@@ -166,12 +168,8 @@ def queue_import(
 
 def refuse_import(ctx: UseCaseContext, actor: Actor, import_id: UUID, message: str) -> FeedImport:
     """The file cannot be read as a feed at all: nothing is imported, the reason is kept."""
-    record = ctx.uow.feed_imports.get(import_id)
-    if record is None:
-        raise NotFound(f"No feed import with id {import_id}.")
-    record.status = "refused"
-    record.message = message
-    record.finished_at = ctx.clock.now()
+    record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
+    record.refuse(message, ctx.clock.now())
     ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=message)
     ctx.uow.commit()
     return record
@@ -191,11 +189,9 @@ def import_feed(
     record: FeedImport | None = None
     if queued is not None:
         record = ctx.uow.feed_imports.get(queued, for_update=True)  # one delivery wins
-        if record is None or record.status != "queued":
+        if record is None or record.status is not ImportStatus.QUEUED:
             raise RuleViolation(f"Feed import {queued} is not waiting to be imported.")
-        record.status = "running"
-        record.file_format = source.file_format
-        record.encoding = source.encoding
+        record.start(source.file_format, source.encoding)
     else:
         record = FeedImport(
             file_name=source.file_name[:300],
@@ -208,15 +204,14 @@ def import_feed(
     missing, extra = header_problems(source.columns)
     record.ignored_columns = extra
     if missing:
-        record.status = "refused"
-        record.message = (
+        record.refuse(
             "The file misses the required column(s) "
             + ", ".join(missing)
             + "; found: "
             + ", ".join(source.columns or ["(none)"])
-            + ". Nothing was imported."
+            + ". Nothing was imported.",
+            ctx.clock.now(),
         )
-        record.finished_at = ctx.clock.now()
         ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=record.message)
         ctx.uow.commit()
         return record
@@ -265,11 +260,10 @@ def import_feed(
     flush()
     record.rows_duplicate = read - refused - accepted
     record.sha256 = source.sha256
-    record.status = "done"
-    record.finished_at = ctx.clock.now()
-    record.message = (
+    record.finish(
         f"{read} rows read: {accepted} new events kept, {record.rows_duplicate} already "
-        f"known (same source record id), {refused} refused."
+        f"known (same source record id), {refused} refused.",
+        ctx.clock.now(),
     )
     ctx.audit(
         actor,
@@ -290,9 +284,7 @@ def import_feed(
 
 def get_import(ctx: UseCaseContext, actor: Actor, import_id: UUID) -> FeedImport:
     access.require_operator(actor, "read feed imports")
-    record = ctx.uow.feed_imports.get(import_id)
-    if record is None:
-        raise NotFound(f"No feed import with id {import_id}.")
+    record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
     return record
 
 
@@ -333,9 +325,7 @@ def start_run(
         raise ValidationFailed("The window is longer than two years.", field="window_start")
     running = ctx.uow.comparison.running()
     if running is not None and ctx.clock.now() - running.started_at > ABANDONED_AFTER:
-        running.error = f"abandoned: still {running.status} after {ABANDONED_AFTER}"
-        running.status = "failed"
-        running.finished_at = ctx.clock.now()
+        running.fail(f"abandoned: still {running.status} after {ABANDONED_AFTER}", ctx.clock.now())
         ctx.audit(actor, "comparison.abandoned", "comparison_run", running.id)
         running = None
     if running is not None:
@@ -343,7 +333,7 @@ def start_run(
             f"Comparison run {running.id} is still {running.status}; wait for it to finish.",
             details={"run_id": str(running.id)},
         )
-    previous = ctx.uow.comparison.latest(status="applied")
+    previous = ctx.uow.comparison.latest(status=RunStatus.APPLIED)
     run = ComparisonRun(
         window_start=start,
         window_end=end,
@@ -396,7 +386,7 @@ _APPLIED = re.compile(re.escape(APPLYING) + r"(\d+)")
 
 def progress_percent(run: ComparisonRun) -> int:
     """The share of a run done, read from its status and progress note (for a progress bar)."""
-    if run.status in ("applied", "failed"):
+    if run.finished:
         return 100
     note = run.progress or ""
     match = _APPLIED.search(note)
@@ -406,18 +396,14 @@ def progress_percent(run: ComparisonRun) -> int:
     for word, share in reversed(STAGE_SHARES):
         if note.startswith(word):
             return share
-    return 1 if run.status == "running" else 0
+    return 1 if run.status is RunStatus.RUNNING else 0
 
 
-def _set_progress(
-    contexts: Callable[[], UseCaseContext], run_id: UUID, status: str, progress: str
-) -> None:
+def _set_progress(contexts: Callable[[], UseCaseContext], run_id: UUID, progress: str) -> None:
     ctx = contexts()
     with ctx.uow:
-        run = ctx.uow.comparison.get(run_id)
-        if run is None:
-            raise NotFound(f"No comparison run with id {run_id}.")
-        run.status, run.progress = status, progress
+        run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
+        run.advance(progress)
         ctx.uow.commit()
 
 
@@ -444,10 +430,8 @@ def execute_run(
         ctx = contexts()
         with ctx.uow:
             run = ctx.uow.comparison.get(run_id)
-            if run is not None and run.status not in ("applied",):
-                run.status = "failed"
-                run.error = f"{type(err).__name__}: {err}"[:2000]
-                run.finished_at = ctx.clock.now()
+            if run is not None and not run.finished:
+                run.fail(f"{type(err).__name__}: {err}", ctx.clock.now())
                 ctx.audit(actor, "comparison.failed", "comparison_run", run_id, reason=run.error)
                 ctx.uow.commit()
         raise
@@ -462,14 +446,13 @@ def _execute(
 ) -> ComparisonRun:
     ctx = contexts()
     with ctx.uow:
-        run = ctx.uow.comparison.get(run_id, for_update=True)  # one delivery claims it
-        if run is None:
-            raise NotFound(f"No comparison run with id {run_id}.")
-        if run.status != "queued":
+        # one delivery claims it
+        run = found(ctx.uow.comparison.get(run_id, for_update=True), "comparison run", run_id)
+        if run.status is not RunStatus.QUEUED:
             # A second delivery of the same task (the broker redelivers long tasks): the
             # first one owns the run.
             raise RunNotQueued(f"Comparison run {run_id} is {run.status}, not queued.")
-        run.status, run.progress = "running", "exporting"
+        run.advance("exporting")
         window = ComparisonWindow(run.window_start, run.window_end)
         ctx.uow.commit()
     timings: dict[str, float] = {}
@@ -481,16 +464,15 @@ def _execute(
         n_ents = ctx.uow.comparison.export_entitlements(ents)
         n_evs = ctx.uow.comparison.export_events(evs, window.ends_on)
     timings["export_s"] = (clock(UTC) - t0).total_seconds()
-    _set_progress(contexts, run_id, "running", f"classifying {n_ents} benefits")
+    _set_progress(contexts, run_id, f"classifying {n_ents} benefits")
     outcome = engine.classify(ents, evs, window, out)
     timings.update(outcome.timings)
-    _set_progress(contexts, run_id, "running", "storing the lists")
+    _set_progress(contexts, run_id, "storing the lists")
     t1 = clock(UTC)
     ctx = contexts()
     with ctx.uow:
         ctx.uow.comparison.load_entries(run_id, engine.entries(out, 10_000))
-        run = ctx.uow.comparison.get(run_id)
-        assert run is not None
+        run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
         run.counts = dict(outcome.counts)
         run.by_district = {k: dict(v) for k, v in outcome.by_district.items()}
         run.progress = "applying the lists"
@@ -510,12 +492,10 @@ def _execute(
     timings["apply_s"] = (clock(UTC) - t2).total_seconds()
     ctx = contexts()
     with ctx.uow:
-        run = ctx.uow.comparison.get(run_id)
-        assert run is not None
-        run.status, run.progress = "applied", None
+        run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
+        run.finish_applied(ctx.clock.now())
         run.applied = applied
         run.timings = {k: round(v, 3) for k, v in timings.items()}
-        run.finished_at = ctx.clock.now()
         ctx.audit(actor, "comparison.applied", "comparison_run", run_id, applied=applied)
         ctx.uow.commit()
         return run
@@ -630,7 +610,7 @@ def _progress_note(
     contexts: Callable[[], UseCaseContext], run_id: UUID, applied: Counter[str]
 ) -> None:
     done = sum(applied.values())
-    _set_progress(contexts, run_id, "running", f"{APPLYING}{done} people done")
+    _set_progress(contexts, run_id, f"{APPLYING}{done} people done")
 
 
 def _apply_qualified(
@@ -756,9 +736,7 @@ def _reader_scope(actor: Actor) -> Scope:
 
 def get_run(ctx: UseCaseContext, actor: Actor, run_id: UUID) -> ComparisonRun:
     _reader_scope(actor)
-    run = ctx.uow.comparison.get(run_id)
-    if run is None:
-        raise NotFound(f"No comparison run with id {run_id}.")
+    run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
     return run
 
 
@@ -885,17 +863,13 @@ def decide_proposal(
 ) -> DecisionProposal:
     """One click: confirm (suspend / restore with arrears) or dismiss with a reason. A
     dismissed suspension from a comparison run sends the person to verification instead."""
-    proposal = ctx.uow.proposals.get(proposal_id)
-    if proposal is None:
-        raise NotFound(f"No proposal with id {proposal_id}.")
+    proposal = found(ctx.uow.proposals.get(proposal_id), "proposal", proposal_id)
     person = load_person(ctx, proposal.person_id, for_update=True)
     access.require_agency_clerk_for(
         actor, person.region_code, "decide suspensions and restorations"
     )
-    proposal = ctx.uow.proposals.get(proposal_id, for_update=True)
-    assert proposal is not None
-    if expected_version is not None and expected_version != proposal.version:
-        raise StaleVersion("Someone else decided this proposal; reload it.")
+    proposal = found(ctx.uow.proposals.get(proposal_id, for_update=True), "proposal", proposal_id)
+    check_version(proposal, expected_version, "proposal")
     if confirm:
         _confirm(ctx, actor, proposal, person, note=note)
     else:
@@ -937,9 +911,7 @@ def expected_arrears(ctx: UseCaseContext, proposal: DecisionProposal) -> int | N
 
 
 def get_proposal(ctx: UseCaseContext, actor: Actor, proposal_id: UUID) -> DecisionProposal:
-    proposal = ctx.uow.proposals.get(proposal_id)
-    if proposal is None:
-        raise NotFound(f"No proposal with id {proposal_id}.")
+    proposal = found(ctx.uow.proposals.get(proposal_id), "proposal", proposal_id)
     person = load_person(ctx, proposal.person_id)
     access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
     return proposal
@@ -954,4 +926,9 @@ def list_proposals(
     page: PageRequest,
 ) -> Page[DecisionProposal]:
     scope = access.staff_scope(actor)
-    return ctx.uow.proposals.find(scope=scope, status=status, kind=kind, page=page)
+    return ctx.uow.proposals.find(
+        scope=scope,
+        status=state_named(ProposalStatus, status),
+        kind=state_named(ProposalKind, kind, field="kind"),
+        page=page,
+    )

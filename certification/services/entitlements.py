@@ -8,10 +8,11 @@ from uuid import UUID
 from certification import access
 from certification.access import Actor
 from certification.calendar import YearMonth
-from certification.errors import AlreadyExists, NotFound, ValidationFailed
+from certification.errors import AlreadyExists, ValidationFailed
 from certification.model import Entitlement, EntitlementAmount, Person, validate_amount
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.records import found
 from certification.vocabulary import (
     BenefitKind,
     DependantRelationship,
@@ -23,9 +24,7 @@ from certification.vocabulary import (
 def load_entitlement(
     ctx: UseCaseContext, entitlement_id: UUID, *, lock_person: bool = False
 ) -> tuple[Person, Entitlement]:
-    entitlement = ctx.uow.entitlements.get(entitlement_id)
-    if entitlement is None:
-        raise NotFound(f"No benefit with id {entitlement_id}.")
+    entitlement = found(ctx.uow.entitlements.get(entitlement_id), "benefit", entitlement_id)
     person = load_person(ctx, entitlement.person_id, for_update=lock_person)
     return person, entitlement
 

@@ -15,8 +15,6 @@ from certification.access import Actor
 from certification.citizen_id import CitizenId
 from certification.errors import (
     AccessDenied,
-    NotFound,
-    RuleViolation,
     ValidationFailed,
 )
 from certification.model import FamilyBinding
@@ -24,6 +22,8 @@ from certification.ports import Page, PageRequest
 from certification.selfservice import BindingStatus
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person, normalise_name
+from certification.services.records import found
+from certification.states import state_named
 from certification.vocabulary import AccountKind
 
 RELATIONSHIPS = ("spouse", "child", "grandchild", "sibling", "parent", "other_relative", "carer")
@@ -55,8 +55,7 @@ def request_binding(
         ctx.uow.commit()  # recorded for fraud analysis; the caller hears "recorded"
         return None
     if any(
-        b.person_id == person.id
-        and b.status in (BindingStatus.REQUESTED.value, BindingStatus.ACTIVE.value)
+        b.person_id == person.id and b.in_force
         for b in ctx.uow.bindings.for_family(actor.account_id)
     ):
         return None
@@ -77,9 +76,7 @@ def request_binding(
 
 
 def _load(ctx: UseCaseContext, binding_id: UUID) -> FamilyBinding:
-    binding = ctx.uow.bindings.get(binding_id, for_update=True)
-    if binding is None:
-        raise NotFound(f"No binding {binding_id}.")
+    binding = found(ctx.uow.bindings.get(binding_id, for_update=True), "binding", binding_id)
     return binding
 
 
@@ -93,14 +90,7 @@ def confirm_binding(ctx: UseCaseContext, actor: Actor, binding_id: UUID) -> Fami
             "Confirm your own identity first (certify yourself once with the app) before "
             "letting someone help you."
         )
-    if binding.status != BindingStatus.REQUESTED.value:
-        raise RuleViolation(f"This request is {binding.status}.")
-    binding.status = BindingStatus.ACTIVE.value
-    binding.decided_by, binding.decided_how, binding.decided_at = (
-        actor.account_id,
-        "beneficiary_confirmed",
-        ctx.clock.now(),
-    )
+    binding.decide(BindingStatus.ACTIVE, "beneficiary_confirmed", actor.account_id, ctx.clock.now())
     ctx.audit(actor, "binding.confirmed", "person", binding.person_id, binding_id=str(binding.id))
     ctx.uow.commit()
     return binding
@@ -112,11 +102,12 @@ def staff_decide_binding(
     binding = _load(ctx, binding_id)
     person = load_person(ctx, binding.person_id)
     access.require_clerk_for(actor, person.region_code, "decide family binding requests")
-    if binding.status != BindingStatus.REQUESTED.value:
-        raise RuleViolation(f"This request is {binding.status}.")
-    binding.status = (BindingStatus.ACTIVE if approve else BindingStatus.REJECTED).value
-    binding.decided_by, binding.decided_at = actor.account_id, ctx.clock.now()
-    binding.decided_how = "staff_approved" if approve else "staff_rejected"
+    binding.decide(
+        BindingStatus.ACTIVE if approve else BindingStatus.REJECTED,
+        "staff_approved" if approve else "staff_rejected",
+        actor.account_id,
+        ctx.clock.now(),
+    )
     ctx.audit(
         actor,
         "binding.approved" if approve else "binding.rejected",
@@ -139,10 +130,7 @@ def revoke_binding(
     if not own:
         person = load_person(ctx, binding.person_id)
         access.require_clerk_for(actor, person.region_code, "revoke this binding")
-    if binding.status not in (BindingStatus.REQUESTED.value, BindingStatus.ACTIVE.value):
-        raise RuleViolation(f"This binding is already {binding.status}.")
-    binding.status = BindingStatus.REVOKED.value
-    binding.revoked_by, binding.revoked_at = actor.account_id, ctx.clock.now()
+    binding.revoke(actor.account_id, ctx.clock.now())
     ctx.audit(
         actor,
         "binding.revoked",
@@ -159,11 +147,7 @@ def my_bindings(ctx: UseCaseContext, actor: Actor) -> list[FamilyBinding]:
     """A family member's active bindings (a waiting request is not shown: that would tell
     whether the ID and name belong to a beneficiary); a beneficiary's bindings, all of them."""
     if actor.kind == AccountKind.FAMILY.value and actor.account_id is not None:
-        return [
-            b
-            for b in ctx.uow.bindings.for_family(actor.account_id)
-            if b.status == BindingStatus.ACTIVE.value
-        ]
+        return [b for b in ctx.uow.bindings.for_family(actor.account_id) if b.is_active]
     if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id is not None:
         return ctx.uow.bindings.for_person(actor.person_id)
     raise AccessDenied(
@@ -198,4 +182,4 @@ def list_for_staff(
     ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
 ) -> Page[FamilyBinding]:
     scope = access.staff_scope(actor)
-    return ctx.uow.bindings.find(scope=scope, status=status, page=page)
+    return ctx.uow.bindings.find(scope=scope, status=state_named(BindingStatus, status), page=page)

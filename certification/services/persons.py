@@ -11,14 +11,13 @@ from certification.citizen_id import CitizenId
 from certification.errors import (
     AccessDenied,
     AlreadyExists,
-    NotFound,
-    StaleVersion,
     ValidationFailed,
 )
 from certification.model import Person
 from certification.ports import Page, PageRequest, PersonFilter
 from certification.regions import RegionLevel, RegionPlacement, level_of
 from certification.services.context import UseCaseContext
+from certification.services.records import check_version, found
 
 _PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
 
@@ -61,9 +60,7 @@ def resolve_placement(ctx: UseCaseContext, region_code: str) -> RegionPlacement:
 
 
 def load_person(ctx: UseCaseContext, person_id: UUID, *, for_update: bool = False) -> Person:
-    person = ctx.uow.persons.get(person_id, for_update=for_update)
-    if person is None:
-        raise NotFound(f"No person with id {person_id}.")
+    person = found(ctx.uow.persons.get(person_id, for_update=for_update), "person", person_id)
     return person
 
 
@@ -119,8 +116,7 @@ def update_person(
 ) -> Person:
     person = load_person(ctx, person_id, for_update=True)
     access.require_clerk_for(actor, person.region_code, "change this person's record")
-    if expected_version is not None and expected_version != person.version:
-        raise StaleVersion("The record was changed by someone else; reload it and try again.")
+    check_version(person, expected_version, "record")
     changes: dict[str, object] = {}
     if name is not None and normalise_name(name) != person.name:
         changes["name"] = {"from": person.name, "to": normalise_name(name)}

@@ -15,8 +15,6 @@ from certification.access import Actor
 from certification.errors import (
     AccessDenied,
     NotFound,
-    RuleViolation,
-    StaleVersion,
     ValidationFailed,
 )
 from certification.model import Attempt, Person, ReviewCase, VerificationReferral
@@ -25,7 +23,9 @@ from certification.selfservice import CaseStatus
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.records import check_version, found
 from certification.services.verification import refer_for_verification
+from certification.states import state_named
 from certification.vocabulary import CertificationChannel, StaffRole
 
 DECISIONS = ("approve", "reject", "retake")
@@ -54,16 +54,14 @@ def list_cases(
     if not actor.has_role(StaffRole.REVIEWER):
         raise AccessDenied("The review queue needs the reviewer role.")
     scope = access.staff_scope(actor)
-    return ctx.uow.review_cases.find(scope=scope, status=status, page=page)
+    return ctx.uow.review_cases.find(scope=scope, status=state_named(CaseStatus, status), page=page)
 
 
 def _reviewable(
     ctx: UseCaseContext, actor: Actor, case_id: UUID
 ) -> tuple[ReviewCase, Person, Attempt | None]:
     """A case this reviewer may look at, with its person and attempt."""
-    case = ctx.uow.review_cases.get(case_id)
-    if case is None:
-        raise NotFound(f"No review case {case_id}.")
+    case = found(ctx.uow.review_cases.get(case_id), "review case", case_id)
     person = load_person(ctx, case.person_id)
     require_reviewer(actor, person)
     attempt = ctx.uow.attempts.get(case.attempt_id) if case.attempt_id else None
@@ -129,18 +127,15 @@ def decide_case(
     comment = (comment or "").strip()
     if len(comment) < 4:
         raise ValidationFailed("A comment explaining the decision is required.", field="comment")
-    case = ctx.uow.review_cases.get(case_id, for_update=True)
-    if case is None:
-        raise NotFound(f"No review case {case_id}.")
+    case = found(ctx.uow.review_cases.get(case_id, for_update=True), "review case", case_id)
     person = load_person(ctx, case.person_id, for_update=True)
     require_reviewer(actor, person)
-    if case.version != expected_version:
-        raise StaleVersion("Another reviewer changed this case; reload it before deciding.")
-    if case.status != CaseStatus.OPEN.value:
-        raise RuleViolation(f"This case was already decided ({case.status}).")
-    case.decided_by = actor.account_id
-    case.decided_at = ctx.clock.now()
-    case.comment = comment
+    check_version(case, expected_version, "case")
+    outcome_status = {
+        "approve": CaseStatus.APPROVED,
+        "reject": CaseStatus.REJECTED,
+    }.get(decision, CaseStatus.RETAKE_REQUESTED)
+    case.decide(outcome_status, actor.account_id, comment, ctx.clock.now())
     if decision == "approve":
         outcome = certify(
             ctx,
@@ -151,11 +146,9 @@ def decide_case(
             note=f"review approval: {comment}",
             source_ref=f"review:{case.id}",
         )
-        case.status = CaseStatus.APPROVED.value
         ctx.uow.flush()
         case.certification_id = outcome.certification.id
     elif decision == "reject":
-        case.status = CaseStatus.REJECTED.value
         ctx.uow.referrals.add(
             VerificationReferral(
                 person_id=person.id, source="review_case", source_id=case.id, note=comment
@@ -163,8 +156,6 @@ def decide_case(
         )
         # Art. 14: the person enters the township verification workflow.
         refer_for_verification(ctx, actor, person, source="review_case", source_id=case.id)
-    else:
-        case.status = CaseStatus.RETAKE_REQUESTED.value
     ctx.audit(
         actor,
         f"review.{decision}",

@@ -48,11 +48,11 @@ from certification.selfservice import (
     NEXT_STEPS,
     AttemptLimits,
     AttemptStatus,
-    BindingStatus,
     CaseReason,
     ChallengePlan,
     ChallengePolicy,
     Decision,
+    EnrolmentStatus,
     SessionStatus,
     TemplateRefreshRule,
 )
@@ -139,17 +139,14 @@ def compute_template(
 ) -> EnrolmentRequest:
     """The worker's part of enrolment: the engine's quality gate, then the template."""
     request = ctx.uow.enrolments.get(request_id)
-    if request is None or request.status != "pending":
+    if request is None or request.status is not EnrolmentStatus.PENDING:
         raise NotFound(f"No pending enrolment request {request_id}.")
     with tempfile.NamedTemporaryFile(suffix=".img") as tmp:
         store.fetch_to(request.photo_key, tmp.name)
         result = engine.enrol(Path(tmp.name).read_bytes())
-    request.decided_at = ctx.clock.now()
     actor = Actor.system("enrolment-worker")
     if not result.accepted or result.template is None:
-        request.status = "refused"
-        request.reason = result.reason
-        request.detail = result.detail
+        request.refuse(result.reason, result.detail, ctx.clock.now())
         ctx.audit(actor, "enrolment.refused", "person", request.person_id, reason=result.reason)
         ctx.uow.commit()
         return request
@@ -167,8 +164,7 @@ def compute_template(
     )
     ctx.uow.templates.add(template)
     ctx.uow.flush()
-    request.status = "accepted"
-    request.template_id = template.id
+    request.accept(template.id, ctx.clock.now())
     ctx.audit(
         actor, "enrolment.accepted", "person", request.person_id, template_id=str(template.id)
     )
@@ -203,7 +199,7 @@ def _person_for(
         bound = [
             b
             for b in ctx.uow.bindings.for_family(actor.account_id)
-            if b.person_id == person_id and b.status == BindingStatus.ACTIVE.value
+            if b.person_id == person_id and b.is_active
         ]
         if not bound:
             raise AccessDenied(
@@ -316,15 +312,14 @@ def _own_session(
 
 
 def _check_open(ctx: UseCaseContext, session: ChallengeSession) -> None:
-    if session.status == SessionStatus.OPEN.value and session.expires_at <= ctx.clock.now():
-        session.status = SessionStatus.EXPIRED.value
+    if session.expire_if_due(ctx.clock.now()):
         ctx.uow.commit()
-    if session.status == SessionStatus.EXPIRED.value:
+    if session.status is SessionStatus.EXPIRED:
         raise RuleViolation(
             "This certification session has expired; please start again.",
             details={"reason": "session_expired"},
         )
-    if session.status != SessionStatus.OPEN.value:
+    if session.status is not SessionStatus.OPEN:
         raise RuleViolation(
             "This session's video was already submitted.", details={"reason": "already_submitted"}
         )
@@ -404,7 +399,7 @@ def submit(
         mirrored=mirrored,
     )
     ctx.uow.attempts.add(attempt)
-    session.status = SessionStatus.SUBMITTED.value
+    session.submit()
     ctx.audit(
         actor,
         "selfservice.submitted",
@@ -508,28 +503,22 @@ def _apply_outcome(
     person = load_person(ctx, attempt.person_id, for_update=True)  # serialises outcomes
     attempt = ctx.uow.attempts.get(attempt_id)
     assert attempt is not None
-    if attempt.status != AttemptStatus.PROCESSING.value or attempt.claim_token != token:
+    if not attempt.held_by(token):
         return ProcessResult(attempt_id, "skipped")  # another delivery finished it first
     session = ctx.uow.challenge_sessions.get(attempt.session_id)
     assert session is not None
     now = ctx.clock.now()
     actor = Actor.system("self-service-worker")
     earlier = ctx.uow.attempts.unsuccessful_since(person.id, now - timedelta(days=1))
-    attempt.decided_at = now
-    attempt.status = AttemptStatus.DECIDED.value
-    attempt.evidence_keys = evidence
-    session.status = SessionStatus.DECIDED.value
+    session.close_decided()
     if result is None:
-        attempt.status = AttemptStatus.ERROR.value
-        attempt.decision = Decision.FAIL.value
-        attempt.reasons = ["template_model_mismatch"]
+        attempt.fail_to_process("template_model_mismatch", evidence, now)
         if session.claim_id is None:  # a claim's check never opens a case on the person
             _open_case(ctx, person, attempt, CaseReason.PROCESSING_ERROR)
         ctx.audit(actor, "selfservice.error", "person", person.id, attempt_id=str(attempt.id))
         ctx.uow.commit()
         return ProcessResult(attempt_id, "error")
-    attempt.decision = result.decision
-    attempt.reasons = list(result.reasons)
+    attempt.decide(result.decision, list(result.reasons), evidence, now)
     attempt.verdict = result.verdict
     attempt.match_score = result.match_score
     if session.claim_id is not None:
@@ -740,9 +729,9 @@ def session_status(ctx: UseCaseContext, actor: Actor, session_id: UUID) -> Sessi
     if attempt is None:
         expired = session.expires_at <= ctx.clock.now()
         state, step = ("expired", "expired") if expired else ("open", "wait")
-    elif attempt.status in (AttemptStatus.PENDING.value, AttemptStatus.PROCESSING.value):
+    elif attempt.waiting:
         state, step = "pending", "wait"
-    elif attempt.status == AttemptStatus.ERROR.value:
+    elif attempt.status is AttemptStatus.ERROR:
         state, step = "error", "review"
     else:
         state = attempt.decision or "error"

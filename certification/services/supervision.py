@@ -12,10 +12,12 @@ from uuid import UUID
 
 from certification.access import Actor, Listing, staff_scope
 from certification.citizen_id import CitizenId
-from certification.errors import AccessDenied, NotFound, StaleVersion, ValidationFailed
+from certification.errors import AccessDenied, ValidationFailed
 from certification.ports import Page, PageRequest
 from certification.regions import RegionLevel, level_of
 from certification.services.context import UseCaseContext
+from certification.services.records import check_version, found
+from certification.states import state_named
 from certification.supervision import (
     RewardScale,
     TipOff,
@@ -125,10 +127,10 @@ def list_tip_offs(
     ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
 ) -> Page[TipOff]:
     _require_investigator(actor)
-    if status and status not in {s.value for s in TipOffStatus}:
-        raise ValidationFailed(f"Unknown status {status!r}.", field="status")
     return ctx.uow.tip_offs.find(
-        scope=staff_scope(actor, Listing.TIP_OFFS), status=status, page=page
+        scope=staff_scope(actor, Listing.TIP_OFFS),
+        status=state_named(TipOffStatus, status),
+        page=page,
     )
 
 
@@ -139,9 +141,7 @@ def counts(ctx: UseCaseContext, actor: Actor) -> dict[str, int]:
 
 def get(ctx: UseCaseContext, actor: Actor, tip_id: UUID) -> tuple[TipOff, dict[str, str | None]]:
     """The report and its reporter's identity as this viewer may see it."""
-    tip = ctx.uow.tip_offs.get(tip_id)
-    if tip is None:
-        raise NotFound(f"No tip-off {tip_id}.")
+    tip = found(ctx.uow.tip_offs.get(tip_id), "tip-off", tip_id)
     _require_investigator(actor, tip.district_code)
     reporter = masked(tip, actor.account_id)
     if tip.assigned_to is not None and tip.assigned_to == actor.account_id:
@@ -153,12 +153,9 @@ def get(ctx: UseCaseContext, actor: Actor, tip_id: UUID) -> tuple[TipOff, dict[s
 def _load_for_change(
     ctx: UseCaseContext, actor: Actor, tip_id: UUID, expected_version: int | None
 ) -> TipOff:
-    tip = ctx.uow.tip_offs.get(tip_id, for_update=True)
-    if tip is None:
-        raise NotFound(f"No tip-off {tip_id}.")
+    tip = found(ctx.uow.tip_offs.get(tip_id, for_update=True), "tip-off", tip_id)
     _require_investigator(actor, tip.district_code)
-    if expected_version is not None and tip.version != expected_version:
-        raise StaleVersion("Someone else changed this report; reload it first.")
+    check_version(tip, expected_version, "report")
     return tip
 
 

@@ -19,11 +19,12 @@ from certification import access
 from certification.access import Actor
 from certification.arrears import Arrears
 from certification.contact import UnreachableFinding, assess_unreachable
-from certification.errors import NotFound, RuleViolation, StaleVersion, ValidationFailed
+from certification.errors import NotFound, RuleViolation, ValidationFailed
 from certification.model import ContactAttempt, Entitlement, Person, Suspension
 from certification.ports import Page, PageRequest
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.records import check_version, found
 from certification.vocabulary import EntitlementStatus, SuspensionReason, SuspensionStatus
 
 MIN_EXPLANATION = 4
@@ -187,9 +188,9 @@ class RestorationOutcome:
 def load_suspension(
     ctx: UseCaseContext, suspension_id: UUID, *, for_update: bool = False
 ) -> Suspension:
-    suspension = ctx.uow.suspensions.get(suspension_id, for_update=for_update)
-    if suspension is None:
-        raise NotFound(f"No suspension with id {suspension_id}.")
+    suspension = found(
+        ctx.uow.suspensions.get(suspension_id, for_update=for_update), "suspension", suspension_id
+    )
     return suspension
 
 
@@ -206,8 +207,7 @@ def restore(
     person = load_person(ctx, suspension.person_id, for_update=True)
     access.require_agency_clerk_for(actor, person.region_code, "restore this person's benefits")
     suspension = load_suspension(ctx, suspension_id, for_update=True)
-    if expected_version is not None and expected_version != suspension.version:
-        raise StaleVersion("The suspension was changed by someone else; reload it and try again.")
+    check_version(suspension, expected_version, "suspension")
     today = ctx.clock.today()
     on = restored_on or today
     if on > today:

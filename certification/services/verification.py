@@ -18,9 +18,7 @@ from certification import access
 from certification.access import Actor, Scope
 from certification.errors import (
     AccessDenied,
-    NotFound,
     RuleViolation,
-    StaleVersion,
     ValidationFailed,
 )
 from certification.model import Entitlement, Person
@@ -35,8 +33,10 @@ from certification.regions import CITY_CODE
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.records import check_version, found
 from certification.services.selfservice import retention_metadata
 from certification.services.suspensions import apply_suspension, unreachability
+from certification.states import state_named
 from certification.verification import (
     DecisionProposal,
     HomeVisitReason,
@@ -44,9 +44,11 @@ from certification.verification import (
     HomeVisitStatus,
     ProposalKind,
     Statement,
+    TaskStatus,
     VerificationChannel,
     VerificationResult,
     VerificationTask,
+    task_overdue,
 )
 from certification.vocabulary import (
     AccountKind,
@@ -128,9 +130,7 @@ def refer_for_verification(
 
 
 def load_task(ctx: UseCaseContext, task_id: UUID, *, for_update: bool = False) -> VerificationTask:
-    task = ctx.uow.tasks.get(task_id, for_update=for_update)
-    if task is None:
-        raise NotFound(f"No verification task with id {task_id}.")
+    task = found(ctx.uow.tasks.get(task_id, for_update=for_update), "verification task", task_id)
     return task
 
 
@@ -164,7 +164,7 @@ def list_tasks(
     scope = access.staff_scope(actor)
     return ctx.uow.tasks.find(
         scope=scope,
-        status=status,
+        status=state_named(TaskStatus, status),
         overdue_on=ctx.clock.today() if overdue else None,
         page=page,
     )
@@ -173,11 +173,6 @@ def list_tasks(
 def overdue_by_district(ctx: UseCaseContext, actor: Actor) -> list[tuple[str, int]]:
     scope = access.staff_scope(actor)
     return ctx.uow.tasks.overdue_by_district(ctx.clock.today(), scope)
-
-
-def _check_version(task: VerificationTask, expected: int | None) -> None:
-    if expected is not None and expected != task.version:
-        raise StaleVersion("Someone else changed this task; reload it and try again.")
 
 
 def employer_could_not_confirm(
@@ -192,7 +187,7 @@ def employer_could_not_confirm(
     person = load_person(ctx, task.person_id)
     _require_township_clerk(actor, person, "route this verification task")
     task = load_task(ctx, task_id, for_update=True)
-    _check_version(task, expected_version)
+    check_version(task, expected_version, "task")
     task.employer_could_not_confirm(ctx.clock.today(), note, actor.account_id)
     ctx.audit(
         actor,
@@ -255,7 +250,7 @@ def record_result(
     person = load_person(ctx, task.person_id, for_update=True)
     _require_township_clerk(actor, person, "record the result of this verification")
     task = load_task(ctx, task_id, for_update=True)
-    _check_version(task, expected_version)
+    check_version(task, expected_version, "task")
     evidence = list(dict.fromkeys(e.strip() for e in evidence if e and e.strip()))
     for key in evidence + (
         [statement.signature_key] if statement and statement.signature_key else []
@@ -445,7 +440,7 @@ def request_home_visit(
         via = "app"
     elif actor.kind == AccountKind.FAMILY.value:
         bound = any(
-            b.person_id == person.id and b.status == "active"
+            b.person_id == person.id and b.is_active
             for b in ctx.uow.bindings.for_family(actor.account_id)  # type: ignore[arg-type]
         )
         if not bound:
@@ -485,9 +480,7 @@ def request_home_visit(
 
 
 def _load_visit(ctx: UseCaseContext, actor: Actor, request_id: UUID) -> HomeVisitRequest:
-    request = ctx.uow.home_visits.get(request_id)
-    if request is None:
-        raise NotFound(f"No home-visit request with id {request_id}.")
+    request = found(ctx.uow.home_visits.get(request_id), "home-visit request", request_id)
     person = load_person(ctx, request.person_id)
     _require_township_clerk(actor, person, "handle this home-visit request")
     return request
@@ -502,8 +495,7 @@ def schedule_home_visit(
     expected_version: int | None = None,
 ) -> HomeVisitRequest:
     request = _load_visit(ctx, actor, request_id)
-    if expected_version is not None and expected_version != request.version:
-        raise StaleVersion("Someone else changed this request; reload it.")
+    check_version(request, expected_version, "request")
     request.schedule(on, ctx.clock.today(), actor.account_id)
     ctx.audit(
         actor,
@@ -527,8 +519,7 @@ def close_home_visit(
     expected_version: int | None = None,
 ) -> HomeVisitRequest:
     request = _load_visit(ctx, actor, request_id)
-    if expected_version is not None and expected_version != request.version:
-        raise StaleVersion("Someone else changed this request; reload it.")
+    check_version(request, expected_version, "request")
     request.close(status, outcome, actor.account_id, ctx.clock.now())
     ctx.audit(
         actor,
@@ -546,7 +537,9 @@ def list_home_visits(
     ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
 ) -> Page[HomeVisitRequest]:
     scope = access.staff_scope(actor)
-    return ctx.uow.home_visits.find(scope=scope, status=status, page=page)
+    return ctx.uow.home_visits.find(
+        scope=scope, status=state_named(HomeVisitStatus, status), page=page
+    )
 
 
 # --- the ledger (业务台账, Art. 20) ---------------------------------------------------------
@@ -593,7 +586,7 @@ def ledger_rows(
             "route": getattr(row["route"], "value", row["route"]),
             "received_on": row["received_on"].isoformat(),
             "deadline_on": row["deadline_on"].isoformat(),
-            "overdue": "是" if status == "open" and today > row["deadline_on"] else "",
+            "overdue": "是" if task_overdue(TaskStatus(status), row["deadline_on"], today) else "",
             "status": status,
             "result": getattr(row["result"], "value", row["result"]) or "",
             "channel": getattr(row["channel"], "value", row["channel"]) or "",

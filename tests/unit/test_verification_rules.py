@@ -210,7 +210,7 @@ def test_a_runs_progress_bar_follows_the_notes_the_run_writes() -> None:
 
     run = ComparisonRun(date(2026, 1, 1), date(2026, 11, 27), None, None)
     assert progress_percent(run) == 0  # queued
-    run.status, run.progress = "running", "exporting"
+    run.advance("exporting")
     assert progress_percent(run) == 5
     run.progress = "classifying 1000 benefits"
     assert progress_percent(run) == 10
@@ -219,5 +219,7 @@ def test_a_runs_progress_bar_follows_the_notes_the_run_writes() -> None:
     run.counts = {"qualified": 800, "lost": 50, "to_verify": 150}
     run.progress = f"{APPLYING}500 people done"
     assert progress_percent(run) == 20 + int(79 * 500 / 1000)
-    run.status = "applied"
+    run.finish_applied(datetime(2026, 11, 27, 12, tzinfo=UTC))
     assert progress_percent(run) == 100
+    with pytest.raises(RuleViolation, match="applied cannot become running"):
+        run.advance("exporting")  # a redelivered task cannot take a finished run back
