@@ -11,15 +11,15 @@ from typing import Any
 
 from flask import Response, send_file
 
-from certification.services import verification
+from certification.services import ledger
 
 
 def _header() -> list[str]:
-    return [f"{zh} {key}" for key, zh in verification.LEDGER_COLUMNS]
+    return [f"{zh} {key}" for key, zh in ledger.LEDGER_COLUMNS]
 
 
 def ledger_response(rows: Iterable[dict[str, Any]], fmt: str) -> Response:
-    keys = [key for key, _ in verification.LEDGER_COLUMNS]
+    keys = [key for key, _ in ledger.LEDGER_COLUMNS]
     stamp = date.today().isoformat()
     # Written to a spooled file first: the request's transaction ends with the request,
     # not when a slow client finishes downloading.

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from certification.access import Actor  # noqa: E402
-from certification.services.comparison import import_feed  # noqa: E402
+from certification.services.feeds import import_feed  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 from lifecert.bootstrap import build_runtime  # noqa: E402
 from lifecert.feedgen import generate  # noqa: E402

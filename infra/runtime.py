@@ -28,8 +28,8 @@ from certification.ports import (
     TaskQueue,
 )
 from certification.selfservice import ChallengePolicy, FixedChallengePolicy
-from certification.services.comparison import RunContextFactory, execute_run
 from certification.services.context import ProcedureConfig, UseCaseContext
+from certification.services.runs import RunContextFactory, execute_run
 from certification.services.selfservice import SelfServiceConfig
 from certification.services.signin import CodePolicy
 from certification.verification import ComparisonRun

@@ -458,7 +458,7 @@ def feeds() -> None:
 def feeds_import(files: tuple[Path, ...]) -> None:
     """Import CSV (UTF-8 or GBK) or Parquet feed files, streamed; prints each report."""
     from certification.access import Actor
-    from certification.services.comparison import import_feed, import_problems
+    from certification.services.feeds import import_feed, import_problems
     from certification.verification import ImportStatus
     from storage.feed_files import FeedFileError, open_feed
 
@@ -515,7 +515,7 @@ def comparison_run(window_start: object, window_end: object) -> None:
     """Classify every active benefit and apply the lists, here and now."""
     from certification.access import Actor
     from certification.errors import DomainError
-    from certification.services.comparison import start_run
+    from certification.services.runs import start_run
 
     runtime = _runtime()
     actor = Actor.system("cli comparison")
@@ -548,7 +548,7 @@ def suspensions() -> None:
 def suspensions_expired() -> None:
     """Suspend people whose period expired while unreachable by several means (daily job)."""
     from certification.access import Actor
-    from certification.services.verification import suspend_expired_unreachable
+    from certification.services.expired_periods import suspend_expired_unreachable
 
     runtime = _runtime()
     try:

@@ -85,7 +85,8 @@ def run_demo_comparison(runtime: Runtime) -> ComparisonRun:
     """The demo's first comparison: a sample feed imported and a run applied, so the lists,
     proposals and verification tasks have something in them."""
     from certification.access import Actor
-    from certification.services.comparison import import_feed, start_run
+    from certification.services.feeds import import_feed
+    from certification.services.runs import start_run
     from storage.feed_files import open_feed
 
     actor = Actor.system("demo")

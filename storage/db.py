@@ -134,3 +134,12 @@ def ping(engine: Engine) -> None:
 def rowcount(result: sa.Result[Any]) -> int:
     """Rows an UPDATE, DELETE or INSERT … SELECT touched (0 where the driver cannot say)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def dialect_insert(session: Session, table: sa.Table) -> Any:
+    """An INSERT with the dialect's ON CONFLICT clause available (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -12,15 +12,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from certification.errors import StaleVersion
 from storage.audit_log import SqlAuditLog
-from storage.comparison_repos import (
-    SqlComparisonRepository,
-    SqlDecisionProposalRepository,
-    SqlFeedImportRepository,
-    SqlHomeVisitRepository,
-    SqlNationalUploadRepository,
-    SqlTipOffRepository,
-    SqlVerificationTaskRepository,
-)
+from storage.comparison_repos import SqlComparisonRepository
+from storage.feed_repos import SqlFeedImportRepository
 from storage.identity_repos import (
     SqlClaimRepository,
     SqlConsoleSessionRepository,
@@ -47,6 +40,13 @@ from storage.selfservice_repos import (
     SqlReminderRepository,
     SqlReviewCaseRepository,
     SqlVerificationReferralRepository,
+)
+from storage.supervision_repos import SqlTipOffRepository
+from storage.verification_repos import (
+    SqlDecisionProposalRepository,
+    SqlHomeVisitRepository,
+    SqlNationalUploadRepository,
+    SqlVerificationTaskRepository,
 )
 
 

@@ -109,7 +109,7 @@ def sweep_pending(self: Any) -> dict[str, int]:
     down are enqueued now."""
     from datetime import timedelta
 
-    from certification.services.comparison import requeue_jobs
+    from certification.services.jobs import requeue_jobs
     from certification.services.selfservice import requeue_stale
 
     rt = runtime_of(self.app)
@@ -163,7 +163,7 @@ def execute_comparison_run(self: Any, run_id: str) -> dict[str, Any]:
 )
 def suspend_expired_unreachable(self: Any) -> dict[str, int]:
     """Art. 9: suspend people whose period expired while unreachable by several means."""
-    from certification.services.verification import suspend_expired_unreachable as job
+    from certification.services.expired_periods import suspend_expired_unreachable as job
 
     rt = runtime_of(self.app)
     with rt.use_case() as ctx:
@@ -182,7 +182,7 @@ def import_feed_file(self: Any, import_id: str) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from certification.services.comparison import import_feed, refuse_import
+    from certification.services.feeds import import_feed, refuse_import
     from storage.feed_files import FeedFileError, open_feed
 
     rt = runtime_of(self.app)

@@ -23,7 +23,7 @@ from api.pagination import (
 from api.uploads import upload_stream
 from certification.comparison import ComparisonList, EventKind
 from certification.feeds import COLUMNS, DEPARTMENTS, REQUIRED_COLUMNS
-from certification.services import comparison
+from certification.services import feeds, proposals, runs
 from certification.services.selfservice import retention_metadata
 from certification.verification import ProposalKind, ProposalStatus
 
@@ -111,14 +111,14 @@ class Feeds(MethodView):
     @feeds_blp.response(200, FeedImportPage)
     def get(self, args: dict[str, Any]) -> Any:
         """Imports, oldest first (operators)."""
-        return page_body(comparison.list_imports(ctx(), current_actor(), page_request(args)))
+        return page_body(feeds.list_imports(ctx(), current_actor(), page_request(args)))
 
     @feeds_blp.response(202, FeedImportSchema)
     def post(self) -> Any:
         """Upload a feed file (multipart field ``file``, or the raw body with ``X-File-Name``).
         It is stored, then imported by the worker; poll the import for its report."""
         actor = current_actor()
-        comparison.require_feed_operator(actor)
+        feeds.require_feed_operator(actor)
         rt = runtime()
         with upload_stream("file", MAX_FEED_BYTES) as (stream, length, content_type):
             name = (
@@ -130,7 +130,7 @@ class Feeds(MethodView):
             rt.object_store.put_stream(
                 key, stream, length, content_type, retention_metadata(rt.clock.now())
             )
-        return comparison.queue_import(ctx(), actor, rt.task_queue, file_name=name, object_key=key)
+        return feeds.queue_import(ctx(), actor, rt.task_queue, file_name=name, object_key=key)
 
 
 @feeds_blp.route("/<uuid:import_id>")
@@ -138,7 +138,7 @@ class FeedById(MethodView):
     @feeds_blp.response(200, FeedImportSchema)
     def get(self, import_id: UUID) -> Any:
         """One import's report: counts, refused rows by reason, ignored columns."""
-        return comparison.get_import(ctx(), current_actor(), import_id)
+        return feeds.get_import(ctx(), current_actor(), import_id)
 
 
 @feeds_blp.route("/<uuid:import_id>/problems")
@@ -147,7 +147,7 @@ class FeedProblems(MethodView):
     @feeds_blp.response(200, ProblemSchema(many=True))
     def get(self, args: dict[str, Any], import_id: UUID) -> Any:
         """Refused rows with their row number and reason, in file order."""
-        return comparison.import_problems(
+        return feeds.import_problems(
             ctx(), current_actor(), import_id, after_row=args["after_row"], limit=args["limit"]
         )
 
@@ -192,7 +192,7 @@ class Runs(MethodView):
     @runs_blp.response(200, RunPage)
     def get(self, args: dict[str, Any]) -> Any:
         """Runs, oldest first."""
-        return page_body(comparison.list_runs(ctx(), current_actor(), page_request(args)))
+        return page_body(runs.list_runs(ctx(), current_actor(), page_request(args)))
 
     @runs_blp.arguments(RunCreateSchema)
     @runs_blp.response(202, RunSchema)
@@ -200,7 +200,7 @@ class Runs(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Start a run (operators). Poll it: ``status`` and ``progress`` follow the job. When
         the task queue is down the run stays queued and is sent as soon as it is back."""
-        return comparison.start_run(ctx(), current_actor(), runtime().task_queue, **data)
+        return runs.start_run(ctx(), current_actor(), runtime().task_queue, **data)
 
 
 @runs_blp.route("/<uuid:run_id>")
@@ -208,7 +208,7 @@ class RunById(MethodView):
     @runs_blp.response(200, RunSchema)
     def get(self, run_id: UUID) -> Any:
         """One run: status, progress, counts per list and per district, what was applied."""
-        return comparison.get_run(ctx(), current_actor(), run_id)
+        return runs.get_run(ctx(), current_actor(), run_id)
 
 
 class EventSchema(ma.Schema):
@@ -252,7 +252,7 @@ class RunEntries(MethodView):
         after = decode_cursor(args["cursor"])
         if after is not None and len(after) != 2:
             after = None
-        rows = comparison.run_entries(
+        rows = runs.run_entries(
             ctx(),
             current_actor(),
             run_id,
@@ -292,7 +292,7 @@ class RunChanges(MethodView):
     def get(self, args: dict[str, Any], run_id: UUID) -> Any:
         """Who moved between lists since the previous run (or is new)."""
         after = decode_cursor(args["cursor"])
-        previous, rows = comparison.run_changes(
+        previous, rows = runs.run_changes(
             ctx(),
             current_actor(),
             run_id,
@@ -354,7 +354,7 @@ class Proposals(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Proposals in your region, oldest first."""
         return page_body(
-            comparison.list_proposals(
+            proposals.list_proposals(
                 ctx(),
                 current_actor(),
                 status=args["status"].value if args["status"] else None,
@@ -365,7 +365,7 @@ class Proposals(MethodView):
 
 
 def _proposal_etag(proposal_id: UUID) -> dict[str, Any]:
-    proposal = comparison.get_proposal(ctx(), current_actor(), proposal_id)
+    proposal = proposals.get_proposal(ctx(), current_actor(), proposal_id)
     return {"id": str(proposal_id), "version": proposal.version}
 
 
@@ -375,7 +375,7 @@ class ProposalById(MethodView):
     @proposals_blp.response(200, ProposalSchema)
     def get(self, proposal_id: UUID) -> Any:
         """One proposal with its evidence."""
-        proposal = comparison.get_proposal(ctx(), current_actor(), proposal_id)
+        proposal = proposals.get_proposal(ctx(), current_actor(), proposal_id)
         proposals_blp.set_etag({"id": str(proposal_id), "version": proposal.version})
         return proposal
 
@@ -390,7 +390,7 @@ class ProposalDecision(MethodView):
         suspension sends the person to township verification). Needs If-Match."""
         current = _proposal_etag(proposal_id)
         proposals_blp.check_etag(current)
-        proposal = comparison.decide_proposal(
+        proposal = proposals.decide_proposal(
             ctx(),
             current_actor(),
             proposal_id,

@@ -16,7 +16,7 @@ from api.pagination import cursor_field, page_body, page_request, page_schema
 from api.sniff import sniff
 from api.uploads import upload_stream
 from certification.errors import ValidationFailed
-from certification.services import verification
+from certification.services import home_visits, ledger, national_upload, verification
 from certification.verification import (
     HomeVisitReason,
     HomeVisitStatus,
@@ -324,9 +324,7 @@ class Ledger(MethodView):
     @tasks_blp.response(200, description="The ledger file (CSV in UTF-8 with BOM, or XLSX).")
     def get(self, args: dict[str, Any]) -> Any:
         """The ledger (业务台账) of your region's verification tasks, one row per task."""
-        rows = verification.ledger_rows(
-            ctx(), current_actor(), since=args["since"], until=args["until"]
-        )
+        rows = ledger.ledger_rows(ctx(), current_actor(), since=args["since"], until=args["until"])
         return ledger_response(rows, args["format"])
 
 
@@ -391,7 +389,7 @@ class PersonHomeVisits(MethodView):
     @visits_blp.response(201, HomeVisitSchema)
     def post(self, data: dict[str, Any], person_id: UUID) -> Any:
         """Ask for a home visit: the person, a bound family member, or a clerk taking a call."""
-        return verification.request_home_visit(ctx(), current_actor(), person_id, **data)
+        return home_visits.request_home_visit(ctx(), current_actor(), person_id, **data)
 
 
 @visits_blp.route("/home-visits")
@@ -401,7 +399,7 @@ class HomeVisits(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Requests in your region, oldest first."""
         return page_body(
-            verification.list_home_visits(
+            home_visits.list_home_visits(
                 ctx(),
                 current_actor(),
                 status=args["status"].value if args["status"] else None,
@@ -416,7 +414,7 @@ class HomeVisitSchedule(MethodView):
     @visits_blp.response(200, HomeVisitSchema)
     def put(self, data: dict[str, Any], request_id: UUID) -> Any:
         """Schedule (or move) the visit."""
-        return verification.schedule_home_visit(
+        return home_visits.schedule_home_visit(
             ctx(), current_actor(), request_id, on=data["scheduled_on"]
         )
 
@@ -427,7 +425,7 @@ class HomeVisitClosure(MethodView):
     @visits_blp.response(200, HomeVisitSchema)
     def put(self, data: dict[str, Any], request_id: UUID) -> Any:
         """Close the request as done (after the visit) or cancelled, saying what happened."""
-        return verification.close_home_visit(
+        return home_visits.close_home_visit(
             ctx(), current_actor(), request_id, status=data["status"], outcome=data["outcome"]
         )
 
@@ -464,7 +462,7 @@ class NationalBatches(MethodView):
         lost into a CSV batch (citizen_id, name, district_code, suspended_on, restored_on,
         national_record_ids), keep it and send it through the configured transport."""
         rt = runtime()
-        return verification.build_national_batch(
+        return national_upload.build_national_batch(
             ctx(),
             current_actor(),
             rt.object_store,

@@ -5,53 +5,39 @@ periodic suspension of people whose period expired while they were unreachable (
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from certification import access
-from certification.access import Actor, Scope
+from certification.access import Actor
 from certification.errors import (
-    AccessDenied,
     RuleViolation,
     ValidationFailed,
 )
 from certification.model import Entitlement, Person
 from certification.ports import (
     EvidenceStore,
-    NationalTransport,
     Page,
     PageRequest,
-    PersonFilter,
 )
-from certification.regions import CITY_CODE
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
 from certification.services.records import check_version, found
 from certification.services.selfservice import retention_metadata
-from certification.services.suspensions import apply_suspension, unreachability
+from certification.services.suspensions import unreachability
 from certification.states import state_named
 from certification.verification import (
     DecisionProposal,
-    HomeVisitReason,
-    HomeVisitRequest,
-    HomeVisitStatus,
     ProposalKind,
     Statement,
     TaskStatus,
     VerificationChannel,
     VerificationResult,
     VerificationTask,
-    task_overdue,
 )
 from certification.vocabulary import (
-    AccountKind,
     BenefitKind,
     CertificationChannel,
     EntitlementStatus,
@@ -417,316 +403,3 @@ def _propose(
         )
         proposals.append(proposal)
     return proposals
-
-
-# --- home visits (Art. 19) ---------------------------------------------------------------
-
-
-def request_home_visit(
-    ctx: UseCaseContext,
-    actor: Actor,
-    person_id: UUID,
-    *,
-    reason: HomeVisitReason,
-    contact_phone: str | None,
-    address_note: str | None,
-    preferred_on: date | None,
-) -> HomeVisitRequest:
-    """The person, a bound family member, or a clerk of their region asks for a visit."""
-    person = load_person(ctx, person_id)
-    if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id == person.id:
-        if not actor.identity_verified:
-            raise AccessDenied("Confirm your identity first; then you can ask for a visit.")
-        via = "app"
-    elif actor.kind == AccountKind.FAMILY.value:
-        bound = any(
-            b.person_id == person.id and b.is_active
-            for b in ctx.uow.bindings.for_family(actor.account_id)  # type: ignore[arg-type]
-        )
-        if not bound:
-            raise AccessDenied("You can ask for a home visit only for a person you are bound to.")
-        via = "family"
-    else:
-        access.require_clerk_for(actor, person.region_code, "take a home-visit request")
-        via = "staff"
-    if preferred_on is not None and preferred_on < ctx.clock.today():
-        raise ValidationFailed("The preferred date is in the past.", field="preferred_on")
-    request = HomeVisitRequest(
-        person_id=person.id,
-        district_code=person.district_code,
-        township_code=person.township_code,
-        reason=reason,
-        requested_via=via,
-        contact_phone=(contact_phone or "").strip()[:32] or None,
-        address_note=(address_note or "").strip()[:500] or None,
-        preferred_on=preferred_on,
-        requested_by=actor.account_id,
-        created_at=ctx.clock.now(),
-    )
-    open_tasks = ctx.uow.tasks.open_for_person(person.id)
-    request.task_id = open_tasks[0].id if open_tasks else None
-    ctx.uow.home_visits.add(request)
-    ctx.audit(
-        actor,
-        "home_visit.requested",
-        "home_visit_request",
-        request.id,
-        person_id=str(person.id),
-        reason=reason.value,
-        via=via,
-    )
-    ctx.uow.commit()
-    return request
-
-
-def _load_visit(ctx: UseCaseContext, actor: Actor, request_id: UUID) -> HomeVisitRequest:
-    request = found(ctx.uow.home_visits.get(request_id), "home-visit request", request_id)
-    person = load_person(ctx, request.person_id)
-    _require_township_clerk(actor, person, "handle this home-visit request")
-    return request
-
-
-def schedule_home_visit(
-    ctx: UseCaseContext,
-    actor: Actor,
-    request_id: UUID,
-    *,
-    on: date,
-    expected_version: int | None = None,
-) -> HomeVisitRequest:
-    request = _load_visit(ctx, actor, request_id)
-    check_version(request, expected_version, "request")
-    request.schedule(on, ctx.clock.today(), actor.account_id)
-    ctx.audit(
-        actor,
-        "home_visit.scheduled",
-        "home_visit_request",
-        request.id,
-        person_id=str(request.person_id),
-        scheduled_on=on.isoformat(),
-    )
-    ctx.uow.commit()
-    return request
-
-
-def close_home_visit(
-    ctx: UseCaseContext,
-    actor: Actor,
-    request_id: UUID,
-    *,
-    status: HomeVisitStatus,
-    outcome: str,
-    expected_version: int | None = None,
-) -> HomeVisitRequest:
-    request = _load_visit(ctx, actor, request_id)
-    check_version(request, expected_version, "request")
-    request.close(status, outcome, actor.account_id, ctx.clock.now())
-    ctx.audit(
-        actor,
-        f"home_visit.{status.value}",
-        "home_visit_request",
-        request.id,
-        reason=request.outcome,
-        person_id=str(request.person_id),
-    )
-    ctx.uow.commit()
-    return request
-
-
-def list_home_visits(
-    ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
-) -> Page[HomeVisitRequest]:
-    scope = access.staff_scope(actor)
-    return ctx.uow.home_visits.find(
-        scope=scope, status=state_named(HomeVisitStatus, status), page=page
-    )
-
-
-# --- the ledger (业务台账, Art. 20) ---------------------------------------------------------
-
-LEDGER_COLUMNS = (
-    ("township_code", "乡镇（街道）"),
-    ("citizen_id", "公民身份号码"),
-    ("name", "姓名"),
-    ("source", "来源"),
-    ("route", "核实途径"),
-    ("received_on", "接收日期"),
-    ("deadline_on", "核实期限"),
-    ("overdue", "是否逾期"),
-    ("status", "状态"),
-    ("result", "核实结果"),
-    ("channel", "核实方式"),
-    ("recorded_at", "记录时间"),
-    ("evidence", "佐证资料"),
-    ("statement", "监护人/代理人签字或当场告知"),
-    ("note", "备注"),
-)
-
-
-def ledger_rows(
-    ctx: UseCaseContext, actor: Actor, *, since: date | None, until: date | None
-) -> Iterator[dict[str, Any]]:
-    """Every task of the staff member's region, one row each, oldest first per township."""
-    scope = access.staff_scope(actor)
-    today = ctx.clock.today()
-    for row in ctx.uow.tasks.ledger(scope, since, until):
-        status = getattr(row["status"], "value", row["status"])
-        statement = row["statement"] or {}
-        if statement.get("refused_to_sign"):
-            said = "拒绝签字，已当场告知 / refused to sign, told on the spot"
-        elif statement:
-            said = f"{statement.get('signer_name')} ({statement.get('signer_relationship')})"
-        else:
-            said = ""
-        yield {
-            "township_code": row["township_code"] or "",
-            "citizen_id": row["citizen_id"],
-            "name": row["name"],
-            "source": row["source"],
-            "route": getattr(row["route"], "value", row["route"]),
-            "received_on": row["received_on"].isoformat(),
-            "deadline_on": row["deadline_on"].isoformat(),
-            "overdue": "是" if task_overdue(TaskStatus(status), row["deadline_on"], today) else "",
-            "status": status,
-            "result": getattr(row["result"], "value", row["result"]) or "",
-            "channel": getattr(row["channel"], "value", row["channel"]) or "",
-            "recorded_at": row["recorded_at"].isoformat() if row["recorded_at"] else "",
-            "evidence": " ".join(row["evidence"] or []),
-            "statement": said,
-            "note": row["note"] or "",
-        }
-
-
-# --- national upload (Art. 21) ------------------------------------------------------------
-
-NATIONAL_COLUMNS = (
-    "citizen_id",
-    "name",
-    "district_code",
-    "suspended_on",
-    "restored_on",
-    "national_record_ids",
-)
-
-
-def build_national_batch(
-    ctx: UseCaseContext,
-    actor: Actor,
-    store: EvidenceStore,
-    transport: NationalTransport,
-    *,
-    district_code: str,
-) -> dict[str, Any]:
-    """Collect the district's restored people that the national cross-region system had
-    marked lost into one CSV batch, keep it, and send it through the transport."""
-    access.require_agency_clerk_for(actor, district_code, "upload to the national system")
-    items = ctx.uow.national.pending(district_code)
-    if not items:
-        raise RuleViolation("Nobody in this district is waiting for the national upload.")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(NATIONAL_COLUMNS)
-    for item in items:
-        writer.writerow(
-            [
-                item["citizen_id"],
-                item["name"],
-                item["district_code"],
-                item["suspended_on"].isoformat(),
-                item["restored_on"].isoformat(),
-                ";".join(item["national_record_ids"]),
-            ]
-        )
-    content = out.getvalue().encode("utf-8")
-    batch_id = uuid4()
-    now = ctx.clock.now()
-    key = f"national/{district_code}/{now:%Y%m%d}-{batch_id.hex[:8]}.csv"
-    store.put_bytes(key, content, "text/csv", retention_metadata(now))
-    batch = {
-        "id": batch_id,
-        "district_code": district_code,
-        "created_by": actor.account_id,
-        "created_at": now,
-        "items": len(items),
-        "file_key": key,
-        "sha256": hashlib.sha256(content).hexdigest(),
-        "status": "prepared",
-        "transport": transport.name,
-        "sent_at": None,
-        "receipt": None,
-    }
-    ctx.uow.national.add_batch(batch, [i["id"] for i in items])
-    ctx.audit(
-        actor,
-        "national.batch_prepared",
-        "national_upload_batch",
-        batch_id,
-        district_code=district_code,
-        items=len(items),
-        file_key=key,
-        sha256=batch["sha256"],
-    )
-    ctx.uow.commit()
-    try:
-        receipt = transport.send(key.rsplit("/", 1)[-1], content)
-    except Exception as err:  # noqa: BLE001 - the batch stays prepared, to be sent again
-        batch["error"] = f"{type(err).__name__}: {err}"
-        return batch
-    ctx.uow.national.mark_sent(batch_id, transport.name, receipt, ctx.clock.now())
-    ctx.audit(
-        actor,
-        "national.batch_sent",
-        "national_upload_batch",
-        batch_id,
-        transport=transport.name,
-        receipt=receipt,
-    )
-    ctx.uow.commit()
-    batch.update(status="sent", receipt=receipt)
-    return batch
-
-
-# --- the periodic job (Art. 9) ------------------------------------------------------------
-
-
-def suspend_expired_unreachable(
-    ctx: UseCaseContext, actor: Actor, *, limit: int = 10_000
-) -> dict[str, int]:
-    """Suspend the active benefits of people whose period expired and who were unreachable
-    by the configured number of means during it (each attempt recorded)."""
-    access.require_operator(actor, "run the expired-period suspension job")
-    today = ctx.clock.today()
-    counts = {"checked": 0, "suspended": 0, "reachable_or_untried": 0}
-    after = None
-    while counts["checked"] < limit:
-        page = ctx.uow.persons.due_window(
-            PersonFilter(scope=Scope(CITY_CODE), due_to=today - timedelta(days=1)),
-            PageRequest(limit=200, after=after),
-        )
-        for person in page.items:
-            counts["checked"] += 1
-            active = [e for e in person.entitlements if e.status is EntitlementStatus.ACTIVE]
-            period = person.period(ctx.config.period)
-            if not active or period is None or not period.is_overdue(today):
-                continue
-            contact = unreachability(ctx, person.id, since=period.starts_on)
-            if not contact.finding.unreachable:
-                counts["reachable_or_untried"] += 1
-                continue
-            locked = load_person(ctx, person.id, for_update=True)
-            apply_suspension(
-                ctx,
-                actor,
-                locked,
-                [e for e in locked.entitlements if e.status is EntitlementStatus.ACTIVE],
-                reason=SuspensionReason.PERIOD_EXPIRED_UNREACHABLE,
-                on=today,
-                explanation=contact.finding.explain(),
-                evidence=contact.expired_period_evidence(period.due_on),
-            )
-            counts["suspended"] += 1
-        ctx.uow.commit()
-        if page.next_after is None:
-            break
-        after = page.next_after
-    return counts

@@ -182,7 +182,7 @@ def test_when_the_broker_is_down_the_attempt_waits_and_the_sweep_sends_it(
 def test_when_the_broker_is_down_a_comparison_run_waits_queued_and_the_sweep_sends_it(
     worker, runtime, login, monkeypatch
 ):
-    from certification.services.comparison import requeue_jobs
+    from certification.services.jobs import requeue_jobs
     from certification.vocabulary import AccountKind
 
     operator = login("ops.down", None, (), kind=AccountKind.OPERATOR)

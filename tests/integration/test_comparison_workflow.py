@@ -17,12 +17,10 @@ from openpyxl import load_workbook
 
 from certification.access import Actor
 from certification.citizen_id import make_citizen_id
-from certification.services.comparison import expected_arrears
+from certification.services.expired_periods import suspend_expired_unreachable
 from certification.services.persons import load_person
-from certification.services.verification import (
-    refer_for_verification,
-    suspend_expired_unreachable,
-)
+from certification.services.proposals import expected_arrears
+from certification.services.verification import refer_for_verification
 from certification.vocabulary import AccountKind
 from tests.integration.conftest import audit_actions, grant, new_person
 
@@ -598,7 +596,7 @@ def test_the_daily_job_suspends_only_the_unreachable_overdue(clerk, runtime):
 def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypatch):
     """A fault on one person (simulated) is counted and audited; everyone else is applied."""
     from certification.errors import RuleViolation
-    from certification.services import comparison
+    from certification.services import runs
 
     first, second = new_person(clerk, cid(51)), new_person(clerk, cid(52))
     grant(clerk, first["id"])
@@ -609,7 +607,7 @@ def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypa
         f"{cid(52)},bank_in_person,{days_ago(3)},bank,B-52,",
     ]
     assert upload_feed(operator, ("\n".join(feed) + "\n").encode())["rows_accepted"] == 2
-    real = comparison._apply_qualified
+    real = runs._apply_qualified
 
     def flaky(ctx, actor, run_id, person_id, *rest):
         outcome = real(ctx, actor, run_id, person_id, *rest)  # changes made, then a fault
@@ -617,7 +615,7 @@ def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypa
             raise RuleViolation("simulated fault")
         return outcome
 
-    monkeypatch.setattr(comparison, "_apply_qualified", flaky)
+    monkeypatch.setattr(runs, "_apply_qualified", flaky)
     run = run_comparison(operator)
     assert run["applied"] == {"certified": 1, "not_applied": 1}
     assert clerk.get(f"/api/persons/{first['id']}/certifications").get_json()["items"] == []
@@ -629,7 +627,7 @@ def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypa
 
 def test_a_redelivered_run_task_leaves_the_run_alone(operator, runtime):
     """The broker may deliver a long task twice: the second delivery does nothing."""
-    from certification.services.comparison import execute_run
+    from certification.services.runs import execute_run
 
     run = run_comparison(operator)
     again = execute_run(runtime.run_contexts(), runtime.comparison_engine, UUID(run["id"]))
@@ -662,7 +660,7 @@ def test_configured_kinds_suspend_without_a_clerk(operator, clerk, runtime):
     a family report still waits for the clerk."""
     from dataclasses import replace
 
-    from certification.services.comparison import RunContextFactory, execute_run, start_run
+    from certification.services.runs import RunContextFactory, execute_run, start_run
 
     court, family = new_person(clerk, cid(61)), new_person(clerk, cid(62))
     court_ent, family_ent = grant(clerk, court["id"]), grant(clerk, family["id"])

@@ -122,11 +122,11 @@ def city_data(runtime: Any, make_region: Callable[..., None]) -> dict[str, Any]:
                 )
             )
         ctx.uow.commit()
-    from certification.services import verification
+    from certification.services import home_visits
 
     for person_id in picks.values():
         with runtime.use_case() as ctx:
-            verification.request_home_visit(
+            home_visits.request_home_visit(
                 ctx,
                 system,
                 person_id,

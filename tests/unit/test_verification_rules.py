@@ -205,7 +205,7 @@ def test_home_visit_is_taken_scheduled_and_closed():
 def test_a_runs_progress_bar_follows_the_notes_the_run_writes() -> None:
     from datetime import date
 
-    from certification.services.comparison import APPLYING, progress_percent
+    from certification.services.runs import APPLYING, progress_percent
     from certification.verification import ComparisonRun
 
     run = ComparisonRun(date(2026, 1, 1), date(2026, 11, 27), None, None)

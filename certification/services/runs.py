@@ -1,16 +1,9 @@
-"""Department feeds and comparison runs (Art. 11-14), and what a run's lists lead to.
-
-- :func:`import_feed` validates a feed row by row, keeps the valid rows
-  (idempotently, by source record id) and reports every refused row with its
-  number and reason.
-- :func:`start_run` records a run; :func:`execute_run` (a worker task) exports
-  the active entitlements and the events, classifies them with the engine,
-  stores every entry with its evidence and applies the lists:
-  *qualified* → a data-comparison certification dated on the newest sign of
-  life (the period restarts), *lost* → a suspension proposal for a
-  district/county clerk (or applied at once for configured event kinds),
-  *to verify* → a verification task for the person's township.
-"""
+"""Comparison runs (Art. 11-14): :func:`start_run` records a run; :func:`execute_run` (a
+worker task) exports the active entitlements and the events, classifies them with the
+engine, stores every entry with its evidence and applies the lists: *qualified* → a
+data-comparison certification dated on the newest sign of life (the period restarts),
+*lost* → a suspension proposal for a district/county clerk (or applied at once for
+configured event kinds), *to verify* → a verification task for the person's township."""
 
 from __future__ import annotations
 
@@ -27,8 +20,7 @@ from uuid import UUID
 
 from certification import access
 from certification.access import Actor, Scope
-from certification.arrears import compute_arrears
-from certification.comparison import ComparisonWindow, DepartmentEvent
+from certification.comparison import ComparisonWindow
 from certification.errors import (
     DomainError,
     RuleViolation,
@@ -36,40 +28,29 @@ from certification.errors import (
 )
 from certification.feeds import (
     NATIONAL_CROSS_REGION,
-    FeedSource,
-    RowProblem,
-    header_problems,
-    parse_row,
 )
-from certification.model import Person
 from certification.ports import (
     Clock,
     ComparisonEngine,
     Page,
     PageRequest,
-    QueueUnavailable,
     TaskQueue,
     UnitOfWorkFactory,
 )
 from certification.regions import CITY_CODE
 from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
+from certification.services.jobs import hand_over
 from certification.services.persons import load_person
-from certification.services.records import check_version, found
-from certification.services.suspensions import apply_restoration, apply_suspension
+from certification.services.proposals import confirm_proposal
+from certification.services.records import found
 from certification.services.verification import (
     dispatch_task,
     open_proposal,
-    refer_for_verification,
 )
-from certification.states import state_named
 from certification.verification import (
     ComparisonRun,
-    DecisionProposal,
-    FeedImport,
-    ImportStatus,
     ProposalKind,
-    ProposalStatus,
     RunStatus,
 )
 from certification.vocabulary import (
@@ -78,229 +59,11 @@ from certification.vocabulary import (
     CertificationChannel,
     EntitlementStatus,
     SuspensionReason,
-    SuspensionStatus,
 )
 
-IMPORT_BATCH = 5000
-RAW_KEPT = 300  # characters of a refused row kept in the report
 MAX_WINDOW_DAYS = 366 * 2
 
 log = logging.getLogger(__name__)
-
-
-# --- feeds ------------------------------------------------------------------------------
-
-
-def require_feed_operator(actor: Actor) -> None:
-    """Checked before an upload is stored, so nobody else can fill the store."""
-    access.require_operator(actor, "import department feeds")
-
-
-def hand_over(
-    ctx: UseCaseContext,
-    actor: Actor,
-    send: Callable[[], None],
-    entity_type: str,
-    entity_id: UUID,
-) -> bool:
-    """Give a committed job to the task queue. When the queue is down the job stays queued
-    (recorded, audited) and the sweep (:func:`requeue_jobs`) sends it later: the request
-    succeeds and nothing is left stuck."""
-    try:
-        send()
-    except QueueUnavailable as err:
-        log.warning("%s %s stays queued for the sweep: %s", entity_type, entity_id, err)
-        ctx.audit(actor, "queue.deferred", entity_type, entity_id, reason=str(err)[:300])
-        ctx.uow.commit()
-        return False
-    return True
-
-
-def requeue_jobs(ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta) -> int:
-    """The sweep: runs and imports still queued after ``older_than`` are sent again (the
-    worker's claim makes a second delivery harmless)."""
-    before = ctx.clock.now() - older_than
-    jobs: list[tuple[UUID, Callable[[UUID], None]]] = [
-        *(
-            (run_id, queue.enqueue_comparison)
-            for run_id in ctx.uow.comparison.queued_before(before)
-        ),
-        *((i, queue.enqueue_feed_import) for i in ctx.uow.feed_imports.queued_before(before)),
-    ]
-    sent = 0
-    for job_id, send in jobs:
-        try:
-            send(job_id)
-        except QueueUnavailable:
-            break  # still down: the next sweep tries again
-        sent += 1
-    return sent
-
-
-def queue_import(
-    ctx: UseCaseContext,
-    actor: Actor,
-    queue: TaskQueue | None,
-    *,
-    file_name: str,
-    object_key: str,
-) -> FeedImport:
-    """Record an uploaded feed file and hand it to the worker (:func:`import_feed`); with no
-    queue the caller imports it itself."""
-    access.require_operator(actor, "import department feeds")
-    record = FeedImport(
-        file_name=file_name[:300] or "feed",
-        file_format="unknown",
-        started_by=actor.account_id,
-        status=ImportStatus.QUEUED,
-        object_key=object_key,
-        started_at=ctx.clock.now(),
-    )
-    ctx.uow.feed_imports.add(record)
-    ctx.audit(actor, "feed.queued", "feed_import", record.id, file_name=record.file_name)
-    ctx.uow.commit()
-    if queue is not None:
-        hand_over(
-            ctx, actor, lambda: queue.enqueue_feed_import(record.id), "feed_import", record.id
-        )
-    return record
-
-
-def refuse_import(ctx: UseCaseContext, actor: Actor, import_id: UUID, message: str) -> FeedImport:
-    """The file cannot be read as a feed at all: nothing is imported, the reason is kept."""
-    record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
-    record.refuse(message, ctx.clock.now())
-    ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=message)
-    ctx.uow.commit()
-    return record
-
-
-def import_feed(
-    ctx: UseCaseContext,
-    actor: Actor,
-    source: FeedSource,
-    *,
-    queued: UUID | None = None,
-    max_problems_kept: int = 10_000,
-) -> FeedImport:
-    """Import one feed file. Valid rows are kept even when others are refused; the report
-    lists each refused row (up to ``max_problems_kept``; all are counted)."""
-    access.require_operator(actor, "import department feeds")
-    record: FeedImport | None = None
-    if queued is not None:
-        record = ctx.uow.feed_imports.get(queued, for_update=True)  # one delivery wins
-        if record is None or record.status is not ImportStatus.QUEUED:
-            raise RuleViolation(f"Feed import {queued} is not waiting to be imported.")
-        record.start(source.file_format, source.encoding)
-    else:
-        record = FeedImport(
-            file_name=source.file_name[:300],
-            file_format=source.file_format,
-            started_by=actor.account_id,
-            encoding=source.encoding,
-            started_at=ctx.clock.now(),
-        )
-        ctx.uow.feed_imports.add(record)
-    missing, extra = header_problems(source.columns)
-    record.ignored_columns = extra
-    if missing:
-        record.refuse(
-            "The file misses the required column(s) "
-            + ", ".join(missing)
-            + "; found: "
-            + ", ".join(source.columns or ["(none)"])
-            + ". Nothing was imported.",
-            ctx.clock.now(),
-        )
-        ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=record.message)
-        ctx.uow.commit()
-        return record
-    ctx.uow.commit()  # the import is visible while it runs
-
-    today = ctx.clock.today()
-    problems: Counter[str] = Counter()
-    kept: list[dict[str, Any]] = []
-    batch: list[DepartmentEvent] = []
-    read = accepted = refused = 0
-    kept_total = 0
-
-    def flush() -> None:
-        nonlocal accepted, kept_total
-        if batch:
-            accepted += ctx.uow.feed_imports.insert_events(record.id, batch)
-            batch.clear()
-        if kept:
-            ctx.uow.feed_imports.add_problems(record.id, kept)
-            kept_total += len(kept)
-            kept.clear()
-        record.rows_read, record.rows_accepted, record.rows_refused = read, accepted, refused
-        record.problems_by_code = dict(problems)
-        ctx.uow.commit()
-
-    for number, values, raw in source.rows():
-        read += 1
-        outcome = values if isinstance(values, RowProblem) else parse_row(values, today)
-        if isinstance(outcome, RowProblem):
-            refused += 1
-            problems[outcome.code] += 1
-            if kept_total + len(kept) < max_problems_kept:
-                kept.append(
-                    {
-                        "row_number": number,
-                        "code": outcome.code,
-                        "column_name": outcome.column,
-                        "message": outcome.message,
-                        "raw": (raw or "")[:RAW_KEPT] or None,
-                    }
-                )
-        else:
-            batch.append(outcome)
-        if len(batch) >= IMPORT_BATCH or len(kept) >= IMPORT_BATCH:
-            flush()
-    flush()
-    record.rows_duplicate = read - refused - accepted
-    record.sha256 = source.sha256
-    record.finish(
-        f"{read} rows read: {accepted} new events kept, {record.rows_duplicate} already "
-        f"known (same source record id), {refused} refused.",
-        ctx.clock.now(),
-    )
-    ctx.audit(
-        actor,
-        "feed.imported",
-        "feed_import",
-        record.id,
-        file_name=record.file_name,
-        sha256=record.sha256,
-        rows_read=read,
-        rows_accepted=accepted,
-        rows_duplicate=record.rows_duplicate,
-        rows_refused=refused,
-        problems_by_code=dict(problems),
-    )
-    ctx.uow.commit()
-    return record
-
-
-def get_import(ctx: UseCaseContext, actor: Actor, import_id: UUID) -> FeedImport:
-    access.require_operator(actor, "read feed imports")
-    record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
-    return record
-
-
-def list_imports(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> Page[FeedImport]:
-    access.require_operator(actor, "read feed imports")
-    return ctx.uow.feed_imports.find(page)
-
-
-def import_problems(
-    ctx: UseCaseContext, actor: Actor, import_id: UUID, *, after_row: int, limit: int
-) -> list[dict[str, Any]]:
-    get_import(ctx, actor, import_id)
-    return ctx.uow.feed_imports.problems(import_id, after_row, limit)
-
-
-# --- runs -------------------------------------------------------------------------------
 
 
 def start_run(
@@ -700,7 +463,9 @@ def _apply_lost(
         )
         auto = ctx.config.auto_suspend_kinds
         if auto and events and all(e["event_kind"] in auto for e in events):
-            _confirm(ctx, actor, proposal, person, note="applied automatically (configured kinds)")
+            confirm_proposal(
+                ctx, actor, proposal, person, note="applied automatically (configured kinds)"
+            )
             proposal.auto_applied = True
             outcomes.append("suspended_automatically")
         else:
@@ -786,149 +551,4 @@ def run_changes(
     scope = _reader_scope(actor)
     return previous, ctx.uow.comparison.changes(
         run_id, previous, scope=scope, limit=limit, after=after
-    )
-
-
-# --- decision proposals (suspend / restore), confirmed by a district clerk ---------------
-
-
-def _confirm(
-    ctx: UseCaseContext,
-    actor: Actor,
-    proposal: DecisionProposal,
-    person: Person,
-    *,
-    note: str | None,
-) -> None:
-    """Apply a proposal. Does not commit."""
-    today = ctx.clock.today()
-    if proposal.kind is ProposalKind.SUSPEND:
-        entitlement = person.entitlement(proposal.entitlement_id)
-        if entitlement is None or entitlement.status is not EntitlementStatus.ACTIVE:
-            raise RuleViolation("The benefit is no longer active; dismiss the proposal instead.")
-        reason = SuspensionReason(
-            proposal.evidence.get("reason_code", SuspensionReason.LOST_QUALIFICATION.value)
-        )
-        evidence = {
-            "proposal_id": str(proposal.id),
-            "source": proposal.source,
-            "source_id": str(proposal.source_id) if proposal.source_id else None,
-            "events": proposal.evidence.get("events", []),
-            "national_records": proposal.evidence.get("national_records", []),
-        }
-        if "statement" in proposal.evidence:
-            evidence["statement"] = proposal.evidence["statement"]
-        suspensions = apply_suspension(
-            ctx,
-            actor,
-            person,
-            [entitlement],
-            reason=reason,
-            on=today,
-            explanation=proposal.reason,
-            evidence=evidence,
-        )
-        proposal.suspension_id = suspensions[0].id
-    else:
-        suspension = ctx.uow.suspensions.in_force_for(proposal.entitlement_id)
-        if suspension is None or suspension.status is not SuspensionStatus.IN_FORCE:
-            raise RuleViolation("The benefit is no longer suspended; dismiss the proposal instead.")
-        arrears = apply_restoration(
-            ctx, actor, person, suspension, on=today, reason=proposal.reason
-        )
-        proposal.suspension_id = suspension.id
-        proposal.arrears_fen = arrears.total_fen
-    proposal.decide(ProposalStatus.CONFIRMED, note, actor.account_id, ctx.clock.now())
-    ctx.audit(
-        actor,
-        "proposal.confirmed",
-        "decision_proposal",
-        proposal.id,
-        reason=note,
-        kind=proposal.kind.value,
-        person_id=str(person.id),
-        suspension_id=str(proposal.suspension_id),
-        arrears_fen=proposal.arrears_fen,
-    )
-
-
-def decide_proposal(
-    ctx: UseCaseContext,
-    actor: Actor,
-    proposal_id: UUID,
-    *,
-    confirm: bool,
-    note: str | None,
-    expected_version: int | None = None,
-) -> DecisionProposal:
-    """One click: confirm (suspend / restore with arrears) or dismiss with a reason. A
-    dismissed suspension from a comparison run sends the person to verification instead."""
-    proposal = found(ctx.uow.proposals.get(proposal_id), "proposal", proposal_id)
-    person = load_person(ctx, proposal.person_id, for_update=True)
-    access.require_agency_clerk_for(
-        actor, person.region_code, "decide suspensions and restorations"
-    )
-    proposal = found(ctx.uow.proposals.get(proposal_id, for_update=True), "proposal", proposal_id)
-    check_version(proposal, expected_version, "proposal")
-    if confirm:
-        _confirm(ctx, actor, proposal, person, note=note)
-    else:
-        proposal.decide(ProposalStatus.DISMISSED, note, actor.account_id, ctx.clock.now())
-        ctx.audit(
-            actor,
-            "proposal.dismissed",
-            "decision_proposal",
-            proposal.id,
-            reason=proposal.decision_note,
-            kind=proposal.kind.value,
-            person_id=str(person.id),
-        )
-        if proposal.kind is ProposalKind.SUSPEND and proposal.source == "comparison_run":
-            dismissed = person.entitlement(proposal.entitlement_id)
-            refer_for_verification(
-                ctx,
-                actor,
-                person,
-                source="dismissed_proposal",
-                source_id=proposal.id,
-                work_injury=dismissed is not None
-                and dismissed.kind is BenefitKind.WORK_INJURY_LONG_TERM,
-            )
-    ctx.uow.commit()
-    return proposal
-
-
-def expected_arrears(ctx: UseCaseContext, proposal: DecisionProposal) -> int | None:
-    """What confirming a pending restoration today would pay (fen); None for anything else."""
-    if proposal.kind is not ProposalKind.RESTORE or proposal.status is not ProposalStatus.PROPOSED:
-        return None
-    suspension = ctx.uow.suspensions.in_force_for(proposal.entitlement_id)
-    entitlement = ctx.uow.entitlements.get(proposal.entitlement_id)
-    if suspension is None or entitlement is None:
-        return None
-    today = ctx.clock.today()
-    return compute_arrears(suspension.suspended_on, today, entitlement.amount_schedule()).total_fen
-
-
-def get_proposal(ctx: UseCaseContext, actor: Actor, proposal_id: UUID) -> DecisionProposal:
-    proposal = found(ctx.uow.proposals.get(proposal_id), "proposal", proposal_id)
-    person = load_person(ctx, proposal.person_id)
-    access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
-    return proposal
-
-
-def list_proposals(
-    ctx: UseCaseContext,
-    actor: Actor,
-    *,
-    status: str | None,
-    kind: str | None,
-    page: PageRequest,
-) -> Page[DecisionProposal]:
-    scope = access.staff_scope(actor)
-    return ctx.uow.proposals.find(
-        scope=scope,
-        status=state_named(ProposalStatus, status),
-        kind=state_named(ProposalKind, kind, field="kind"),
-        page=page,
     )

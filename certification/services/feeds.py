@@ -1,0 +1,208 @@
+"""Department feeds (Art. 11): :func:`import_feed` validates a feed row by row, keeps the
+valid rows (idempotently, by source record id) and reports every refused row with its number
+and reason."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.comparison import DepartmentEvent
+from certification.errors import (
+    RuleViolation,
+)
+from certification.feeds import (
+    FeedSource,
+    RowProblem,
+    header_problems,
+    parse_row,
+)
+from certification.ports import (
+    Page,
+    PageRequest,
+    TaskQueue,
+)
+from certification.services.context import UseCaseContext
+from certification.services.jobs import hand_over
+from certification.services.records import found
+from certification.verification import (
+    FeedImport,
+    ImportStatus,
+)
+
+IMPORT_BATCH = 5000
+RAW_KEPT = 300  # characters of a refused row kept in the report
+
+log = logging.getLogger(__name__)
+
+
+def require_feed_operator(actor: Actor) -> None:
+    """Checked before an upload is stored, so nobody else can fill the store."""
+    access.require_operator(actor, "import department feeds")
+
+
+def queue_import(
+    ctx: UseCaseContext,
+    actor: Actor,
+    queue: TaskQueue | None,
+    *,
+    file_name: str,
+    object_key: str,
+) -> FeedImport:
+    """Record an uploaded feed file and hand it to the worker (:func:`import_feed`); with no
+    queue the caller imports it itself."""
+    access.require_operator(actor, "import department feeds")
+    record = FeedImport(
+        file_name=file_name[:300] or "feed",
+        file_format="unknown",
+        started_by=actor.account_id,
+        status=ImportStatus.QUEUED,
+        object_key=object_key,
+        started_at=ctx.clock.now(),
+    )
+    ctx.uow.feed_imports.add(record)
+    ctx.audit(actor, "feed.queued", "feed_import", record.id, file_name=record.file_name)
+    ctx.uow.commit()
+    if queue is not None:
+        hand_over(
+            ctx, actor, lambda: queue.enqueue_feed_import(record.id), "feed_import", record.id
+        )
+    return record
+
+
+def refuse_import(ctx: UseCaseContext, actor: Actor, import_id: UUID, message: str) -> FeedImport:
+    """The file cannot be read as a feed at all: nothing is imported, the reason is kept."""
+    record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
+    record.refuse(message, ctx.clock.now())
+    ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=message)
+    ctx.uow.commit()
+    return record
+
+
+def import_feed(
+    ctx: UseCaseContext,
+    actor: Actor,
+    source: FeedSource,
+    *,
+    queued: UUID | None = None,
+    max_problems_kept: int = 10_000,
+) -> FeedImport:
+    """Import one feed file. Valid rows are kept even when others are refused; the report
+    lists each refused row (up to ``max_problems_kept``; all are counted)."""
+    access.require_operator(actor, "import department feeds")
+    record: FeedImport | None = None
+    if queued is not None:
+        record = ctx.uow.feed_imports.get(queued, for_update=True)  # one delivery wins
+        if record is None or record.status is not ImportStatus.QUEUED:
+            raise RuleViolation(f"Feed import {queued} is not waiting to be imported.")
+        record.start(source.file_format, source.encoding)
+    else:
+        record = FeedImport(
+            file_name=source.file_name[:300],
+            file_format=source.file_format,
+            started_by=actor.account_id,
+            encoding=source.encoding,
+            started_at=ctx.clock.now(),
+        )
+        ctx.uow.feed_imports.add(record)
+    missing, extra = header_problems(source.columns)
+    record.ignored_columns = extra
+    if missing:
+        record.refuse(
+            "The file misses the required column(s) "
+            + ", ".join(missing)
+            + "; found: "
+            + ", ".join(source.columns or ["(none)"])
+            + ". Nothing was imported.",
+            ctx.clock.now(),
+        )
+        ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=record.message)
+        ctx.uow.commit()
+        return record
+    ctx.uow.commit()  # the import is visible while it runs
+
+    today = ctx.clock.today()
+    problems: Counter[str] = Counter()
+    kept: list[dict[str, Any]] = []
+    batch: list[DepartmentEvent] = []
+    read = accepted = refused = 0
+    kept_total = 0
+
+    def flush() -> None:
+        nonlocal accepted, kept_total
+        if batch:
+            accepted += ctx.uow.feed_imports.insert_events(record.id, batch)
+            batch.clear()
+        if kept:
+            ctx.uow.feed_imports.add_problems(record.id, kept)
+            kept_total += len(kept)
+            kept.clear()
+        record.rows_read, record.rows_accepted, record.rows_refused = read, accepted, refused
+        record.problems_by_code = dict(problems)
+        ctx.uow.commit()
+
+    for number, values, raw in source.rows():
+        read += 1
+        outcome = values if isinstance(values, RowProblem) else parse_row(values, today)
+        if isinstance(outcome, RowProblem):
+            refused += 1
+            problems[outcome.code] += 1
+            if kept_total + len(kept) < max_problems_kept:
+                kept.append(
+                    {
+                        "row_number": number,
+                        "code": outcome.code,
+                        "column_name": outcome.column,
+                        "message": outcome.message,
+                        "raw": (raw or "")[:RAW_KEPT] or None,
+                    }
+                )
+        else:
+            batch.append(outcome)
+        if len(batch) >= IMPORT_BATCH or len(kept) >= IMPORT_BATCH:
+            flush()
+    flush()
+    record.rows_duplicate = read - refused - accepted
+    record.sha256 = source.sha256
+    record.finish(
+        f"{read} rows read: {accepted} new events kept, {record.rows_duplicate} already "
+        f"known (same source record id), {refused} refused.",
+        ctx.clock.now(),
+    )
+    ctx.audit(
+        actor,
+        "feed.imported",
+        "feed_import",
+        record.id,
+        file_name=record.file_name,
+        sha256=record.sha256,
+        rows_read=read,
+        rows_accepted=accepted,
+        rows_duplicate=record.rows_duplicate,
+        rows_refused=refused,
+        problems_by_code=dict(problems),
+    )
+    ctx.uow.commit()
+    return record
+
+
+def get_import(ctx: UseCaseContext, actor: Actor, import_id: UUID) -> FeedImport:
+    access.require_operator(actor, "read feed imports")
+    record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
+    return record
+
+
+def list_imports(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> Page[FeedImport]:
+    access.require_operator(actor, "read feed imports")
+    return ctx.uow.feed_imports.find(page)
+
+
+def import_problems(
+    ctx: UseCaseContext, actor: Actor, import_id: UUID, *, after_row: int, limit: int
+) -> list[dict[str, Any]]:
+    get_import(ctx, actor, import_id)
+    return ctx.uow.feed_imports.problems(import_id, after_row, limit)

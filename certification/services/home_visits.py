@@ -1,0 +1,150 @@
+"""Home visits (上门认证, Art. 19): asked for by the person, the family or staff, scheduled and
+closed by the township."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from certification import access
+from certification.access import Actor
+from certification.errors import (
+    AccessDenied,
+    ValidationFailed,
+)
+from certification.ports import (
+    Page,
+    PageRequest,
+)
+from certification.services.context import UseCaseContext
+from certification.services.persons import load_person
+from certification.services.records import check_version, found
+from certification.states import state_named
+from certification.verification import (
+    HomeVisitReason,
+    HomeVisitRequest,
+    HomeVisitStatus,
+)
+from certification.vocabulary import (
+    AccountKind,
+)
+
+
+def request_home_visit(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person_id: UUID,
+    *,
+    reason: HomeVisitReason,
+    contact_phone: str | None,
+    address_note: str | None,
+    preferred_on: date | None,
+) -> HomeVisitRequest:
+    """The person, a bound family member, or a clerk of their region asks for a visit."""
+    person = load_person(ctx, person_id)
+    if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id == person.id:
+        if not actor.identity_verified:
+            raise AccessDenied("Confirm your identity first; then you can ask for a visit.")
+        via = "app"
+    elif actor.kind == AccountKind.FAMILY.value:
+        bound = any(
+            b.person_id == person.id and b.is_active
+            for b in ctx.uow.bindings.for_family(actor.account_id)  # type: ignore[arg-type]
+        )
+        if not bound:
+            raise AccessDenied("You can ask for a home visit only for a person you are bound to.")
+        via = "family"
+    else:
+        access.require_clerk_for(actor, person.region_code, "take a home-visit request")
+        via = "staff"
+    if preferred_on is not None and preferred_on < ctx.clock.today():
+        raise ValidationFailed("The preferred date is in the past.", field="preferred_on")
+    request = HomeVisitRequest(
+        person_id=person.id,
+        district_code=person.district_code,
+        township_code=person.township_code,
+        reason=reason,
+        requested_via=via,
+        contact_phone=(contact_phone or "").strip()[:32] or None,
+        address_note=(address_note or "").strip()[:500] or None,
+        preferred_on=preferred_on,
+        requested_by=actor.account_id,
+        created_at=ctx.clock.now(),
+    )
+    open_tasks = ctx.uow.tasks.open_for_person(person.id)
+    request.task_id = open_tasks[0].id if open_tasks else None
+    ctx.uow.home_visits.add(request)
+    ctx.audit(
+        actor,
+        "home_visit.requested",
+        "home_visit_request",
+        request.id,
+        person_id=str(person.id),
+        reason=reason.value,
+        via=via,
+    )
+    ctx.uow.commit()
+    return request
+
+
+def _load_visit(ctx: UseCaseContext, actor: Actor, request_id: UUID) -> HomeVisitRequest:
+    request = found(ctx.uow.home_visits.get(request_id), "home-visit request", request_id)
+    person = load_person(ctx, request.person_id)
+    access.require_clerk_for(actor, person.region_code, "handle this home-visit request")
+    return request
+
+
+def schedule_home_visit(
+    ctx: UseCaseContext,
+    actor: Actor,
+    request_id: UUID,
+    *,
+    on: date,
+    expected_version: int | None = None,
+) -> HomeVisitRequest:
+    request = _load_visit(ctx, actor, request_id)
+    check_version(request, expected_version, "request")
+    request.schedule(on, ctx.clock.today(), actor.account_id)
+    ctx.audit(
+        actor,
+        "home_visit.scheduled",
+        "home_visit_request",
+        request.id,
+        person_id=str(request.person_id),
+        scheduled_on=on.isoformat(),
+    )
+    ctx.uow.commit()
+    return request
+
+
+def close_home_visit(
+    ctx: UseCaseContext,
+    actor: Actor,
+    request_id: UUID,
+    *,
+    status: HomeVisitStatus,
+    outcome: str,
+    expected_version: int | None = None,
+) -> HomeVisitRequest:
+    request = _load_visit(ctx, actor, request_id)
+    check_version(request, expected_version, "request")
+    request.close(status, outcome, actor.account_id, ctx.clock.now())
+    ctx.audit(
+        actor,
+        f"home_visit.{status.value}",
+        "home_visit_request",
+        request.id,
+        reason=request.outcome,
+        person_id=str(request.person_id),
+    )
+    ctx.uow.commit()
+    return request
+
+
+def list_home_visits(
+    ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
+) -> Page[HomeVisitRequest]:
+    scope = access.staff_scope(actor)
+    return ctx.uow.home_visits.find(
+        scope=scope, status=state_named(HomeVisitStatus, status), page=page
+    )

@@ -1,0 +1,135 @@
+"""Department feed imports: the records, the kept events (COPY-free batched inserts that skip
+known source records) and the refused rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from certification.comparison import DepartmentEvent
+from certification.ports import Page, PageRequest
+from certification.verification import (
+    FeedImport,
+    ImportStatus,
+)
+from storage import schema
+from storage.db import dialect_insert, rowcount
+from storage.paging import keyset_page
+from storage.repositories import get_row
+
+
+class SqlFeedImportRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, record: FeedImport) -> None:
+        self.session.add(record)
+
+    def get(self, import_id: UUID, *, for_update: bool = False) -> FeedImport | None:
+        return get_row(self.session, FeedImport, import_id, for_update=for_update)
+
+    def queued_before(self, before: datetime) -> list[UUID]:
+        t = schema.feed_imports
+        stmt = sa.select(t.c.id).where(t.c.status == ImportStatus.QUEUED, t.c.started_at < before)
+        return list(self.session.scalars(stmt.order_by(t.c.started_at).limit(100)))
+
+    def find(self, page: PageRequest) -> Page[FeedImport]:
+        t = schema.feed_imports
+        return keyset_page(
+            self.session,
+            sa.select(FeedImport),
+            page,
+            [t.c.started_at, t.c.id],
+            [t.c.started_at.type.python_type.fromisoformat, UUID],
+            lambda row: (row.started_at.isoformat(), str(row.id)),
+        )
+
+    def add_problems(self, import_id: UUID, problems: list[dict[str, Any]]) -> None:
+        if problems:
+            rows = [{"import_id": import_id, **p} for p in problems]
+            self.session.execute(sa.insert(schema.feed_import_problems), rows)
+
+    def problems(self, import_id: UUID, after_row: int, limit: int) -> list[dict[str, Any]]:
+        t = schema.feed_import_problems
+        stmt = (
+            sa.select(t.c.row_number, t.c.code, t.c.column_name, t.c.message, t.c.raw)
+            .where(t.c.import_id == import_id, t.c.row_number > after_row)
+            .order_by(t.c.row_number)
+            .limit(limit)
+        )
+        return [dict(r._mapping) for r in self.session.execute(stmt)]
+
+    def insert_events(self, import_id: UUID, events: list[DepartmentEvent]) -> int:
+        """Store new events; a (source, record id) already stored is skipped. Returns inserted."""
+        if not events:
+            return 0
+        if self.session.get_bind().dialect.name == "postgresql":
+            return self._copy_events(import_id, events)
+        t = schema.department_events
+        rows = [
+            {
+                "citizen_id": e.citizen_id,
+                "event_kind": e.kind.value,
+                "event_date": e.event_date,
+                "source_department": e.source,
+                "source_record_id": e.source_record_id,
+                "detail": e.detail,
+                "import_id": import_id,
+            }
+            for e in events
+        ]
+        stmt = (
+            dialect_insert(self.session, t)
+            .on_conflict_do_nothing(index_elements=["source_department", "source_record_id"])
+            .returning(t.c.id)
+        )
+        inserted = self.session.execute(stmt, rows).all()
+        return len(inserted)
+
+    def _copy_events(self, import_id: UUID, events: list[DepartmentEvent]) -> int:
+        """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT that
+        skips records already stored (several times faster than row inserts)."""
+        self.session.execute(
+            sa.text(
+                "CREATE TEMP TABLE IF NOT EXISTS feed_batch (citizen_id varchar(18), "
+                "event_kind varchar(32), event_date date, source_department varchar(32), "
+                "source_record_id varchar(64), detail text) ON COMMIT DELETE ROWS"
+            )
+        )
+        raw = self.session.connection().connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                "COPY feed_batch (citizen_id, event_kind, event_date, source_department, "
+                "source_record_id, detail) FROM STDIN"
+            ) as copy,
+        ):
+            for e in events:
+                copy.write_row(
+                    (
+                        e.citizen_id,
+                        e.kind.value,
+                        e.event_date,
+                        e.source,
+                        e.source_record_id,
+                        e.detail,
+                    )
+                )
+        # DISTINCT ON: a record repeated inside one batch is kept once, like across batches.
+        result = self.session.execute(
+            sa.text(
+                "INSERT INTO department_events (citizen_id, event_kind, event_date, "
+                "source_department, source_record_id, detail, import_id) "
+                "SELECT DISTINCT ON (source_department, source_record_id) citizen_id, "
+                "event_kind, event_date, source_department, source_record_id, detail, :import_id "
+                "FROM feed_batch ON CONFLICT (source_department, source_record_id) DO NOTHING"
+            ),
+            {"import_id": import_id},
+        )
+        self.session.execute(sa.text("TRUNCATE feed_batch"))
+        return rowcount(result)

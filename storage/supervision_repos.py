@@ -1,0 +1,46 @@
+"""Tip-offs (举报, Art. 22)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from certification.access import Scope
+from certification.ports import Page, PageRequest
+from certification.supervision import TipOff, TipOffStatus
+from storage import schema
+from storage.paging import keyset_page
+from storage.scoping import within_scope
+
+
+class SqlTipOffRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tip: TipOff) -> None:
+        self.session.add(tip)
+
+    def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None:
+        return self.session.get(TipOff, tip_id, with_for_update=for_update or None)
+
+    def find(self, *, scope: Scope, status: TipOffStatus | None, page: PageRequest) -> Page[TipOff]:
+        t = schema.tip_offs
+        stmt = within_scope(sa.select(TipOff), scope, t)
+        if status:
+            stmt = stmt.where(t.c.status == status)
+        return keyset_page(
+            self.session,
+            stmt,
+            page,
+            [t.c.received_at, t.c.id],
+            [datetime.fromisoformat, UUID],
+            lambda row: (row.received_at.isoformat(), str(row.id)),
+        )
+
+    def count_by_status(self, scope: Scope) -> dict[str, int]:
+        t = schema.tip_offs
+        stmt = within_scope(sa.select(t.c.status, sa.func.count()), scope, t).group_by(t.c.status)
+        return {str(status): int(n) for status, n in self.session.execute(stmt)}
