@@ -1,0 +1,205 @@
+"""In-memory stand-ins for the unit of work and its repositories, the clock and the notifier,
+so use cases run in milliseconds without a database (PostgreSQL stays for SQL, concurrency
+and migrations: tests/integration).
+
+Each fake keeps records in a dict by id and answers the queries the use cases ask with plain
+Python over them. A repository method a use case calls that no fake answers yet fails with
+the method's name: add it here, as small as the rule it mirrors.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from certification.access import Actor
+from certification.selfservice import CaseStatus
+from certification.services.context import ProcedureConfig, UseCaseContext
+from certification.verification import ProposalStatus, TaskStatus
+from certification.vocabulary import SuspensionStatus
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def today(self) -> date:
+        return self._now.date()
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.date()
+
+    def advance(self, **kw: float) -> None:
+        self._now += timedelta(**kw)
+
+
+class FakeRepository:
+    """Records by id; ``for_update`` is accepted and ignored (one thread, one transaction)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[UUID, Any] = {}
+
+    def add(self, record: Any) -> None:
+        self.rows[record.id] = record
+
+    def get(self, record_id: UUID, *, for_update: bool = False) -> Any:
+        return self.rows.get(record_id)
+
+    def where(self, **equal: Any) -> list[Any]:
+        return [r for r in self.rows.values() if all(getattr(r, k) == v for k, v in equal.items())]
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.{name}: not faked yet (tests/fakes.py)")
+
+
+class FakePersons(FakeRepository):
+    def by_citizen_id(self, citizen_id: str) -> Any:
+        return next((p for p in self.rows.values() if p.citizen_id == citizen_id), None)
+
+    def lock_many(self, person_ids: list[UUID]) -> list[Any]:
+        return [self.rows[i] for i in person_ids if i in self.rows]
+
+
+class FakeEntitlements(FakeRepository):
+    def __init__(self, persons: FakePersons) -> None:
+        super().__init__()
+        self.persons = persons
+
+    def get(self, record_id: UUID, *, for_update: bool = False) -> Any:
+        for person in self.persons.rows.values():
+            for e in person.entitlements:
+                if e.id == record_id:
+                    return e
+        return None
+
+
+class FakeSuspensions(FakeRepository):
+    def in_force_for(self, entitlement_id: UUID) -> Any:
+        return next(
+            (
+                s
+                for s in self.rows.values()
+                if s.entitlement_id == entitlement_id and s.status is SuspensionStatus.IN_FORCE
+            ),
+            None,
+        )
+
+
+class FakeReviewCases(FakeRepository):
+    def open_for_person(self, person_id: UUID) -> list[Any]:
+        return self.where(person_id=person_id, status=CaseStatus.OPEN)
+
+
+class FakeBindings(FakeRepository):
+    def for_family(self, account_id: UUID) -> list[Any]:
+        return self.where(family_account_id=account_id)
+
+    def for_person(self, person_id: UUID) -> list[Any]:
+        return self.where(person_id=person_id)
+
+
+class FakeReferrals(FakeRepository):
+    def open_for_person(self, person_id: UUID) -> list[Any]:
+        return self.where(person_id=person_id, status="open")
+
+
+class FakeTasks(FakeRepository):
+    def open_for_person(self, person_id: UUID) -> list[Any]:
+        return self.where(person_id=person_id, status=TaskStatus.OPEN)
+
+
+class FakeProposals(FakeRepository):
+    def open_for(self, entitlement_id: UUID, kind: str) -> Any:
+        return next(
+            (
+                p
+                for p in self.rows.values()
+                if p.entitlement_id == entitlement_id
+                and p.kind.value == kind
+                and p.status is ProposalStatus.PROPOSED
+            ),
+            None,
+        )
+
+
+class FakeNationalUploads(FakeRepository):
+    def add_item(self, row: dict[str, Any]) -> None:
+        if not any(r["suspension_id"] == row["suspension_id"] for r in self.rows.values()):
+            self.rows[row["id"]] = row  # one item per suspension (the unique index)
+
+
+class FakeAuditLog:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def append(self, **record: Any) -> None:
+        self.records.append(record)
+
+    def actions(self) -> list[str]:
+        return [r["action"] for r in self.records]
+
+
+class FakeUnitOfWork:
+    """certification.ports.UnitOfWork in memory. ``commits`` counts commits; nothing is rolled
+    back on an error (a use case that raised is not used further in a test)."""
+
+    def __init__(self) -> None:
+        self.persons = FakePersons()
+        self.entitlements = FakeEntitlements(self.persons)
+        self.certifications = FakeRepository()
+        self.suspensions = FakeSuspensions()
+        self.review_cases = FakeReviewCases()
+        self.bindings = FakeBindings()
+        self.referrals = FakeReferrals()
+        self.tasks = FakeTasks()
+        self.proposals = FakeProposals()
+        self.national = FakeNationalUploads()
+        self.audit = FakeAuditLog()
+        self.commits = 0
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"FakeUnitOfWork.{name}: not faked yet (tests/fakes.py)")
+
+    def __enter__(self) -> FakeUnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def flush(self) -> None:
+        return None
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[UUID, str]] = []
+
+    def notify(self, person_id: UUID, kind: str, zh: str, en: str, data: Any) -> None:
+        self.sent.append((person_id, kind))
+
+
+def use_case(now: datetime | None = None) -> UseCaseContext:
+    return UseCaseContext(
+        uow=FakeUnitOfWork(),  # type: ignore[arg-type]
+        clock=FakeClock(now or datetime(2026, 12, 1, 9, tzinfo=UTC)),
+        config=ProcedureConfig(),
+    )
+
+
+def staff(*roles: str, scope: str = "500103", account_id: UUID | None = None) -> Actor:
+    from uuid import uuid4
+
+    return Actor(
+        kind="staff",
+        account_id=account_id or uuid4(),
+        label="clerk",
+        roles=frozenset(roles),
+        scope_code=scope,
+    )

@@ -1,0 +1,367 @@
+"""Use cases on in-memory fakes (tests/fakes.py): the procedure's steps end to end in
+milliseconds, without Flask or a database."""
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from certification.access import Actor
+from certification.citizen_id import make_citizen_id
+from certification.errors import AccessDenied, RuleViolation, StaleVersion, ValidationFailed
+from certification.model import Entitlement, FamilyBinding, Person, ReviewCase
+from certification.periods import PeriodPolicy
+from certification.regions import RegionPlacement
+from certification.selfservice import BindingStatus, CaseStatus
+from certification.services import family, review
+from certification.services.certifications import record_certification
+from certification.verification import TaskStatus
+from certification.vocabulary import (
+    AccountKind,
+    BenefitKind,
+    CertificationChannel,
+    RecipientRole,
+    StaffRole,
+)
+from tests.fakes import FakeNotifier, staff, use_case
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+
+def enrolled_person(ctx, *, region: str = "500103001002", serial: int = 11) -> Person:
+    person = Person.register(
+        citizen_id=make_citizen_id(region[:6], date(1950, 3, 1), serial),
+        name="张三",
+        phone=None,
+        placement=RegionPlacement.of(region),
+    )
+    pension = Entitlement(
+        person.id, BenefitKind.PENSION, RecipientRole.INSURED, date(2010, 5, 1), 300_000
+    )
+    pension.open(None)
+    person.entitlements.append(pension)
+    person.refresh_period(PeriodPolicy())
+    ctx.uow.persons.add(person)
+    return person
+
+
+# --- a staff member records a certification (Art. 12) ----------------------------------
+
+
+def test_a_counter_certification_restarts_the_period_and_is_audited():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    clerk = staff(StaffRole.CLERK)
+    outcome = record_certification(
+        ctx,
+        clerk,
+        person.id,
+        channel=CertificationChannel.COUNTER,
+        certified_at=None,
+        evidence=["counter slip 42"],
+        note=None,
+        source_ref=None,
+    )
+    assert outcome.period is not None and outcome.period.due_on > NOW.date()
+    assert person.due_on == outcome.period.due_on
+    assert list(ctx.uow.certifications.rows.values()) == [outcome.certification]
+    assert ctx.uow.audit.actions() == ["certification.recorded"]
+    assert ctx.uow.commits == 1
+
+
+def test_a_clerk_outside_the_region_cannot_certify_and_nothing_is_written():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    elsewhere = staff(StaffRole.CLERK, scope="500105")
+    with pytest.raises(AccessDenied, match="outside your region"):
+        record_certification(
+            ctx,
+            elsewhere,
+            person.id,
+            channel=CertificationChannel.COUNTER,
+            certified_at=None,
+            evidence=None,
+            note=None,
+            source_ref=None,
+        )
+    assert not ctx.uow.certifications.rows and not ctx.uow.audit.records
+
+
+def test_self_service_and_comparison_channels_are_not_recorded_by_hand():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    with pytest.raises(ValidationFailed, match="own workflow"):
+        record_certification(
+            ctx,
+            staff(StaffRole.CLERK),
+            person.id,
+            channel=CertificationChannel.SELF_SERVICE_FACE,
+            certified_at=None,
+            evidence=None,
+            note=None,
+            source_ref=None,
+        )
+
+
+def test_a_certification_cannot_be_dated_in_the_future():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    with pytest.raises(ValidationFailed, match="future"):
+        record_certification(
+            ctx,
+            staff(StaffRole.CLERK),
+            person.id,
+            channel=CertificationChannel.COUNTER,
+            certified_at=NOW + timedelta(hours=1),
+            evidence=None,
+            note=None,
+            source_ref=None,
+        )
+
+
+# --- a reviewer decides a failed self-service certification ------------------------------
+
+
+def open_case(ctx, person: Person) -> ReviewCase:
+    case = ReviewCase(person_id=person.id, reason="failed")
+    ctx.uow.review_cases.add(case)
+    return case
+
+
+def test_approving_a_case_certifies_the_person_once():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    case = open_case(ctx, person)
+    reviewer = staff(StaffRole.REVIEWER)
+    decided = review.decide_case(
+        ctx,
+        reviewer,
+        FakeNotifier(),
+        case.id,
+        decision="approve",
+        comment="matches the ID photo",
+        expected_version=0,
+    )
+    assert decided.status is CaseStatus.APPROVED
+    assert decided.certification_id in ctx.uow.certifications.rows
+    assert ctx.uow.audit.actions() == ["certification.recorded", "review.approve"]
+    with pytest.raises(RuleViolation, match="already decided"):
+        review.decide_case(
+            ctx,
+            reviewer,
+            FakeNotifier(),
+            case.id,
+            decision="reject",
+            comment="second thoughts",
+            expected_version=0,
+        )
+    assert len(ctx.uow.certifications.rows) == 1
+
+
+def test_rejecting_a_case_sends_the_person_to_township_verification():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    case = open_case(ctx, person)
+    review.decide_case(
+        ctx,
+        staff(StaffRole.REVIEWER),
+        FakeNotifier(),
+        case.id,
+        decision="reject",
+        comment="another person in the video",
+        expected_version=0,
+    )
+    (task,) = ctx.uow.tasks.rows.values()
+    assert task.person_id == person.id and task.status is TaskStatus.OPEN
+    assert task.township_code == person.township_code
+    assert task.deadline_on > NOW.date() + timedelta(days=85)  # three months (Art. 20)
+    assert not ctx.uow.certifications.rows
+
+
+def test_a_retake_tells_the_person_and_certifies_nobody():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    case = open_case(ctx, person)
+    notifier = FakeNotifier()
+    review.decide_case(
+        ctx,
+        staff(StaffRole.REVIEWER),
+        notifier,
+        case.id,
+        decision="retake",
+        comment="too dark, please retry",
+        expected_version=0,
+    )
+    assert notifier.sent == [(person.id, "retake")]
+    assert not ctx.uow.certifications.rows and not ctx.uow.tasks.rows
+
+
+def test_a_decision_on_a_stale_page_or_without_the_role_is_refused():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    case = open_case(ctx, person)
+    case.version = 3  # someone decided meanwhile (the database bumps it)
+    with pytest.raises(StaleVersion):
+        review.decide_case(
+            ctx,
+            staff(StaffRole.REVIEWER),
+            FakeNotifier(),
+            case.id,
+            decision="approve",
+            comment="looks fine",
+            expected_version=2,
+        )
+    with pytest.raises(AccessDenied, match="reviewer role"):
+        review.decide_case(
+            ctx,
+            staff(StaffRole.CLERK),
+            FakeNotifier(),
+            case.id,
+            decision="approve",
+            comment="looks fine",
+            expected_version=3,
+        )
+    assert case.status is CaseStatus.OPEN
+
+
+# --- family bindings ---------------------------------------------------------------------
+
+
+def family_member() -> Actor:
+    return Actor(kind=AccountKind.FAMILY.value, account_id=uuid4(), label="child")
+
+
+def beneficiary(person: Person, *, verified: bool = True) -> Actor:
+    return Actor(
+        kind=AccountKind.BENEFICIARY.value,
+        account_id=uuid4(),
+        label="self",
+        person_id=person.id,
+        identity_verified=verified,
+    )
+
+
+def test_a_binding_request_answers_the_same_for_unknown_and_known_people():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    helper = family_member()
+    unknown = family.request_binding(
+        ctx,
+        helper,
+        citizen_id=make_citizen_id("500103", date(1951, 1, 1), 99).value,
+        name="李四",
+        relationship="child",
+    )
+    wrong_name = family.request_binding(
+        ctx, helper, citizen_id=person.citizen_id, name="李四", relationship="child"
+    )
+    assert unknown is None and wrong_name is None
+    recorded = family.request_binding(
+        ctx, helper, citizen_id=person.citizen_id, name="张三", relationship="child"
+    )
+    assert recorded is not None and recorded.status is BindingStatus.REQUESTED
+    again = family.request_binding(
+        ctx, helper, citizen_id=person.citizen_id, name="张三", relationship="child"
+    )
+    assert again is None  # one request in force is enough
+    assert family.my_bindings(ctx, helper) == []  # not shown until the person confirms
+
+
+def test_only_the_verified_beneficiary_confirms_and_either_side_revokes():
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    helper = family_member()
+    binding = FamilyBinding(
+        family_account_id=helper.account_id, person_id=person.id, relationship="child"
+    )
+    ctx.uow.bindings.add(binding)
+    with pytest.raises(AccessDenied, match="Only the beneficiary"):
+        family.confirm_binding(ctx, helper, binding.id)
+    with pytest.raises(AccessDenied, match="Confirm your own identity"):
+        family.confirm_binding(ctx, beneficiary(person, verified=False), binding.id)
+    family.confirm_binding(ctx, beneficiary(person), binding.id)
+    assert family.my_bindings(ctx, helper) == [binding]
+    family.revoke_binding(ctx, beneficiary(person), binding.id, reason="no longer needed")
+    assert binding.status is BindingStatus.REVOKED
+    with pytest.raises(RuleViolation, match="already revoked"):
+        family.revoke_binding(ctx, helper, binding.id, reason="twice")
+    assert ctx.uow.audit.actions() == ["binding.confirmed", "binding.revoked"]
+
+
+# --- suspension and restoration proposals (Art. 13, 21) ----------------------------------
+
+
+def proposal_for(ctx, person: Person, kind, *, source: str = "comparison_run"):
+    from certification.verification import DecisionProposal
+
+    proposal = DecisionProposal(
+        kind=kind,
+        person_id=person.id,
+        entitlement_id=person.entitlements[0].id,
+        district_code=person.district_code,
+        source=source,
+        source_id=uuid4(),
+        reason="death record from the civil affairs bureau",
+    )
+    ctx.uow.proposals.add(proposal)
+    return proposal
+
+
+def test_a_confirmed_suspension_then_restoration_pays_the_months_in_between():
+    from certification.services.proposals import decide_proposal
+    from certification.verification import ProposalKind, ProposalStatus
+    from certification.vocabulary import EntitlementStatus
+
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    district_clerk = staff(StaffRole.CLERK, scope="500103")
+    suspend = proposal_for(ctx, person, ProposalKind.SUSPEND)
+    decide_proposal(ctx, district_clerk, suspend.id, confirm=True, note="confirmed by phone")
+    pension = person.entitlements[0]
+    assert pension.status is EntitlementStatus.SUSPENDED
+    assert suspend.status is ProposalStatus.CONFIRMED and suspend.suspension_id
+    ctx.clock.advance(days=92)  # three months later the person turns up alive at the counter
+    with pytest.raises(RuleViolation, match="Record the certification"):
+        decide_proposal(
+            ctx,
+            district_clerk,
+            proposal_for(ctx, person, ProposalKind.RESTORE, source="verification_task").id,
+            confirm=True,
+            note="no certification yet",
+        )
+    record_certification(
+        ctx,
+        district_clerk,
+        person.id,
+        channel=CertificationChannel.COUNTER,
+        certified_at=None,
+        evidence=["ID card seen"],
+        note=None,
+        source_ref=None,
+    )
+    restore = proposal_for(ctx, person, ProposalKind.RESTORE, source="verification_task")
+    decided = decide_proposal(ctx, district_clerk, restore.id, confirm=True, note="seen alive")
+    assert pension.status is EntitlementStatus.ACTIVE
+    # the months whose first day fell while suspended (decision 0003): 1 Dec, 1 Jan, 1 Feb, 1 Mar
+    assert decided.arrears_fen == 4 * 300_000
+    assert ctx.uow.audit.actions().count("proposal.confirmed") == 2
+
+
+def test_a_township_clerk_cannot_suspend_and_a_dismissed_loss_goes_to_verification():
+    from certification.services.proposals import decide_proposal
+    from certification.verification import ProposalKind, ProposalStatus
+
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    suspend = proposal_for(ctx, person, ProposalKind.SUSPEND)
+    township = staff(StaffRole.CLERK, scope="500103001")
+    with pytest.raises(AccessDenied, match="district/county or municipal"):
+        decide_proposal(ctx, township, suspend.id, confirm=True, note="x")
+    with pytest.raises(ValidationFailed, match="Say why"):
+        decide_proposal(ctx, staff(StaffRole.CLERK), suspend.id, confirm=False, note="no")
+    decide_proposal(
+        ctx, staff(StaffRole.CLERK), suspend.id, confirm=False, note="the record is wrong"
+    )
+    assert suspend.status is ProposalStatus.DISMISSED
+    (task,) = ctx.uow.tasks.rows.values()  # the data said lost, the clerk doubts it: verify
+    assert task.person_id == person.id
