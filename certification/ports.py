@@ -720,8 +720,14 @@ class EvidenceStore(Protocol):
     ) -> ObjectInfo: ...
 
     def fetch_to(self, key: str, path: str) -> None:
-        """Stream the object into a local file (for the engine)."""
+        """Stream the object into a local file (for the engine); ObjectMissing when there is
+        none under the key, another error when the store is unreachable."""
         ...
+
+
+class ObjectMissing(LookupError):
+    """No object under the key: deleted at the end of its retention, or never stored. Not an
+    outage: retrying will not bring it back."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol, cast
 
-from certification.ports import UploadTarget
+from certification.ports import ObjectMissing, UploadTarget
 
 CHUNK = 1024 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$")
@@ -27,7 +27,7 @@ class ObjectStoreError(Exception):
     """The object store is unreachable or overloaded: an outage, worth retrying (503)."""
 
 
-class ObjectNotFound(Exception):
+class ObjectNotFound(ObjectMissing):
     """No object under this key (deleted at the end of its retention, or never stored)."""
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from certification.access import Actor
-from certification.selfservice import CaseStatus
+from certification.ports import ObjectMissing
+from certification.selfservice import ATTEMPT_LIFECYCLE, AttemptStatus, CaseStatus
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.verification import ProposalStatus, TaskStatus
 from certification.vocabulary import SuspensionStatus
@@ -132,6 +133,55 @@ class FakeNationalUploads(FakeRepository):
             self.rows[row["id"]] = row  # one item per suspension (the unique index)
 
 
+class FakeAttempts(FakeRepository):
+    def claim(self, attempt_id: UUID, token: str, now: datetime, stale_before: datetime) -> bool:
+        """storage.selfservice_repos.claim: pending, or a claim that timed out."""
+        attempt = self.rows.get(attempt_id)
+        if attempt is None:
+            return False
+        free = attempt.status is AttemptStatus.PENDING
+        stale = attempt.status is AttemptStatus.PROCESSING and (
+            attempt.claimed_at is not None and attempt.claimed_at < stale_before
+        )
+        if not (free or stale):
+            return False
+        attempt.status = ATTEMPT_LIFECYCLE.move(attempt.status, AttemptStatus.PROCESSING)
+        attempt.claim_token, attempt.claimed_at, attempt.tries = token, now, attempt.tries + 1
+        return True
+
+    def for_session(self, session_id: UUID) -> Any:
+        return next(iter(self.where(session_id=session_id)), None)
+
+    def unsuccessful_since(self, person_id: UUID, since: datetime) -> list[datetime]:
+        return [
+            a.decided_at
+            for a in self.where(person_id=person_id)
+            if a.decision in ("fail", "retry") and a.decided_at and a.decided_at >= since
+        ]
+
+
+class FakeTemplates(FakeRepository):
+    def active_for(self, person_id: UUID) -> list[Any]:
+        return self.where(person_id=person_id, active=True)
+
+
+class FakeObjectStore:
+    """The evidence store in memory; a key never stored is ObjectMissing, like the real one."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put_bytes(self, key: str, data: bytes, content_type: str, metadata: Any = None) -> None:
+        self.objects[key] = data
+
+    def fetch_to(self, key: str, path: str) -> None:
+        from pathlib import Path
+
+        if key not in self.objects:
+            raise ObjectMissing(key)
+        Path(path).write_bytes(self.objects[key])
+
+
 class FakeAuditLog:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
@@ -158,6 +208,9 @@ class FakeUnitOfWork:
         self.tasks = FakeTasks()
         self.proposals = FakeProposals()
         self.national = FakeNationalUploads()
+        self.challenge_sessions = FakeRepository()
+        self.attempts = FakeAttempts()
+        self.templates = FakeTemplates()
         self.audit = FakeAuditLog()
         self.commits = 0
 

@@ -39,6 +39,7 @@ from certification.ports import (
     EvidenceStore,
     FaceEngine,
     Notifier,
+    ObjectMissing,
     QueueUnavailable,
     TaskQueue,
     TemplatesOutdated,
@@ -141,10 +142,18 @@ def compute_template(
     request = ctx.uow.enrolments.get(request_id)
     if request is None or request.status is not EnrolmentStatus.PENDING:
         raise NotFound(f"No pending enrolment request {request_id}.")
-    with tempfile.NamedTemporaryFile(suffix=".img") as tmp:
-        store.fetch_to(request.photo_key, tmp.name)
-        result = engine.enrol(Path(tmp.name).read_bytes())
     actor = Actor.system("enrolment-worker")
+    with tempfile.NamedTemporaryFile(suffix=".img") as tmp:
+        try:
+            store.fetch_to(request.photo_key, tmp.name)
+        except ObjectMissing:  # gone: a retry would not bring it back
+            request.refuse("photo_missing", "The photo is no longer stored.", ctx.clock.now())
+            ctx.audit(
+                actor, "enrolment.refused", "person", request.person_id, reason="photo_missing"
+            )
+            ctx.uow.commit()
+            return request
+        result = engine.enrol(Path(tmp.name).read_bytes())
     if not result.accepted or result.template is None:
         request.refuse(result.reason, result.detail, ctx.clock.now())
         ctx.audit(actor, "enrolment.refused", "person", request.person_id, reason=result.reason)
@@ -472,13 +481,16 @@ def process_attempt(
             if t.model == config.match_model
         ]
         actions, mirrored, key = list(session.actions), attempt.mirrored, attempt.object_key
+    failure = None
     with tempfile.TemporaryDirectory() as tmp:
         video = str(Path(tmp) / "upload.video")
-        store.fetch_to(key, video)  # an outage raises: the task retries
         try:
+            store.fetch_to(key, video)  # an outage raises: the task retries
             result = engine.verify(video, actions, templates, mirrored=mirrored)
+        except ObjectMissing:  # gone: a retry would not bring it back; staff look at it
+            result, failure = None, "video_missing"
         except TemplatesOutdated:
-            result = None
+            result, failure = None, "template_model_mismatch"
     evidence: list[str] = []
     if result is not None:
         for i, jpeg in enumerate(result.evidence_jpegs):
@@ -486,7 +498,9 @@ def process_attempt(
             store.put_bytes(frame_key, jpeg, "image/jpeg", retention_metadata(now))
             evidence.append(frame_key)
     with open_context() as ctx:
-        return _apply_outcome(ctx, notifier, config, attempt_id, token, result, evidence)
+        return _apply_outcome(
+            ctx, notifier, config, attempt_id, token, result, evidence, failure=failure
+        )
 
 
 def _apply_outcome(
@@ -497,6 +511,8 @@ def _apply_outcome(
     token: str,
     result: Any,
     evidence: list[str],
+    *,
+    failure: str | None = None,
 ) -> ProcessResult:
     attempt = ctx.uow.attempts.get(attempt_id)
     assert attempt is not None
@@ -512,7 +528,8 @@ def _apply_outcome(
     earlier = ctx.uow.attempts.unsuccessful_since(person.id, now - timedelta(days=1))
     session.close_decided()
     if result is None:
-        attempt.fail_to_process("template_model_mismatch", evidence, now)
+        assert failure is not None, "no verdict without a reason"
+        attempt.fail_to_process(failure, evidence, now)
         if session.claim_id is None:  # a claim's check never opens a case on the person
             _open_case(ctx, person, attempt, CaseReason.PROCESSING_ERROR)
         ctx.audit(actor, "selfservice.error", "person", person.id, attempt_id=str(attempt.id))

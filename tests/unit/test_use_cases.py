@@ -365,3 +365,74 @@ def test_a_township_clerk_cannot_suspend_and_a_dismissed_loss_goes_to_verificati
     assert suspend.status is ProposalStatus.DISMISSED
     (task,) = ctx.uow.tasks.rows.values()  # the data said lost, the clerk doubts it: verify
     assert task.person_id == person.id
+
+
+# --- the worker's part of self-service ----------------------------------------------------
+
+
+def submitted_attempt(ctx, person: Person):
+    from certification.model import Attempt, ChallengeSession
+
+    session = ChallengeSession(
+        person_id=person.id,
+        requested_by=uuid4(),
+        nonce="n",
+        actions=["blink"],
+        seconds_per_action=3,
+        max_video_seconds=15,
+        expires_at=NOW + timedelta(minutes=10),
+        upload_key=f"videos/{uuid4()}.mp4",
+    )
+    session.submit()
+    attempt = Attempt(
+        session_id=session.id,
+        person_id=person.id,
+        object_key=session.upload_key,
+        size=1000,
+        sha256="a" * 64,
+    )
+    ctx.uow.challenge_sessions.add(session)
+    ctx.uow.attempts.add(attempt)
+    return session, attempt
+
+
+class _NeverCalledEngine:
+    model = "w600k_r50"
+
+    def verify(self, *args, **kw):
+        raise AssertionError("no video, nothing to verify")
+
+
+def test_a_video_gone_from_the_store_is_an_error_for_staff_not_an_endless_retry():
+    from contextlib import nullcontext
+
+    from certification.selfservice import AttemptStatus, SessionStatus
+    from certification.services.selfservice import SelfServiceConfig, process_attempt
+    from tests.fakes import FakeObjectStore
+
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    session, attempt = submitted_attempt(ctx, person)
+    result = process_attempt(
+        lambda: nullcontext(ctx),
+        _NeverCalledEngine(),
+        FakeObjectStore(),  # the video was never stored (or deleted at retention)
+        FakeNotifier(),
+        SelfServiceConfig(),
+        attempt.id,
+    )
+    assert result.outcome == "error"
+    assert attempt.status is AttemptStatus.ERROR and attempt.reasons == ["video_missing"]
+    assert session.status is SessionStatus.DECIDED
+    (case,) = ctx.uow.review_cases.rows.values()
+    assert case.attempt_id == attempt.id and case.reason == "processing_error"
+    assert not ctx.uow.certifications.rows
+    again = process_attempt(
+        lambda: nullcontext(ctx),
+        _NeverCalledEngine(),
+        FakeObjectStore(),
+        FakeNotifier(),
+        SelfServiceConfig(),
+        attempt.id,
+    )
+    assert again.outcome == "skipped"  # a redelivered task finds the work done
