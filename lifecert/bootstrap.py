@@ -4,6 +4,8 @@ here; nothing below imports this module."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from certification.periods import PeriodPolicy
@@ -27,24 +29,39 @@ if TYPE_CHECKING:
     from biometrics.engine import Engine
 
 
+def _providers(settings: Settings) -> tuple[str, ...]:
+    return tuple(p.strip() for p in settings.onnx_providers.split(",") if p.strip())
+
+
 def build_engine(settings: Settings) -> Engine:
     """The biometrics engine with the model directory and ONNX Runtime options from settings."""
+    return _engine(str(settings.resolved_model_dir), _providers(settings), settings.onnx_threads)
+
+
+def _engine(model_dir: str, providers: tuple[str, ...], threads: int) -> Engine:
     from biometrics.engine import Engine
     from models.store import ModelStore, RuntimeOptions
 
     options = RuntimeOptions(
-        providers=tuple(p.strip() for p in settings.onnx_providers.split(",") if p.strip()),
-        intra_op_threads=settings.onnx_threads,
-        batch_intra_op_threads=settings.onnx_threads,
+        providers=providers, intra_op_threads=threads, batch_intra_op_threads=threads
     )
-    return Engine(ModelStore.open(settings.resolved_model_dir, options))
+    return Engine(ModelStore.open(Path(model_dir), options))
 
 
 def build_face_engine(settings: Settings) -> FaceEngine:
-    """The face-engine port over the biometrics engine, warmed up (all models loaded)."""
+    """The face-engine port over the biometrics engine, warmed up (all models loaded): one per
+    process and model configuration, whatever the number of runtimes (the models are read-only
+    and the engine serves concurrent clips)."""
+    return _face_engine(
+        str(settings.resolved_model_dir), _providers(settings), settings.onnx_threads
+    )
+
+
+@lru_cache(maxsize=4)
+def _face_engine(model_dir: str, providers: tuple[str, ...], threads: int) -> FaceEngine:
     from infra.selfservice_adapters import BiometricFaceEngine
 
-    engine = build_engine(settings)
+    engine = _engine(model_dir, providers, threads)
     engine.warm_up()
     return BiometricFaceEngine(engine)
 

@@ -23,6 +23,16 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("LIFECERT_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
 
+# fixtures that load the face models: a test using one is marked ``models``
+MODEL_FIXTURES = frozenset({"engine", "face_engine", "worker", "enrolled"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that run the real face models (``-m "not models"`` leaves them out)."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.models)
+
 
 def _all_tables_but_regions() -> str:
     from storage.schema import metadata
