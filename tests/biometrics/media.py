@@ -96,3 +96,44 @@ def still(
     if size is not None:
         image = cv2.resize(image, size)
     return encode((image for _ in range(int(seconds * rate))), path, rate=rate)
+
+
+ATTACK_SEEDS = {"still": 3, "print": 4, "screen": 5}
+
+
+def render_attack(kind: str, clip: str, out: str) -> str:
+    """One attack video made from a shared selfie clip: a still photo held to the camera, a
+    printed photo, or the clip replayed on a screen (run in a background process)."""
+    from biometrics.attacks import print_video, screen_replay, still_video
+    from tests.biometrics.conftest import SELFIES, frame_at
+
+    source, path, seed = SELFIES / f"{clip}.mp4", Path(out), ATTACK_SEEDS[kind]
+    if kind == "still":
+        return str(still_video(frame_at(source, 0.5), path, seed=seed))
+    if kind == "print":
+        return str(print_video(frame_at(source, 0.5), path, seed=seed))
+    return str(screen_replay(source, path, seed=seed))
+
+
+class AttackRenders:
+    """The attack videos, rendered by background processes while the engine judges the ones
+    already made: rendering is numpy on one core, the engine runs on another."""
+
+    def __init__(self, folder: Path, jobs: list[tuple[str, str]], workers: int = 2) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: the test process holds ONNX sessions and threads that a fork would copy
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self.futures = {
+            (kind, clip): self.pool.submit(
+                render_attack, kind, clip, str(folder / f"{kind}_{clip}.mp4")
+            )
+            for kind, clip in jobs
+        }
+
+    def path(self, kind: str, clip: str) -> Path:
+        return Path(self.futures[(kind, clip)].result())
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)

@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import pytest
 
-from biometrics.attacks import print_video, screen_replay, still_video
+from biometrics.attacks import still_video
 from biometrics.engine import load_image
-from tests.biometrics.conftest import CLIP_ACTIONS, FACEDATA, SELFIES, frame_at
-from tests.biometrics.media import still
+from tests.biometrics.conftest import CLIP_ACTIONS, FACEDATA, SELFIES
+from tests.biometrics.media import AttackRenders, still
 
 CLIPS = sorted(CLIP_ACTIONS)
 
@@ -23,11 +23,19 @@ def attack_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("attacks")
 
 
+@pytest.fixture(scope="module")
+def renders(attack_dir):
+    """Every clip's still, print and screen-replay attack, rendered in the background in the
+    order the tests ask for them (the longest, the replays, last)."""
+    jobs = [(kind, clip) for kind in ("still", "print", "screen") for clip in CLIPS]
+    made = AttackRenders(attack_dir, jobs)
+    yield made
+    made.close()
+
+
 @pytest.mark.parametrize("clip", CLIPS)
-def test_a_still_photo_held_to_the_camera_is_refused(engine, template_of, attack_dir, clip):
-    video = still_video(
-        frame_at(SELFIES / f"{clip}.mp4", 0.5), attack_dir / f"still_{clip}.mp4", seed=3
-    )
+def test_a_still_photo_held_to_the_camera_is_refused(engine, template_of, renders, clip):
+    video = renders.path("still", clip)
     verdict = engine.verify(video, CLIP_ACTIONS[clip], [template_of(clip)])
     assert verdict.decision == "fail", verdict.to_json()
     assert verdict.reasons[0] in ("still_image", "liveness_failed")
@@ -36,17 +44,15 @@ def test_a_still_photo_held_to_the_camera_is_refused(engine, template_of, attack
 
 
 @pytest.mark.parametrize("clip", CLIPS)
-def test_a_printed_photo_is_refused(engine, template_of, attack_dir, clip):
-    video = print_video(
-        frame_at(SELFIES / f"{clip}.mp4", 0.5), attack_dir / f"print_{clip}.mp4", seed=4
-    )
+def test_a_printed_photo_is_refused(engine, template_of, renders, clip):
+    video = renders.path("print", clip)
     verdict = engine.verify(video, CLIP_ACTIONS[clip], [template_of(clip)])
     assert verdict.decision == "fail", verdict.to_json()
 
 
 @pytest.mark.parametrize("clip", CLIPS)
 def test_a_clip_replayed_on_a_screen_is_refused_even_with_the_right_actions(
-    engine, template_of, attack_dir, clip
+    engine, template_of, renders, clip
 ):
     """The replayed clip performs the asked actions; the passive models must refuse it.
 
@@ -54,7 +60,7 @@ def test_a_clip_replayed_on_a_screen_is_refused_even_with_the_right_actions(
     because the passive models misjudge poor live captures too); it never passes, and its
     failed passive check is in the verdict for the session's attempt limits and for staff.
     """
-    video = screen_replay(SELFIES / f"{clip}.mp4", attack_dir / f"screen_{clip}.mp4", seed=5)
+    video = renders.path("screen", clip)
     verdict = engine.verify(video, CLIP_ACTIONS[clip], [template_of(clip)])
     passive = next(c for c in verdict.checks if c.name == "passive_liveness")
     assert not passive.passed, verdict.to_json()
