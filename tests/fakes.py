@@ -182,6 +182,43 @@ class FakeObjectStore:
         Path(path).write_bytes(self.objects[key])
 
 
+class FakeAccounts(FakeRepository):
+    def beneficiary_for(self, person_id: UUID) -> Any:
+        return next(
+            (
+                a
+                for a in self.rows.values()
+                if a.kind.value == "beneficiary" and a.person_id == person_id
+            ),
+            None,
+        )
+
+
+class FakeClaims(FakeRepository):
+    def pending_for_person(self, person_id: UUID) -> list[Any]:
+        return [
+            c
+            for c in self.rows.values()
+            if c.person_id == person_id and c.status.value == "pending"
+        ]
+
+    def for_account(self, account_id: UUID) -> list[Any]:
+        return self.where(account_id=account_id)
+
+
+class FakeSessions:
+    """Refresh tokens and console sessions: only whose sessions were ended."""
+
+    def __init__(self) -> None:
+        self.ended: list[UUID] = []
+
+    def revoke_all(self, account_id: UUID, at: datetime) -> None:
+        self.ended.append(account_id)
+
+    def end_all(self, account_id: UUID) -> None:
+        self.ended.append(account_id)
+
+
 class FakeAuditLog:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
@@ -211,6 +248,10 @@ class FakeUnitOfWork:
         self.challenge_sessions = FakeRepository()
         self.attempts = FakeAttempts()
         self.templates = FakeTemplates()
+        self.accounts = FakeAccounts()
+        self.claims = FakeClaims()
+        self.refresh_tokens = FakeSessions()
+        self.console_sessions = self.refresh_tokens
         self.audit = FakeAuditLog()
         self.commits = 0
 

@@ -436,3 +436,61 @@ def test_a_video_gone_from_the_store_is_an_error_for_staff_not_an_endless_retry(
         attempt.id,
     )
     assert again.outcome == "skipped"  # a redelivered task finds the work done
+
+
+# --- claiming an account at the counter (decision 0013) -----------------------------------
+
+
+def test_a_counter_clerk_confirms_a_claim_and_the_earlier_account_steps_back():
+    from certification.claims import Claim, ClaimStatus, target_hash
+    from certification.model import Account
+    from certification.services.claims import link_at_counter
+
+    key = "k" * 32
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    squatter = Account(
+        kind=AccountKind.BENEFICIARY, display_name="x", person_id=person.id, identity_verified=True
+    )
+    real = Account(kind=AccountKind.FAMILY, display_name="张三")
+    other = Account(kind=AccountKind.FAMILY, display_name="李四")
+    for account in (squatter, real, other):
+        ctx.uow.accounts.add(account)
+    mine = Claim(real.id, target_hash(person.citizen_id, key), person_id=person.id)
+    theirs = Claim(other.id, target_hash(person.citizen_id, key), person_id=person.id)
+    ctx.uow.claims.add(mine)
+    ctx.uow.claims.add(theirs)
+    counter = staff(StaffRole.COUNTER, scope="500105")  # any city counter may confirm
+    with pytest.raises(ValidationFailed, match="does not match"):
+        link_at_counter(
+            ctx, counter, FakeNotifier(), mine.id,
+            citizen_id_seen=person.citizen_id, name_seen="王五", key=key,
+        )  # fmt: skip
+    assert real.kind is AccountKind.FAMILY and mine.status is ClaimStatus.PENDING
+    notifier = FakeNotifier()
+    account = link_at_counter(
+        ctx, counter, notifier, mine.id,
+        citizen_id_seen=person.citizen_id, name_seen="张三", key=key,
+    )  # fmt: skip
+    assert account is real and real.kind is AccountKind.BENEFICIARY and real.identity_verified
+    assert real.person_id == person.id
+    assert squatter.kind is AccountKind.FAMILY and squatter.person_id is None
+    assert squatter.id in ctx.uow.refresh_tokens.ended  # its sessions end at once
+    assert (mine.status, theirs.status) == (ClaimStatus.VERIFIED, ClaimStatus.DROPPED)
+    assert notifier.sent == [(person.id, "account_confirmed")]
+    assert "claim.verified" in ctx.uow.audit.actions()
+
+
+def test_only_counter_or_clerk_staff_link_claims():
+    from certification.claims import Claim, target_hash
+    from certification.services.claims import link_at_counter
+
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    claim = Claim(uuid4(), target_hash(person.citizen_id, "k" * 32), person_id=person.id)
+    ctx.uow.claims.add(claim)
+    with pytest.raises(AccessDenied, match="Only counter staff"):
+        link_at_counter(
+            ctx, staff(StaffRole.REVIEWER), FakeNotifier(), claim.id,
+            citizen_id_seen=person.citizen_id, name_seen="张三", key="k" * 32,
+        )  # fmt: skip
