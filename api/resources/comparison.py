@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import marshmallow as ma
 from flask import request
@@ -24,7 +24,6 @@ from api.uploads import upload_stream
 from certification.comparison import ComparisonList, EventKind
 from certification.feeds import COLUMNS, DEPARTMENTS, REQUIRED_COLUMNS
 from certification.services import feeds, proposals, runs
-from certification.services.selfservice import retention_metadata
 from certification.verification import ProposalKind, ProposalStatus
 
 f = ma.fields
@@ -126,11 +125,16 @@ class Feeds(MethodView):
                 if request.mimetype == "multipart/form-data" and "file" in request.files
                 else request.headers.get("X-File-Name", "feed")
             ) or "feed"
-            key = f"feeds/{uuid4().hex}"
-            rt.object_store.put_stream(
-                key, stream, length, content_type, retention_metadata(rt.clock.now())
+            return feeds.receive_feed(
+                ctx(),
+                actor,
+                rt.object_store,
+                rt.task_queue,
+                stream=stream,
+                length=length,
+                content_type=content_type,
+                file_name=name,
             )
-        return feeds.queue_import(ctx(), actor, rt.task_queue, file_name=name, object_key=key)
 
 
 @feeds_blp.route("/<uuid:import_id>")

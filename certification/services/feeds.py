@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from certification import access
 from certification.access import Actor
@@ -22,6 +22,7 @@ from certification.feeds import (
     parse_row,
 )
 from certification.ports import (
+    EvidenceStore,
     Page,
     PageRequest,
     TaskQueue,
@@ -29,6 +30,7 @@ from certification.ports import (
 from certification.services.context import UseCaseContext
 from certification.services.jobs import hand_over
 from certification.services.records import found
+from certification.services.selfservice import retention_metadata
 from certification.verification import (
     FeedImport,
     ImportStatus,
@@ -43,6 +45,25 @@ log = logging.getLogger(__name__)
 def require_feed_operator(actor: Actor) -> None:
     """Checked before an upload is stored, so nobody else can fill the store."""
     access.require_operator(actor, "import department feeds")
+
+
+def receive_feed(
+    ctx: UseCaseContext,
+    actor: Actor,
+    store: EvidenceStore,
+    queue: TaskQueue | None,
+    *,
+    stream: Any,
+    length: int,
+    content_type: str,
+    file_name: str,
+) -> FeedImport:
+    """An uploaded feed file: stored under a key of its own (never the caller's), recorded and
+    handed to the worker."""
+    require_feed_operator(actor)
+    key = f"feeds/{uuid4().hex}"
+    store.put_stream(key, stream, length, content_type, retention_metadata(ctx.clock.now()))
+    return queue_import(ctx, actor, queue, file_name=file_name, object_key=key)
 
 
 def queue_import(
