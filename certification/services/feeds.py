@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 
 def require_feed_operator(actor: Actor) -> None:
-    """Checked before an upload is stored, so nobody else can fill the store."""
+    """Checked before an upload is read or stored (the API asks before it reads the body),
+    so nobody else can fill the store."""
     access.require_operator(actor, "import department feeds")
 
 
@@ -59,30 +60,16 @@ def receive_feed(
     file_name: str,
 ) -> FeedImport:
     """An uploaded feed file: stored under a key of its own (never the caller's), recorded and
-    handed to the worker."""
-    require_feed_operator(actor)
+    handed to the worker (:func:`import_feed`); with no queue the caller imports it itself."""
+    require_feed_operator(actor)  # before the upload is stored
     key = f"feeds/{uuid4().hex}"
     store.put_stream(key, stream, length, content_type, retention_metadata(ctx.clock.now()))
-    return queue_import(ctx, actor, queue, file_name=file_name, object_key=key)
-
-
-def queue_import(
-    ctx: UseCaseContext,
-    actor: Actor,
-    queue: TaskQueue | None,
-    *,
-    file_name: str,
-    object_key: str,
-) -> FeedImport:
-    """Record an uploaded feed file and hand it to the worker (:func:`import_feed`); with no
-    queue the caller imports it itself."""
-    access.require_operator(actor, "import department feeds")
     record = FeedImport(
         file_name=file_name[:300] or "feed",
         file_format="unknown",
         started_by=actor.account_id,
         status=ImportStatus.QUEUED,
-        object_key=object_key,
+        object_key=key,
         started_at=ctx.clock.now(),
     )
     ctx.uow.feed_imports.add(record)
@@ -98,6 +85,10 @@ def queue_import(
 def refuse_import(ctx: UseCaseContext, actor: Actor, import_id: UUID, message: str) -> FeedImport:
     """The file cannot be read as a feed at all: nothing is imported, the reason is kept."""
     record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
+    return _refuse(ctx, actor, record, message)
+
+
+def _refuse(ctx: UseCaseContext, actor: Actor, record: FeedImport, message: str) -> FeedImport:
     record.refuse(message, ctx.clock.now())
     ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=message)
     ctx.uow.commit()
@@ -114,7 +105,7 @@ def import_feed(
 ) -> FeedImport:
     """Import one feed file. Valid rows are kept even when others are refused; the report
     lists each refused row (up to ``max_problems_kept``; all are counted)."""
-    access.require_operator(actor, "import department feeds")
+    require_feed_operator(actor)
     record: FeedImport | None = None
     if queued is not None:
         record = ctx.uow.feed_imports.get(queued, for_update=True)  # one delivery wins
@@ -133,17 +124,16 @@ def import_feed(
     missing, extra = header_problems(source.columns)
     record.ignored_columns = extra
     if missing:
-        record.refuse(
+        return _refuse(
+            ctx,
+            actor,
+            record,
             "The file misses the required column(s) "
             + ", ".join(missing)
             + "; found: "
             + ", ".join(source.columns or ["(none)"])
             + ". Nothing was imported.",
-            ctx.clock.now(),
         )
-        ctx.audit(actor, "feed.refused", "feed_import", record.id, reason=record.message)
-        ctx.uow.commit()
-        return record
     ctx.uow.commit()  # the import is visible while it runs
 
     today = ctx.clock.today()
@@ -213,8 +203,7 @@ def import_feed(
 
 def get_import(ctx: UseCaseContext, actor: Actor, import_id: UUID) -> FeedImport:
     access.require_operator(actor, "read feed imports")
-    record = found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
-    return record
+    return found(ctx.uow.feed_imports.get(import_id), "feed import", import_id)
 
 
 def list_imports(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> Page[FeedImport]:
