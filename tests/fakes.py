@@ -248,6 +248,7 @@ class FakeUnitOfWork:
         self.challenge_sessions = FakeRepository()
         self.attempts = FakeAttempts()
         self.templates = FakeTemplates()
+        self.enrolments = FakeRepository()
         self.accounts = FakeAccounts()
         self.claims = FakeClaims()
         self.refresh_tokens = FakeSessions()

@@ -38,6 +38,7 @@ from certification.model import (
 from certification.ports import (
     EvidenceStore,
     FaceEngine,
+    FaceEnrolment,
     Notifier,
     ObjectMissing,
     QueueUnavailable,
@@ -147,13 +148,11 @@ def compute_template(
         try:
             store.fetch_to(request.photo_key, tmp.name)
         except ObjectMissing:  # gone: a retry would not bring it back
-            request.refuse("photo_missing", "The photo is no longer stored.", ctx.clock.now())
-            ctx.audit(
-                actor, "enrolment.refused", "person", request.person_id, reason="photo_missing"
+            result = FaceEnrolment(
+                False, None, None, None, "photo_missing", "The photo is no longer stored."
             )
-            ctx.uow.commit()
-            return request
-        result = engine.enrol(Path(tmp.name).read_bytes())
+        else:
+            result = engine.enrol(Path(tmp.name).read_bytes())
     if not result.accepted or result.template is None:
         request.refuse(result.reason, result.detail, ctx.clock.now())
         ctx.audit(actor, "enrolment.refused", "person", request.person_id, reason=result.reason)

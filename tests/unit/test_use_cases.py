@@ -45,6 +45,18 @@ def enrolled_person(ctx, *, region: str = "500103001002", serial: int = 11) -> P
     return person
 
 
+def certify_by_hand(ctx, actor: Actor, person: Person, **given):
+    """record_certification at a counter, now, with whatever the test changes."""
+    fields = {
+        "channel": CertificationChannel.COUNTER,
+        "certified_at": None,
+        "evidence": None,
+        "note": None,
+        "source_ref": None,
+    }
+    return record_certification(ctx, actor, person.id, **(fields | given))
+
+
 # --- a staff member records a certification (Art. 12) ----------------------------------
 
 
@@ -52,16 +64,7 @@ def test_a_counter_certification_restarts_the_period_and_is_audited():
     ctx = use_case(NOW)
     person = enrolled_person(ctx)
     clerk = staff(StaffRole.CLERK)
-    outcome = record_certification(
-        ctx,
-        clerk,
-        person.id,
-        channel=CertificationChannel.COUNTER,
-        certified_at=None,
-        evidence=["counter slip 42"],
-        note=None,
-        source_ref=None,
-    )
+    outcome = certify_by_hand(ctx, clerk, person, evidence=["counter slip 42"])
     assert outcome.period is not None and outcome.period.due_on > NOW.date()
     assert person.due_on == outcome.period.due_on
     assert list(ctx.uow.certifications.rows.values()) == [outcome.certification]
@@ -74,16 +77,7 @@ def test_a_clerk_outside_the_region_cannot_certify_and_nothing_is_written():
     person = enrolled_person(ctx)
     elsewhere = staff(StaffRole.CLERK, scope="500105")
     with pytest.raises(AccessDenied, match="outside your region"):
-        record_certification(
-            ctx,
-            elsewhere,
-            person.id,
-            channel=CertificationChannel.COUNTER,
-            certified_at=None,
-            evidence=None,
-            note=None,
-            source_ref=None,
-        )
+        certify_by_hand(ctx, elsewhere, person)
     assert not ctx.uow.certifications.rows and not ctx.uow.audit.records
 
 
@@ -91,15 +85,8 @@ def test_self_service_and_comparison_channels_are_not_recorded_by_hand():
     ctx = use_case(NOW)
     person = enrolled_person(ctx)
     with pytest.raises(ValidationFailed, match="own workflow"):
-        record_certification(
-            ctx,
-            staff(StaffRole.CLERK),
-            person.id,
-            channel=CertificationChannel.SELF_SERVICE_FACE,
-            certified_at=None,
-            evidence=None,
-            note=None,
-            source_ref=None,
+        certify_by_hand(
+            ctx, staff(StaffRole.CLERK), person, channel=CertificationChannel.SELF_SERVICE_FACE
         )
 
 
@@ -107,16 +94,7 @@ def test_a_certification_cannot_be_dated_in_the_future():
     ctx = use_case(NOW)
     person = enrolled_person(ctx)
     with pytest.raises(ValidationFailed, match="future"):
-        record_certification(
-            ctx,
-            staff(StaffRole.CLERK),
-            person.id,
-            channel=CertificationChannel.COUNTER,
-            certified_at=NOW + timedelta(hours=1),
-            evidence=None,
-            note=None,
-            source_ref=None,
-        )
+        certify_by_hand(ctx, staff(StaffRole.CLERK), person, certified_at=NOW + timedelta(hours=1))
 
 
 # --- a reviewer decides a failed self-service certification ------------------------------
@@ -329,16 +307,7 @@ def test_a_confirmed_suspension_then_restoration_pays_the_months_in_between():
             confirm=True,
             note="no certification yet",
         )
-    record_certification(
-        ctx,
-        district_clerk,
-        person.id,
-        channel=CertificationChannel.COUNTER,
-        certified_at=None,
-        evidence=["ID card seen"],
-        note=None,
-        source_ref=None,
-    )
+    certify_by_hand(ctx, district_clerk, person, evidence=["ID card seen"])
     restore = proposal_for(ctx, person, ProposalKind.RESTORE, source="verification_task")
     decided = decide_proposal(ctx, district_clerk, restore.id, confirm=True, note="seen alive")
     assert pension.status is EntitlementStatus.ACTIVE
@@ -401,6 +370,9 @@ class _NeverCalledEngine:
 
     def verify(self, *args, **kw):
         raise AssertionError("no video, nothing to verify")
+
+    def enrol(self, *args, **kw):
+        raise AssertionError("no photo, nothing to enrol")
 
 
 def test_a_video_gone_from_the_store_is_an_error_for_staff_not_an_endless_retry():
@@ -494,3 +466,19 @@ def test_only_counter_or_clerk_staff_link_claims():
             ctx, staff(StaffRole.REVIEWER), FakeNotifier(), claim.id,
             citizen_id_seen=person.citizen_id, name_seen="张三", key="k" * 32,
         )  # fmt: skip
+
+
+def test_an_enrolment_photo_gone_from_the_store_is_refused_not_retried():
+    from certification.model import EnrolmentRequest
+    from certification.selfservice import EnrolmentStatus
+    from certification.services.selfservice import compute_template
+    from tests.fakes import FakeObjectStore
+
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    request = EnrolmentRequest(person_id=person.id, photo_key="photos/gone.jpg", requested_by=None)
+    ctx.uow.enrolments.add(request)
+    decided = compute_template(ctx, _NeverCalledEngine(), FakeObjectStore(), request.id)
+    assert decided.status is EnrolmentStatus.REFUSED and decided.reason == "photo_missing"
+    assert decided.decided_at == NOW and not ctx.uow.templates.rows
+    assert ctx.uow.audit.actions() == ["enrolment.refused"]
