@@ -624,9 +624,9 @@ class ReviewCase:
     def decide(
         self, to: CaseStatus, actor_id: UUID | None, comment: str | None, at: datetime
     ) -> None:
-        if not CASE_LIFECYCLE.allows(self.status, to):
-            raise RuleViolation(f"This case was already decided ({self.status.value}).")
-        self.status = to
+        self.status = CASE_LIFECYCLE.move(
+            self.status, to, refusal=f"This case was already decided ({self.status.value})."
+        )
         self.decided_by, self.decided_at, self.comment = actor_id, at, comment
 
 
@@ -658,15 +658,18 @@ class FamilyBinding:
 
     def decide(self, to: BindingStatus, how: str, actor_id: UUID | None, at: datetime) -> None:
         """Confirmed by the beneficiary, approved or rejected by staff."""
-        if not BINDING_LIFECYCLE.allows(self.status, to) or to is BindingStatus.REVOKED:
-            raise RuleViolation(f"This request is {self.status.value}.")
-        self.status = to
+        refusal = f"This request is {self.status.value}."
+        if to is BindingStatus.REVOKED:  # revoke() ends a binding, with its own record
+            raise RuleViolation(refusal)
+        self.status = BINDING_LIFECYCLE.move(self.status, to, refusal=refusal)
         self.decided_by, self.decided_how, self.decided_at = actor_id, how, at
 
     def revoke(self, actor_id: UUID | None, at: datetime) -> None:
-        if not BINDING_LIFECYCLE.allows(self.status, BindingStatus.REVOKED):
-            raise RuleViolation(f"This binding is already {self.status.value}.")
-        self.status = BindingStatus.REVOKED
+        self.status = BINDING_LIFECYCLE.move(
+            self.status,
+            BindingStatus.REVOKED,
+            refusal=f"This binding is already {self.status.value}.",
+        )
         self.revoked_by, self.revoked_at = actor_id, at
 
 

@@ -24,10 +24,13 @@ class Lifecycle(Generic[S]):
     def allows(self, current: S, to: S) -> bool:
         return to in self.moves.get(current, frozenset())
 
-    def move(self, current: S, to: S) -> S:
-        """``to`` when the lifecycle allows the change, else a RuleViolation."""
+    def move(self, current: S, to: S, *, refusal: str | None = None) -> S:
+        """``to`` when the lifecycle allows the change, else a RuleViolation (``refusal``, or
+        one naming both states)."""
         if not self.allows(current, to):
-            raise RuleViolation(f"A {self.noun} that is {current.value} cannot become {to.value}.")
+            raise RuleViolation(
+                refusal or f"A {self.noun} that is {current.value} cannot become {to.value}."
+            )
         return to
 
     def is_final(self, state: S) -> bool:
