@@ -23,7 +23,7 @@ from certification.verification import (
 )
 from certification.vocabulary import EntitlementStatus
 from storage import schema
-from storage.paging import keyset_page
+from storage.paging import page_by_time
 from storage.repositories import get_row
 from storage.scoping import within_scope
 
@@ -62,14 +62,7 @@ class SqlComparisonRepository:
 
     def find(self, page: PageRequest) -> Page[ComparisonRun]:
         t = schema.comparison_runs
-        return keyset_page(
-            self.session,
-            sa.select(ComparisonRun),
-            page,
-            [t.c.started_at, t.c.id],
-            [t.c.started_at.type.python_type.fromisoformat, UUID],
-            lambda row: (row.started_at.isoformat(), str(row.id)),
-        )
+        return page_by_time(self.session, sa.select(ComparisonRun), page, t, "started_at")
 
     # --- bulk: export to the engine, load its entries back -----------------------------
 

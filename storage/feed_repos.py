@@ -18,7 +18,7 @@ from certification.verification import (
 )
 from storage import schema
 from storage.db import dialect_insert, rowcount
-from storage.paging import keyset_page
+from storage.paging import page_by_time
 from storage.repositories import get_row
 
 
@@ -39,14 +39,7 @@ class SqlFeedImportRepository:
 
     def find(self, page: PageRequest) -> Page[FeedImport]:
         t = schema.feed_imports
-        return keyset_page(
-            self.session,
-            sa.select(FeedImport),
-            page,
-            [t.c.started_at, t.c.id],
-            [t.c.started_at.type.python_type.fromisoformat, UUID],
-            lambda row: (row.started_at.isoformat(), str(row.id)),
-        )
+        return page_by_time(self.session, sa.select(FeedImport), page, t, "started_at")
 
     def add_problems(self, import_id: UUID, problems: list[dict[str, Any]]) -> None:
         if problems:

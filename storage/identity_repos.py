@@ -15,7 +15,7 @@ from certification.model import OneTimeCode
 from certification.ports import Page, PageRequest
 from storage import schema
 from storage.db import rowcount
-from storage.paging import keyset_page
+from storage.paging import page_by_time
 from storage.scoping import within_scope
 
 
@@ -145,11 +145,4 @@ class SqlClaimRepository:
         )
         stmt = sa.select(Claim).where(sa.or_(c.c.failed_attempts > 0, c.c.target_hash.in_(crowded)))
         stmt = within_scope(stmt, scope, c)  # claims matching nobody: city-wide staff only
-        return keyset_page(
-            self.session,
-            stmt,
-            page,
-            [c.c.created_at, c.c.id],
-            [datetime.fromisoformat, UUID],
-            lambda claim: (claim.created_at.isoformat(), str(claim.id)),
-        )
+        return page_by_time(self.session, stmt, page, c, "created_at")

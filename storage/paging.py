@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,3 +33,19 @@ def keyset_page(
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(rows, encode(rows[-1]) if more and rows else None)
+
+
+def page_by_time(
+    session: Session, stmt: sa.Select[Any], page: PageRequest, table: sa.Table, order: str
+) -> Page[Any]:
+    """The usual list order: oldest first by ``order`` (a date or timestamp column of
+    ``table``), ties broken by id; the cursor is both, as ISO text and the id."""
+    column = table.c[order]
+    return keyset_page(
+        session,
+        stmt,
+        page,
+        [column, table.c.id],
+        [column.type.python_type.fromisoformat, UUID],
+        lambda row: (getattr(row, order).isoformat(), str(row.id)),
+    )

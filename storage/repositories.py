@@ -27,7 +27,7 @@ from certification.model import (
 from certification.ports import Page, PageRequest, PersonFilter, RegionCount
 from certification.vocabulary import AccountKind, SuspensionStatus
 from storage import schema
-from storage.paging import keyset_page
+from storage.paging import keyset_page, page_by_time
 from storage.scoping import scoped_page, within_scope
 
 T = TypeVar("T")
@@ -307,14 +307,7 @@ class SqlAccountRepository:
 
     def find(self, page: PageRequest) -> Page[Account]:
         a = schema.accounts
-        return keyset_page(
-            self.session,
-            sa.select(Account),
-            page,
-            [a.c.created_at, a.c.id],
-            [datetime.fromisoformat, UUID],
-            lambda acc: (acc.created_at.isoformat(), str(acc.id)),
-        )
+        return page_by_time(self.session, sa.select(Account), page, a, "created_at")
 
 
 class SqlRefreshTokenRepository:

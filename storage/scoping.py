@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, TypeVar
-from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,7 +13,7 @@ from certification.access import Scope
 from certification.ports import Page, PageRequest
 from certification.regions import RegionLevel
 from storage import schema
-from storage.paging import keyset_page
+from storage.paging import page_by_time
 
 _COLUMN = {RegionLevel.DISTRICT: "district_code", RegionLevel.TOWNSHIP: "township_code"}
 
@@ -63,12 +62,4 @@ def scoped_page(
     stmt = within_scope(sa.select(entity), scope, table)
     for condition in filters:
         stmt = stmt.where(condition)
-    column = table.c[order]
-    return keyset_page(
-        session,
-        stmt,
-        page,
-        [column, table.c.id],
-        [column.type.python_type.fromisoformat, UUID],
-        lambda row: (getattr(row, order).isoformat(), str(row.id)),
-    )
+    return page_by_time(session, stmt, page, table, order)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -12,8 +11,7 @@ from certification.access import Scope
 from certification.ports import Page, PageRequest
 from certification.supervision import TipOff, TipOffStatus
 from storage import schema
-from storage.paging import keyset_page
-from storage.scoping import within_scope
+from storage.scoping import scoped_page, within_scope
 
 
 class SqlTipOffRepository:
@@ -28,16 +26,14 @@ class SqlTipOffRepository:
 
     def find(self, *, scope: Scope, status: TipOffStatus | None, page: PageRequest) -> Page[TipOff]:
         t = schema.tip_offs
-        stmt = within_scope(sa.select(TipOff), scope, t)
-        if status:
-            stmt = stmt.where(t.c.status == status)
-        return keyset_page(
+        return scoped_page(
             self.session,
-            stmt,
-            page,
-            [t.c.received_at, t.c.id],
-            [datetime.fromisoformat, UUID],
-            lambda row: (row.received_at.isoformat(), str(row.id)),
+            TipOff,
+            t,
+            scope=scope,
+            filters=[t.c.status == status] if status else [],
+            page=page,
+            order="received_at",
         )
 
     def count_by_status(self, scope: Scope) -> dict[str, int]:
