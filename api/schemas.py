@@ -259,6 +259,22 @@ class CertificationOutcomeSchema(ma.Schema):
         f.UUID(),
         metadata={"description": "Suspended benefits that an agency clerk may now restore."},
     )
+    restoration_proposals = f.Method(
+        "_restoration_proposals",
+        metadata={
+            "description": "The restoration proposals this certification opened for the "
+            "district clerk (one per suspended benefit not already proposed).",
+            "type": "array",
+            "items": {"type": "string", "format": "uuid"},
+        },
+    )
+    tasks_closed = f.List(
+        f.UUID(),
+        metadata={"description": "Open verification tasks this certification settled."},
+    )
+
+    def _restoration_proposals(self, outcome: Any) -> list[str]:
+        return [str(p.id) for p in outcome.restorations]
 
 
 class CounterLookupSchema(StrictSchema):
@@ -288,6 +304,12 @@ class CounterCertifiedSchema(ma.Schema):
     person = f.Nested(CounterViewSchema)
     certification = f.Nested(CertificationSchema)
     due_on = f.Date(allow_none=True)
+    restoration_proposed = f.Boolean(
+        metadata={
+            "description": "The person has suspended benefits; their restoration (with "
+            "arrears) now waits for the district clerk: tell the person so."
+        }
+    )
 
 
 # --- periods -----------------------------------------------------------------

@@ -21,9 +21,13 @@ This module is the single statement of those rules. The bulk engine
 (``storage.comparison_engine``) loads :func:`loss_rule_rows` into its query,
 and the tests check it against :func:`classify` on generated data.
 
-Readings (configurable through :class:`ComparisonWindow`):
-- signs of life count when dated inside the run's window (default: the
-  calendar year up to the run date, Art. 12 "本年度");
+Readings (configurable through :class:`ComparisonWindow`, decision 0015):
+- signs of life count when dated inside the run's window (default: the twelve
+  months up to the run date, Art. 12 "本年度" read as "within the last year", so a
+  December certification still counts in January; the calendar-year reading is
+  the setting ``LIFECERT_COMPARISON_WINDOW=calendar_year``);
+- the free-bus-card annual review is a sign of life only for people aged 65 or
+  more on the day of the review (Art. 12: "65岁以上老年人免费乘车卡年审");
 - signs of loss count when dated on or after the benefit started and not
   after the run date: a death five years ago is exactly what must be found.
 """
@@ -32,9 +36,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
+from certification.calendar import add_months, age_on
+from certification.citizen_id import CitizenId
 from certification.vocabulary import (
     BenefitKind,
     CertificationChannel,
@@ -232,6 +238,25 @@ def loss_rule_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+class WindowReading(StrEnum):
+    """How Art. 12 "本年度" (this year) is read for the signs of life of a run."""
+
+    TWELVE_MONTHS = "twelve_months"
+    CALENDAR_YEAR = "calendar_year"
+
+
+# Art. 12: the free-bus-card annual review counts for people of this age or more
+BUS_CARD_MIN_AGE = 65
+
+
+def counts_as_alive(kind: EventKind, citizen_id: str, on: date) -> bool:
+    """Whether an event of a sign-of-life kind shows this person alive (the engine's SQL
+    says the same; tests/unit/test_comparison_engine.py holds them equal)."""
+    if kind is EventKind.BUS_CARD_REVIEW:
+        return age_on(CitizenId(citizen_id).birth_date, on) >= BUS_CARD_MIN_AGE
+    return kind in ALIVE_CHANNEL
+
+
 @dataclass(frozen=True, slots=True)
 class ComparisonWindow:
     """The period a run looks at: signs of life from ``starts_on`` to ``ends_on``."""
@@ -242,6 +267,17 @@ class ComparisonWindow:
     @classmethod
     def calendar_year_to(cls, run_date: date) -> ComparisonWindow:
         return cls(date(run_date.year, 1, 1), run_date)
+
+    @classmethod
+    def twelve_months_to(cls, run_date: date) -> ComparisonWindow:
+        """The year up to the run date: 2 December 2025 to 1 December 2026."""
+        return cls(add_months(run_date, -12) + timedelta(days=1), run_date)
+
+    @classmethod
+    def read(cls, reading: WindowReading, run_date: date) -> ComparisonWindow:
+        if reading is WindowReading.CALENDAR_YEAR:
+            return cls.calendar_year_to(run_date)
+        return cls.twelve_months_to(run_date)
 
     def __post_init__(self) -> None:
         if self.ends_on < self.starts_on:
@@ -267,6 +303,15 @@ class EntitlementFacts:
     relationship: DependantRelationship | None
     start_date: date
     last_certified_on: date | None = None
+    # A suspended benefit takes part so that a sign of life can bring it back (Art. 21);
+    # one not yet in scope (Art. 7-8: the year the benefit started, a dependant under 16)
+    # so that a sign of loss still stops it. Neither is "to be verified" for mere silence.
+    suspended: bool = False
+    in_scope: bool = True
+
+    @property
+    def verified_when_silent(self) -> bool:
+        return self.in_scope and not self.suspended
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,13 +326,16 @@ def classify(
     entitlement: EntitlementFacts,
     events: Iterable[DepartmentEvent],
     window: ComparisonWindow,
-) -> Classification:
-    """Put one entitlement in exactly one of the three lists (Art. 12-14)."""
+) -> Classification | None:
+    """Put one entitlement in exactly one of the three lists (Art. 12-14), or in none when
+    nothing is known about a suspended or not-yet-in-scope benefit."""
     alive: list[DepartmentEvent] = []
     lost: list[DepartmentEvent] = []
     for event in events:
         if event.kind in ALIVE_CHANNEL:
-            if window.starts_on <= event.event_date <= window.ends_on:
+            if window.starts_on <= event.event_date <= window.ends_on and counts_as_alive(
+                event.kind, event.citizen_id, event.event_date
+            ):
                 alive.append(event)
         elif entitlement.start_date <= event.event_date <= window.ends_on and loss_applies(
             event.kind, entitlement.kind, entitlement.role, entitlement.relationship
@@ -302,6 +350,8 @@ def classify(
         chosen = ComparisonList.QUALIFIED
     elif lost and not is_alive:
         chosen = ComparisonList.LOST
-    else:
+    elif is_alive or lost or entitlement.verified_when_silent:
         chosen = ComparisonList.TO_VERIFY
+    else:
+        return None
     return Classification(chosen, tuple(alive), tuple(lost), certified)

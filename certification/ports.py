@@ -41,6 +41,7 @@ from certification.model import (
     Suspension,
     VerificationReferral,
 )
+from certification.periods import PeriodPolicy
 from certification.selfservice import BindingStatus, CaseStatus
 from certification.supervision import TipOff, TipOffStatus
 from certification.verification import (
@@ -80,6 +81,7 @@ class PersonFilter:
     name: str | None = None
     due_from: date | None = None
     due_to: date | None = None
+    with_active_benefit: bool = False  # leaves out the suspended and the terminated
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +391,7 @@ class ComparisonRepository(Protocol):
 
     def find(self, page: PageRequest) -> Page[ComparisonRun]: ...
 
-    def export_entitlements(self, path: Path) -> int: ...
+    def export_entitlements(self, path: Path, *, scope_on: date, policy: PeriodPolicy) -> int: ...
 
     def export_events(self, path: Path, until: date) -> int: ...
 
@@ -421,6 +423,8 @@ class VerificationTaskRepository(Protocol):
 
     def get(self, task_id: UUID, *, for_update: bool = False) -> VerificationTask | None: ...
 
+    def for_person(self, person_id: UUID) -> list[VerificationTask]: ...
+
     def open_for_person(self, person_id: UUID) -> list[VerificationTask]: ...
 
     def with_open_task(self, person_ids: list[UUID]) -> set[UUID]:
@@ -450,6 +454,8 @@ class DecisionProposalRepository(Protocol):
 
     def open_for(self, entitlement_id: UUID, kind: str) -> DecisionProposal | None: ...
 
+    def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[DecisionProposal]: ...
+
     def find(
         self,
         *,
@@ -464,6 +470,8 @@ class HomeVisitRepository(Protocol):
     def add(self, request: HomeVisitRequest) -> None: ...
 
     def get(self, request_id: UUID) -> HomeVisitRequest | None: ...
+
+    def open_for_person(self, person_id: UUID) -> list[HomeVisitRequest]: ...
 
     def find(
         self, *, scope: Scope, status: HomeVisitStatus | None, page: PageRequest

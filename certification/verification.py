@@ -291,6 +291,20 @@ class VerificationTask:
         self.recorded_at = at
         self.status = TaskStatus.DONE
 
+    def settle_by_certification(
+        self,
+        certification_id: UUID,
+        channel: str,
+        on: date,
+        *,
+        actor_id: UUID | None,
+        at: datetime,
+    ) -> None:
+        """The person certified another way meanwhile: nothing is left to verify, and the
+        certification is the task's result (kept as its evidence)."""
+        self.cancel(f"certified ({channel}) on {on.isoformat()}", actor_id, at)
+        self.evidence = [f"certification:{certification_id}"]
+
     def cancel(self, note: str, actor_id: UUID | None, at: datetime) -> None:
         self._require_open()
         self.status = TaskStatus.CANCELLED
@@ -321,6 +335,10 @@ class DecisionProposal:
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
+
+    def event_ids(self) -> set[int]:
+        """The department events the proposal rests on (a comparison's signs of loss)."""
+        return {int(e["id"]) for e in self.evidence.get("events", []) if "id" in e}
 
     def decide(
         self, status: ProposalStatus, note: str | None, actor_id: UUID | None, at: datetime
@@ -382,6 +400,20 @@ class HomeVisitRequest:
             raise ValidationFailed("Write what happened at the visit.", field="outcome")
         self.status = status
         self.outcome = outcome.strip()
+        self.closed_by = actor_id
+        self.closed_at = at
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED)
+
+    def settle(self, outcome: str, actor_id: UUID | None, at: datetime) -> None:
+        """The question the visit was to answer has been answered another way (a
+        certification, a township result): nothing is left to visit for."""
+        if not self.is_open:
+            raise RuleViolation(f"This request is already {self.status.value}.")
+        self.status = HomeVisitStatus.CANCELLED
+        self.outcome = outcome
         self.closed_by = actor_id
         self.closed_at = at
 

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     # lost-qualification event kinds applied without a clerk's confirmation (comma-separated;
     # empty: a district clerk confirms every suspension)
     comparison_auto_suspend_kinds: str = ""
+    # Art. 12 "本年度" for signs of life: the twelve months before the run (decision 0015)
+    # or the calendar year
+    comparison_window: str = Field(
+        default="twelve_months", pattern="^(twelve_months|calendar_year)$"
+    )
+    # Art. 9 daily job: district codes (comma-separated) whose expired-and-unreachable
+    # people are suspended at once; elsewhere (the default) a district clerk confirms each
+    expired_auto_suspend_districts: str = Field(default="", pattern=r"^(\s*\d{6}\s*,?)*$")
     # The national cross-region certification system (Art. 21): "outbox" writes each batch to
     # a folder for the transfer agent; "http" posts it to national_upload_url.
     national_transport: str = Field(default="outbox", pattern="^(outbox|http)$")
@@ -237,6 +245,12 @@ class Settings(BaseSettings):
     @property
     def resolved_national_outbox(self) -> Path:
         return (self.national_outbox_dir or self.data_path / "national-outbox").resolve()
+
+    @property
+    def auto_suspend_expired_districts(self) -> frozenset[str]:
+        return frozenset(
+            d.strip() for d in self.expired_auto_suspend_districts.split(",") if d.strip()
+        )
 
     @property
     def auto_suspend_kinds(self) -> frozenset[str]:

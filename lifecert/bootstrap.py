@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from certification.comparison import WindowReading
 from certification.periods import PeriodPolicy
 from certification.ports import FaceEngine, IdentityProvider
 from certification.services.context import ProcedureConfig
@@ -121,6 +122,8 @@ def build_runtime(settings: Settings) -> Runtime:
             ),
             min_contact_channels=settings.min_contact_channels,
             auto_suspend_kinds=settings.auto_suspend_kinds,
+            auto_suspend_expired_districts=settings.auto_suspend_expired_districts,
+            comparison_window=WindowReading(settings.comparison_window),
         ),
         passwords=WerkzeugPasswordHasher(),
         sms=build_sms(settings),

@@ -546,14 +546,15 @@ def suspensions() -> None:
 
 @suspensions.command("expired")
 def suspensions_expired() -> None:
-    """Suspend people whose period expired while unreachable by several means (daily job)."""
+    """Art. 9 (daily job): propose suspending people whose period expired while unreachable
+    by several means; send the others to their township."""
     from certification.access import Actor
-    from certification.services.expired_periods import suspend_expired_unreachable
+    from certification.services.expired_periods import act_on_expired_periods
 
     runtime = _runtime()
     try:
         with runtime.use_case() as ctx:
-            counts = suspend_expired_unreachable(ctx, Actor.system("cli"))
+            counts = act_on_expired_periods(ctx, Actor.system("cli"))
     finally:
         runtime.close()
     click.echo(", ".join(f"{k}={v}" for k, v in counts.items()))

@@ -39,8 +39,10 @@ def _macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
     districts = _list(sorted(DISTRICTS))
     con.execute(f"CREATE MACRO district_of(i) AS ({districts})[(i % {len(DISTRICTS)}) + 1]")
     con.execute(
+        # 1930 to 1995, spread over the people (7919 is prime to 24000: one birth date per
+        # sequence number, so the IDs stay unique)
         f"CREATE MACRO birth_of(i) AS DATE '1930-01-01' + "
-        f"CAST((i // {len(DISTRICTS)}) % 24000 AS INTEGER)"
+        f"CAST(((i // {len(DISTRICTS)}) * 7919) % 24000 AS INTEGER)"
     )
     con.execute(
         "CREATE MACRO first17(i) AS district_of(i) || strftime(birth_of(i), '%Y%m%d') || "
@@ -100,7 +102,9 @@ def generate(
                  THEN DATE '{year_start}' - CAST(1 + r2 % 365 AS INTEGER)
             END AS last_certified_on,
             district_of(i) AS district_code,
-            district_of(i) || lpad(CAST(i % 20 + 1 AS VARCHAR), 3, '0') AS township_code
+            district_of(i) || lpad(CAST(i % 20 + 1 AS VARCHAR), 3, '0') AS township_code,
+            r2 % 50 = 7 AS suspended,
+            r2 % 40 <> 3 AS in_scope
           FROM p
         ) TO '{ent_path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144)
         """

@@ -3,8 +3,9 @@
 Input, two Parquet datasets (files or globs):
 
 - entitlements: ``entitlement_id, person_id, citizen_id, kind, role,
-  relationship, start_date, last_certified_on, district_code, township_code``
-  (ids of any type; they are passed through);
+  relationship, start_date, last_certified_on, district_code, township_code,
+  suspended, in_scope`` (ids of any type; they are passed through; a suspended or
+  not-yet-in-scope benefit is listed only when the data says something about it);
 - events: ``event_id, citizen_id, event_kind, event_date`` (the stored
   department events; ``event_id`` is what the evidence refers to).
 
@@ -29,7 +30,14 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from certification.comparison import ALIVE_CHANNEL, LOSS_KINDS, ComparisonWindow, loss_rule_rows
+from certification.comparison import (
+    ALIVE_CHANNEL,
+    BUS_CARD_MIN_AGE,
+    LOSS_KINDS,
+    ComparisonWindow,
+    EventKind,
+    loss_rule_rows,
+)
 from certification.ports import EngineOutcome
 
 EVIDENCE_PER_ENTRY = 3
@@ -105,11 +113,16 @@ def run_comparison(
                    coalesce(relationship, '') AS relationship, start_date,
                    coalesce(last_certified_on BETWEEN DATE '{start}' AND DATE '{end}',
                             false) AS certified,
-                   district_code, township_code, {key.format("citizen_id")} AS pkey
+                   district_code, township_code, {key.format("citizen_id")} AS pkey,
+                   coalesce(in_scope, true) AND NOT coalesce(suspended, false)
+                     AS verified_when_silent
             FROM read_parquet('{ent}')
           ),
           ev AS (
-            SELECT {key.format("citizen_id")} AS pkey, event_id, event_kind, event_date
+            SELECT {key.format("citizen_id")} AS pkey, event_id, event_kind, event_date,
+                   year(event_date) - CAST(substr(citizen_id, 7, 4) AS INTEGER)
+                     - CASE WHEN strftime(event_date, '%m%d') < substr(citizen_id, 11, 4)
+                            THEN 1 ELSE 0 END AS age
             FROM read_parquet('{evs}')
             WHERE event_date <= DATE '{end}'
           ),
@@ -117,6 +130,8 @@ def run_comparison(
             SELECT ev.pkey, count(*) AS n, {evidence} AS evidence
             FROM ev
             WHERE ev.event_kind IN ({alive_kinds}) AND ev.event_date >= DATE '{start}'
+              AND (ev.event_kind <> '{EventKind.BUS_CARD_REVIEW.value}'
+                   OR ev.age >= {int(BUS_CARD_MIN_AGE)})
               AND ev.pkey IN (SELECT pkey FROM ents)
             GROUP BY ev.pkey
           ),
@@ -144,6 +159,7 @@ def run_comparison(
           FROM ents e
           LEFT JOIN alive a ON a.pkey = e.pkey
           LEFT JOIN lost l ON l.entitlement_id = e.entitlement_id
+          WHERE e.verified_when_silent OR a.n IS NOT NULL OR e.certified OR l.n IS NOT NULL
         ) TO '{out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144)
         """
     )

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from certification.access import Scope
+from certification.periods import EntitlementFacts, PeriodPolicy, scope_entry
 from certification.ports import Page, PageRequest
 from certification.verification import (
     RUN_LIFECYCLE,
     ComparisonRun,
     RunStatus,
 )
-from certification.vocabulary import EntitlementStatus
+from certification.vocabulary import BenefitKind, EntitlementStatus, RecipientRole
 from storage import schema
 from storage.paging import page_by_time
 from storage.repositories import get_row
@@ -66,8 +67,10 @@ class SqlComparisonRepository:
 
     # --- bulk: export to the engine, load its entries back -----------------------------
 
-    def export_entitlements(self, path: Path) -> int:
-        """Active entitlements with what the comparison needs, to Parquet, in batches."""
+    def export_entitlements(self, path: Path, *, scope_on: date, policy: PeriodPolicy) -> int:
+        """Active and suspended entitlements with what the comparison needs, to Parquet, in
+        batches; ``in_scope`` says whether the benefit has entered the certification scope
+        by ``scope_on`` (Art. 7-8, by the periods' own rule)."""
         e, p = schema.entitlements, schema.persons
         stmt = (
             sa.select(
@@ -81,9 +84,13 @@ class SqlComparisonRepository:
                 p.c.last_certified_on,
                 p.c.district_code,
                 p.c.township_code,
+                e.c.status,
+                p.c.birth_date,
             )
             .join(p, p.c.id == e.c.person_id)
-            .where(e.c.status == EntitlementStatus.ACTIVE.value)
+            .where(
+                e.c.status.in_([EntitlementStatus.ACTIVE.value, EntitlementStatus.SUSPENDED.value])
+            )
         )
         arrow_schema = pa.schema(
             [
@@ -97,12 +104,21 @@ class SqlComparisonRepository:
                 ("last_certified_on", pa.date32()),
                 ("district_code", pa.string()),
                 ("township_code", pa.string()),
+                ("suspended", pa.bool_()),
+                ("in_scope", pa.bool_()),
             ]
         )
 
         def convert(rows: list[sa.Row[Any]]) -> dict[str, list[Any]]:
             cols: dict[str, list[Any]] = {n: [] for n in arrow_schema.names}
             for r in rows:
+                status = EntitlementStatus(_value(r.status))
+                facts = EntitlementFacts(
+                    BenefitKind(_value(r.kind)), RecipientRole(_value(r.role)), r.start_date, status
+                )
+                entry, _basis = scope_entry(facts, r.birth_date, policy)
+                cols["suspended"].append(status is EntitlementStatus.SUSPENDED)
+                cols["in_scope"].append(entry <= scope_on)
                 cols["entitlement_id"].append(str(r.entitlement_id))
                 cols["person_id"].append(str(r.person_id))
                 cols["citizen_id"].append(r.citizen_id)

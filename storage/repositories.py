@@ -25,7 +25,7 @@ from certification.model import (
     Suspension,
 )
 from certification.ports import Page, PageRequest, PersonFilter, RegionCount
-from certification.vocabulary import AccountKind, SuspensionStatus
+from certification.vocabulary import AccountKind, EntitlementStatus, SuspensionStatus
 from storage import schema
 from storage.paging import keyset_page, page_by_time
 from storage.scoping import scoped_page, within_scope
@@ -117,6 +117,13 @@ class SqlPersonRepository:
             stmt = stmt.where(t.c.due_on >= flt.due_from)
         if flt.due_to is not None:
             stmt = stmt.where(t.c.due_on <= flt.due_to)
+        if flt.with_active_benefit:
+            e = schema.entitlements
+            stmt = stmt.where(
+                sa.exists().where(
+                    e.c.person_id == t.c.id, e.c.status == EntitlementStatus.ACTIVE.value
+                )
+            )
         return stmt
 
     def find(self, flt: PersonFilter, page: PageRequest) -> Page[Person]:

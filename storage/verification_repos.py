@@ -38,6 +38,11 @@ class SqlVerificationTaskRepository:
     def get(self, task_id: UUID, *, for_update: bool = False) -> VerificationTask | None:
         return get_row(self.session, VerificationTask, task_id, for_update=for_update)
 
+    def for_person(self, person_id: UUID) -> list[VerificationTask]:
+        t = schema.verification_tasks
+        stmt = sa.select(VerificationTask).where(t.c.person_id == person_id)
+        return list(self.session.scalars(stmt))
+
     def open_for_person(self, person_id: UUID) -> list[VerificationTask]:
         t = schema.verification_tasks
         stmt = sa.select(VerificationTask).where(
@@ -137,6 +142,15 @@ class SqlDecisionProposalRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[DecisionProposal]:
+        t = schema.decision_proposals
+        stmt = sa.select(DecisionProposal).where(
+            t.c.entitlement_id == entitlement_id,
+            t.c.kind == kind,
+            t.c.status == ProposalStatus.DISMISSED,
+        )
+        return list(self.session.scalars(stmt))
+
     def find(
         self,
         *,
@@ -171,6 +185,14 @@ class SqlHomeVisitRepository:
 
     def get(self, request_id: UUID) -> HomeVisitRequest | None:
         return self.session.get(HomeVisitRequest, request_id)
+
+    def open_for_person(self, person_id: UUID) -> list[HomeVisitRequest]:
+        t = schema.home_visit_requests
+        stmt = sa.select(HomeVisitRequest).where(
+            t.c.person_id == person_id,
+            t.c.status.in_([HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED]),
+        )
+        return list(self.session.scalars(stmt))
 
     def find(
         self, *, scope: Scope, status: HomeVisitStatus | None, page: PageRequest

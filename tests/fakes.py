@@ -109,8 +109,16 @@ class FakeReferrals(FakeRepository):
 
 
 class FakeTasks(FakeRepository):
+    def for_person(self, person_id: UUID) -> list[Any]:
+        return self.where(person_id=person_id)
+
     def open_for_person(self, person_id: UUID) -> list[Any]:
         return self.where(person_id=person_id, status=TaskStatus.OPEN)
+
+
+class FakeHomeVisits(FakeRepository):
+    def open_for_person(self, person_id: UUID) -> list[Any]:
+        return [v for v in self.where(person_id=person_id) if v.is_open]
 
 
 class FakeProposals(FakeRepository):
@@ -125,6 +133,15 @@ class FakeProposals(FakeRepository):
             ),
             None,
         )
+
+    def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[Any]:
+        return [
+            p
+            for p in self.rows.values()
+            if p.entitlement_id == entitlement_id
+            and p.kind.value == kind
+            and p.status is ProposalStatus.DISMISSED
+        ]
 
 
 class FakeNationalUploads(FakeRepository):
@@ -243,6 +260,7 @@ class FakeUnitOfWork:
         self.bindings = FakeBindings()
         self.referrals = FakeReferrals()
         self.tasks = FakeTasks()
+        self.home_visits = FakeHomeVisits()
         self.proposals = FakeProposals()
         self.national = FakeNationalUploads()
         self.challenge_sessions = FakeRepository()

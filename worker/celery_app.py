@@ -54,8 +54,8 @@ def configure(app: Celery, settings: Settings) -> None:
                 "task": "lifecert.reminders.send",
                 "schedule": crontab(hour=9, minute=0),
             },
-            "suspend-expired-unreachable-daily": {
-                "task": "lifecert.suspensions.expired_unreachable",
+            "expired-periods-daily": {
+                "task": "lifecert.periods.expired",
                 "schedule": crontab(hour=4, minute=0),
             },
             "evidence-retention-nightly": {

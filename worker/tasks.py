@@ -156,14 +156,15 @@ def execute_comparison_run(self: Any, run_id: str) -> dict[str, Any]:
 
 
 @shared_task(
-    name="lifecert.suspensions.expired_unreachable",
+    name="lifecert.periods.expired",
     soft_time_limit=3300,
     time_limit=3600,
     bind=True,
 )
-def suspend_expired_unreachable(self: Any) -> dict[str, int]:
-    """Art. 9: suspend people whose period expired while unreachable by several means."""
-    from certification.services.expired_periods import suspend_expired_unreachable as job
+def act_on_expired_periods(self: Any) -> dict[str, int]:
+    """Art. 9: for every person whose period expired, a suspension proposal when unreachable
+    by several means, else a township task to reach them."""
+    from certification.services.expired_periods import act_on_expired_periods as job
 
     rt = runtime_of(self.app)
     with rt.use_case() as ctx:

@@ -52,4 +52,5 @@ class CounterCertifications(MethodView):
             "person": view,
             "certification": outcome.certification,
             "due_on": outcome.period.due_on if outcome.period else None,
+            "restoration_proposed": bool(outcome.restoration_pending),
         }

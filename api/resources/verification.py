@@ -114,17 +114,9 @@ class StatementSchema(ma.Schema):
     told_at = f.AwareDateTime(load_default=None)
 
 
-class ResultSchema(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-    result = f.Enum(
-        VerificationResult, by_value=True, required=True, metadata={"example": "qualified"}
-    )
-    channel = f.Enum(
-        VerificationChannel, by_value=True, required=True, metadata={"example": "home_visit"}
-    )
-    evidence = f.List(
+def evidence_keys() -> f.List[str]:
+    """Keys returned by the evidence upload of a task."""
+    return f.List(
         f.String(
             validate=[
                 v.Length(max=300),
@@ -138,6 +130,19 @@ class ResultSchema(ma.Schema):
         validate=v.Length(max=50),
         metadata={"description": "Keys returned by the evidence upload."},
     )
+
+
+class ResultSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    result = f.Enum(
+        VerificationResult, by_value=True, required=True, metadata={"example": "qualified"}
+    )
+    channel = f.Enum(
+        VerificationChannel, by_value=True, required=True, metadata={"example": "home_visit"}
+    )
+    evidence = evidence_keys()
     statement = f.Nested(StatementSchema, load_default=None, allow_none=True)
     note = f.String(load_default=None, validate=v.Length(max=2000))
 
@@ -369,6 +374,18 @@ class CloseSchema(ma.Schema):
 
     status = f.Enum(HomeVisitStatus, by_value=True, required=True, metadata={"example": "done"})
     outcome = f.String(required=True, validate=v.Length(2, 2000))
+    result = f.Enum(
+        VerificationResult,
+        by_value=True,
+        load_default=None,
+        metadata={
+            "description": "What the visit found; required to close it as done. It is "
+            "recorded on the person's verification task like any township result (evidence "
+            "uploaded to that task, the Art. 18 statement for a loss)."
+        },
+    )
+    evidence = evidence_keys()
+    statement = f.Nested(StatementSchema, load_default=None, allow_none=True)
 
 
 class VisitQuerySchema(ma.Schema):
@@ -424,9 +441,26 @@ class HomeVisitClosure(MethodView):
     @visits_blp.arguments(CloseSchema)
     @visits_blp.response(200, HomeVisitSchema)
     def put(self, data: dict[str, Any], request_id: UUID) -> Any:
-        """Close the request as done (after the visit) or cancelled, saying what happened."""
+        """Close the request as done (after the visit, with what it found: recorded on the
+        person's verification task, which closes) or cancelled, saying what happened."""
+        raw = data["statement"]
+        found = (
+            home_visits.VisitResult(
+                result=data["result"],
+                evidence=data["evidence"],
+                statement=Statement(**raw) if raw else None,
+            )
+            if data["result"] is not None
+            else None
+        )
         return home_visits.close_home_visit(
-            ctx(), current_actor(), request_id, status=data["status"], outcome=data["outcome"]
+            ctx(),
+            current_actor(),
+            request_id,
+            status=data["status"],
+            outcome=data["outcome"],
+            found=found,
+            store=runtime().object_store,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -15,6 +15,8 @@ from certification.periods import CertificationPeriod
 from certification.ports import Page, PageRequest
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person, normalise_name
+from certification.services.proposing import propose_for_each
+from certification.verification import DecisionProposal, ProposalKind
 from certification.vocabulary import (
     STAFF_RECORDABLE_CHANNELS,
     CertificationChannel,
@@ -25,12 +27,25 @@ MAX_EVIDENCE_REFS = 20
 
 
 @dataclass(frozen=True, slots=True)
+class Restoration:
+    """Why a certification asks for the suspended benefits back: by default the
+    certification itself; a township result names its task."""
+
+    source: str
+    source_id: UUID | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CertificationOutcome:
     certification: Certification
     period: CertificationPeriod | None
-    # Suspended benefits stay suspended until an agency clerk restores them
-    # (Art. 21): the certification only tells who should look.
+    # Suspended benefits stay suspended until an agency clerk restores them (Art. 21): the
+    # certification opens a restoration proposal for each, with its arrears, for the clerk.
     restoration_pending: list[UUID]
+    restorations: list[DecisionProposal] = field(default_factory=list)
+    # open verification tasks the certification made needless (closed with it as result)
+    tasks_closed: list[UUID] = field(default_factory=list)
 
 
 def _clean_evidence(evidence: list[str] | None) -> list[str]:
@@ -58,8 +73,12 @@ def certify(
     note: str | None = None,
     source_ref: str | None = None,
     assisted_by: UUID | None = None,
+    restoration: Restoration | None = None,
 ) -> CertificationOutcome:
-    """The one place a certification is made; every channel goes through it. Does not commit."""
+    """The one place a certification is made; every channel goes through it, and so every
+    channel joins the next steps here (Art. 21): each suspended benefit gets a restoration
+    proposal for the district clerk, and the person's open verification tasks close with
+    this certification as their result. Does not commit."""
     now = ctx.clock.now()
     if certified_at > now:
         raise ValidationFailed(
@@ -89,6 +108,35 @@ def certify(
     person.record_certification(certification, ctx.config.period)
     period = person.period(ctx.config.period)
     pending = [e.id for e in person.entitlements if e.status is EntitlementStatus.SUSPENDED]
+    restorations: list[DecisionProposal] = []
+    if pending:
+        why = restoration or Restoration(
+            "certification",
+            certification.id,
+            f"certified ({channel.value}) on {certified_on.isoformat()}",
+        )
+        restorations = propose_for_each(
+            ctx,
+            actor,
+            person,
+            ProposalKind.RESTORE,
+            source=why.source,
+            source_id=why.source_id,
+            reason=why.reason,
+            evidence={
+                "certification_id": str(certification.id),
+                "channel": channel.value,
+                "evidence": certification.evidence,
+            },
+            certification_id=str(certification.id),
+        )
+    closed = _close_settled_tasks(ctx, actor, person, certification)
+    settle_open_visits(
+        ctx,
+        actor,
+        person.id,
+        f"certified ({channel.value}) on {certified_on.isoformat()}",
+    )
     ctx.audit(
         actor,
         "certification.recorded",
@@ -100,8 +148,52 @@ def certify(
         assisted_by=str(assisted_by) if assisted_by else None,
         due_on=period.due_on.isoformat() if period else None,
         restoration_pending=[str(e) for e in pending],
+        restoration_proposals=[str(p.id) for p in restorations],
+        tasks_closed=[str(t) for t in closed],
     )
-    return CertificationOutcome(certification, period, pending)
+    return CertificationOutcome(certification, period, pending, restorations, closed)
+
+
+def settle_open_visits(ctx: UseCaseContext, actor: Actor, person_id: UUID, outcome: str) -> None:
+    """Home visits asked for to verify the person, answered another way: closed, so that no
+    clerk travels to verify someone already verified. Does not commit."""
+    for visit in ctx.uow.home_visits.open_for_person(person_id):
+        visit.settle(outcome, actor.account_id, ctx.clock.now())
+        ctx.audit(
+            actor,
+            "home_visit.settled",
+            "home_visit_request",
+            visit.id,
+            reason=outcome,
+            person_id=str(person_id),
+        )
+
+
+def _close_settled_tasks(
+    ctx: UseCaseContext, actor: Actor, person: Person, certification: Certification
+) -> list[UUID]:
+    """A verification task asks whether the person is alive and entitled; a certification
+    answers it, whoever recorded it. Does not commit."""
+    closed = []
+    for task in ctx.uow.tasks.open_for_person(person.id):
+        task.settle_by_certification(
+            certification.id,
+            certification.channel.value,
+            certification.certified_on,
+            actor_id=actor.account_id,
+            at=ctx.clock.now(),
+        )
+        ctx.audit(
+            actor,
+            "verification.settled_by_certification",
+            "verification_task",
+            task.id,
+            person_id=str(person.id),
+            certification_id=str(certification.id),
+            channel=certification.channel.value,
+        )
+        closed.append(task.id)
+    return closed
 
 
 def record_certification(

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from certification.access import Actor
+from certification.comparison import WindowReading
 from certification.periods import PeriodPolicy
 from certification.ports import Clock, UnitOfWork
 
@@ -20,6 +21,11 @@ class ProcedureConfig:
     # Information comparison: the lost-qualification event kinds whose suspension applies
     # without a clerk's confirmation (empty: a clerk confirms every one).
     auto_suspend_kinds: frozenset[str] = frozenset()
+    # Art. 9: districts whose expired-and-unreachable people are suspended at once by the
+    # daily job (empty: a district clerk confirms each suspension proposal).
+    auto_suspend_expired_districts: frozenset[str] = frozenset()
+    # Art. 12 "本年度": the twelve months before the run (default) or the calendar year
+    comparison_window: WindowReading = WindowReading.TWELVE_MONTHS
     # People per transaction when a comparison run's lists are applied.
     apply_batch: int = 500
 

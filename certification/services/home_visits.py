@@ -1,8 +1,12 @@
 """Home visits (上门认证, Art. 19): asked for by the person, the family or staff, scheduled and
-closed by the township."""
+closed by the township. A visit is a verification: scheduling it ties it to the person's
+verification task (opened if none is), and closing it as done records its result on that
+task through the one township-result path (a certification, a loss with its Art. 18
+record, or unreachable), which closes the task."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -13,17 +17,22 @@ from certification.errors import (
     ValidationFailed,
 )
 from certification.ports import (
+    EvidenceStore,
     Page,
     PageRequest,
 )
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
 from certification.services.records import check_version, found
+from certification.services.verification import dispatch_task, record_result
 from certification.states import state_named
 from certification.verification import (
     HomeVisitReason,
     HomeVisitRequest,
     HomeVisitStatus,
+    Statement,
+    VerificationChannel,
+    VerificationResult,
 )
 from certification.vocabulary import (
     AccountKind,
@@ -105,6 +114,7 @@ def schedule_home_visit(
     request = _load_visit(ctx, actor, request_id)
     check_version(request, expected_version, "request")
     request.schedule(on, ctx.clock.today(), actor.account_id)
+    _tie_to_task(ctx, actor, request)
     ctx.audit(
         actor,
         "home_visit.scheduled",
@@ -117,6 +127,36 @@ def schedule_home_visit(
     return request
 
 
+def _tie_to_task(ctx: UseCaseContext, actor: Actor, request: HomeVisitRequest) -> UUID:
+    """The person's open verification task, opened for the visit if there is none. Does not
+    commit."""
+    open_tasks = ctx.uow.tasks.open_for_person(request.person_id)
+    if open_tasks:
+        request.task_id = open_tasks[0].id
+    else:
+        person = load_person(ctx, request.person_id, for_update=True)
+        task = dispatch_task(
+            ctx,
+            actor,
+            person,
+            work_injury=False,  # the township visits; the employer route is for the lists
+            source="home_visit",
+            source_id=request.id,
+        )
+        request.task_id = task.id
+    return request.task_id
+
+
+@dataclass(frozen=True, slots=True)
+class VisitResult:
+    """What the visit found (Art. 19): recorded on the person's verification task."""
+
+    result: VerificationResult
+    evidence: list[str]
+    statement: Statement | None = None
+    note: str | None = None
+
+
 def close_home_visit(
     ctx: UseCaseContext,
     actor: Actor,
@@ -124,11 +164,20 @@ def close_home_visit(
     *,
     status: HomeVisitStatus,
     outcome: str,
+    found: VisitResult | None = None,
+    store: EvidenceStore | None = None,
     expected_version: int | None = None,
 ) -> HomeVisitRequest:
+    """Close a visit: cancelled, or done with what it found. Done needs a result; the result
+    goes through ``verification.record_result`` (which commits the visit with it)."""
     request = _load_visit(ctx, actor, request_id)
     check_version(request, expected_version, "request")
-    request.close(status, outcome, actor.account_id, ctx.clock.now())
+    request.close(status, outcome, actor.account_id, ctx.clock.now())  # not committed yet
+    if status is HomeVisitStatus.DONE and (found is None or store is None):
+        raise ValidationFailed(
+            "Say what the visit found (qualified, lost or unreachable), with its evidence.",
+            field="result",
+        )
     ctx.audit(
         actor,
         f"home_visit.{status.value}",
@@ -136,7 +185,22 @@ def close_home_visit(
         request.id,
         reason=request.outcome,
         person_id=str(request.person_id),
+        result=found.result.value if found else None,
     )
+    if status is HomeVisitStatus.DONE and found is not None and store is not None:
+        task_id = _tie_to_task(ctx, actor, request)
+        record_result(
+            ctx,
+            actor,
+            store,
+            task_id,
+            result=found.result,
+            channel=VerificationChannel.HOME_VISIT,
+            evidence=found.evidence,
+            statement=found.statement,
+            note=found.note or request.outcome,
+        )
+        return request
     ctx.uow.commit()
     return request
 

@@ -19,6 +19,7 @@ from certification.ports import (
 )
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.proposing import record_decision
 from certification.services.records import check_version, found
 from certification.services.suspensions import apply_restoration, apply_suspension
 from certification.services.verification import (
@@ -58,14 +59,13 @@ def confirm_proposal(
             proposal.evidence.get("reason_code", SuspensionReason.LOST_QUALIFICATION.value)
         )
         evidence = {
+            "events": [],
+            "national_records": [],
+            **{k: v for k, v in proposal.evidence.items() if k != "reason_code"},
             "proposal_id": str(proposal.id),
             "source": proposal.source,
             "source_id": str(proposal.source_id) if proposal.source_id else None,
-            "events": proposal.evidence.get("events", []),
-            "national_records": proposal.evidence.get("national_records", []),
         }
-        if "statement" in proposal.evidence:
-            evidence["statement"] = proposal.evidence["statement"]
         suspensions = apply_suspension(
             ctx,
             actor,
@@ -86,18 +86,7 @@ def confirm_proposal(
         )
         proposal.suspension_id = suspension.id
         proposal.arrears_fen = arrears.total_fen
-    proposal.decide(ProposalStatus.CONFIRMED, note, actor.account_id, ctx.clock.now())
-    ctx.audit(
-        actor,
-        "proposal.confirmed",
-        "decision_proposal",
-        proposal.id,
-        reason=note,
-        kind=proposal.kind.value,
-        person_id=str(person.id),
-        suspension_id=str(proposal.suspension_id),
-        arrears_fen=proposal.arrears_fen,
-    )
+    record_decision(ctx, actor, proposal, person, ProposalStatus.CONFIRMED, note)
 
 
 def decide_proposal(
@@ -121,16 +110,7 @@ def decide_proposal(
     if confirm:
         confirm_proposal(ctx, actor, proposal, person, note=note)
     else:
-        proposal.decide(ProposalStatus.DISMISSED, note, actor.account_id, ctx.clock.now())
-        ctx.audit(
-            actor,
-            "proposal.dismissed",
-            "decision_proposal",
-            proposal.id,
-            reason=proposal.decision_note,
-            kind=proposal.kind.value,
-            person_id=str(person.id),
-        )
+        record_decision(ctx, actor, proposal, person, ProposalStatus.DISMISSED, note)
         if proposal.kind is ProposalKind.SUSPEND and proposal.source == "comparison_run":
             dismissed = person.entitlement(proposal.entitlement_id)
             refer_for_verification(

@@ -43,11 +43,9 @@ from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.jobs import hand_over
 from certification.services.persons import load_person
 from certification.services.proposals import confirm_proposal
+from certification.services.proposing import open_proposal
 from certification.services.records import found
-from certification.services.verification import (
-    dispatch_task,
-    open_proposal,
-)
+from certification.services.verification import dispatch_task
 from certification.verification import (
     ComparisonRun,
     ProposalKind,
@@ -81,7 +79,7 @@ def start_run(
     end = window_end or today
     if end > today:
         raise ValidationFailed("The window cannot end in the future.", field="window_end")
-    start = window_start or date(end.year, 1, 1)
+    start = window_start or ComparisonWindow.read(ctx.config.comparison_window, end).starts_on
     if start > end:
         raise ValidationFailed("The window starts after it ends.", field="window_start")
     if (end - start).days > MAX_WINDOW_DAYS:
@@ -224,7 +222,9 @@ def _execute(
     ents, evs, out = tmp / "entitlements.parquet", tmp / "events.parquet", tmp / "entries.parquet"
     ctx = contexts()
     with ctx.uow:
-        n_ents = ctx.uow.comparison.export_entitlements(ents)
+        n_ents = ctx.uow.comparison.export_entitlements(
+            ents, scope_on=window.ends_on, policy=ctx.config.period
+        )
         n_evs = ctx.uow.comparison.export_events(evs, window.ends_on)
     timings["export_s"] = (clock(UTC) - t0).total_seconds()
     _set_progress(contexts, run_id, f"classifying {n_ents} benefits")
@@ -427,6 +427,18 @@ def _evidence_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _dismissed_before(
+    ctx: UseCaseContext, entitlement_id: UUID, events: list[dict[str, Any]]
+) -> bool:
+    """A clerk dismissed a proposal resting on these very events (a wrong death record):
+    the same records never propose again; a newer record does (it is not among them)."""
+    ids = {int(e["id"]) for e in events}
+    if not ids:
+        return False
+    dismissed = ctx.uow.proposals.dismissed_for(entitlement_id, ProposalKind.SUSPEND.value)
+    return any(ids <= p.event_ids() for p in dismissed)
+
+
 def _apply_lost(
     ctx: UseCaseContext,
     actor: Actor,
@@ -446,6 +458,9 @@ def _apply_lost(
             outcomes.append("lost_already_proposed")
             continue
         events = [known[i] for i in row["lost_evidence"] or [] if i in known]
+        if _dismissed_before(ctx, entitlement.id, events):
+            outcomes.append("lost_dismissed_before")
+            continue
         evidence = _evidence_summary(events)
         kinds = ", ".join(sorted({e["event_kind"] for e in events}))
         proposal = open_proposal(

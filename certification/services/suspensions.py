@@ -24,7 +24,9 @@ from certification.model import ContactAttempt, Entitlement, Person, Suspension
 from certification.ports import Page, PageRequest
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.proposing import record_decision
 from certification.services.records import check_version, found
+from certification.verification import ProposalKind, ProposalStatus
 from certification.vocabulary import EntitlementStatus, SuspensionReason, SuspensionStatus
 
 MIN_EXPLANATION = 4
@@ -219,6 +221,15 @@ def restore(
             field="reason",
         )
     arrears = apply_restoration(ctx, actor, person, suspension, on=on, reason=reason)
+    waiting = ctx.uow.proposals.open_for(suspension.entitlement_id, ProposalKind.RESTORE.value)
+    if waiting is not None:
+        # the clerk restored by hand what a certification had proposed: the proposal is
+        # answered, not left for a second clerk to confirm into an error
+        waiting.suspension_id = suspension.id
+        waiting.arrears_fen = arrears.total_fen
+        record_decision(
+            ctx, actor, waiting, person, ProposalStatus.CONFIRMED, f"restored by hand: {reason}"
+        )
     ctx.uow.commit()
     return RestorationOutcome(suspension, arrears)
 

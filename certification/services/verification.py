@@ -15,21 +15,23 @@ from certification.errors import (
     RuleViolation,
     ValidationFailed,
 )
-from certification.model import Entitlement, Person
+from certification.model import Person
 from certification.ports import (
     EvidenceStore,
     Page,
     PageRequest,
 )
-from certification.services.certifications import certify
+from certification.services.certifications import Restoration, certify, settle_open_visits
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
+from certification.services.proposing import propose_for_each
 from certification.services.records import check_version, found
 from certification.services.selfservice import retention_metadata
 from certification.services.suspensions import unreachability
 from certification.states import state_named
 from certification.verification import (
     DecisionProposal,
+    HomeVisitStatus,
     ProposalKind,
     Statement,
     TaskStatus,
@@ -257,9 +259,23 @@ def record_result(
         actor_id=actor.account_id,
         at=now,
     )
+    if channel is VerificationChannel.HOME_VISIT:
+        # the visit scheduled for this task took place: it is done, with this result
+        for visit in ctx.uow.home_visits.open_for_person(person.id):
+            if visit.task_id == task.id and visit.status is HomeVisitStatus.SCHEDULED:
+                visit.close(HomeVisitStatus.DONE, task.note or result.value, actor.account_id, now)
+                ctx.audit(
+                    actor,
+                    "home_visit.done",
+                    "home_visit_request",
+                    visit.id,
+                    reason=visit.outcome,
+                    person_id=str(person.id),
+                    result=result.value,
+                )
     proposals: list[DecisionProposal] = []
     if result is VerificationResult.QUALIFIED:
-        certify(
+        outcome = certify(
             ctx,
             actor,
             person,
@@ -272,17 +288,15 @@ def record_result(
             evidence=evidence,
             note=f"verification ({channel.value})" + (f": {task.note}" if task.note else ""),
             source_ref=f"verification_task:{task.id}",
+            restoration=Restoration(
+                "verification_task",
+                task.id,
+                f"found qualified by township verification ({channel.value})",
+            ),
         )
-        proposals = _propose(
-            ctx,
-            actor,
-            person,
-            ProposalKind.RESTORE,
-            task,
-            reason=f"found qualified by township verification ({channel.value})",
-            evidence={"evidence": evidence},
-        )
+        proposals = outcome.restorations
     else:
+        settle_open_visits(ctx, actor, person.id, f"township result: {result.value}")
         reason_code = SuspensionReason.LOST_QUALIFICATION
         details: dict[str, Any] = {"evidence": evidence}
         if result is VerificationResult.LOST:
@@ -302,8 +316,16 @@ def record_result(
             reason = "unreachable in township verification: " + contact.finding.explain()
             details["contact_attempt_ids"] = contact.attempt_ids
         details["reason_code"] = reason_code.value
-        proposals = _propose(
-            ctx, actor, person, ProposalKind.SUSPEND, task, reason=reason, evidence=details
+        proposals = propose_for_each(
+            ctx,
+            actor,
+            person,
+            ProposalKind.SUSPEND,
+            source="verification_task",
+            source_id=task.id,
+            reason=reason,
+            evidence=details,
+            task_id=str(task.id),
         )
     ctx.audit(
         actor,
@@ -320,86 +342,3 @@ def record_result(
     )
     ctx.uow.commit()
     return task, proposals
-
-
-# Which benefits a proposal of each kind is about: suspend the active ones, restore the
-# suspended ones.
-_PROPOSED_FOR = {
-    ProposalKind.SUSPEND: EntitlementStatus.ACTIVE,
-    ProposalKind.RESTORE: EntitlementStatus.SUSPENDED,
-}
-
-
-def open_proposal(
-    ctx: UseCaseContext,
-    actor: Actor,
-    person: Person,
-    entitlement: Entitlement,
-    kind: ProposalKind,
-    *,
-    source: str,
-    source_id: UUID | None,
-    reason: str,
-    evidence: dict[str, Any],
-    **details: Any,
-) -> DecisionProposal:
-    """Record a suspension or restoration proposal for a district clerk, audited (``details``
-    join the audit record). Does not commit."""
-    proposal = DecisionProposal(
-        kind=kind,
-        person_id=person.id,
-        entitlement_id=entitlement.id,
-        district_code=person.district_code,
-        source=source,
-        source_id=source_id,
-        reason=reason,
-        evidence=evidence,
-        created_at=ctx.clock.now(),
-    )
-    ctx.uow.proposals.add(proposal)
-    ctx.audit(
-        actor,
-        "proposal.created",
-        "decision_proposal",
-        proposal.id,
-        kind=kind.value,
-        person_id=str(person.id),
-        entitlement_id=str(entitlement.id),
-        source=source,
-        **details,
-    )
-    return proposal
-
-
-def _propose(
-    ctx: UseCaseContext,
-    actor: Actor,
-    person: Person,
-    kind: ProposalKind,
-    task: VerificationTask,
-    *,
-    reason: str,
-    evidence: dict[str, Any],
-) -> list[DecisionProposal]:
-    """A proposal of this kind for each of the person's benefits it applies to, unless one
-    is already waiting for that benefit. Does not commit."""
-    proposals = []
-    for entitlement in person.entitlements:
-        if entitlement.status is not _PROPOSED_FOR[kind]:
-            continue
-        if ctx.uow.proposals.open_for(entitlement.id, kind.value):
-            continue
-        proposal = open_proposal(
-            ctx,
-            actor,
-            person,
-            entitlement,
-            kind,
-            source="verification_task",
-            source_id=task.id,
-            reason=reason[:2000],
-            evidence=evidence,
-            task_id=str(task.id),
-        )
-        proposals.append(proposal)
-    return proposals

@@ -176,7 +176,8 @@ def visits() -> Any:
     page = home_visits_service.list_home_visits(
         ctx(), _actor(), status=status, page=_page_request()
     )
-    closing = [s for s in HomeVisitStatus if s.value in ("done", "cancelled")]
+    # a visit that took place is closed by recording its result on its task (Art. 19)
+    closing = [HomeVisitStatus.CANCELLED]
     return _list_page("console/visits.html", page, status=status, closing=closing)
 
 

@@ -128,7 +128,8 @@ def test_a_township_clerk_records_a_verification_with_an_uploaded_photo(
     page.fill("#visits input[name=scheduled_on]", "2099-01-05")
     page.click("#visits button:has-text('安排')")
     assert "scheduled 2099-01-05" in page.inner_text("#visits")
-    page.goto(task_url)
+    page.click("#visits a.visit-result")  # the visit's result is recorded on its task
+    assert page.url == task_url
 
     page.select_option("select[name=result]", "qualified")
     page.select_option("select[name=channel]", "home_visit")
@@ -138,6 +139,9 @@ def test_a_township_clerk_records_a_verification_with_an_uploaded_photo(
     certs = clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"]
     assert [c["channel"] for c in certs] == ["township_verification"]
     assert certs[0]["evidence"] and certs[0]["evidence"][0].startswith(f"verification/{task_id}/")
+
+    page.goto("/console/visits?status=done")  # the visit took place: done, with the result
+    assert "done" in page.inner_text("#visits") and "入户走访" in page.inner_text("#visits")
 
     ledger = page.request.get("/console/tasks/ledger.csv")
     assert ledger.ok and "赵桂芳" in ledger.text()

@@ -17,7 +17,6 @@ from openpyxl import load_workbook
 
 from certification.access import Actor
 from certification.citizen_id import make_citizen_id
-from certification.services.expired_periods import suspend_expired_unreachable
 from certification.services.persons import load_person
 from certification.services.proposals import expected_arrears
 from certification.services.verification import refer_for_verification
@@ -252,19 +251,18 @@ def test_a_run_sorts_everyone_and_applies_the_lists(operator, clerk, runtime):
     ):
         assert action in actions, action
 
-    # A second run: who moved. The suspended pension is no longer classified.
+    # A second run: who moved. The suspended pension takes part (a sign of life would bring
+    # it back) and is still lost; the dismissed adoption record does not come back.
     second = run_comparison(operator)
     assert second["previous_run_id"] == run["id"]
     changes = clerk.get(f"/api/comparison/runs/{second['id']}/changes").get_json()
     assert changes["previous_run_id"] == run["id"]
-    assert changes["items"] == []  # same data, same lists for the benefits still active
-    assert second["counts"]["lost"] == 2
+    assert changes["items"] == []  # same data, same lists
+    assert second["counts"]["lost"] == 3
     # Nothing is proposed or dispatched twice.
-    assert (
-        second["applied"].get("lost_already_proposed", 0)
-        + second["applied"].get("lost_not_active", 0)
-        >= 1
-    )
+    assert second["applied"]["lost_not_active"] == 1  # the suspended pension
+    assert second["applied"]["lost_already_proposed"] == 1  # the unemployment benefit
+    assert second["applied"]["lost_dismissed_before"] == 1  # the child's adoption record
     assert second["applied"]["verification_already_open"] == 2
 
 
@@ -559,38 +557,35 @@ def test_home_visit_requests(clerk, township_clerk, login):
         json={"scheduled_on": (today() + timedelta(days=3)).isoformat()},
     )
     assert scheduled.status_code == 200
-    closed = township_clerk.put(
-        f"/api/home-visits/{visit['id']}/closure", json={"status": "done", "outcome": "见到本人"}
+    # Art. 19: the visit is a verification, tied to the person's task (opened for it)
+    task_id = scheduled.get_json()["task_id"]
+    task = township_clerk.get(f"/api/verification/tasks/{task_id}").get_json()
+    assert task["status"] == "open" and task["source"] == "home_visit"
+    closure = f"/api/home-visits/{visit['id']}/closure"
+    no_result = township_clerk.put(closure, json={"status": "done", "outcome": "见到本人"})
+    assert no_result.status_code == 422 and no_result.get_json()["field"] == "result"
+    photo = township_clerk.post(
+        f"/api/verification/tasks/{task_id}/evidence",
+        data={"file": (io.BytesIO(JPEG), "visit.jpg")},
+        content_type="multipart/form-data",
     )
-    assert closed.status_code == 200 and closed.get_json()["status"] == "done"
-
-
-def test_the_daily_job_suspends_only_the_unreachable_overdue(clerk, runtime):
-    people = []
-    for seq in (41, 42):
-        person = new_person(clerk, cid(seq))
-        ent = grant(clerk, person["id"], start_date="2015-01-01")
-        resp = clerk.post(
-            f"/api/persons/{person['id']}/certifications",
-            json={"channel": "partner_bank", "certified_at": "2024-06-01T03:00:00+00:00"},
-        )
-        assert resp.status_code == 201
-        people.append((person, ent))
-    unreachable, _ = people[0]
-    for channel in ("phone", "sms"):
-        resp = clerk.post(
-            f"/api/persons/{unreachable['id']}/contact-attempts",
-            json={"channel": channel, "outcome": "unreachable"},
-        )
-        assert resp.status_code == 201
-    with runtime.use_case() as ctx:
-        counts = suspend_expired_unreachable(ctx, Actor.system("test"))
-    assert counts == {"checked": 2, "suspended": 1, "reachable_or_untried": 1}
-    assert clerk.get(f"/api/entitlements/{people[0][1]['id']}").get_json()["status"] == "suspended"
-    assert clerk.get(f"/api/entitlements/{people[1][1]['id']}").get_json()["status"] == "active"
-    with runtime.use_case() as ctx:
-        again = suspend_expired_unreachable(ctx, Actor.system("test"))
-    assert again["suspended"] == 0
+    assert photo.status_code == 201, photo.get_json()
+    closed = township_clerk.put(
+        closure,
+        json={
+            "status": "done",
+            "outcome": "见到本人",
+            "result": "qualified",
+            "evidence": [photo.get_json()["key"]],
+        },
+    )
+    assert closed.status_code == 200, closed.get_json()
+    assert closed.get_json()["status"] == "done"
+    # the result is recorded: a certification, and the task is done
+    certs = clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"]
+    assert [c["channel"] for c in certs] == ["township_verification"]
+    task = township_clerk.get(f"/api/verification/tasks/{task_id}").get_json()
+    assert (task["status"], task["result"], task["channel"]) == ("done", "qualified", "home_visit")
 
 
 def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypatch):

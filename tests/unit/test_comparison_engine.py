@@ -12,6 +12,7 @@ from certification.comparison import (
     EntitlementFacts,
     EventKind,
     classify,
+    counts_as_alive,
 )
 from certification.vocabulary import BenefitKind, DependantRelationship, RecipientRole
 from lifecert.feedgen import generate
@@ -38,9 +39,10 @@ def test_engine_agrees_with_the_reference_on_every_entitlement(generated):
     ).fetchall():
         events[row[1]].append(DepartmentEvent(row[1], EventKind(row[2]), row[3], "x", str(row[0])))
     expected = {}
-    for eid, cid, kind, role, rel, start, last in duckdb.sql(
+    unlisted = 0
+    for eid, cid, kind, role, rel, start, last, suspended, in_scope in duckdb.sql(
         "SELECT entitlement_id, citizen_id, kind, role, relationship, start_date, "
-        f"last_certified_on FROM read_parquet('{ent}')"
+        f"last_certified_on, suspended, in_scope FROM read_parquet('{ent}')"
     ).fetchall():
         facts = EntitlementFacts(
             BenefitKind(kind),
@@ -48,8 +50,13 @@ def test_engine_agrees_with_the_reference_on_every_entitlement(generated):
             DependantRelationship(rel) if rel else None,
             start,
             last,
+            suspended=suspended,
+            in_scope=in_scope,
         )
         c = classify(facts, events[cid], WINDOW)
+        if c is None:
+            unlisted += 1
+            continue
         expected[eid] = (c.list.value, len(c.alive), len(c.lost))
     got = {
         r["entitlement_id"]: (r["list"], r["alive_count"], r["lost_count"])
@@ -59,6 +66,17 @@ def test_engine_agrees_with_the_reference_on_every_entitlement(generated):
     # the generated data exercises all three lists
     lists = {v[0] for v in got.values()}
     assert lists == {"qualified", "lost", "to_verify"}
+    assert unlisted > 0  # silent suspended or not-yet-in-scope benefits: no entry at all
+    # the bus-card rule is exercised: reviews of people under 65 that do not count
+    young_reviews = [
+        e
+        for evs in events.values()
+        for e in evs
+        if e.kind is EventKind.BUS_CARD_REVIEW
+        and not counts_as_alive(e.kind, e.citizen_id, e.event_date)
+        and WINDOW.starts_on <= e.event_date
+    ]
+    assert young_reviews
     assert result.counts["lost"] > 0 and sum(result.counts.values()) == len(expected)
 
 

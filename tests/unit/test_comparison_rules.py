@@ -1,9 +1,11 @@
 """Art. 12-14: which list an entitlement lands in, per benefit kind, role and relationship."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
+from certification.citizen_id import make_citizen_id
 from certification.comparison import (
     ALIVE_CHANNEL,
     DEATH_OR_MISSING,
@@ -12,7 +14,9 @@ from certification.comparison import (
     DepartmentEvent,
     EntitlementFacts,
     EventKind,
+    WindowReading,
     classify,
+    counts_as_alive,
     loss_applies,
     loss_rule_rows,
 )
@@ -39,8 +43,9 @@ def ev(kind: EventKind, on: date = date(2026, 6, 1), n: int = 1) -> DepartmentEv
     return DepartmentEvent(CID, kind, on, "public_security", f"r{n}")
 
 
-def lst(ent: EntitlementFacts, *events: DepartmentEvent) -> ComparisonList:
-    return classify(ent, events, WINDOW).list
+def lst(ent: EntitlementFacts, *events: DepartmentEvent) -> ComparisonList | None:
+    found = classify(ent, events, WINDOW)
+    return found.list if found else None
 
 
 # (case, entitlement, events, expected list)
@@ -132,6 +137,46 @@ def test_a_certification_this_year_qualifies_and_conflicts_with_a_death():
     assert lst(certified, ev(E.CREMATION)) is V
     last_year = EntitlementFacts(K.PENSION, R.INSURED, None, date(2010, 1, 1), date(2025, 3, 1))
     assert lst(last_year) is V
+
+
+def test_a_suspended_or_not_yet_due_benefit_is_listed_only_when_the_data_speaks():
+    """Art. 21: a sign of life brings a suspended benefit back to the clerk; Art. 7-8: a
+    benefit not yet in scope needs no verification, but a sign of loss still stops it."""
+    for quiet in (replace(PENSIONER, suspended=True), replace(PENSIONER, in_scope=False)):
+        assert lst(quiet) is None
+        assert lst(quiet, ev(E.RAIL_TRAVEL)) is Q
+        assert lst(quiet, ev(E.CREMATION)) is L
+        assert lst(quiet, ev(E.RAIL_TRAVEL), ev(E.CREMATION, n=2)) is V
+    assert lst(PENSIONER) is V
+
+
+def test_the_bus_card_review_counts_from_65():
+    """Art. 12: 65岁以上老年人免费乘车卡年审. The same rule holds in the engine's SQL."""
+    born = date(1961, 6, 2)
+    cid = make_citizen_id("500103", born, 5).value
+    on_64th_year = DepartmentEvent(cid, E.BUS_CARD_REVIEW, date(2026, 6, 1), "transport", "b1")
+    on_65th_birthday = DepartmentEvent(cid, E.BUS_CARD_REVIEW, date(2026, 6, 2), "transport", "b2")
+    assert lst(PENSIONER, on_64th_year) is V
+    assert lst(PENSIONER, on_65th_birthday) is Q
+    leapling = make_citizen_id("500103", date(1960, 2, 29), 6).value
+    assert not counts_as_alive(E.BUS_CARD_REVIEW, leapling, date(2025, 2, 28))
+    assert counts_as_alive(E.BUS_CARD_REVIEW, leapling, date(2025, 3, 1))
+    assert counts_as_alive(E.RAIL_TRAVEL, make_citizen_id("500103", date(2000, 1, 1), 7).value, RUN)
+
+
+def test_this_year_is_the_twelve_months_before_the_run_unless_the_agency_reads_it_otherwise():
+    january = date(2027, 1, 15)
+    december_certification = EntitlementFacts(
+        K.PENSION, R.INSURED, None, date(2010, 5, 1), date(2026, 12, 20)
+    )
+    twelve = ComparisonWindow.read(WindowReading.TWELVE_MONTHS, january)
+    assert twelve == ComparisonWindow(date(2026, 1, 16), january)
+    assert classify(december_certification, [], twelve).list is Q
+    calendar = ComparisonWindow.read(WindowReading.CALENDAR_YEAR, january)
+    assert calendar == ComparisonWindow(date(2027, 1, 1), january)
+    assert classify(december_certification, [], calendar).list is V
+    leap = ComparisonWindow.twelve_months_to(date(2028, 2, 29))
+    assert leap.starts_on == date(2027, 3, 1)
 
 
 def test_the_evidence_is_kept():

@@ -482,3 +482,73 @@ def test_an_enrolment_photo_gone_from_the_store_is_refused_not_retried():
     assert decided.status is EnrolmentStatus.REFUSED and decided.reason == "photo_missing"
     assert decided.decided_at == NOW and not ctx.uow.templates.rows
     assert ctx.uow.audit.actions() == ["enrolment.refused"]
+
+
+# --- the joints: a certification by any channel asks for suspended benefits back ----------
+
+
+class _PassingEngine:
+    model = "w600k_r50"
+
+    def verify(self, video_path, actions, templates, *, mirrored):
+        from certification.ports import FaceVerification
+
+        assert templates, "the enrolled template reaches the engine"
+        return FaceVerification("pass", [], {"match": 0.71}, 0.71, [b"jpeg"], None)
+
+
+def test_a_suspended_pensioner_who_passes_in_the_app_gets_a_restoration_proposal():
+    from contextlib import nullcontext
+
+    from certification.model import FaceTemplate
+    from certification.services.proposals import decide_proposal
+    from certification.services.selfservice import SelfServiceConfig, process_attempt
+    from certification.verification import ProposalKind, ProposalStatus, VerificationTask
+    from certification.vocabulary import EntitlementStatus
+    from tests.fakes import FakeObjectStore
+
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    district_clerk = staff(StaffRole.CLERK, scope="500103")
+    decide_proposal(
+        ctx,
+        district_clerk,
+        proposal_for(ctx, person, ProposalKind.SUSPEND).id,
+        confirm=True,
+        note="confirmed by phone",
+    )
+    pension = person.entitlements[0]
+    assert pension.status is EntitlementStatus.SUSPENDED
+    task = VerificationTask.dispatch(
+        person_id=person.id,
+        district_code="500103",
+        township_code="500103001",
+        work_injury=False,
+        received_on=NOW.date(),
+        source="staff",
+        source_id=None,
+    )
+    ctx.uow.tasks.add(task)
+    config = SelfServiceConfig()
+    ctx.uow.templates.add(
+        FaceTemplate(person.id, config.match_model, "1", {"embedding": [0.1]}, "photo")
+    )
+    ctx.clock.advance(days=40)
+    _session, attempt = submitted_attempt(ctx, person)
+    store = FakeObjectStore()
+    store.objects[attempt.object_key] = b"video"
+    result = process_attempt(
+        lambda: nullcontext(ctx), _PassingEngine(), store, FakeNotifier(), config, attempt.id
+    )
+    assert result.outcome == "decided"
+    (certification,) = ctx.uow.certifications.rows.values()
+    assert certification.channel is CertificationChannel.SELF_SERVICE_FACE
+    (restore,) = [p for p in ctx.uow.proposals.rows.values() if p.kind is ProposalKind.RESTORE]
+    assert restore.entitlement_id == pension.id and restore.source == "certification"
+    assert restore.source_id == certification.id
+    assert task.status is TaskStatus.CANCELLED
+    assert task.evidence == [f"certification:{certification.id}"]
+
+    decided = decide_proposal(ctx, district_clerk, restore.id, confirm=True, note="seen alive")
+    assert decided.status is ProposalStatus.CONFIRMED
+    assert pension.status is EntitlementStatus.ACTIVE

@@ -1,0 +1,342 @@
+"""The joints between the procedure's steps, on PostgreSQL through the API: a certification by
+any channel asks for the suspended benefits back (Art. 21) and settles the open township
+task; a dismissed loss record does not come back on the next run, a newer one does."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from certification.arrears import AmountChange, compute_arrears
+from certification.calendar import YearMonth
+from certification.citizen_id import make_citizen_id
+from tests.integration.conftest import audit_actions, grant, new_person
+from tests.integration.test_comparison_workflow import (
+    HEADER,
+    TOWNSHIP,
+    cid,
+    days_ago,
+    run_comparison,
+    today,
+    upload_feed,
+)
+from tests.integration.test_suspensions_api import contact
+
+pytestmark = pytest.mark.postgres
+
+SUSPENDED_ON = "2025-12-15"
+
+
+@pytest.fixture
+def operator(login):
+    from certification.vocabulary import AccountKind
+
+    return login("ops", None, (), kind=AccountKind.OPERATOR)
+
+
+@pytest.fixture
+def counter(login):
+    """A counter clerk of another district: any counter in the city certifies anyone."""
+    return login("jiangbei.counter", "500105", ("counter",))
+
+
+@pytest.fixture
+def suspended(clerk):
+    """A pensioner unreachable after the period expired, suspended from 15 December 2025."""
+    person = new_person(clerk, make_citizen_id("500103", date(1948, 2, 2), 71).value)
+    ent = grant(clerk, person["id"], start_date="2010-05-01", monthly_amount_fen=300_000)
+    made = clerk.post(
+        f"/api/persons/{person['id']}/certifications",
+        json={"channel": "partner_bank", "certified_at": "2024-11-10T03:00:00+00:00"},
+    )
+    assert made.status_code == 201, made.get_json()
+    contact(clerk, person["id"], "phone")
+    contact(clerk, person["id"], "visit", at="2025-11-25T06:00:00+00:00")
+    done = clerk.post(
+        f"/api/persons/{person['id']}/suspensions",
+        json={"reason": "period_expired_unreachable", "suspended_on": SUSPENDED_ON},
+    )
+    assert done.status_code == 201, done.get_json()
+    return person, ent
+
+
+def restorations(clerk, status="proposed"):
+    return clerk.get(f"/api/proposals?kind=restore&status={status}").get_json()["items"]
+
+
+def decide(clerk, proposal_id, **body):
+    url = f"/api/proposals/{proposal_id}"
+    etag = clerk.get(url).headers["ETag"]
+    return clerk.put(url + "/decision", json=body, headers={"If-Match": etag})
+
+
+def test_a_suspended_pensioner_who_certifies_at_a_counter_gets_a_restoration_with_arrears(
+    clerk, counter, suspended, runtime
+):
+    person, ent = suspended
+    assert restorations(clerk) == []
+    at_counter = counter.post(
+        "/api/counter/certifications",
+        json={"citizen_id": person["citizen_id"], "name": person["name"], "note": None},
+    )
+    assert at_counter.status_code == 201, at_counter.get_json()
+    assert at_counter.get_json()["restoration_proposed"] is True
+
+    [proposal] = restorations(clerk)
+    assert proposal["entitlement_id"] == ent["id"] and proposal["source"] == "certification"
+    assert proposal["evidence"]["channel"] == "counter"
+    # a second certification does not open a second proposal for the same benefit
+    again = counter.post(
+        "/api/counter/certifications",
+        json={"citizen_id": person["citizen_id"], "name": person["name"], "note": None},
+    )
+    assert again.status_code == 201
+    assert len(restorations(clerk)) == 1
+
+    # the counter clerk of another district cannot decide it; the district clerk can
+    url = f"/api/proposals/{proposal['id']}"
+    assert counter.get(url).status_code == 403
+    etag = clerk.get(url).headers["ETag"]
+    forged = counter.put(url + "/decision", json={"confirm": True}, headers={"If-Match": etag})
+    assert forged.status_code == 403
+    confirmed = decide(clerk, proposal["id"], confirm=True)
+    assert confirmed.status_code == 200, confirmed.get_json()
+    expected = compute_arrears(
+        date.fromisoformat(SUSPENDED_ON),
+        today(),
+        [AmountChange(YearMonth.of(date(2010, 5, 1)), 300_000)],
+    ).total_fen
+    assert expected > 0
+    assert confirmed.get_json()["arrears_fen"] == expected
+    assert clerk.get(f"/api/entitlements/{ent['id']}").get_json()["status"] == "active"
+    assert "entitlement.restored" in audit_actions(runtime)
+
+
+def test_a_hand_recorded_certification_proposes_and_a_hand_restoration_answers_the_proposal(
+    clerk, suspended
+):
+    person, ent = suspended
+    cert = clerk.post(
+        f"/api/persons/{person['id']}/certifications",
+        json={"channel": "hospital_stay", "certified_at": "2026-03-05T04:00:00+00:00"},
+    ).get_json()
+    assert cert["restoration_pending"] == [ent["id"]]
+    [proposal_id] = cert["restoration_proposals"]
+    [suspension] = clerk.get(f"/api/suspensions?person_id={person['id']}").get_json()["items"]
+    restored = clerk.post(
+        f"/api/suspensions/{suspension['id']}/restoration",
+        json={"restored_on": "2026-03-20", "reason": "found in hospital"},
+    )
+    assert restored.status_code == 201, restored.get_json()
+    answered = clerk.get(f"/api/proposals/{proposal_id}").get_json()
+    assert answered["status"] == "confirmed"
+    assert answered["arrears_fen"] == restored.get_json()["arrears_fen"]
+    assert restorations(clerk) == []
+
+
+def test_an_open_township_task_closes_when_the_person_certifies_at_a_counter(
+    operator, clerk, counter, login
+):
+    township_clerk = login("qixinggang.clerk", TOWNSHIP, ("clerk",))
+    person = new_person(clerk, cid(72), region=TOWNSHIP)
+    grant(clerk, person["id"], start_date="2015-03-01")
+    run_comparison(operator)  # no data about the person: to be verified by the township
+    [task] = township_clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    assert task["person_id"] == person["id"]
+    visit = township_clerk.post(
+        f"/api/persons/{person['id']}/home-visits", json={"reason": "elderly"}
+    ).get_json()
+    assert visit["task_id"] == task["id"]
+
+    at_counter = counter.post(
+        "/api/counter/certifications",
+        json={"citizen_id": person["citizen_id"], "name": person["name"], "note": None},
+    )
+    assert at_counter.status_code == 201, at_counter.get_json()
+    assert township_clerk.get("/api/verification/tasks?status=open").get_json()["items"] == []
+    # nobody travels to verify someone already verified
+    [settled] = township_clerk.get("/api/home-visits?status=cancelled").get_json()["items"]
+    assert settled["id"] == visit["id"] and settled["outcome"].startswith("certified (counter)")
+    closed = township_clerk.get(f"/api/verification/tasks/{task['id']}").get_json()
+    assert closed["status"] == "cancelled" and not closed["overdue"]
+    assert closed["note"].startswith("certified (counter)")
+    [certification] = clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"]
+    assert closed["evidence"] == [f"certification:{certification['id']}"]
+    # a result can no longer be recorded on it
+    url = f"/api/verification/tasks/{task['id']}"
+    late = township_clerk.put(
+        url + "/result",
+        json={"result": "qualified", "channel": "app"},
+        headers={"If-Match": township_clerk.get(url).headers["ETag"]},
+    )
+    assert late.status_code == 409
+
+
+def test_a_dismissed_death_record_does_not_come_back_but_a_new_one_does(operator, clerk):
+    person = new_person(clerk, cid(73))
+    ent = grant(clerk, person["id"], start_date="2015-03-01")
+    wrong = f"{HEADER}\n{cid(73)},death_hrss_flag,{days_ago(30)},hrss,W-73,同名人员\n"
+    assert upload_feed(operator, wrong.encode())["rows_accepted"] == 1
+    first = run_comparison(operator)
+    assert first["applied"]["suspension_proposed"] == 1
+    [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
+    dismissed = decide(clerk, proposal["id"], confirm=False, note="死亡标识为同名人员，本人健在")
+    assert dismissed.status_code == 200, dismissed.get_json()
+
+    second = run_comparison(operator)
+    assert second["applied"].get("suspension_proposed", 0) == 0
+    assert second["applied"]["lost_dismissed_before"] == 1
+    assert clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"] == []
+
+    newer = f"{HEADER}\n{cid(73)},cremation,{days_ago(5)},civil_affairs,C-73,\n"
+    assert upload_feed(operator, newer.encode())["rows_accepted"] == 1
+    third = run_comparison(operator)
+    assert third["applied"]["suspension_proposed"] == 1
+    [again] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
+    assert again["entitlement_id"] == ent["id"]
+    assert again["evidence"]["events"][0]["record"] == "C-73"
+
+
+def test_people_not_yet_in_scope_get_no_task_but_a_loss_record_still_stops_them(operator, clerk):
+    """Art. 7-8: a dependant under 16 and a benefit that started this year are not due for
+    certification, so silence sends nobody to them; a death record still counts."""
+    child = new_person(clerk, cid(74, born=date(2015, 6, 1)))
+    grant(
+        clerk,
+        child["id"],
+        kind="work_injury_long_term",
+        role="dependant",
+        relationship="child",
+        start_date="2020-01-01",
+    )
+    newcomer = new_person(clerk, cid(75))
+    grant(clerk, newcomer["id"], start_date=f"{today().year}-01-01")
+    due = new_person(clerk, cid(76))
+    grant(clerk, due["id"], start_date="2015-01-01")
+
+    run = run_comparison(operator)
+    assert run["counts"] == {"qualified": 0, "lost": 0, "to_verify": 1}
+    tasks = clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    assert [t["person_id"] for t in tasks] == [due["id"]]
+
+    death = f"{HEADER}\n{cid(75)},death_family_report,{days_ago(0)},civil_affairs,D-75,\n"
+    assert upload_feed(operator, death.encode())["rows_accepted"] == 1
+    second = run_comparison(operator)
+    assert second["counts"]["lost"] == 1
+    [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
+    assert proposal["person_id"] == newcomer["id"]
+
+
+# --- Art. 9: the daily job for expired periods -------------------------------------------
+
+
+def _overdue(clerk, seq):
+    person = new_person(clerk, cid(seq))
+    ent = grant(clerk, person["id"], start_date="2015-01-01")
+    made = clerk.post(
+        f"/api/persons/{person['id']}/certifications",
+        json={"channel": "partner_bank", "certified_at": "2024-06-01T03:00:00+00:00"},
+    )
+    assert made.status_code == 201, made.get_json()
+    return person, ent
+
+
+def _unreachable(clerk, person):
+    for channel in ("phone", "sms"):
+        contact(clerk, person["id"], channel, at="2025-08-01T02:00:00+00:00")
+
+
+def daily_job(runtime, **config):
+    from dataclasses import replace
+
+    from certification.access import Actor
+    from certification.services.expired_periods import act_on_expired_periods
+
+    with runtime.use_case() as ctx:
+        ctx.config = replace(ctx.config, **config)
+        return act_on_expired_periods(ctx, Actor.system("test"))
+
+
+def test_the_daily_job_proposes_for_the_unreachable_and_sends_the_others_to_the_township(
+    clerk, runtime
+):
+    unreachable, pension = _overdue(clerk, 41)
+    untried, _ = _overdue(clerk, 42)
+    _unreachable(clerk, unreachable)
+
+    counts = daily_job(runtime)
+    assert counts["checked"] == 2
+    assert counts["suspension_proposed"] == 1 and counts["verification_dispatched"] == 1
+    # nothing suspended by the job: the district clerk confirms
+    assert clerk.get(f"/api/entitlements/{pension['id']}").get_json()["status"] == "active"
+    [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
+    assert proposal["person_id"] == unreachable["id"] and proposal["source"] == "expired_period"
+    assert proposal["evidence"]["channels_unreachable"] == ["phone", "sms"]
+    [task] = clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    assert task["person_id"] == untried["id"]
+
+    again = daily_job(runtime)  # the next day: nothing twice
+    assert again["already_proposed"] == 1 and again["verification_already_open"] == 1
+    assert again["suspension_proposed"] == 0 and again["verification_dispatched"] == 0
+
+    confirmed = decide(clerk, proposal["id"], confirm=True)
+    assert confirmed.status_code == 200, confirmed.get_json()
+    assert clerk.get(f"/api/entitlements/{pension['id']}").get_json()["status"] == "suspended"
+    [suspension] = clerk.get(f"/api/suspensions?person_id={unreachable['id']}").get_json()["items"]
+    assert suspension["reason"] == "period_expired_unreachable"
+    assert suspension["evidence"]["channels_unreachable"] == ["phone", "sms"]
+    # suspended people are no longer the job's business
+    assert daily_job(runtime)["checked"] == 1
+
+
+def test_a_dismissed_expired_period_proposal_is_not_made_again_for_the_same_period(clerk, runtime):
+    person, _ = _overdue(clerk, 43)
+    _unreachable(clerk, person)
+    assert daily_job(runtime)["suspension_proposed"] == 1
+    [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
+    assert decide(clerk, proposal["id"], confirm=False, note="本人在外地住院").status_code == 200
+    assert daily_job(runtime)["dismissed_for_this_period"] == 1
+    assert clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"] == []
+
+
+def test_a_configured_district_is_suspended_by_the_daily_job(clerk, runtime):
+    person, pension = _overdue(clerk, 44)
+    _unreachable(clerk, person)
+    counts = daily_job(runtime, auto_suspend_expired_districts=frozenset({"500103"}))
+    assert counts["suspended_automatically"] == 1
+    assert clerk.get(f"/api/entitlements/{pension['id']}").get_json()["status"] == "suspended"
+    [proposal] = clerk.get("/api/proposals?status=confirmed&kind=suspend").get_json()["items"]
+    assert proposal["auto_applied"] is True
+
+
+def test_the_daily_job_reaches_the_10001st_overdue_person(clerk, runtime):
+    """Ten thousand people suspended long ago stay overdue; the one who expired yesterday
+    is still reached (the job used to read 10,000 people oldest first and stop)."""
+    import sqlalchemy as sa
+
+    with runtime.database.begin() as conn:
+        conn.execute(
+            sa.text(
+                """
+                WITH p AS (
+                  INSERT INTO persons (id, citizen_id, name, birth_date, sex, region_code,
+                                       district_code, due_on, created_at, updated_at, version)
+                  SELECT gen_random_uuid(), '5001039990' || lpad(i::text, 8, '0'), '旧案',
+                         DATE '1940-01-01', 'female', '500103', '500103',
+                         DATE '2020-01-01' + (i % 1000), now(), now(), 0
+                  FROM generate_series(1, 10000) AS i
+                  RETURNING id
+                )
+                INSERT INTO entitlements (id, person_id, kind, role, start_date,
+                                          monthly_amount_fen, status, created_at, version)
+                SELECT gen_random_uuid(), id, 'pension', 'insured', DATE '2000-01-01',
+                       100000, 'suspended', now(), 0
+                FROM p
+                """
+            )
+        )
+    person, _ = _overdue(clerk, 45)
+    _unreachable(clerk, person)
+    counts = daily_job(runtime)
+    assert counts["checked"] == 1 and counts["suspension_proposed"] == 1
