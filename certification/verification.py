@@ -132,31 +132,74 @@ def deadline_for(received_on: date) -> date:
     return add_months(received_on, VERIFICATION_MONTHS)
 
 
+class DeathRecord(StrEnum):
+    """An official record of a death, which stands for the guardian's statement when nobody
+    is there to sign it (a person living alone)."""
+
+    DEATH_CERTIFICATE = "death_certificate"  # 医学死亡证明
+    CREMATION = "cremation"  # 火化证明
+    HOUSEHOLD_CANCELLED = "household_cancelled"  # 户籍注销证明
+    VILLAGE_RECORD = "village_record"  # 村（社区）出具的死亡情况说明，两名见证人
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """Art. 18: the guardian's or agent's signed statement, or the on-the-spot notice."""
+    """Art. 18: the guardian's or agent's signed statement of reason and date, or the
+    on-the-spot notice when they refuse to sign; for a death with nobody to sign, an
+    official death record (a village record needs two witnesses)."""
 
     reason: str
-    since: date | None = None
+    since: date | None = None  # the date the qualification was lost (Art. 18: 原因和时间)
     signer_name: str | None = None
     signer_relationship: str | None = None
     signature_key: str | None = None  # a photo/scan of the signed form in evidence storage
     refused_to_sign: bool = False
     told_on_spot: bool = False
     told_at: datetime | None = None
+    death_record: DeathRecord | None = None
+    death_record_key: str | None = None  # a photo/scan of the record in evidence storage
+    witnesses: tuple[str, ...] = ()
 
-    def check(self) -> None:
+    @property
+    def evidence_keys(self) -> list[str]:
+        return [k for k in (self.signature_key, self.death_record_key) if k]
+
+    def check(self, today: date | None = None) -> None:
         if len((self.reason or "").strip()) < 2:
             raise ValidationFailed(
                 "Write the reason the benefit must stop (for example: died on …).",
                 field="statement.reason",
             )
-        if self.refused_to_sign:
-            if not self.told_on_spot:
+        if self.since is None:
+            raise ValidationFailed(
+                "Write the date from which the qualification was lost (Art. 18: reason and date).",
+                field="statement.since",
+            )
+        if today is not None and self.since > today:
+            raise ValidationFailed(
+                "The date the qualification was lost cannot be in the future.",
+                field="statement.since",
+            )
+        if self.death_record is not None:
+            if not self.death_record_key:
                 raise ValidationFailed(
-                    "The guardian or agent refused to sign: record that the person was told on "
-                    "the spot that the benefit will be stopped (Art. 18).",
-                    field="statement.told_on_spot",
+                    "Upload the death record (certificate, cremation or household "
+                    "cancellation proof, or the village's record) and cite it.",
+                    field="statement.death_record_key",
+                )
+            named = [w.strip() for w in self.witnesses if w and w.strip()]
+            if self.death_record is DeathRecord.VILLAGE_RECORD and len(set(named)) < 2:
+                raise ValidationFailed(
+                    "A village's record of a death needs two witnesses, each named.",
+                    field="statement.witnesses",
+                )
+            return
+        if self.refused_to_sign:
+            if not self.told_on_spot or self.told_at is None:
+                raise ValidationFailed(
+                    "The guardian or agent refused to sign: record when the person was told "
+                    "on the spot that the benefit will be stopped (Art. 18).",
+                    field="statement.told_at",
                 )
             return
         if not (self.signer_name and self.signer_relationship and self.signature_key):
@@ -177,6 +220,9 @@ class Statement:
             "refused_to_sign": self.refused_to_sign,
             "told_on_spot": self.told_on_spot,
             "told_at": self.told_at.isoformat() if self.told_at else None,
+            "death_record": self.death_record.value if self.death_record else None,
+            "death_record_key": self.death_record_key,
+            "witnesses": list(self.witnesses),
         }
 
 

@@ -18,6 +18,7 @@ from api.uploads import upload_stream
 from certification.errors import ValidationFailed
 from certification.services import home_visits, ledger, national_upload, verification
 from certification.verification import (
+    DeathRecord,
     HomeVisitReason,
     HomeVisitStatus,
     Statement,
@@ -112,6 +113,39 @@ class StatementSchema(ma.Schema):
     refused_to_sign = f.Boolean(load_default=False)
     told_on_spot = f.Boolean(load_default=False)
     told_at = f.AwareDateTime(load_default=None)
+    death_record = f.Enum(
+        DeathRecord,
+        by_value=True,
+        load_default=None,
+        metadata={
+            "description": "For a death with nobody to sign: the official record that stands "
+            "for the statement (a village record needs two witnesses)."
+        },
+    )
+    death_record_key = f.String(
+        load_default=None,
+        validate=v.Length(max=300),
+        metadata={"description": "Evidence key of the photographed record."},
+    )
+    witnesses = f.List(
+        f.String(validate=v.Length(1, 64)), load_default=list, validate=v.Length(max=4)
+    )
+
+    @ma.post_load
+    def _statement(self, data: dict[str, Any], **_: Any) -> Statement:
+        return Statement(**{**data, "witnesses": tuple(data["witnesses"])})
+
+
+def benefits_concerned() -> f.List[Any]:
+    return f.List(
+        f.UUID(),
+        load_default=None,
+        validate=v.Length(max=10),
+        metadata={
+            "description": "For a loss: the benefit(s) concerned (required when the person has "
+            "several, unless a death on an official record)."
+        },
+    )
 
 
 def evidence_keys() -> f.List[str]:
@@ -145,6 +179,7 @@ class ResultSchema(ma.Schema):
     evidence = evidence_keys()
     statement = f.Nested(StatementSchema, load_default=None, allow_none=True)
     note = f.String(load_default=None, validate=v.Length(max=2000))
+    benefits = benefits_concerned()
 
 
 class RouteSchema(ma.Schema):
@@ -265,8 +300,6 @@ class TaskResult(MethodView):
         *unreachable* needs failed contact attempts by several means. Needs If-Match."""
         current = _task_etag(task_id)
         tasks_blp.check_etag(current)
-        raw = data["statement"]
-        statement = Statement(**raw) if raw else None
         task, proposals = verification.record_result(
             ctx(),
             current_actor(),
@@ -275,9 +308,10 @@ class TaskResult(MethodView):
             result=data["result"],
             channel=data["channel"],
             evidence=data["evidence"],
-            statement=statement,
+            statement=data["statement"],
             note=data["note"],
             expected_version=current["version"],
+            benefits=data["benefits"],
         )
         tasks_blp.set_etag({"id": str(task_id), "version": task.version})
         return {"task": task, "proposals": proposals}
@@ -386,6 +420,7 @@ class CloseSchema(ma.Schema):
     )
     evidence = evidence_keys()
     statement = f.Nested(StatementSchema, load_default=None, allow_none=True)
+    benefits = benefits_concerned()
 
 
 class VisitQuerySchema(ma.Schema):
@@ -443,12 +478,12 @@ class HomeVisitClosure(MethodView):
     def put(self, data: dict[str, Any], request_id: UUID) -> Any:
         """Close the request as done (after the visit, with what it found: recorded on the
         person's verification task, which closes) or cancelled, saying what happened."""
-        raw = data["statement"]
         found = (
             home_visits.VisitResult(
                 result=data["result"],
                 evidence=data["evidence"],
-                statement=Statement(**raw) if raw else None,
+                statement=data["statement"],
+                benefits=data["benefits"],
             )
             if data["result"] is not None
             else None

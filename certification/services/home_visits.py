@@ -155,6 +155,7 @@ class VisitResult:
     evidence: list[str]
     statement: Statement | None = None
     note: str | None = None
+    benefits: list[UUID] | None = None
 
 
 def close_home_visit(
@@ -199,6 +200,7 @@ def close_home_visit(
             evidence=found.evidence,
             statement=found.statement,
             note=found.note or request.outcome,
+            benefits=found.benefits,
         )
         return request
     ctx.uow.commit()

@@ -117,6 +117,35 @@ def refer_for_verification(
     )
 
 
+def _benefits_concerned(
+    person: Person,
+    result: VerificationResult,
+    statement: Statement | None,
+    named: list[UUID] | None,
+) -> set[UUID]:
+    """Which active benefits a loss or an unreachable result is about (Art. 18: not every
+    benefit stops for every reason; a re-employed person keeps a survivor's pension)."""
+    active = {e.id for e in person.entitlements if e.status is EntitlementStatus.ACTIVE}
+    if named:
+        unknown = set(named) - active
+        if unknown:
+            raise ValidationFailed(
+                "A benefit named is not an active benefit of this person: "
+                + ", ".join(sorted(str(u) for u in unknown)),
+                field="benefits",
+            )
+        return set(named)
+    if result is not VerificationResult.LOST or len(active) <= 1:
+        return active
+    if statement is not None and statement.death_record is not None:
+        return active  # a death ends every benefit
+    raise ValidationFailed(
+        "This person has several benefits: name the one(s) the loss concerns.",
+        field="benefits",
+        details={"active_benefits": sorted(str(a) for a in active)},
+    )
+
+
 def load_task(ctx: UseCaseContext, task_id: UUID, *, for_update: bool = False) -> VerificationTask:
     task = found(ctx.uow.tasks.get(task_id, for_update=for_update), "verification task", task_id)
     return task
@@ -232,17 +261,21 @@ def record_result(
     statement: Statement | None,
     note: str | None,
     expected_version: int | None = None,
+    benefits: list[UUID] | None = None,
 ) -> tuple[VerificationTask, list[DecisionProposal]]:
-    """Record what the township found and send the consequence to the agency (Art. 21)."""
+    """Record what the township found and send the consequence to the agency (Art. 21).
+    A loss names the benefits concerned (``benefits``) unless it is a death on an official
+    record or the person has one benefit; unreachable concerns every active benefit."""
     task = load_task(ctx, task_id)
     person = load_person(ctx, task.person_id, for_update=True)
     _require_township_clerk(actor, person, "record the result of this verification")
     task = load_task(ctx, task_id, for_update=True)
     check_version(task, expected_version, "task")
     evidence = list(dict.fromkeys(e.strip() for e in evidence if e and e.strip()))
-    for key in evidence + (
-        [statement.signature_key] if statement and statement.signature_key else []
-    ):
+    if statement is not None:
+        statement.check(ctx.clock.today())
+    concerned = _benefits_concerned(person, result, statement, benefits)
+    for key in evidence + (statement.evidence_keys if statement else []):
         if not key.startswith(f"{EVIDENCE_PREFIX}{task.id}/") or store.stat(key) is None:
             raise ValidationFailed(
                 f"Evidence {key[:80]!r} was not uploaded for this task; upload the photo or "
@@ -325,6 +358,7 @@ def record_result(
             source_id=task.id,
             reason=reason,
             evidence=details,
+            only=concerned,
             task_id=str(task.id),
         )
     ctx.audit(

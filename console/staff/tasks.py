@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from flask import (
     abort,
@@ -22,12 +23,14 @@ from certification.services import home_visits as home_visits_service
 from certification.services import ledger as ledger_service
 from certification.services import verification as verification_service
 from certification.verification import (
+    DeathRecord,
     HomeVisitReason,
     HomeVisitStatus,
     Statement,
     VerificationChannel,
     VerificationResult,
 )
+from certification.vocabulary import EntitlementStatus
 from console.staff import (
     _actor,
     _done,
@@ -72,6 +75,10 @@ def task(task_id: UUID) -> Any:
         results=list(VerificationResult),
         channels=list(VerificationChannel),
         visit_reasons=list(HomeVisitReason),
+        death_records=list(DeathRecord),
+        active_benefits=[
+            e for e in view.person.entitlements if e.status is EntitlementStatus.ACTIVE
+        ],
     )
 
 
@@ -123,18 +130,7 @@ def task_result(task_id: UUID) -> Any:
         channel = VerificationChannel(form.get("channel", ""))
     except ValueError:
         raise ValidationFailed("Choose how the person was verified.", field="channel") from None
-    statement = None
-    if result is VerificationResult.LOST:
-        since = form.get("statement_since") or None
-        statement = Statement(
-            reason=form.get("statement_reason", ""),
-            since=date.fromisoformat(since) if since and _is_date(since) else None,
-            signer_name=form.get("signer_name") or None,
-            signer_relationship=form.get("signer_relationship") or None,
-            signature_key=form.get("signature_key") or None,
-            refused_to_sign=form.get("refused_to_sign") == "1",
-            told_on_spot=form.get("told_on_spot") == "1",
-        )
+    statement = _statement(form) if result is VerificationResult.LOST else None
     verification_service.record_result(
         ctx(),
         _actor(),
@@ -146,8 +142,49 @@ def task_result(task_id: UUID) -> Any:
         statement=statement,
         note=form.get("note") or None,
         expected_version=_version(),
+        benefits=[UUID(b) for b in form.getlist("benefits") if _is_uuid(b)] or None,
     )
     return _done("已记录核实结果 / Result recorded.", "console.task", task_id=task_id)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _statement(form: Any) -> Statement:
+    """The Art. 18 record from the result form: the signed statement, the refusal and when
+    the person was told (agency time), or the official death record."""
+    since = form.get("statement_since") or None
+    told = form.get("told_at") or ""
+    try:
+        told_at = (
+            datetime.fromisoformat(told).replace(tzinfo=ZoneInfo(runtime().settings.timezone))
+            if told
+            else None
+        )
+    except ValueError:
+        raise ValidationFailed("Give the time the person was told.", field="told_at") from None
+    try:
+        record = DeathRecord(form["death_record"]) if form.get("death_record") else None
+    except ValueError:
+        raise ValidationFailed("Choose the kind of death record.", field="death_record") from None
+    return Statement(
+        reason=form.get("statement_reason", ""),
+        since=date.fromisoformat(since) if since and _is_date(since) else None,
+        signer_name=form.get("signer_name") or None,
+        signer_relationship=form.get("signer_relationship") or None,
+        signature_key=form.get("signature_key") or None,
+        refused_to_sign=form.get("refused_to_sign") == "1",
+        told_on_spot=form.get("told_on_spot") == "1",
+        told_at=told_at,
+        death_record=record,
+        death_record_key=form.get("death_record_key") or None,
+        witnesses=tuple(w for w in form.getlist("witness") if w.strip())[:4],
+    )
 
 
 @bp.route("/tasks/<uuid:task_id>/home-visit", methods=["POST"])

@@ -389,6 +389,7 @@ def test_lost_needs_the_art18_record_and_goes_to_the_agency(operator, clerk, tow
             "channel": "household_survey",
             "statement": {
                 "reason": "2026年9月病故",
+                "since": "2026-09-12",
                 "refused_to_sign": True,
                 "told_on_spot": True,
                 "told_at": "2026-11-20T02:00:00+00:00",

@@ -4,6 +4,7 @@ task; a dismissed loss record does not come back on the next run, a newer one do
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
@@ -14,6 +15,7 @@ from certification.citizen_id import make_citizen_id
 from tests.integration.conftest import audit_actions, grant, new_person
 from tests.integration.test_comparison_workflow import (
     HEADER,
+    JPEG,
     TOWNSHIP,
     cid,
     days_ago,
@@ -340,3 +342,81 @@ def test_the_daily_job_reaches_the_10001st_overdue_person(clerk, runtime):
     _unreachable(clerk, person)
     counts = daily_job(runtime)
     assert counts["checked"] == 1 and counts["suspension_proposed"] == 1
+
+
+# --- Art. 18: what a loss is about, and a death with nobody to sign ----------------------
+
+
+def _task_for_two_benefits(operator, clerk, login, seq):
+    township_clerk = login("qixinggang.clerk", TOWNSHIP, ("clerk",))
+    person = new_person(clerk, cid(seq, born=date(1970, 4, 4)), region=TOWNSHIP)
+    pension = grant(clerk, person["id"], start_date="2015-03-01")
+    injury = grant(clerk, person["id"], kind="work_injury_long_term", start_date="2016-03-01")
+    run_comparison(operator)
+    [task] = township_clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    return township_clerk, task, pension, injury
+
+
+def _photo(township_clerk, task_id):
+    made = township_clerk.post(
+        f"/api/verification/tasks/{task_id}/evidence",
+        data={"file": (io.BytesIO(JPEG), "record.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()["key"]
+
+
+def _record(township_clerk, task_id, body):
+    url = f"/api/verification/tasks/{task_id}"
+    etag = township_clerk.get(url).headers["ETag"]
+    return township_clerk.put(url + "/result", json=body, headers={"If-Match": etag})
+
+
+def test_a_loss_names_the_benefit_it_concerns(operator, clerk, login):
+    township_clerk, task, pension, injury = _task_for_two_benefits(operator, clerk, login, 81)
+    form = _photo(township_clerk, task["id"])
+    body = {
+        "result": "lost",
+        "channel": "household_survey",
+        "statement": {
+            "reason": "2026年9月起在重庆某公司就业，工伤待遇不受影响",
+            "since": "2026-09-01",
+            "signer_name": "李明",
+            "signer_relationship": "本人",
+            "signature_key": form,
+        },
+    }
+    unnamed = _record(township_clerk, task["id"], body)
+    assert unnamed.status_code == 422 and unnamed.get_json()["field"] == "benefits"
+    named = _record(township_clerk, task["id"], {**body, "benefits": [pension["id"]]})
+    assert named.status_code == 200, named.get_json()
+    assert [p["entitlement_id"] for p in named.get_json()["proposals"]] == [pension["id"]]
+    assert clerk.get(f"/api/entitlements/{injury['id']}").get_json()["status"] == "active"
+
+
+def test_a_death_with_nobody_to_sign_closes_on_the_death_record(operator, clerk, login):
+    township_clerk, task, pension, injury = _task_for_two_benefits(operator, clerk, login, 82)
+    record = _photo(township_clerk, task["id"])
+    body = {
+        "result": "lost",
+        "channel": "village_report",
+        "statement": {"reason": "独居，2026年10月病故", "since": "2026-10-08"},
+    }
+    no_record = _record(township_clerk, task["id"], body)
+    assert no_record.status_code == 422
+    village = {
+        **body["statement"],
+        "death_record": "village_record",
+        "death_record_key": record,
+        "witnesses": ["王村长"],
+    }
+    one_witness = _record(township_clerk, task["id"], {**body, "statement": village})
+    assert one_witness.status_code == 422
+    assert one_witness.get_json()["field"] == "statement.witnesses"
+    village["witnesses"] = ["王村长", "邻居刘芳"]
+    done = _record(township_clerk, task["id"], {**body, "statement": village})
+    assert done.status_code == 200, done.get_json()
+    # a death ends every benefit: both proposed, no guardian needed
+    proposed = {p["entitlement_id"] for p in done.get_json()["proposals"]}
+    assert proposed == {pension["id"], injury["id"]}

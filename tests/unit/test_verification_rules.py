@@ -1,5 +1,6 @@
 """Art. 15-20: dispatch, deadlines, the employer route, results and the Art. 18 records."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
@@ -7,6 +8,7 @@ import pytest
 
 from certification.errors import RuleViolation, ValidationFailed
 from certification.verification import (
+    DeathRecord,
     DecisionProposal,
     HomeVisitReason,
     HomeVisitRequest,
@@ -106,6 +108,7 @@ def test_qualified_needs_photo_or_video_unless_through_the_app():
     assert err.value.field == "evidence"
 
 
+ON = date(2026, 10, 3)
 SIGNED = Statement(
     reason="2026年10月病故",
     since=date(2026, 10, 3),
@@ -120,18 +123,68 @@ SIGNED = Statement(
     [
         (None, False, "statement"),
         (SIGNED, True, None),
+        (replace(SIGNED, since=None), False, "statement.since"),  # reason *and* date
         (
-            Statement(reason="病故", signer_name="李明", signer_relationship="儿子"),
+            Statement(reason="病故", since=ON, signer_name="李明", signer_relationship="儿子"),
             False,
             "statement",
         ),
-        (Statement(reason="病故", refused_to_sign=True), False, "statement.told_on_spot"),
+        (Statement(reason="病故", since=ON, refused_to_sign=True), False, "statement.told_at"),
         (
-            Statement(reason="病故", refused_to_sign=True, told_on_spot=True, told_at=NOW),
+            Statement(reason="病故", since=ON, refused_to_sign=True, told_on_spot=True),
+            False,
+            "statement.told_at",  # told on the spot: when
+        ),
+        (
+            Statement(
+                reason="病故", since=ON, refused_to_sign=True, told_on_spot=True, told_at=NOW
+            ),
             True,
             None,
         ),
-        (Statement(reason=" ", refused_to_sign=True, told_on_spot=True), False, "statement.reason"),
+        (
+            Statement(reason=" ", since=ON, refused_to_sign=True, told_on_spot=True, told_at=NOW),
+            False,
+            "statement.reason",
+        ),
+        # a person living alone: the death record stands for the statement
+        (
+            Statement(
+                reason="独居老人病故",
+                since=ON,
+                death_record=DeathRecord.CREMATION,
+                death_record_key="verification/t/cremation.jpg",
+            ),
+            True,
+            None,
+        ),
+        (
+            Statement(reason="病故", since=ON, death_record=DeathRecord.DEATH_CERTIFICATE),
+            False,
+            "statement.death_record_key",
+        ),
+        (
+            Statement(
+                reason="病故",
+                since=ON,
+                death_record=DeathRecord.VILLAGE_RECORD,
+                death_record_key="verification/t/village.jpg",
+                witnesses=("王村长", "王村长"),
+            ),
+            False,
+            "statement.witnesses",  # two different people
+        ),
+        (
+            Statement(
+                reason="病故",
+                since=ON,
+                death_record=DeathRecord.VILLAGE_RECORD,
+                death_record_key="verification/t/village.jpg",
+                witnesses=("王村长", "邻居刘芳"),
+            ),
+            True,
+            None,
+        ),
     ],
 )
 def test_art18_statement_or_on_the_spot_notice(statement, ok, field):
