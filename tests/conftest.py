@@ -20,7 +20,22 @@ SHARED = Path(os.environ.get("LIFECERT_SHARED_DIR", PROJECT.parent / "shared"))
 PG_ADMIN_URL = os.environ.get(
     "LIFECERT_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("LIFECERT_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+# The test command runs the suite in parallel processes (pytest-xdist): each has its own
+# PostgreSQL database and S3 server (session fixtures) and its own Redis databases, three
+# per process counted down from 15, so that no process consumes another's tasks.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_WORKER_INDEX = int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0
+_REDIS_BASE = os.environ.get("LIFECERT_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+
+
+def redis_url(slot: int) -> str:
+    """This test process's Redis database number ``slot`` (0, 1 or 2)."""
+    if not 0 <= slot <= 2 or _WORKER_INDEX > 4:
+        raise ValueError("three Redis databases per test process, at most five processes")
+    return f"{_REDIS_BASE}/{13 - 3 * _WORKER_INDEX + slot}"
+
+
+REDIS_URL = redis_url(0)
 MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
 
 # fixtures that load the face models: a test using one is marked ``models``

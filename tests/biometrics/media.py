@@ -121,7 +121,11 @@ class AttackRenders:
 
     def __init__(self, folder: Path, jobs: list[tuple[str, str]], workers: int = 2) -> None:
         import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
+
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            workers = 1  # the other core runs the other test process
 
         # spawn: the test process holds ONNX sessions and threads that a fork would copy
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))

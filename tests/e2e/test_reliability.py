@@ -20,12 +20,12 @@ from infra.runtime import Runtime
 from infra.selfservice_adapters import CeleryTaskQueue
 from storage.objects import S3ObjectStore
 from tests.biometrics.conftest import SELFIES
-from tests.conftest import MODEL_DIR, PROJECT, REDIS_URL, free_port
+from tests.conftest import MODEL_DIR, PROJECT, free_port, redis_url
 from tests.e2e.conftest import BUCKET, upload_presigned, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
-KILL_BROKER = REDIS_URL.rsplit("/", 1)[0] + "/12"
+KILL_BROKER = redis_url(1)
 
 
 def start(p, challenge_actions, challenge):
