@@ -28,6 +28,7 @@ from uuid import UUID, uuid4
 from certification.calendar import add_months
 from certification.errors import RuleViolation, ValidationFailed
 from certification.model import utcnow
+from certification.regions import CITY_CODE
 from certification.states import Lifecycle
 
 VERIFICATION_MONTHS = 3  # Art. 20
@@ -248,6 +249,7 @@ class VerificationTask:
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
+    reason: str | None = None  # why the person is on the township's list
 
     @classmethod
     def dispatch(
@@ -260,8 +262,10 @@ class VerificationTask:
         received_on: date,
         source: str,
         source_id: UUID | None,
+        reason: str | None = None,
     ) -> VerificationTask:
         return cls(
+            reason=reason,
             person_id=person_id,
             district_code=district_code,
             township_code=township_code,
@@ -481,6 +485,11 @@ class ComparisonRun:
     id: UUID = field(default_factory=uuid4)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
+    scope_code: str = CITY_CODE  # the city, or the one district the run compares
+
+    def overlaps(self, scope_code: str) -> bool:
+        """Two runs overlap when one scope holds the other: the city holds every district."""
+        return CITY_CODE in (self.scope_code, scope_code) or self.scope_code == scope_code
 
     @property
     def finished(self) -> bool:

@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # lost-qualification event kinds applied without a clerk's confirmation (comma-separated;
     # empty: a district clerk confirms every suspension)
     comparison_auto_suspend_kinds: str = ""
+    # Art. 11: how often the city-wide comparison runs by itself (Celery beat)
+    comparison_schedule: str = Field(default="monthly", pattern="^(monthly|weekly|daily|off)$")
     # Art. 12 "本年度" for signs of life: the twelve months before the run (decision 0015)
     # or the calendar year
     comparison_window: str = Field(

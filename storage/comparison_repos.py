@@ -48,18 +48,22 @@ class SqlComparisonRepository:
         stmt = sa.select(t.c.id).where(t.c.status == RunStatus.QUEUED, t.c.started_at < before)
         return list(self.session.scalars(stmt.order_by(t.c.started_at).limit(10)))
 
-    def latest(self, *, status: RunStatus | None = None) -> ComparisonRun | None:
+    def latest(
+        self, *, status: RunStatus | None = None, scope_code: str | None = None
+    ) -> ComparisonRun | None:
         t = schema.comparison_runs
         stmt = sa.select(ComparisonRun).order_by(t.c.started_at.desc()).limit(1)
         if status is not None:
             stmt = stmt.where(t.c.status == status)
+        if scope_code is not None:
+            stmt = stmt.where(t.c.scope_code == scope_code)
         return self.session.scalars(stmt).first()
 
-    def running(self) -> ComparisonRun | None:
+    def unfinished(self) -> list[ComparisonRun]:
         t = schema.comparison_runs
         unfinished = [s for s in RunStatus if not RUN_LIFECYCLE.is_final(s)]
-        stmt = sa.select(ComparisonRun).where(t.c.status.in_(unfinished)).limit(1)
-        return self.session.scalars(stmt).first()
+        stmt = sa.select(ComparisonRun).where(t.c.status.in_(unfinished))
+        return list(self.session.scalars(stmt))
 
     def find(self, page: PageRequest) -> Page[ComparisonRun]:
         t = schema.comparison_runs
@@ -67,7 +71,9 @@ class SqlComparisonRepository:
 
     # --- bulk: export to the engine, load its entries back -----------------------------
 
-    def export_entitlements(self, path: Path, *, scope_on: date, policy: PeriodPolicy) -> int:
+    def export_entitlements(
+        self, path: Path, *, scope_on: date, policy: PeriodPolicy, district_code: str | None
+    ) -> int:
         """Active and suspended entitlements with what the comparison needs, to Parquet, in
         batches; ``in_scope`` says whether the benefit has entered the certification scope
         by ``scope_on`` (Art. 7-8, by the periods' own rule)."""
@@ -92,6 +98,8 @@ class SqlComparisonRepository:
                 e.c.status.in_([EntitlementStatus.ACTIVE.value, EntitlementStatus.SUSPENDED.value])
             )
         )
+        if district_code is not None:
+            stmt = stmt.where(p.c.district_code == district_code)
         arrow_schema = pa.schema(
             [
                 ("entitlement_id", pa.string()),

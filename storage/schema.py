@@ -569,7 +569,10 @@ comparison_runs = sa.Table(
     sa.Column("previous_run_id", sa.Uuid),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime),
+    # the city, or the one district the run compares (Art. 11)
+    sa.Column("scope_code", sa.String(6), nullable=False, server_default="500000"),
     sa.Index("ix_comparison_runs_started", "started_at"),
+    sa.Index("ix_comparison_runs_scope_started", "scope_code", "started_at"),
 )
 
 comparison_entries = sa.Table(
@@ -641,6 +644,7 @@ verification_tasks = sa.Table(
     sa.Column("recorded_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text),  # why the person is on the township's list
     sa.Index("ix_verification_tasks_scope", "status", "township_code", "deadline_on"),
     sa.Index("ix_verification_tasks_district", "status", "district_code", "deadline_on"),
     sa.Index("ix_verification_tasks_person", "person_id", "status"),

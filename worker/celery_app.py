@@ -41,29 +41,49 @@ def configure(app: Celery, settings: Settings) -> None:
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": settings.task_visibility_timeout},
-        beat_schedule={
-            "verify-audit-chain-nightly": {
-                "task": "lifecert.audit.verify_chain",
-                "schedule": crontab(hour=2, minute=30),
-            },
-            "requeue-pending-attempts": {
-                "task": "lifecert.selfservice.sweep",
-                "schedule": 60.0,
-            },
-            "reminders-daily": {
-                "task": "lifecert.reminders.send",
-                "schedule": crontab(hour=9, minute=0),
-            },
-            "expired-periods-daily": {
-                "task": "lifecert.periods.expired",
-                "schedule": crontab(hour=4, minute=0),
-            },
-            "evidence-retention-nightly": {
-                "task": "lifecert.evidence.sweep",
-                "schedule": crontab(hour=3, minute=15),
-            },
-        },
+        beat_schedule=beat_schedule(settings),
     )
+
+
+# Art. 11: the information comparison runs regularly (municipal level), at 01:00 so that it
+# is applied before the working day; LIFECERT_COMPARISON_SCHEDULE chooses the cadence.
+COMPARISON_CADENCE = {
+    "monthly": crontab(hour=1, minute=0, day_of_month=1),
+    "weekly": crontab(hour=1, minute=0, day_of_week=1),
+    "daily": crontab(hour=1, minute=0),
+}
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    schedule: dict[str, dict[str, Any]] = {
+        "verify-audit-chain-nightly": {
+            "task": "lifecert.audit.verify_chain",
+            "schedule": crontab(hour=2, minute=30),
+        },
+        "requeue-pending-attempts": {
+            "task": "lifecert.selfservice.sweep",
+            "schedule": 60.0,
+        },
+        "reminders-daily": {
+            "task": "lifecert.reminders.send",
+            "schedule": crontab(hour=9, minute=0),
+        },
+        "expired-periods-daily": {
+            "task": "lifecert.periods.expired",
+            "schedule": crontab(hour=4, minute=0),
+        },
+        "evidence-retention-nightly": {
+            "task": "lifecert.evidence.sweep",
+            "schedule": crontab(hour=3, minute=15),
+        },
+    }
+    cadence = COMPARISON_CADENCE.get(settings.comparison_schedule)
+    if cadence is not None:
+        schedule["comparison-run-scheduled"] = {
+            "task": "lifecert.comparison.scheduled",
+            "schedule": cadence,
+        }
+    return schedule
 
 
 RUNTIME_ATTRIBUTE = "lifecert_runtime"

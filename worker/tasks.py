@@ -155,6 +155,23 @@ def execute_comparison_run(self: Any, run_id: str) -> dict[str, Any]:
     return {"run": run_id, "status": run.status, "counts": run.counts, "applied": run.applied}
 
 
+@shared_task(name="lifecert.comparison.scheduled", bind=True)
+def start_scheduled_comparison(self: Any) -> dict[str, Any]:
+    """Art. 11: the regular city-wide comparison, started by the schedule (no operator). A
+    run still going is left alone: this one is skipped, and the next date tries again."""
+    from certification.errors import RuleViolation
+    from certification.services.runs import start_run
+
+    rt = runtime_of(self.app)
+    try:
+        with rt.use_case() as ctx:
+            run = start_run(ctx, Actor.system("comparison schedule"), rt.task_queue)
+    except RuleViolation as err:
+        log.warning("scheduled comparison skipped: %s", err)
+        return {"started": False, "reason": str(err)}
+    return {"started": True, "run": str(run.id)}
+
+
 @shared_task(
     name="lifecert.periods.expired",
     soft_time_limit=3300,

@@ -162,6 +162,7 @@ class RunSchema(ma.Schema):
     progress = f.String(allow_none=True, metadata={"example": "classifying 10500000 benefits"})
     window_start = f.Date()
     window_end = f.Date()
+    scope_code = f.String(metadata={"description": "The city (500000) or one district."})
     started_by_label = f.String(allow_none=True)
     started_at = f.DateTime()
     finished_at = f.DateTime(allow_none=True)
@@ -183,8 +184,22 @@ class RunCreateSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    window_start = f.Date(load_default=None, metadata={"description": "Default: 1 January."})
+    window_start = f.Date(
+        load_default=None,
+        metadata={
+            "description": "Default: the day after the same date a year before the end "
+            "(Art. 12 read as the last twelve months; or 1 January, as configured)."
+        },
+    )
     window_end = f.Date(load_default=None, metadata={"description": "Default: today."})
+    district_code = f.String(
+        load_default=None,
+        validate=v.Regexp(r"^\d{6}$"),
+        metadata={
+            "description": "Compare one district only (default: the city; a district "
+            "operator's runs are always their own district's)."
+        },
+    )
 
 
 RunPage = page_schema(RunSchema, "ComparisonRunPage")

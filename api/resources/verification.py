@@ -65,6 +65,9 @@ class TaskSchema(ma.Schema):
     overdue = f.Method("_overdue")
     source = f.String(metadata={"example": "comparison_run"})
     source_id = f.UUID(allow_none=True)
+    reason = f.String(
+        allow_none=True, metadata={"description": "Why the person is on the township's list."}
+    )
     status = f.Enum(TaskStatus, by_value=True)
     result = f.Enum(VerificationResult, by_value=True, allow_none=True)
     channel = f.Enum(VerificationChannel, by_value=True, allow_none=True)
@@ -433,6 +436,28 @@ class VisitQuerySchema(ma.Schema):
 
 
 HomeVisitPage = page_schema(HomeVisitSchema, "HomeVisitPage")
+
+
+class ReferralSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    reason = f.String(
+        required=True,
+        validate=v.Length(4, 1000),
+        metadata={"example": "邻居来电反映老人已长期不在家"},
+    )
+
+
+@tasks_blp.route("/referrals/<uuid:person_id>")
+class Referral(MethodView):
+    @tasks_blp.arguments(ReferralSchema)
+    @tasks_blp.response(201, TaskSchema)
+    @tasks_blp.alt_response(409, description="The person already has an open task.")
+    def post(self, data: dict[str, Any], person_id: UUID) -> Any:
+        """Send a person to township verification by hand (a clerk of their region), with
+        the reason the township will see."""
+        return verification.refer_by_hand(ctx(), current_actor(), person_id, reason=data["reason"])
 
 
 @visits_blp.route("/persons/<uuid:person_id>/home-visits")

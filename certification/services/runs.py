@@ -22,6 +22,7 @@ from certification import access
 from certification.access import Actor, Scope
 from certification.comparison import ComparisonWindow
 from certification.errors import (
+    AccessDenied,
     DomainError,
     RuleViolation,
     ValidationFailed,
@@ -37,7 +38,7 @@ from certification.ports import (
     TaskQueue,
     UnitOfWorkFactory,
 )
-from certification.regions import CITY_CODE
+from certification.regions import CITY_CODE, DISTRICTS
 from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.jobs import hand_over
@@ -71,10 +72,13 @@ def start_run(
     *,
     window_start: date | None = None,
     window_end: date | None = None,
+    district_code: str | None = None,
 ) -> ComparisonRun:
     """Record a run (queued) and hand it to the worker; with no queue the caller executes
-    it itself. One run at a time."""
-    access.require_operator(actor, "start a comparison run")
+    it itself. A run compares the city or one district (Art. 11: districts act on their
+    own): operators and the schedule run either, a district agency clerk runs their own
+    district. Runs whose scopes overlap (the city holds every district) never run at once."""
+    scope_code = _run_scope(actor, district_code)
     today = ctx.clock.today()
     end = window_end or today
     if end > today:
@@ -84,17 +88,20 @@ def start_run(
         raise ValidationFailed("The window starts after it ends.", field="window_start")
     if (end - start).days > MAX_WINDOW_DAYS:
         raise ValidationFailed("The window is longer than two years.", field="window_start")
-    running = ctx.uow.comparison.running()
-    if running is not None and ctx.clock.now() - running.started_at > ABANDONED_AFTER:
-        running.fail(f"abandoned: still {running.status} after {ABANDONED_AFTER}", ctx.clock.now())
-        ctx.audit(actor, "comparison.abandoned", "comparison_run", running.id)
-        running = None
-    if running is not None:
+    for running in ctx.uow.comparison.unfinished():
+        if not running.overlaps(scope_code):
+            continue
+        if ctx.clock.now() - running.started_at > ABANDONED_AFTER:
+            running.fail(
+                f"abandoned: still {running.status} after {ABANDONED_AFTER}", ctx.clock.now()
+            )
+            ctx.audit(actor, "comparison.abandoned", "comparison_run", running.id)
+            continue
         raise RuleViolation(
             f"Comparison run {running.id} is still {running.status}; wait for it to finish.",
-            details={"run_id": str(running.id)},
+            details={"run_id": str(running.id), "scope_code": running.scope_code},
         )
-    previous = ctx.uow.comparison.latest(status=RunStatus.APPLIED)
+    previous = ctx.uow.comparison.latest(status=RunStatus.APPLIED, scope_code=scope_code)
     run = ComparisonRun(
         window_start=start,
         window_end=end,
@@ -102,6 +109,7 @@ def start_run(
         started_by_label=actor.label,
         previous_run_id=previous.id if previous else None,
         started_at=ctx.clock.now(),
+        scope_code=scope_code,
     )
     ctx.uow.comparison.add(run)
     ctx.audit(
@@ -111,11 +119,31 @@ def start_run(
         run.id,
         window_start=start.isoformat(),
         window_end=end.isoformat(),
+        scope_code=scope_code,
     )
     ctx.uow.commit()
     if queue is not None:
         hand_over(ctx, actor, lambda: queue.enqueue_comparison(run.id), "comparison_run", run.id)
     return run
+
+
+def _run_scope(actor: Actor, district_code: str | None) -> str:
+    """Operators (and the schedule): the city, or the district asked for. A district/county
+    agency clerk: their own district only."""
+    if district_code is not None and district_code not in DISTRICTS:
+        raise ValidationFailed(f"{district_code} is not a district code.", field="district_code")
+    if actor.is_system or actor.kind == AccountKind.OPERATOR.value:
+        return district_code or CITY_CODE
+    own = (actor.scope_code or "")[:6]
+    if own not in DISTRICTS:
+        raise AccessDenied(
+            "Comparison runs are started by operators, or by a district/county agency clerk "
+            "for their own district."
+        )
+    access.require_agency_clerk_for(actor, own, "start a comparison run for the district")
+    if district_code not in (None, own):
+        raise AccessDenied("A district clerk runs the comparison for their own district only.")
+    return own
 
 
 class RunNotQueued(RuleViolation):
@@ -215,6 +243,7 @@ def _execute(
             raise RunNotQueued(f"Comparison run {run_id} is {run.status}, not queued.")
         run.advance("exporting")
         window = ComparisonWindow(run.window_start, run.window_end)
+        scope_code = run.scope_code
         ctx.uow.commit()
     timings: dict[str, float] = {}
     clock = datetime.now
@@ -223,7 +252,10 @@ def _execute(
     ctx = contexts()
     with ctx.uow:
         n_ents = ctx.uow.comparison.export_entitlements(
-            ents, scope_on=window.ends_on, policy=ctx.config.period
+            ents,
+            scope_on=window.ends_on,
+            policy=ctx.config.period,
+            district_code=None if scope_code == CITY_CODE else scope_code,
         )
         n_evs = ctx.uow.comparison.export_events(evs, window.ends_on)
     timings["export_s"] = (clock(UTC) - t0).total_seconds()

@@ -57,9 +57,11 @@ def dispatch_task(
     work_injury: bool,
     source: str,
     source_id: UUID | None,
+    reason: str | None = None,
 ) -> VerificationTask:
     """Send a person to their household-registration township (employer first for work
-    injury, Art. 16) with a 3-month deadline from today (Art. 20). Does not commit."""
+    injury, Art. 16) with a 3-month deadline from today (Art. 20), saying why (shown on the
+    task page). Does not commit."""
     task = VerificationTask.dispatch(
         person_id=person.id,
         district_code=person.district_code,
@@ -68,6 +70,7 @@ def dispatch_task(
         received_on=ctx.clock.today(),
         source=source,
         source_id=source_id,
+        reason=reason or _REASONS.get(source),
     )
     task.created_at = ctx.clock.now()
     ctx.uow.tasks.add(task)
@@ -80,9 +83,52 @@ def dispatch_task(
         township_code=person.township_code,
         route=task.route.value,
         deadline_on=task.deadline_on.isoformat(),
+        reason=task.reason,
         source=source,
         source_id=str(source_id) if source_id else None,
     )
+    return task
+
+
+# what the township is told when the source says it all
+_REASONS = {
+    "comparison_run": "information comparison: no sign of life this year, or signs of life "
+    "and of loss together (Art. 14)",
+    "dismissed_proposal": "a loss record the district found doubtful (Art. 13)",
+    "expired_period": "the certification period expired (Art. 9): reach the person",
+    "home_visit": "a home visit was asked for (Art. 19)",
+    "review_case": "the self-service face check did not pass and staff sent it on",
+}
+
+
+def refer_by_hand(
+    ctx: UseCaseContext, actor: Actor, person_id: UUID, *, reason: str
+) -> VerificationTask:
+    """A clerk sends a person to township verification (a doubt of their own, a report by
+    phone): refused while a task is open, so the township never holds two."""
+    person = load_person(ctx, person_id, for_update=True)
+    access.require_clerk_for(actor, person.region_code, "send this person to verification")
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationFailed("Say why the person must be verified.", field="reason")
+    if not any(e.status is EntitlementStatus.ACTIVE for e in person.entitlements):
+        raise RuleViolation("This person has no active benefit to verify.")
+    open_tasks = ctx.uow.tasks.open_for_person(person.id)
+    if open_tasks:
+        raise RuleViolation(
+            "This person already has an open verification task.",
+            details={"task_id": str(open_tasks[0].id)},
+        )
+    task = dispatch_task(
+        ctx,
+        actor,
+        person,
+        work_injury=has_work_injury(person),
+        source="staff",
+        source_id=None,
+        reason=reason[:1000],
+    )
+    ctx.uow.commit()
     return task
 
 

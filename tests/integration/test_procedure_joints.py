@@ -22,6 +22,7 @@ from tests.integration.test_comparison_workflow import (
     run_comparison,
     today,
     upload_feed,
+    wait_for,
 )
 from tests.integration.test_suspensions_api import contact
 
@@ -420,3 +421,86 @@ def test_a_death_with_nobody_to_sign_closes_on_the_death_record(operator, clerk,
     # a death ends every benefit: both proposed, no guardian needed
     proposed = {p["entitlement_id"] for p in done.get_json()["proposals"]}
     assert proposed == {pension["id"], injury["id"]}
+
+
+# --- Art. 11: runs on a schedule and by district; tasks by hand --------------------------
+
+
+def test_a_scheduled_run_happens_without_an_operator(clerk, runtime, settings, login):
+    from certification.vocabulary import AccountKind
+    from worker.celery_app import beat_schedule
+
+    assert "comparison-run-scheduled" in beat_schedule(settings)  # monthly by default
+    assert "comparison-run-scheduled" not in beat_schedule(
+        settings.model_copy(update={"comparison_schedule": "off"})
+    )
+    person = new_person(clerk, cid(91))
+    grant(clerk, person["id"], start_date="2015-01-01")
+    runtime.queue_app.loader.import_default_modules()
+    started = runtime.queue_app.tasks["lifecert.comparison.scheduled"].delay().get()
+    assert started["started"] is True
+    operator = login("ops", None, (), kind=AccountKind.OPERATOR)
+    run = wait_for(
+        lambda: operator.get(f"/api/comparison/runs/{started['run']}"),
+        lambda r: r["status"] in ("applied", "failed"),
+    )
+    assert run["status"] == "applied" and run["scope_code"] == "500000", run
+    assert "comparison schedule" in run["started_by_label"]
+    assert run["counts"]["to_verify"] == 1
+    # a second date while it runs would be skipped, not stacked: see the overlap test
+
+
+def _unfinished_run(runtime, scope_code):
+    import sqlalchemy as sa
+
+    with runtime.database.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO comparison_runs (id, window_start, window_end, status, counts, "
+                "by_district, applied, timings, started_at, scope_code) VALUES "
+                "(gen_random_uuid(), :s, :e, 'running', '{}', '{}', '{}', '{}', now(), :scope)"
+            ),
+            {"s": date(today().year, 1, 1), "e": today(), "scope": scope_code},
+        )
+
+
+def test_a_district_runs_its_own_comparison_and_overlapping_runs_wait(
+    operator, clerk, login, runtime
+):
+    district_operator = clerk  # a district/county agency clerk runs their own district
+    township_clerk = login("qixinggang.clerk", TOWNSHIP, ("clerk",))
+    assert township_clerk.post("/api/comparison/runs", json={}).status_code == 403
+    other_clerk = login("dadukou.clerk", "500104", ("clerk",))
+    mine = new_person(clerk, cid(92))
+    grant(clerk, mine["id"], start_date="2015-01-01")
+    theirs = new_person(other_clerk, cid(93, "500104"), region="500104")
+    grant(other_clerk, theirs["id"], start_date="2015-01-01")
+
+    not_theirs = district_operator.post("/api/comparison/runs", json={"district_code": "500104"})
+    assert not_theirs.status_code == 403
+    _unfinished_run(runtime, "500104")  # another district's run is still going: no overlap
+    run = run_comparison(district_operator)
+    assert run["scope_code"] == "500103" and run["counts"]["to_verify"] == 1
+    tasks = clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    assert [t["person_id"] for t in tasks] == [mine["id"]]
+    assert other_clerk.get("/api/verification/tasks?status=open").get_json()["items"] == []
+    # the city holds every district: a city run waits for the district's
+    city = operator.post("/api/comparison/runs", json={})
+    assert city.status_code == 409 and city.get_json()["details"]["scope_code"] == "500104"
+
+
+def test_a_clerk_sends_a_person_to_verification_by_hand(clerk, login):
+    township_clerk = login("qixinggang.clerk", TOWNSHIP, ("clerk",))
+    person = new_person(clerk, cid(94), region=TOWNSHIP)
+    grant(clerk, person["id"], start_date="2015-01-01")
+    url = f"/api/verification/referrals/{person['id']}"
+    assert clerk.post(url, json={"reason": "x"}).status_code == 422
+    made = clerk.post(url, json={"reason": "邻居来电反映老人已长期不在家"})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["source"] == "staff"
+    [task] = township_clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    assert task["reason"] == "邻居来电反映老人已长期不在家"
+    again = clerk.post(url, json={"reason": "再次反映"})
+    assert again.status_code == 409 and again.get_json()["details"]["task_id"] == task["id"]
+    outsider = login("dadukou.clerk", "500104", ("clerk",))
+    assert outsider.post(url, json={"reason": "越权转办"}).status_code == 403
