@@ -16,6 +16,7 @@ These are approximations of real attacks; the decision record says so.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,26 +131,40 @@ def print_video(
     return still_video(print_rendering(photo, seed), path, seconds=seconds, size=size, seed=seed)
 
 
+@functools.lru_cache(maxsize=8)
+def _subpixel_grid(sh: int, sw: int) -> Image:
+    """The monitor's RGB sub-pixel grid (the same for every frame of a size)."""
+    grid = np.ones((sh, sw, 3), dtype=np.float32)
+    pitch = 3
+    for c in range(3):
+        mask = np.ones(sw, dtype=bool)
+        mask[(2 - c) :: pitch] = False
+        grid[:, mask, c] *= 0.62
+    grid[::pitch, :, :] *= 0.8
+    grid.setflags(write=False)
+    return grid
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_coordinates(sh: int, sw: int) -> tuple[Image, Image]:
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    yy.setflags(write=False)
+    xx.setflags(write=False)
+    return yy, xx
+
+
 def screen_frame(frame: Image, rng: np.random.Generator, t: float) -> Image:
     """One frame of a live clip as seen through a phone camera pointed at a monitor."""
     h, w = frame.shape[:2]
     # the screen shows the clip at its own resolution: an RGB sub-pixel grid
     sw, sh = int(w * 0.8), int(h * 0.8)
     shown = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
-    grid = np.ones((sh, sw, 3), dtype=np.float32)
-    pitch = 3
-    for c in range(3):
-        grid[:, (2 - c) :: pitch, c] *= 1.0
-        mask = np.ones(sw, dtype=bool)
-        mask[(2 - c) :: pitch] = False
-        grid[:, mask, c] *= 0.62
-    grid[::pitch, :, :] *= 0.8
-    shown = shown * grid
+    shown = shown * _subpixel_grid(sh, sw)
     # display gamma, blue cast, lifted blacks
     shown = np.asarray(255 * (shown / 255) ** 0.85, dtype=np.float32)
     shown = shown * np.array([1.08, 1.0, 0.92], dtype=np.float32) + 14
     # glare: a soft bright band that drifts
-    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    yy, xx = _pixel_coordinates(sh, sw)
     band = np.exp(
         -(((xx - sw * (0.3 + 0.05 * math.sin(t))) * 0.6 + yy * 0.4 - sh * 0.3) ** 2)
         / (2 * (sw * 0.12) ** 2)
