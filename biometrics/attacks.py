@@ -132,7 +132,7 @@ def print_video(
 
 
 @functools.lru_cache(maxsize=8)
-def _subpixel_grid(sh: int, sw: int) -> Image:
+def _subpixel_grid(sh: int, sw: int) -> npt.NDArray[np.float32]:
     """The monitor's RGB sub-pixel grid (the same for every frame of a size)."""
     grid = np.ones((sh, sw, 3), dtype=np.float32)
     pitch = 3
@@ -146,7 +146,7 @@ def _subpixel_grid(sh: int, sw: int) -> Image:
 
 
 @functools.lru_cache(maxsize=8)
-def _pixel_coordinates(sh: int, sw: int) -> tuple[Image, Image]:
+def _pixel_coordinates(sh: int, sw: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
     yy.setflags(write=False)
     xx.setflags(write=False)

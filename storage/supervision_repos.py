@@ -24,6 +24,10 @@ class SqlTipOffRepository:
     def get(self, tip_id: UUID, *, for_update: bool = False) -> TipOff | None:
         return self.session.get(TipOff, tip_id, with_for_update=for_update or None)
 
+    def by_reference(self, reference: str) -> TipOff | None:
+        t = schema.tip_offs
+        return self.session.scalars(sa.select(TipOff).where(t.c.reference == reference)).first()
+
     def find(self, *, scope: Scope, status: TipOffStatus | None, page: PageRequest) -> Page[TipOff]:
         t = schema.tip_offs
         return scoped_page(

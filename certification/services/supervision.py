@@ -12,11 +12,14 @@ from uuid import UUID
 
 from certification.access import Actor, Listing, staff_scope
 from certification.citizen_id import CitizenId
-from certification.errors import AccessDenied, ValidationFailed
+from certification.errors import AccessDenied, NotFound, ValidationFailed
 from certification.ports import Page, PageRequest
 from certification.regions import RegionLevel, level_of
 from certification.services.context import UseCaseContext
+from certification.services.persons import load_person
+from certification.services.proposing import propose_for_each
 from certification.services.records import check_version, found
+from certification.services.verification import refer_for_verification
 from certification.states import state_named
 from certification.supervision import (
     RewardScale,
@@ -27,7 +30,8 @@ from certification.supervision import (
     new_reference,
     validate_report,
 )
-from certification.vocabulary import StaffRole
+from certification.verification import ProposalKind
+from certification.vocabulary import EntitlementStatus, StaffRole, SuspensionReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +117,41 @@ def submit(ctx: UseCaseContext, actor: Actor, report: Report) -> TipOff:
         anonymous=tip.reporter_name is None,
     )
     ctx.uow.commit()
+    return tip
+
+
+# how a report reaches staff other than the public form (Art. 22: phone, fax, letter, a
+# visit to the office)
+STAFF_INTAKE_CHANNELS = ("phone", "fax", "letter", "visit")
+
+
+def take_in(ctx: UseCaseContext, actor: Actor, report: Report) -> TipOff:
+    """A report that came by phone, fax, letter or in person, entered by staff (an
+    investigator or a clerk); the reporter is told the reference, as on the web."""
+    if not actor.is_staff or not (
+        actor.has_role(StaffRole.INVESTIGATOR) or actor.has_role(StaffRole.CLERK)
+    ):
+        raise AccessDenied("Reports are entered by investigators or clerks.")
+    if report.channel not in STAFF_INTAKE_CHANNELS:
+        raise ValidationFailed(
+            "Say how the report came: " + ", ".join(STAFF_INTAKE_CHANNELS) + ".",
+            field="channel",
+        )
+    return submit(ctx, actor, report)
+
+
+def find_by_reference(ctx: UseCaseContext, actor: Actor, reference: str) -> TipOff:
+    """The report a reporter quotes on the phone (the same answer whether the reference is
+    unknown or outside the investigator's region)."""
+    tip = ctx.uow.tip_offs.by_reference((reference or "").strip().upper())
+    try:
+        if tip is None:
+            raise AccessDenied("unknown")
+        _require_investigator(actor, tip.district_code)
+    except AccessDenied:
+        raise NotFound(
+            "No report with this reference in your region; check the reference."
+        ) from None
     return tip
 
 
@@ -217,9 +256,17 @@ def close(
     substantiated: bool,
     recovered_fen: int | None,
     expected_version: int | None = None,
+    suspend: list[UUID] | None = None,
 ) -> TipOff:
+    """Close the investigation. A substantiated report about a beneficiary changes the
+    benefit (Art. 22): a suspension proposal for each benefit the investigator names in
+    ``suspend``, otherwise a township verification task (unless one is open)."""
     tip = _load_for_change(ctx, actor, tip_id, expected_version)
     _require_assignee(actor, tip)
+    if suspend and not substantiated:
+        raise ValidationFailed(
+            "Only a substantiated report leads to a suspension.", field="suspend"
+        )
     tip.close(
         substantiated=substantiated,
         recovered_fen=recovered_fen,
@@ -227,6 +274,7 @@ def close(
         by=actor.account_id,
         at=ctx.clock.now(),
     )
+    consequence = _act_on(ctx, actor, tip, suspend or []) if substantiated else None
     ctx.audit(
         actor,
         "tipoff.closed",
@@ -235,9 +283,52 @@ def close(
         status=tip.status.value,
         recovered_fen=tip.recovered_fen,
         reward_fen=tip.reward_fen,
+        consequence=consequence,
     )
     ctx.uow.commit()
     return tip
+
+
+def _act_on(ctx: UseCaseContext, actor: Actor, tip: TipOff, suspend: list[UUID]) -> str | None:
+    """What a substantiated report does to the benefit concerned. Does not commit."""
+    if tip.person_id is None:
+        if suspend:
+            raise ValidationFailed(
+                "The report names no beneficiary on record; suspend through the person's "
+                "record instead.",
+                field="suspend",
+            )
+        return None  # nobody on record to act on: the findings say what was done
+    person = load_person(ctx, tip.person_id, for_update=True)
+    why = f"substantiated report {tip.reference} ({tip.category.value}): {tip.findings}"
+    if suspend:
+        active = {e.id for e in person.entitlements if e.status is EntitlementStatus.ACTIVE}
+        unknown = set(suspend) - active
+        if unknown:
+            raise ValidationFailed(
+                "A benefit named is not an active benefit of the person reported.",
+                field="suspend",
+            )
+        proposals = propose_for_each(
+            ctx,
+            actor,
+            person,
+            ProposalKind.SUSPEND,
+            source="tip_off",
+            source_id=tip.id,
+            reason=why,
+            evidence={
+                "tip_off_reference": tip.reference,
+                "reason_code": SuspensionReason.LOST_QUALIFICATION.value,
+            },
+            only=set(suspend),
+            tip_off_id=str(tip.id),
+        )
+        return f"suspension_proposed:{len(proposals)}"
+    task = refer_for_verification(
+        ctx, actor, person, source="tip_off", source_id=tip.id, reason=why[:1000]
+    )
+    return "verification_dispatched" if task else "verification_already_open"
 
 
 def pay_reward(

@@ -147,6 +147,7 @@ def refer_for_verification(
     source: str,
     source_id: UUID | None,
     work_injury: bool | None = None,
+    reason: str | None = None,
 ) -> VerificationTask | None:
     """Open a task unless one is open already; the employer goes first when the benefit in
     question (default: any active benefit of the person) is a work-injury one. Does not
@@ -160,6 +161,7 @@ def refer_for_verification(
         work_injury=has_work_injury(person) if work_injury is None else work_injury,
         source=source,
         source_id=source_id,
+        reason=reason,
     )
 
 

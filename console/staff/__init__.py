@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from flask import (
     Blueprint,
@@ -169,6 +170,14 @@ def role_required(role: StaffRole) -> Callable[[Callable[..., Any]], Callable[..
         return inner
 
     return wrap
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_date(text: str) -> bool:

@@ -35,6 +35,7 @@ from console.staff import (
     _actor,
     _done,
     _is_date,
+    _is_uuid,
     _list_page,
     _page_request,
     _stream_object,
@@ -145,14 +146,6 @@ def task_result(task_id: UUID) -> Any:
         benefits=[UUID(b) for b in form.getlist("benefits") if _is_uuid(b)] or None,
     )
     return _done("已记录核实结果 / Result recorded.", "console.task", task_id=task_id)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _statement(form: Any) -> Statement:

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from flask import (
     abort,
+    redirect,
     render_template,
     request,
+    url_for,
 )
 
 from api.context import ctx, runtime
@@ -18,7 +20,8 @@ from certification.errors import (
 )
 from certification.services import supervision as supervision_service
 from certification.supervision import CATEGORY_LABELS, RewardScale
-from console.staff import _actor, _done, _list_page, _page_request, _version, bp
+from certification.vocabulary import EntitlementStatus
+from console.staff import _actor, _done, _is_uuid, _list_page, _page_request, _version, bp
 
 
 def _scale() -> RewardScale:
@@ -30,7 +33,44 @@ def tipoffs() -> Any:
     status = request.args.get("status") or None
     page = supervision_service.list_tip_offs(ctx(), _actor(), status=status, page=_page_request())
     return _list_page(
-        "console/tipoffs.html", page, people=False, status=status, labels=CATEGORY_LABELS
+        "console/tipoffs.html",
+        page,
+        people=False,
+        status=status,
+        labels=CATEGORY_LABELS,
+        intake_channels=supervision_service.STAFF_INTAKE_CHANNELS,
+    )
+
+
+@bp.route("/tipoffs/lookup")
+def tipoff_lookup() -> Any:
+    tip = supervision_service.find_by_reference(ctx(), _actor(), request.args.get("reference", ""))
+    return redirect(url_for("console.tipoff", tip_id=tip.id))
+
+
+@bp.route("/tipoffs/intake", methods=["POST"])
+def tipoff_intake() -> Any:
+    form = request.form
+    tip = supervision_service.take_in(
+        ctx(),
+        _actor(),
+        supervision_service.Report(
+            category=form.get("category", ""),
+            description=form.get("description", ""),
+            subject_name=form.get("subject_name", ""),
+            district_code=form.get("district_code", ""),
+            subject_citizen_id=form.get("subject_citizen_id") or None,
+            reporter_name=form.get("reporter_name") or None,
+            reporter_phone=form.get("reporter_phone") or None,
+            wants_reward=form.get("wants_reward") == "1",
+            channel=form.get("channel", ""),
+        ),
+    )
+    return _done(
+        f"已登记，请告知举报人编号 {tip.reference} / Entered: tell the reporter the reference "
+        f"{tip.reference}.",
+        "console.tipoff",
+        tip_id=tip.id,
     )
 
 
@@ -39,9 +79,13 @@ def tipoff(tip_id: UUID) -> Any:
     tip, reporter = supervision_service.get(ctx(), _actor(), tip_id)
     assignee = ctx().uow.accounts.get(tip.assigned_to) if tip.assigned_to else None
     scale = _scale()
+    person = ctx().uow.persons.get(tip.person_id) if tip.person_id and not tip.is_closed else None
     return render_template(
         "console/tipoff.html",
         tip=tip,
+        benefits=[e for e in person.entitlements if e.status is EntitlementStatus.ACTIVE]
+        if person
+        else [],
         reporter=reporter,
         assignee=assignee,
         labels=CATEGORY_LABELS,
@@ -83,6 +127,7 @@ def tipoff_action(tip_id: UUID, action: str) -> Any:
             substantiated=verdict == "yes",
             recovered_fen=_yuan_to_fen(form.get("recovered", ""), "recovered"),
             expected_version=version,
+            suspend=[UUID(s) for s in form.getlist("suspend") if _is_uuid(s)],
         )
     elif action == "pay":
         supervision_service.pay_reward(

@@ -212,8 +212,10 @@ def test_a_tip_off_is_submitted_investigated_and_closed_with_a_reward(login, new
     staff = new_page()
     console_sign_in(staff, "yuzhong.investigator", PASSWORD)
     staff.goto("/console/tipoffs")
-    staff.click(f"text={reference}")
+    staff.fill("#lookup-form input[name=reference]", reference.lower())  # quoted on the phone
+    staff.click("#lookup-form button")
     tip_url = staff.url
+    assert reference in staff.inner_text("h1")
     assert "<script>" in staff.inner_text("#tip-description")  # shown as text, never run
     assert "13900001111" not in staff.inner_text("#reporter")  # not assigned yet
     staff.click("#assign")
@@ -231,6 +233,18 @@ def test_a_tip_off_is_submitted_investigated_and_closed_with_a_reward(login, new
     staff.click("#pay-form button")
     assert "JL-2026-0001" in staff.inner_text("#reward")
     screenshot(staff, "console-tipoff-closed")
+
+    # a report that came by phone is entered by staff and gets its own reference
+    staff.goto("/console/tipoffs")
+    staff.click("#intake summary")
+    staff.select_option("#intake-form select[name=channel]", "phone")
+    staff.fill("#intake-form input[name=subject_name]", "赵某")
+    staff.fill("#intake-form input[name=district_code]", "500103")
+    staff.fill("#intake-form textarea[name=description]", "来电反映赵某已出国定居多年")
+    staff.click("#intake-form button")
+    assert "JB-" in staff.inner_text(".flash")
+    staff.goto("/console/tipoffs?status=received")
+    assert "赵某" in staff.inner_text("#tipoffs")
 
 
 def test_the_dashboard_audit_and_comparison_pages(

@@ -504,3 +504,102 @@ def test_a_clerk_sends_a_person_to_verification_by_hand(clerk, login):
     assert again.status_code == 409 and again.get_json()["details"]["task_id"] == task["id"]
     outsider = login("dadukou.clerk", "500104", ("clerk",))
     assert outsider.post(url, json={"reason": "越权转办"}).status_code == 403
+
+
+# --- Art. 22: reports by phone, looked up by reference, and what a substantiated one does --
+
+
+def _staff_actor(runtime, login, username, scope, roles):
+    from certification.services.accounts import actor_for
+
+    login(username, scope, roles)
+    with runtime.use_case() as ctx:
+        return actor_for(ctx.uow.accounts.by_username(username), None)
+
+
+def _report_about(person, **given):
+    from certification.services.supervision import Report
+
+    fields = dict(
+        category="death_concealed",
+        description="电话举报：老人去年已去世，家属仍在领取养老金。",
+        subject_name=person["name"],
+        district_code="500103",
+        subject_citizen_id=person["citizen_id"],
+        channel="phone",
+    )
+    return Report(**(fields | given))
+
+
+def _investigate(runtime, investigator, tip_id, **close):
+    from certification.services import supervision
+
+    with runtime.use_case() as ctx:
+        supervision.assign(ctx, investigator, tip_id)
+    with runtime.use_case() as ctx:
+        supervision.record_findings(ctx, investigator, tip_id, findings="走访邻居及村委会核实")
+    return _close(runtime, investigator, tip_id, **close)
+
+
+def _close(runtime, investigator, tip_id, **close):
+    from certification.services import supervision
+
+    close.setdefault("recovered_fen", 0 if close.get("substantiated") else None)
+    with runtime.use_case() as ctx:
+        return supervision.close(
+            ctx, investigator, runtime.settings.reward_scale(), tip_id, **close
+        )
+
+
+def test_a_phoned_in_report_is_found_by_its_reference_and_substantiated_sends_a_task(
+    clerk, login, runtime
+):
+    from certification.errors import AccessDenied, NotFound, ValidationFailed
+    from certification.services import supervision
+
+    person = new_person(clerk, cid(95))
+    grant(clerk, person["id"], start_date="2015-01-01")
+    desk = _staff_actor(runtime, login, "yuzhong.desk", "500103", ("clerk",))
+    counter_only = _staff_actor(runtime, login, "jiangbei.desk", "500105", ("counter",))
+    investigator = _staff_actor(runtime, login, "yuzhong.inv", "500103", ("investigator",))
+    elsewhere = _staff_actor(runtime, login, "dadukou.inv", "500104", ("investigator",))
+    with runtime.use_case() as ctx, pytest.raises(ValidationFailed):
+        supervision.take_in(ctx, desk, _report_about(person, channel="web"))
+    with runtime.use_case() as ctx, pytest.raises(AccessDenied):
+        supervision.take_in(ctx, counter_only, _report_about(person))
+    with runtime.use_case() as ctx:
+        tip = supervision.take_in(ctx, desk, _report_about(person))
+        reference, tip_id = tip.reference, tip.id
+        assert tip.channel == "phone" and str(tip.person_id) == person["id"]
+
+    with runtime.use_case() as ctx:  # the reporter calls back and quotes the reference
+        assert supervision.find_by_reference(ctx, investigator, reference.lower()).id == tip_id
+    for who, ref in ((elsewhere, reference), (investigator, "JB-20260101-AAAAAA")):
+        with runtime.use_case() as ctx, pytest.raises(NotFound):
+            supervision.find_by_reference(ctx, who, ref)
+
+    _investigate(runtime, investigator, tip_id, substantiated=True)
+    [task] = clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    assert task["person_id"] == person["id"] and task["source"] == "tip_off"
+    assert reference in task["reason"]
+
+
+def test_a_substantiated_report_can_propose_suspending_the_benefit_named(clerk, login, runtime):
+    from uuid import UUID
+
+    from certification.errors import ValidationFailed
+    from certification.services import supervision
+
+    person = new_person(clerk, cid(96))
+    pension = grant(clerk, person["id"], start_date="2015-01-01")
+    desk = _staff_actor(runtime, login, "yuzhong.desk", "500103", ("clerk",))
+    investigator = _staff_actor(runtime, login, "yuzhong.inv", "500103", ("investigator",))
+    with runtime.use_case() as ctx:
+        tip_id = supervision.take_in(ctx, desk, _report_about(person, channel="letter")).id
+    named = [UUID(pension["id"])]
+    with pytest.raises(ValidationFailed):  # not substantiated: nothing to suspend
+        _investigate(runtime, investigator, tip_id, substantiated=False, suspend=named)
+    _close(runtime, investigator, tip_id, substantiated=True, recovered_fen=120_000, suspend=named)
+    [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
+    assert proposal["entitlement_id"] == pension["id"] and proposal["source"] == "tip_off"
+    assert clerk.get("/api/verification/tasks?status=open").get_json()["items"] == []
