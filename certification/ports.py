@@ -629,6 +629,11 @@ class UnitOfWork(Protocol):
         """A block whose changes (and audit records) are undone if it raises."""
         ...
 
+    def prefetch_open_work(self, person_ids: list[UUID]) -> None:
+        """A hint before certifying a batch of people: read their open verification tasks
+        and home visits at once (the answers are the same with or without it)."""
+        ...
+
     def rollback(self) -> None: ...
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
+from uuid import UUID
 
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -107,7 +108,18 @@ class SqlUnitOfWork:
             raise RuntimeError("unit of work used outside its 'with' block")
         return self.session
 
+    def _forget_prefetched(self) -> None:
+        self.tasks.prefetched.forget()
+        self.home_visits.prefetched.forget()
+
+    def prefetch_open_work(self, person_ids: list[UUID]) -> None:
+        """Read the open verification tasks and home visits of a batch of people at once:
+        certifying each of them then asks no more questions of the database."""
+        self.tasks.prefetch_open(person_ids)
+        self.home_visits.prefetch_open(person_ids)
+
     def commit(self) -> None:
+        self._forget_prefetched()
         session = self._session()
         try:
             session.flush()
@@ -138,9 +150,11 @@ class SqlUnitOfWork:
         except BaseException:
             nested.rollback()
             self.audit.discard_after(mark)
+            self._forget_prefetched()
             raise
         nested.commit()
 
     def rollback(self) -> None:
+        self._forget_prefetched()
         self._session().rollback()
         self.audit.discard_pending()

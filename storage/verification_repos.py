@@ -28,12 +28,47 @@ from storage.rules_sql import task_overdue_clause
 from storage.scoping import scoped_page, within_scope
 
 
+class _OpenByPerson:
+    """Open records of a batch of people, read in one query (``prefetch``) and then kept in
+    step with what this unit of work adds, so that a batch of certifications asks the
+    database once instead of once per person. Forgotten at every commit and rollback."""
+
+    def __init__(self) -> None:
+        self.known: dict[UUID, list[Any]] = {}
+
+    def prime(self, person_ids: list[UUID], rows: list[Any]) -> None:
+        for person_id in person_ids:
+            self.known.setdefault(person_id, [])
+        for row in rows:
+            if row not in self.known[row.person_id]:
+                self.known[row.person_id].append(row)
+
+    def added(self, row: Any) -> None:
+        if row.person_id in self.known:
+            self.known[row.person_id].append(row)
+
+    def get(self, person_id: UUID) -> list[Any] | None:
+        return self.known.get(person_id)
+
+    def forget(self) -> None:
+        self.known.clear()
+
+
 class SqlVerificationTaskRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.prefetched = _OpenByPerson()
 
     def add(self, task: VerificationTask) -> None:
         self.session.add(task)
+        self.prefetched.added(task)
+
+    def prefetch_open(self, person_ids: list[UUID]) -> None:
+        t = schema.verification_tasks
+        stmt = sa.select(VerificationTask).where(
+            t.c.person_id.in_(person_ids), t.c.status == TaskStatus.OPEN.value
+        )
+        self.prefetched.prime(person_ids, list(self.session.scalars(stmt)))
 
     def get(self, task_id: UUID, *, for_update: bool = False) -> VerificationTask | None:
         return get_row(self.session, VerificationTask, task_id, for_update=for_update)
@@ -44,6 +79,9 @@ class SqlVerificationTaskRepository:
         return list(self.session.scalars(stmt))
 
     def open_for_person(self, person_id: UUID) -> list[VerificationTask]:
+        known = self.prefetched.get(person_id)
+        if known is not None:
+            return [task for task in known if task.status is TaskStatus.OPEN]
         t = schema.verification_tasks
         stmt = sa.select(VerificationTask).where(
             t.c.person_id == person_id, t.c.status == TaskStatus.OPEN.value
@@ -179,20 +217,33 @@ class SqlDecisionProposalRepository:
 class SqlHomeVisitRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.prefetched = _OpenByPerson()
 
     def add(self, request: HomeVisitRequest) -> None:
         self.session.add(request)
+        self.prefetched.added(request)
 
     def get(self, request_id: UUID) -> HomeVisitRequest | None:
         return self.session.get(HomeVisitRequest, request_id)
 
     def open_for_person(self, person_id: UUID) -> list[HomeVisitRequest]:
+        known = self.prefetched.get(person_id)
+        if known is not None:
+            return [visit for visit in known if visit.is_open]
         t = schema.home_visit_requests
         stmt = sa.select(HomeVisitRequest).where(
             t.c.person_id == person_id,
             t.c.status.in_([HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED]),
         )
         return list(self.session.scalars(stmt))
+
+    def prefetch_open(self, person_ids: list[UUID]) -> None:
+        t = schema.home_visit_requests
+        stmt = sa.select(HomeVisitRequest).where(
+            t.c.person_id.in_(person_ids),
+            t.c.status.in_([HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED]),
+        )
+        self.prefetched.prime(person_ids, list(self.session.scalars(stmt)))
 
     def find(
         self, *, scope: Scope, status: HomeVisitStatus | None, page: PageRequest

@@ -289,6 +289,9 @@ class FakeUnitOfWork:
     def flush(self) -> None:
         return None
 
+    def prefetch_open_work(self, person_ids: list[UUID]) -> None:
+        return None  # everything is in memory already
+
 
 class FakeNotifier:
     def __init__(self) -> None:

@@ -339,6 +339,8 @@ def _apply_batch(
             by_person.setdefault(e["person_id"], []).append(e)
         # held here: the session's identity map keeps unchanged objects only weakly
         locked = ctx.uow.persons.lock_many(sorted(by_person))
+        if list_name == "qualified":  # each certification settles open tasks and visits
+            ctx.uow.prefetch_open_work(sorted(by_person))
         ids = {i for e in entries for i in (e["alive_evidence"] or []) + (e["lost_evidence"] or [])}
         batch = BatchData(
             events={ev["id"]: ev for ev in ctx.uow.comparison.events(sorted(ids))},
