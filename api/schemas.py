@@ -130,6 +130,7 @@ class PersonSchema(ma.Schema):
     citizen_id = f.String(metadata={"example": CID_EXAMPLE})
     name = f.String(metadata={"example": "张秀兰"})
     phone = f.String(allow_none=True, metadata={"example": "13800138000"})
+    address = f.String(allow_none=True, metadata={"example": "渝中区解放碑街道民族路 88 号 3-2"})
     birth_date = f.Date()
     sex = f.String(metadata={"example": "female"})
     region_code = f.String(metadata={"example": "500103001"})
@@ -168,6 +169,7 @@ class PersonCreateSchema(StrictSchema):
     citizen_id = citizen_id_field(required=True)
     name = f.String(required=True, validate=v.Length(1, 64), metadata={"example": "张秀兰"})
     phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=20))
+    address = f.String(load_default=None, allow_none=True, validate=v.Length(max=200))
     region_code = region_code_field(
         required=True,
         metadata={
@@ -181,6 +183,7 @@ class PersonCreateSchema(StrictSchema):
 class PersonUpdateSchema(StrictSchema):
     name = f.String(validate=v.Length(1, 64))
     phone = f.String(allow_none=True, validate=v.Length(max=20))
+    address = f.String(validate=v.Length(max=200))
     region_code = region_code_field()
     reason = REASON
 

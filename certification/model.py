@@ -363,6 +363,7 @@ class Person:
     township_code: str | None
     village_code: str | None
     phone: str | None = None
+    address: str | None = None  # where the person lives (visits, letters)
     id: UUID = field(default_factory=uuid4)
     last_certified_on: date | None = None
     period_starts_on: date | None = None

@@ -82,6 +82,8 @@ class PersonFilter:
     due_from: date | None = None
     due_to: date | None = None
     with_active_benefit: bool = False  # leaves out the suspended and the terminated
+    citizen_id: str | None = None  # exact
+    phone: str | None = None  # exact, as normalised
 
 
 @dataclass(frozen=True, slots=True)

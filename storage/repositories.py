@@ -113,6 +113,10 @@ class SqlPersonRepository:
         if flt.name:
             escaped = flt.name.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
             stmt = stmt.where(t.c.name.like(escaped + "%", escape="\\"))
+        if flt.citizen_id is not None:
+            stmt = stmt.where(t.c.citizen_id == flt.citizen_id)
+        if flt.phone is not None:
+            stmt = stmt.where(t.c.phone == flt.phone)
         if flt.due_from is not None:
             stmt = stmt.where(t.c.due_on >= flt.due_from)
         if flt.due_to is not None:

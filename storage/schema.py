@@ -67,6 +67,7 @@ persons = sa.Table(
     sa.Column("citizen_id", sa.String(18), nullable=False, unique=True),
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("phone", sa.String(20)),
+    sa.Column("address", sa.String(200)),  # where the person lives (visits, letters)
     sa.Column("birth_date", sa.Date, nullable=False),
     sa.Column("sex", sa.String(6), nullable=False),
     sa.Column("region_code", sa.String(12), sa.ForeignKey("regions.code"), nullable=False),

@@ -85,7 +85,8 @@ class PersonById(MethodView):
     @blp.arguments(PersonUpdateSchema)
     @blp.response(200, PersonSchema)
     def patch(self, data: dict[str, Any], person_id: UUID) -> Any:
-        """Correct name, phone or household registration (If-Match required, reason required)."""
+        """Correct name, phone, address or household registration (If-Match required,
+        reason required)."""
         actor = current_actor()
         current = persons.get_person(ctx(), actor, person_id)
         blp.check_etag(current, PersonSchema)
@@ -100,6 +101,7 @@ class PersonById(MethodView):
             phone=None if clear_phone else data.get("phone"),
             region_code=data.get("region_code"),
             clear_phone=clear_phone,
+            address=data.get("address"),
         )
 
 

@@ -86,6 +86,7 @@ class TaskDetailSchema(TaskSchema):
     person_name = f.String()
     citizen_id = f.String()
     phone = f.String(allow_none=True)
+    address = f.String(allow_none=True)
 
 
 class TaskQuerySchema(ma.Schema):
@@ -237,7 +238,8 @@ class TaskById(MethodView):
     @tasks_blp.etag
     @tasks_blp.response(200, TaskDetailSchema)
     def get(self, task_id: UUID) -> Any:
-        """One task with the person's name, ID and phone."""
+        """One task with the person's name, ID, phone and address, and why they are on the
+        list."""
         view = verification.get_task(ctx(), current_actor(), task_id)
         tasks_blp.set_etag({"id": str(task_id), "version": view.task.version})
         return _TaskDetail(view)
@@ -251,6 +253,7 @@ class _TaskDetail:
         self.person_name = view.person.name
         self.citizen_id = view.person.citizen_id
         self.phone = view.person.phone
+        self.address = view.person.address
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._task, name)

@@ -59,6 +59,12 @@ def resolve_placement(ctx: UseCaseContext, region_code: str) -> RegionPlacement:
     return placement
 
 
+def normalise_address(address: str | None) -> str | None:
+    """One line, spaces collapsed, at most 200 characters; empty is none."""
+    text = " ".join((address or "").split())
+    return text[:200] or None
+
+
 def load_person(ctx: UseCaseContext, person_id: UUID, *, for_update: bool = False) -> Person:
     person = found(ctx.uow.persons.get(person_id, for_update=for_update), "person", person_id)
     return person
@@ -72,6 +78,7 @@ def register_person(
     name: str,
     phone: str | None,
     region_code: str,
+    address: str | None = None,
 ) -> Person:
     cid = CitizenId.parse(citizen_id, today=ctx.clock.today())
     placement = resolve_placement(ctx, region_code)
@@ -83,6 +90,7 @@ def register_person(
     person = Person.register(
         citizen_id=cid, name=normalise_name(name), phone=normalise_phone(phone), placement=placement
     )
+    person.address = normalise_address(address)
     ctx.uow.persons.add(person)
     ctx.audit(
         actor,
@@ -113,6 +121,7 @@ def update_person(
     phone: str | None = None,
     region_code: str | None = None,
     clear_phone: bool = False,
+    address: str | None = None,
 ) -> Person:
     person = load_person(ctx, person_id, for_update=True)
     access.require_clerk_for(actor, person.region_code, "change this person's record")
@@ -126,6 +135,9 @@ def update_person(
         if new_phone != person.phone:
             changes["phone"] = "changed"
             person.phone = new_phone
+    if address is not None and normalise_address(address) != person.address:
+        changes["address"] = "changed"  # personal data: the audit says that, not what
+        person.address = normalise_address(address)
     if region_code is not None and region_code != person.region_code:
         placement = resolve_placement(ctx, region_code)
         # Moving someone into another region needs the clerk to see both.
@@ -150,6 +162,26 @@ def scoped_filter(actor: Actor, region_code: str | None) -> PersonFilter:
                 details={"scope": scope},
             )
     return PersonFilter(scope=scope, region_code=region_code)
+
+
+_CITIZEN_ID = re.compile(r"\d{17}[\dXx]")
+_LOOKS_LIKE_PHONE = re.compile(r"\+?[\d -]{7,20}")
+
+
+def search_people(ctx: UseCaseContext, actor: Actor, query: str, page: PageRequest) -> Page[Person]:
+    """Staff find a person in their region by citizen ID, phone number or the start of the
+    name, whichever was typed."""
+    text = " ".join((query or "").split())
+    base = scoped_filter(actor, None)
+    if _CITIZEN_ID.fullmatch(text):
+        flt = PersonFilter(scope=base.scope, citizen_id=text.upper())
+    elif _LOOKS_LIKE_PHONE.fullmatch(text):
+        flt = PersonFilter(scope=base.scope, phone=normalise_phone(text))
+    elif text:
+        flt = PersonFilter(scope=base.scope, name=normalise_name(text))
+    else:
+        raise ValidationFailed("Type a citizen ID, a phone number or a name.", field="q")
+    return ctx.uow.persons.find(flt, page)
 
 
 def list_persons(

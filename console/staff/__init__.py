@@ -214,4 +214,13 @@ def pct(share: float) -> str:
 
 
 # the pages register themselves on the blueprint
-from console.staff import audit, dashboard, review, runs, signin, tasks, tipoffs  # noqa: E402, F401
+from console.staff import (  # noqa: E402, F401
+    audit,
+    dashboard,
+    persons,
+    review,
+    runs,
+    signin,
+    tasks,
+    tipoffs,
+)

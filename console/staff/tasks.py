@@ -19,6 +19,7 @@ from api.sniff import sniff
 from certification.errors import (
     ValidationFailed,
 )
+from certification.services import contacts as contacts_service
 from certification.services import home_visits as home_visits_service
 from certification.services import ledger as ledger_service
 from certification.services import verification as verification_service
@@ -30,7 +31,7 @@ from certification.verification import (
     VerificationChannel,
     VerificationResult,
 )
-from certification.vocabulary import EntitlementStatus
+from certification.vocabulary import ContactChannel, ContactOutcome, EntitlementStatus
 from console.staff import (
     _actor,
     _done,
@@ -77,10 +78,37 @@ def task(task_id: UUID) -> Any:
         channels=list(VerificationChannel),
         visit_reasons=list(HomeVisitReason),
         death_records=list(DeathRecord),
+        contacts=contacts_service.list_contact_attempts(ctx(), _actor(), view.person.id)[-50:],
+        contact_channels=list(ContactChannel),
+        contact_outcomes=list(ContactOutcome),
         active_benefits=[
             e for e in view.person.entitlements if e.status is EntitlementStatus.ACTIVE
         ],
     )
+
+
+@bp.route("/tasks/<uuid:task_id>/contact", methods=["POST"])
+def task_contact(task_id: UUID) -> Any:
+    """A township clerk records a call, a text, a visit: reached or not (Art. 9)."""
+    view = verification_service.get_task(ctx(), _actor(), task_id)
+    form = request.form
+    try:
+        channel = ContactChannel(form.get("channel", ""))
+        outcome = ContactOutcome(form.get("outcome", ""))
+    except ValueError:
+        raise ValidationFailed(
+            "Choose how the person was contacted and whether they were reached."
+        ) from None
+    contacts_service.record_contact_attempt(
+        ctx(),
+        _actor(),
+        view.person.id,
+        channel=channel,
+        outcome=outcome,
+        attempted_at=None,
+        note=(form.get("note") or "").strip()[:500] or None,
+    )
+    return _done("已记录联系 / Contact attempt recorded.", "console.task", task_id=task_id)
 
 
 @bp.route("/tasks/<uuid:task_id>/evidence", methods=["POST"])

@@ -107,6 +107,11 @@ def test_a_township_clerk_records_a_verification_with_an_uploaded_photo(
     assert "赵桂芳" in page.inner_text("#tasks")
     page.click("#tasks a")
     screenshot(page, "console-task")
+    assert page.inner_text("#task-reason") == "staff"  # dispatched by hand, no reason given
+    page.select_option("#contact-form select[name=channel]", "visit")
+    page.select_option("#contact-form select[name=outcome]", "reached")
+    page.click("#contact-form button")
+    assert "visit · reached" in page.inner_text("#contacts")
 
     fake = tmp_path / "photo.jpg"
     fake.write_text("not a photo at all")
@@ -131,8 +136,8 @@ def test_a_township_clerk_records_a_verification_with_an_uploaded_photo(
     page.click("#visits a.visit-result")  # the visit's result is recorded on its task
     assert page.url == task_url
 
-    page.select_option("select[name=result]", "qualified")
-    page.select_option("select[name=channel]", "home_visit")
+    page.select_option("#result-form select[name=result]", "qualified")
+    page.select_option("#result-form select[name=channel]", "home_visit")
     page.fill("textarea[name=note]", "入户走访，本人健在")
     page.click("#result-form button[type=submit]")
     assert page.inner_text("#task-status") == "done"
@@ -295,3 +300,59 @@ def test_the_dashboard_audit_and_comparison_pages(
     assert operator.inner_text("#run-status") == "applied", operator.inner_text("main")
     assert operator.get_attribute("#run-bar", "value") == "100"
     screenshot(operator, "console-run")
+
+
+def test_a_district_clerk_finds_a_person_and_works_the_record(clerk, login, new_page):
+    """Person search, then on the record: a contact attempt, the address, a referral to the
+    township, a suspension, a certification that proposes restoring it, and the hand
+    restoration that pays the arrears and answers the proposal."""
+    made = clerk.post(
+        "/api/persons",
+        json={
+            "citizen_id": make_citizen_id("500103", date(1938, 2, 2), 52).value,
+            "name": "孙玉兰",
+            "phone": "13512345678",
+            "region_code": "500103",
+            "address": "渝中区民族路 88 号",
+        },
+    )
+    assert made.status_code == 201, made.get_json()
+    person = made.get_json()
+    grant(clerk, person["id"], start_date="2012-01-01")
+    login("yuzhong.desk", "500103", ("clerk",))
+    page = new_page()
+    console_sign_in(page, "yuzhong.desk", PASSWORD)
+    page.click("header nav >> text=人员")
+    page.fill("#search-form input[name=q]", "135 1234 5678")  # typed with spaces
+    page.click("#search-form button")
+    page.click("#persons a:has-text('孙玉兰')")
+    assert "民族路 88 号" in page.inner_text("#person-address")
+
+    page.select_option("#contact-form select[name=channel]", "phone")
+    page.select_option("#contact-form select[name=outcome]", "unreachable")
+    page.click("#contact-form button")
+    assert "unreachable" in page.inner_text("#contacts")
+
+    page.fill("#refer-form input[name=reason]", "邻居反映老人长期不在家")
+    page.click("#refer-form button")
+    assert "邻居反映" in page.inner_text("#open-task")
+
+    page.select_option("#suspend-form select[name=reason]", "other")
+    page.fill("#suspend-form input[name=suspended_on]", "2026-09-01")
+    page.fill("#suspend-form input[name=explanation]", "本人书面申请暂停领取")
+    page.click("#suspend-form button")
+    assert "suspended" in page.inner_text("#benefits")
+
+    page.select_option("#certify-form select[name=channel]", "counter")
+    page.fill("#certify-form input[name=evidence]", "窗口核验身份证")
+    page.click("#certify-form button")
+    assert "Restoration proposed" in page.inner_text(".flash")
+    assert "counter" in page.inner_text("#certifications")
+    assert page.locator("#open-task").count() == 0  # the certification settled the task
+    screenshot(page, "console-person")
+
+    page.fill(".restore-form input[name=reason]", "本人到窗口认证，恢复发放")
+    page.click(".restore-form button")
+    assert "active" in page.inner_text("#benefits")
+    restore = clerk.get("/api/proposals?kind=restore").get_json()["items"]
+    assert [(p["status"], p["arrears_fen"] > 0) for p in restore] == [("confirmed", True)]

@@ -500,6 +500,17 @@ def test_a_clerk_sends_a_person_to_verification_by_hand(clerk, login):
     assert made.get_json()["source"] == "staff"
     [task] = township_clerk.get("/api/verification/tasks?status=open").get_json()["items"]
     assert task["reason"] == "邻居来电反映老人已长期不在家"
+    # the township sees where to go and whom to call
+    purl = f"/api/persons/{person['id']}"
+    moved = clerk.patch(
+        purl,
+        json={"address": "  渝中区  民族路 88 号 ", "phone": "13512345678", "reason": "来电更新"},
+        headers={"If-Match": clerk.get(purl).headers["ETag"]},
+    )
+    assert moved.status_code == 200, moved.get_json()
+    detail = township_clerk.get(f"/api/verification/tasks/{task['id']}").get_json()
+    assert (detail["address"], detail["phone"]) == ("渝中区 民族路 88 号", "13512345678")
+    assert detail["reason"] == task["reason"]
     again = clerk.post(url, json={"reason": "再次反映"})
     assert again.status_code == 409 and again.get_json()["details"]["task_id"] == task["id"]
     outsider = login("dadukou.clerk", "500104", ("clerk",))

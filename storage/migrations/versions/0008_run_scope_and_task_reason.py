@@ -1,6 +1,7 @@
-"""Comparison runs get a scope (the city, or one district: Art. 11, districts run their own)
-and verification tasks the reason the person is on the township's list (staff referral,
-an expired period, a home visit), shown on the task page.
+"""Comparison runs get a scope (the city, or one district: Art. 11, districts run their own),
+verification tasks the reason the person is on the township's list (staff referral, an
+expired period, a home visit), and people their home address (for visits and letters),
+all shown on the township's task page.
 
 Revision ID: 0008
 Revises: 0007
@@ -28,9 +29,13 @@ def upgrade() -> None:
         batch.create_index("ix_comparison_runs_scope_started", ["scope_code", "started_at"])
     with op.batch_alter_table("verification_tasks") as batch:
         batch.add_column(sa.Column("reason", sa.Text))
+    with op.batch_alter_table("persons") as batch:
+        batch.add_column(sa.Column("address", sa.String(200)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("persons") as batch:
+        batch.drop_column("address")
     with op.batch_alter_table("verification_tasks") as batch:
         batch.drop_column("reason")
     with op.batch_alter_table("comparison_runs") as batch:

@@ -1,0 +1,165 @@
+"""People: search by citizen ID, phone or name; the record with what a district or township
+clerk does for one person (contact attempts, a referral to verification, a certification
+by hand, suspension and restoration, the phone and address)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from flask import abort, render_template, request
+
+from api.context import ctx
+from certification.errors import ValidationFailed
+from certification.ports import PageRequest
+from certification.services import certifications as certifications_service
+from certification.services import contacts as contacts_service
+from certification.services import persons as persons_service
+from certification.services import suspensions as suspensions_service
+from certification.services import verification as verification_service
+from certification.vocabulary import (
+    STAFF_RECORDABLE_CHANNELS,
+    CertificationChannel,
+    ContactChannel,
+    ContactOutcome,
+    SuspensionReason,
+    SuspensionStatus,
+)
+from console.staff import _actor, _done, _is_date, _is_uuid, _next_link, _page_request, _version, bp
+
+
+@bp.route("/persons")
+def persons() -> Any:
+    query = request.args.get("q", "").strip()
+    page = persons_service.search_people(ctx(), _actor(), query, _page_request()) if query else None
+    return render_template(
+        "console/persons.html",
+        q=query,
+        items=page.items if page else [],
+        next_link=_next_link(page) if page else None,
+    )
+
+
+@bp.route("/persons/<uuid:person_id>")
+def person(person_id: UUID) -> Any:
+    actor = _actor()
+    found = persons_service.get_person(ctx(), actor, person_id)
+    return render_template(
+        "console/person.html",
+        p=found,
+        period=found.period(ctx().config.period),
+        certifications=certifications_service.list_certifications(
+            ctx(), actor, person_id, PageRequest(limit=10)
+        ).items,
+        contacts=contacts_service.list_contact_attempts(ctx(), actor, person_id)[-20:],
+        suspensions=suspensions_service.list_suspensions(
+            ctx(),
+            actor,
+            status=SuspensionStatus.IN_FORCE,
+            person_id=person_id,
+            page=PageRequest(limit=20),
+        ).items,
+        tasks=ctx().uow.tasks.open_for_person(person_id),
+        channels=sorted(STAFF_RECORDABLE_CHANNELS, key=lambda c: c.value),
+        contact_channels=list(ContactChannel),
+        contact_outcomes=list(ContactOutcome),
+        reasons=list(SuspensionReason),
+        today=ctx().clock.today(),
+    )
+
+
+def _day(field: str) -> date | None:
+    text = request.form.get(field, "")
+    return date.fromisoformat(text) if _is_date(text) else None
+
+
+@bp.route("/persons/<uuid:person_id>/<action>", methods=["POST"])
+def person_action(person_id: UUID, action: str) -> Any:
+    actor, form = _actor(), request.form
+    if action == "contact":
+        try:
+            means = ContactChannel(form.get("channel", ""))
+            outcome = ContactOutcome(form.get("outcome", ""))
+        except ValueError:
+            raise ValidationFailed("Choose the means and whether the person was reached.") from None
+        contacts_service.record_contact_attempt(
+            ctx(),
+            actor,
+            person_id,
+            channel=means,
+            outcome=outcome,
+            attempted_at=None,
+            note=(form.get("note") or "").strip()[:500] or None,
+        )
+        message = "已记录联系 / Contact attempt recorded."
+    elif action == "refer":
+        verification_service.refer_by_hand(ctx(), actor, person_id, reason=form.get("reason", ""))
+        message = "已转乡镇核实 / Sent to township verification."
+    elif action == "certify":
+        try:
+            channel = CertificationChannel(form.get("channel", ""))
+        except ValueError:
+            raise ValidationFailed(
+                "Choose how the person was certified.", field="channel"
+            ) from None
+        evidence = (form.get("evidence") or "").strip()
+        recorded = certifications_service.record_certification(
+            ctx(),
+            actor,
+            person_id,
+            channel=channel,
+            certified_at=None,
+            evidence=[evidence] if evidence else None,
+            note=(form.get("note") or "").strip()[:1000] or None,
+            source_ref=None,
+        )
+        message = "已记录认证 / Certification recorded." + (
+            " 已提请恢复暂停的待遇 / Restoration proposed for the suspended benefits."
+            if recorded.restorations
+            else ""
+        )
+    elif action == "suspend":
+        try:
+            reason = SuspensionReason(form.get("reason", ""))
+        except ValueError:
+            raise ValidationFailed(
+                "Choose the reason for the suspension.", field="reason"
+            ) from None
+        suspensions_service.suspend(
+            ctx(),
+            actor,
+            person_id,
+            reason=reason,
+            suspended_on=_day("suspended_on"),
+            explanation=form.get("explanation", ""),
+        )
+        message = "已暂停 / Suspended."
+    elif action == "restore":
+        raw = form.get("suspension_id", "")
+        if not _is_uuid(raw):
+            raise ValidationFailed("Choose the suspension to lift.", field="suspension_id")
+        suspensions_service.restore(
+            ctx(),
+            actor,
+            UUID(raw),
+            restored_on=_day("restored_on"),
+            reason=form.get("reason", ""),
+            expected_version=_version(),
+        )
+        message = "已恢复并计算补发 / Restored, arrears computed."
+    elif action == "update":
+        persons_service.update_person(
+            ctx(),
+            actor,
+            person_id,
+            expected_version=_version(),
+            reason=form.get("change_reason", "") or "corrected at the console",
+            phone=form.get("phone") or None,
+            clear_phone=form.get("phone", None) == "",
+            address=form.get("address", ""),
+        )
+        message = "已保存 / Saved."
+    else:
+        abort(404)
+    return _done(message, "console.person", person_id=person_id)
