@@ -52,6 +52,7 @@ from certification.vocabulary import (
 class Polarity(StrEnum):
     ALIVE = "alive"  # Art. 12
     LOST = "lost"  # Art. 13
+    ENDING = "ending"  # ends an earlier sign of loss (released, found, household restored)
 
 
 class ComparisonList(StrEnum):
@@ -107,6 +108,11 @@ class EventKind(StrEnum):
     DEPENDANT_EMPLOYED = "dependant_employed"  # 供养亲属就业
     DEPENDANT_ENLISTED = "dependant_enlisted"  # 供养亲属参军
     OTHER_LOST_WORK_INJURY = "other_lost_work_injury"
+
+    # the end of a sign of loss: it no longer counts from this date on
+    RELEASED_FROM_PRISON = "released_from_prison"  # 刑满释放、假释
+    MISSING_FOUND = "missing_found"  # 失踪人员重新出现、撤销失踪或死亡宣告
+    HOUSEHOLD_RESTORED = "household_restored"  # 恢复户籍（错误注销）
 
 
 ALIVE_CHANNEL: Mapping[EventKind, CertificationChannel] = {
@@ -210,8 +216,35 @@ LOSS_RULES: tuple[LossRule, ...] = _rules()
 LOSS_KINDS = frozenset(r.event for r in LOSS_RULES)
 
 
+# Which signs of loss each ending event answers: a release ends an imprisonment, a missing
+# person found ends the missing flag and a court's declaration of death, a restored
+# household registration ends its cancellation. A sign of loss dated on or before its
+# ending no longer counts; a later sign of loss counts again.
+ENDS: Mapping[EventKind, frozenset[EventKind]] = {
+    EventKind.RELEASED_FROM_PRISON: IMPRISONMENT,
+    EventKind.MISSING_FOUND: frozenset(
+        {EventKind.MISSING_HRSS_FLAG, EventKind.DEATH_DECLARED_BY_COURT}
+    ),
+    EventKind.HOUSEHOLD_RESTORED: frozenset({EventKind.DEATH_HOUSEHOLD_CANCELLED}),
+}
+
+
 def polarity(kind: EventKind) -> Polarity:
-    return Polarity.ALIVE if kind in ALIVE_CHANNEL else Polarity.LOST
+    if kind in ALIVE_CHANNEL:
+        return Polarity.ALIVE
+    return Polarity.ENDING if kind in ENDS else Polarity.LOST
+
+
+def ended(loss: DepartmentEvent, events: Iterable[DepartmentEvent]) -> bool:
+    """Whether an ending event dated on or after this sign of loss answers it."""
+    return any(
+        loss.kind in ENDS.get(e.kind, ()) and e.event_date >= loss.event_date for e in events
+    )
+
+
+def ending_rows() -> list[tuple[str, str]]:
+    """The endings as rows ``(ending_kind, loss_kind)`` for the bulk engine."""
+    return sorted((end.value, loss.value) for end, losses in ENDS.items() for loss in losses)
 
 
 def loss_applies(
@@ -331,14 +364,19 @@ def classify(
     nothing is known about a suspended or not-yet-in-scope benefit."""
     alive: list[DepartmentEvent] = []
     lost: list[DepartmentEvent] = []
+    events = list(events)
     for event in events:
         if event.kind in ALIVE_CHANNEL:
             if window.starts_on <= event.event_date <= window.ends_on and counts_as_alive(
                 event.kind, event.citizen_id, event.event_date
             ):
                 alive.append(event)
-        elif entitlement.start_date <= event.event_date <= window.ends_on and loss_applies(
-            event.kind, entitlement.kind, entitlement.role, entitlement.relationship
+        elif (
+            entitlement.start_date <= event.event_date <= window.ends_on
+            and loss_applies(
+                event.kind, entitlement.kind, entitlement.role, entitlement.relationship
+            )
+            and not ended(event, (e for e in events if e.event_date <= window.ends_on))
         ):
             lost.append(event)
     certified = (

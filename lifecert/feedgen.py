@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from certification.comparison import ALIVE_CHANNEL, DEATH_OR_MISSING, LOSS_KINDS
+from certification.comparison import ALIVE_CHANNEL, DEATH_OR_MISSING, ENDS, LOSS_KINDS
 from certification.feeds import DEPARTMENTS
 from certification.regions import DISTRICTS
 from certification.vocabulary import DependantRelationship
@@ -115,7 +115,9 @@ def generate(
     departments = _list(sorted(DEPARTMENTS))
     n_alive = events * 2 // 3
     n_loss = max(1, events * 15 // 1000)
-    n_outside = events - n_alive - n_loss
+    n_ending = n_loss // 3
+    n_outside = events - n_alive - n_loss - n_ending
+    endings = _list(sorted(k.value for k in ENDS))
     n_other = len(LOSS_KINDS - DEATH_OR_MISSING)
     active_people = max(1, people * 7 // 10)
     con.execute(
@@ -130,6 +132,11 @@ def generate(
             UNION ALL
             SELECT i, {people} + rnd(i, 13) % {max(people, 1)} AS who, 'o' AS part
             FROM range({n_outside}) t(i)
+            UNION ALL
+            -- endings for the first people with a sign of loss (the same ``who``): some
+            -- answer it, some are of another kind or dated before it
+            SELECT i, rnd(i, 12) % {max(people, 1)} AS who, 'e' AS part
+            FROM range({n_ending}) t(i)
           )
           SELECT
             row_number() OVER () AS event_id,
@@ -139,6 +146,7 @@ def generate(
               WHEN part = 'l' AND rnd(i, 15) % 10 < 7
                 THEN {deaths}[1 + rnd(i, 16) % {len(DEATH_OR_MISSING)}]
               WHEN part = 'l' THEN {other_loss}[1 + rnd(i, 17) % {n_other}]
+              WHEN part = 'e' THEN {endings}[1 + rnd(i, 21) % {len(ENDS)}]
               ELSE {alive}[1 + rnd(i, 18) % {len(ALIVE_CHANNEL)}]
             END AS event_kind,
             DATE '{run_date.isoformat()}' - CAST(rnd(i, 19) % 730 AS INTEGER) AS event_date,
@@ -153,5 +161,5 @@ def generate(
 
 
 def fingerprint(people: int, events: int, run_date: date, seed: int) -> str:
-    text = f"{people}:{events}:{run_date.isoformat()}:{seed}:v2"
+    text = f"{people}:{events}:{run_date.isoformat()}:{seed}:v3"
     return hashlib.sha256(text.encode()).hexdigest()[:16]

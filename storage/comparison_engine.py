@@ -36,6 +36,7 @@ from certification.comparison import (
     LOSS_KINDS,
     ComparisonWindow,
     EventKind,
+    ending_rows,
     loss_rule_rows,
 )
 from certification.ports import EngineOutcome
@@ -94,6 +95,8 @@ def run_comparison(
         "relationship VARCHAR)"
     )
     con.executemany("INSERT INTO loss_rules VALUES (?, ?, ?, ?)", rules)
+    con.execute("CREATE TEMP TABLE ending_rules (ending_kind VARCHAR, loss_kind VARCHAR)")
+    con.executemany("INSERT INTO ending_rules VALUES (?, ?)", ending_rows())
     alive_kinds = _sql_list(sorted(k.value for k in ALIVE_CHANNEL))
     loss_kinds = _sql_list(sorted(k.value for k in LOSS_KINDS))
     ent = str(entitlements).replace("'", "''")
@@ -135,6 +138,12 @@ def run_comparison(
               AND ev.pkey IN (SELECT pkey FROM ents)
             GROUP BY ev.pkey
           ),
+          ended AS (
+            -- the latest end of each kind of loss per person (released, found, restored)
+            SELECT x.pkey, er.loss_kind, max(x.event_date) AS ended_on
+            FROM ev x JOIN ending_rules er ON er.ending_kind = x.event_kind
+            GROUP BY ALL
+          ),
           lost AS (
             SELECT e.entitlement_id, count(*) AS n, {evidence} AS evidence
             FROM (SELECT * FROM ev WHERE event_kind IN ({loss_kinds})) ev
@@ -142,6 +151,8 @@ def run_comparison(
             JOIN loss_rules r ON r.event_kind = ev.event_kind AND r.kind = e.kind
               AND (r.role = '*' OR r.role = e.role)
               AND (r.relationship = '*' OR r.relationship = e.relationship)
+            LEFT JOIN ended d ON d.pkey = ev.pkey AND d.loss_kind = ev.event_kind
+            WHERE d.ended_on IS NULL OR d.ended_on < ev.event_date
             GROUP BY e.entitlement_id
           )
           SELECT e.entitlement_id, e.person_id, e.citizen_id, e.kind, e.district_code,

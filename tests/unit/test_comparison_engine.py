@@ -7,12 +7,14 @@ import duckdb
 import pytest
 
 from certification.comparison import (
+    LOSS_KINDS,
     ComparisonWindow,
     DepartmentEvent,
     EntitlementFacts,
     EventKind,
     classify,
     counts_as_alive,
+    ended,
 )
 from certification.vocabulary import BenefitKind, DependantRelationship, RecipientRole
 from lifecert.feedgen import generate
@@ -77,6 +79,15 @@ def test_engine_agrees_with_the_reference_on_every_entitlement(generated):
         and WINDOW.starts_on <= e.event_date
     ]
     assert young_reviews
+    # and the endings: signs of loss answered by a release, a person found, a household
+    # restored, which the engine must not count
+    answered = [
+        e
+        for evs in events.values()
+        for e in evs
+        if e.kind in LOSS_KINDS and ended(e, [x for x in evs if x.event_date <= WINDOW.ends_on])
+    ]
+    assert answered
     assert result.counts["lost"] > 0 and sum(result.counts.values()) == len(expected)
 
 

@@ -9,16 +9,20 @@ from certification.citizen_id import make_citizen_id
 from certification.comparison import (
     ALIVE_CHANNEL,
     DEATH_OR_MISSING,
+    ENDS,
+    LOSS_KINDS,
     ComparisonList,
     ComparisonWindow,
     DepartmentEvent,
     EntitlementFacts,
     EventKind,
+    Polarity,
     WindowReading,
     classify,
     counts_as_alive,
     loss_applies,
     loss_rule_rows,
+    polarity,
 )
 from certification.vocabulary import BenefitKind as K
 from certification.vocabulary import DependantRelationship as Rel
@@ -179,6 +183,27 @@ def test_this_year_is_the_twelve_months_before_the_run_unless_the_agency_reads_i
     assert leap.starts_on == date(2027, 3, 1)
 
 
+def test_a_release_or_a_person_found_ends_the_loss_it_answers():
+    imprisoned = ev(E.IMPRISONED, date(2026, 2, 1))
+    released = ev(E.RELEASED_FROM_PRISON, date(2026, 8, 1), n=2)
+    assert lst(PENSIONER, imprisoned) is L
+    assert lst(PENSIONER, imprisoned, released) is V  # no sign of life either: verify
+    assert lst(PENSIONER, imprisoned, released, ev(E.RAIL_TRAVEL, n=3)) is Q
+    again = ev(E.IMPRISONED, date(2026, 9, 1), n=4)  # a later sentence counts again
+    assert lst(PENSIONER, imprisoned, released, again) is L
+    early = ev(E.RELEASED_FROM_PRISON, date(2025, 12, 1), n=5)  # before this sentence
+    assert lst(PENSIONER, imprisoned, early) is L
+    missing = ev(E.MISSING_HRSS_FLAG, date(2026, 3, 1))
+    found = ev(E.MISSING_FOUND, date(2026, 5, 1), n=2)
+    assert lst(PENSIONER, missing, found) is V
+    declared = ev(E.DEATH_DECLARED_BY_COURT, date(2026, 3, 1), n=3)
+    assert lst(PENSIONER, declared, found) is V
+    # a release answers imprisonment only, never a death
+    assert lst(PENSIONER, ev(E.CREMATION, date(2026, 3, 1)), released) is L
+    cancelled = ev(E.DEATH_HOUSEHOLD_CANCELLED, date(2026, 3, 1))
+    assert lst(PENSIONER, cancelled, ev(E.HOUSEHOLD_RESTORED, date(2026, 4, 1), n=2)) is V
+
+
 def test_the_evidence_is_kept():
     result = classify(
         PENSIONER, [ev(E.CREMATION), ev(E.RAIL_TRAVEL, n=2), ev(E.ADOPTED, n=3)], WINDOW
@@ -189,7 +214,14 @@ def test_the_evidence_is_kept():
 
 def test_every_event_kind_has_a_polarity_and_every_loss_kind_a_rule():
     for kind in EventKind:
-        assert kind in ALIVE_CHANNEL or any(r[0] == kind.value for r in loss_rule_rows()), kind
+        assert (
+            kind in ALIVE_CHANNEL
+            or kind in ENDS
+            or any(r[0] == kind.value for r in loss_rule_rows())
+        ), kind
+    for ending, losses in ENDS.items():
+        assert polarity(ending) is Polarity.ENDING
+        assert losses <= LOSS_KINDS  # it ends signs of loss, nothing else
 
 
 def test_the_rule_rows_say_the_same_as_the_rules():
