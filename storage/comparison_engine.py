@@ -107,6 +107,14 @@ def run_comparison(
     # Citizen IDs are joined as integers: the 17 digits before the check
     # character identify the person and fit in a BIGINT.
     key = "CAST(substr({0}, 1, 17) AS BIGINT)"
+    # Age on the day of an event, from the birth date inside the key (digits 7-14): the
+    # difference of two yyyymmdd numbers, in whole ten-thousands, is the age in years
+    # (someone born on 29 February turns a year older on 1 March in a common year, as
+    # certification.calendar.anniversary says).
+    age = (
+        "((year(ev.event_date) * 10000 + month(ev.event_date) * 100 + day(ev.event_date))"
+        " - (ev.pkey // 1000) % 100000000) // 10000"
+    )
     # Every value in the statement is ours: enum values, ISO dates, quoted paths.
     con.execute(
         f"""
@@ -122,10 +130,7 @@ def run_comparison(
             FROM read_parquet('{ent}')
           ),
           ev AS (
-            SELECT {key.format("citizen_id")} AS pkey, event_id, event_kind, event_date,
-                   year(event_date) - CAST(substr(citizen_id, 7, 4) AS INTEGER)
-                     - CASE WHEN strftime(event_date, '%m%d') < substr(citizen_id, 11, 4)
-                            THEN 1 ELSE 0 END AS age
+            SELECT {key.format("citizen_id")} AS pkey, event_id, event_kind, event_date
             FROM read_parquet('{evs}')
             WHERE event_date <= DATE '{end}'
           ),
@@ -134,7 +139,7 @@ def run_comparison(
             FROM ev
             WHERE ev.event_kind IN ({alive_kinds}) AND ev.event_date >= DATE '{start}'
               AND (ev.event_kind <> '{EventKind.BUS_CARD_REVIEW.value}'
-                   OR ev.age >= {int(BUS_CARD_MIN_AGE)})
+                   OR {age} >= {int(BUS_CARD_MIN_AGE)})
               AND ev.pkey IN (SELECT pkey FROM ents)
             GROUP BY ev.pkey
           ),

@@ -19,6 +19,7 @@ from certification.errors import TooManyRequests
 from certification.services import family, review, selfservice
 
 f = ma.fields
+MAX_ENROLMENT_PHOTO_BYTES = 10 * 1024 * 1024  # an ID photo; the console's limit too
 
 
 class BindingRecordedSchema(ma.Schema):
@@ -342,7 +343,7 @@ class Enrolment(MethodView):
     def put(self, person_id: UUID) -> Any:
         """Set the enrolled photo (the agency's ID photo); a worker makes the template."""
         rt = runtime()
-        with upload_stream("photo", 10 * 1024 * 1024) as (stream, length, content_type):
+        with upload_stream("photo", MAX_ENROLMENT_PHOTO_BYTES) as (stream, length, content_type):
             return selfservice.request_enrolment(
                 ctx(),
                 current_actor(),

@@ -178,6 +178,13 @@ def bound_names(
     return names
 
 
+def bindings_of(ctx: UseCaseContext, actor: Actor, person_id: UUID) -> list[FamilyBinding]:
+    """The family bindings of one person, for staff who may read the person."""
+    person = load_person(ctx, person_id)
+    access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
+    return ctx.uow.bindings.for_person(person.id)
+
+
 def list_for_staff(
     ctx: UseCaseContext, actor: Actor, *, status: str | None, page: PageRequest
 ) -> Page[FamilyBinding]:

@@ -26,6 +26,8 @@ from werkzeug.exceptions import HTTPException
 
 from api.context import ctx, runtime
 from api.errors import STATUS_BY_ERROR, STORAGE_ERRORS, record_denial, storage_answer
+from api.resources.family_review import MAX_ENROLMENT_PHOTO_BYTES
+from api.resources.verification import MAX_EVIDENCE_BYTES
 from certification.errors import (
     AccessDenied,
     DomainError,
@@ -49,7 +51,11 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-MAX_EVIDENCE_BYTES = 60 * 1024 * 1024
+# the forms that carry a file, and the largest body each may send
+UPLOAD_LIMITS = {
+    "console.task_evidence_upload": MAX_EVIDENCE_BYTES,
+    "console.person_enrolment": MAX_ENROLMENT_PHOTO_BYTES,
+}
 PAGE = 50
 
 
@@ -64,8 +70,8 @@ def _status_for(err: DomainError) -> int:
 
 @bp.before_request
 def _guard() -> Any:
-    if request.endpoint == "console.task_evidence_upload":
-        request.max_content_length = MAX_EVIDENCE_BYTES  # before the form is read
+    if request.endpoint in UPLOAD_LIMITS:
+        request.max_content_length = UPLOAD_LIMITS[request.endpoint]  # before the form is read
     if request.method == "POST":
         check_csrf()
     if request.endpoint in (

@@ -10,12 +10,15 @@ from uuid import UUID
 
 from flask import abort, render_template, request
 
-from api.context import ctx
+from api.context import ctx, runtime
+from api.sniff import sniff
 from certification.errors import ValidationFailed
 from certification.ports import PageRequest
 from certification.services import certifications as certifications_service
 from certification.services import contacts as contacts_service
+from certification.services import family as family_service
 from certification.services import persons as persons_service
+from certification.services import selfservice as selfservice_service
 from certification.services import suspensions as suspensions_service
 from certification.services import verification as verification_service
 from certification.vocabulary import (
@@ -66,6 +69,44 @@ def person(person_id: UUID) -> Any:
         contact_outcomes=list(ContactOutcome),
         reasons=list(SuspensionReason),
         today=ctx().clock.today(),
+        enrolment=selfservice_service.enrolment_state(ctx(), actor, person_id),
+        bindings=family_service.bindings_of(ctx(), actor, person_id),
+    )
+
+
+@bp.route("/persons/<uuid:person_id>/enrolment", methods=["POST"])
+def person_enrolment(person_id: UUID) -> Any:
+    """The agency's ID photo of the person (checked by content; a worker makes the template
+    and refuses an unusable photo with its reason)."""
+    file = request.files.get("photo")
+    if file is None or not file.filename:
+        raise ValidationFailed("Choose the person's photo.", field="photo")
+    stream = file.stream
+    sniffed = sniff(stream.read(16))
+    kind = sniffed[0] if sniffed else ""
+    if kind not in ("image/jpeg", "image/png", "image/webp"):
+        raise ValidationFailed(
+            "The file is not a JPEG or PNG photo; its content was checked, not its name.",
+            field="photo",
+        )
+    stream.seek(0, 2)
+    length = stream.tell()
+    stream.seek(0)
+    rt = runtime()
+    selfservice_service.request_enrolment(
+        ctx(),
+        _actor(),
+        rt.object_store,
+        rt.task_queue,
+        person_id,
+        photo=stream,
+        length=length,
+        content_type=kind,
+    )
+    return _done(
+        "照片已提交，正在生成人脸模板 / Photo received; the face template is being made.",
+        "console.person",
+        person_id=person_id,
     )
 
 
@@ -148,6 +189,18 @@ def person_action(person_id: UUID, action: str) -> Any:
             expected_version=_version(),
         )
         message = "已恢复并计算补发 / Restored, arrears computed."
+    elif action == "binding":
+        raw = form.get("binding_id", "")
+        if not _is_uuid(raw) or form.get("decision") not in ("approve", "reject"):
+            raise ValidationFailed("Approve or reject the binding request.", field="decision")
+        family_service.staff_decide_binding(
+            ctx(),
+            actor,
+            UUID(raw),
+            approve=form.get("decision") == "approve",
+            reason=form.get("reason", ""),
+        )
+        message = "已处理绑定申请 / Binding request decided."
     elif action == "update":
         persons_service.update_person(
             ctx(),

@@ -351,6 +351,11 @@ def test_a_district_clerk_finds_a_person_and_works_the_record(clerk, login, new_
     assert page.locator("#open-task").count() == 0  # the certification settled the task
     screenshot(page, "console-person")
 
+    photo = sorted(PHOTOS.rglob("*.jpg"))[0]
+    page.set_input_files("#enrolment-form input[type=file]", str(photo))
+    page.click("#enrolment-form button")
+    assert "pending" in page.inner_text("#enrolment")  # the worker makes the template
+
     page.fill(".restore-form input[name=reason]", "本人到窗口认证，恢复发放")
     page.click(".restore-form button")
     assert "active" in page.inner_text("#benefits")

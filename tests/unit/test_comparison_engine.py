@@ -110,3 +110,73 @@ def test_counts_are_per_district(generated):
     assert len(result.by_district) == 38
     total = sum(sum(v.values()) for v in result.by_district.values())
     assert total == result.entitlements
+
+
+def test_the_engine_counts_the_bus_card_from_the_65th_birthday(tmp_path):
+    """The SQL's age (from the birth date inside the citizen ID) on the boundary days,
+    29 February included, against the reference rule."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from certification.citizen_id import make_citizen_id
+
+    run = date(2025, 12, 1)
+    window = ComparisonWindow.twelve_months_to(run)
+    people = {
+        "leapling_on_28_feb": (date(1960, 2, 29), date(2025, 2, 28)),  # still 64
+        "leapling_on_1_mar": (date(1960, 2, 29), date(2025, 3, 1)),  # 65 from 1 March
+        "day_before": (date(1960, 6, 2), date(2025, 6, 1)),
+        "birthday": (date(1960, 6, 2), date(2025, 6, 2)),
+        "young": (date(1970, 6, 2), date(2025, 6, 2)),
+    }
+    cids = {
+        k: make_citizen_id("500103", born, i + 1).value
+        for i, (k, (born, _)) in enumerate(people.items())
+    }
+    pq.write_table(
+        pa.table(
+            {
+                "entitlement_id": list(people),
+                "person_id": list(people),
+                "citizen_id": [cids[k] for k in people],
+                "kind": ["pension"] * len(people),
+                "role": ["insured"] * len(people),
+                "relationship": [None] * len(people),
+                "start_date": [date(2010, 1, 1)] * len(people),
+                "last_certified_on": [None] * len(people),
+                "district_code": ["500103"] * len(people),
+                "township_code": [None] * len(people),
+                "suspended": [False] * len(people),
+                "in_scope": [True] * len(people),
+            }
+        ),
+        tmp_path / "ents.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": list(range(len(people))),
+                "citizen_id": [cids[k] for k in people],
+                "event_kind": ["bus_card_review"] * len(people),
+                "event_date": [on for _, on in people.values()],
+            }
+        ),
+        tmp_path / "events.parquet",
+    )
+    result = run_comparison(
+        tmp_path / "ents.parquet", tmp_path / "events.parquet", window, tmp_path / "out.parquet"
+    )
+    got = {r["entitlement_id"]: r["list"] for r in read_entries(result.output)}
+    for name, (_born, on) in people.items():
+        facts = EntitlementFacts(BenefitKind.PENSION, RecipientRole.INSURED, None, date(2010, 1, 1))
+        expected = classify(
+            facts, [DepartmentEvent(cids[name], EventKind.BUS_CARD_REVIEW, on, "x", "1")], window
+        )
+        assert expected is not None and got[name] == expected.list.value, name
+    assert got == {
+        "leapling_on_28_feb": "to_verify",
+        "leapling_on_1_mar": "qualified",
+        "day_before": "to_verify",
+        "birthday": "qualified",
+        "young": "to_verify",
+    }
