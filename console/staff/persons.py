@@ -1,6 +1,7 @@
 """People: search by citizen ID, phone or name; the record with what a district or township
 clerk does for one person (contact attempts, a referral to verification, a certification
-by hand, suspension and restoration, the phone and address)."""
+by hand, suspension and restoration, the phone and address); and the city-wide counter
+(Art. 5 全市同城通办), where a counter clerk anywhere certifies whoever stands there."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from flask import abort, render_template, request
+from flask import abort, flash, render_template, request
 
 from api.context import ctx, runtime
 from api.sniff import sniff
-from certification.errors import ValidationFailed
+from certification.errors import NotFound, ValidationFailed
 from certification.ports import PageRequest
 from certification.services import certifications as certifications_service
 from certification.services import contacts as contacts_service
@@ -216,3 +217,35 @@ def person_action(person_id: UUID, action: str) -> Any:
     else:
         abort(404)
     return _done(message, "console.person", person_id=person_id)
+
+
+@bp.route("/counter", methods=["GET", "POST"])
+def counter() -> Any:
+    """Look the person up by the ID card on the counter (number and name), then certify.
+    A clerk outside the person's region sees only what the counter needs."""
+    view = None
+    form = request.form
+    if request.method == "POST":
+        citizen_id, name = form.get("citizen_id", ""), form.get("name", "")
+        if form.get("action") == "certify":
+            view, outcome = certifications_service.counter_certify(
+                ctx(), _actor(), citizen_id, name, note=(form.get("note") or "").strip() or None
+            )
+            due = outcome.period.due_on.isoformat() if outcome.period else "—"
+            message = f"已认证，下次到期 {due} / Certified; next due {due}."
+            if outcome.restoration_pending:
+                message += (
+                    " 暂停的待遇已提请区县恢复 / The suspended benefits' restoration now waits "
+                    "for the district clerk: tell the person."
+                )
+            return _done(message, "console.counter")
+        try:
+            view = certifications_service.counter_lookup(ctx(), _actor(), citizen_id, name)
+        except (NotFound, ValidationFailed) as err:
+            flash(err.message, "error")  # the form stays, with what was typed
+    return render_template(
+        "console/counter.html",
+        view=view,
+        citizen_id=form.get("citizen_id", ""),
+        name=form.get("name", ""),
+    )

@@ -302,7 +302,7 @@ def test_the_dashboard_audit_and_comparison_pages(
     screenshot(operator, "console-run")
 
 
-def test_a_district_clerk_finds_a_person_and_works_the_record(clerk, login, new_page):
+def test_a_district_clerk_finds_a_person_and_works_the_record(worker, clerk, login, new_page):
     """Person search, then on the record: a contact attempt, the address, a referral to the
     township, a suspension, a certification that proposes restoring it, and the hand
     restoration that pays the arrears and answers the proposal."""
@@ -354,10 +354,40 @@ def test_a_district_clerk_finds_a_person_and_works_the_record(clerk, login, new_
     photo = sorted(PHOTOS.rglob("*.jpg"))[0]
     page.set_input_files("#enrolment-form input[type=file]", str(photo))
     page.click("#enrolment-form button")
-    assert "pending" in page.inner_text("#enrolment")  # the worker makes the template
+    state = wait_for(  # the worker makes the template
+        lambda: clerk.get(f"/api/persons/{person['id']}/enrolment").get_json(),
+        lambda s: s["latest_request"]["status"] != "pending",
+    )
+    assert state["latest_request"]["status"] == "accepted", state
+    page.reload()
+    assert "accepted" in page.inner_text("#enrolment")
 
     page.fill(".restore-form input[name=reason]", "本人到窗口认证，恢复发放")
     page.click(".restore-form button")
     assert "active" in page.inner_text("#benefits")
     restore = clerk.get("/api/proposals?kind=restore").get_json()["items"]
     assert [(p["status"], p["arrears_fen"] > 0) for p in restore] == [("confirmed", True)]
+
+
+def test_a_counter_clerk_anywhere_certifies_the_person_at_the_counter(clerk, login, new_page):
+    """Art. 5 (全市同城通办): number and name must both match; the view is minimal."""
+    cid = make_citizen_id("500103", date(1941, 3, 3), 53).value
+    person = new_person(clerk, cid, name="周秀英")
+    grant(clerk, person["id"], start_date="2012-01-01")
+    login("jiangbei.counter", "500105", ("counter",))
+    page = new_page()
+    console_sign_in(page, "jiangbei.counter", PASSWORD)
+    page.click("header nav >> text=窗口认证")
+    page.fill("#lookup-form input[name=citizen_id]", cid)
+    page.fill("#lookup-form input[name=name]", "周秀")  # not the name on the card
+    page.click("#lookup-form button")
+    assert "No person receiving benefits" in page.inner_text(".flash.error")
+    page.fill("#lookup-form input[name=citizen_id]", cid)
+    page.fill("#lookup-form input[name=name]", "周秀英")
+    page.click("#lookup-form button")
+    shown = page.inner_text("#counter-view")
+    assert "500103********" in shown and cid not in shown  # another district: masked
+    page.click("#certify-form button")
+    assert "next due" in page.inner_text(".flash")
+    certs = clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"]
+    assert [c["channel"] for c in certs] == ["counter"]
