@@ -29,7 +29,8 @@ def districts() -> list[tuple[str, str]]:
     return [(r.code, r.name) for r in regions if r.level is RegionLevel.DISTRICT]
 
 
-def report_from(form: Any) -> supervision_service.Report:
+def report_from(form: Any, channel: str = "web") -> supervision_service.Report:
+    """A tip-off from a form: the public page's, or staff entering a phoned-in report."""
     return supervision_service.Report(
         category=form.get("category", ""),
         description=form.get("description", ""),
@@ -39,7 +40,7 @@ def report_from(form: Any) -> supervision_service.Report:
         reporter_name=form.get("reporter_name") or None,
         reporter_phone=form.get("reporter_phone") or None,
         wants_reward=form.get("wants_reward") in ("1", "true", "on", True),
-        channel="web",
+        channel=channel,
     )
 
 

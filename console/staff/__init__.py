@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from flask import (
@@ -57,6 +58,9 @@ UPLOAD_LIMITS = {
     "console.person_enrolment": MAX_ENROLMENT_PHOTO_BYTES,
 }
 PAGE = 50
+
+
+E = TypeVar("E", bound=StrEnum)
 
 
 def _query() -> dict[str, Any]:
@@ -176,6 +180,14 @@ def role_required(role: StaffRole) -> Callable[[Callable[..., Any]], Callable[..
         return inner
 
     return wrap
+
+
+def _chosen(kind: type[E], field: str, message: str) -> E:
+    """The form's choice of ``field`` as a member of ``kind``, or a 422 saying what to do."""
+    try:
+        return kind(request.form.get(field, ""))
+    except ValueError:
+        raise ValidationFailed(message, field=field) from None
 
 
 def _is_uuid(value: str) -> bool:

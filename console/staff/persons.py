@@ -30,7 +30,17 @@ from certification.vocabulary import (
     SuspensionReason,
     SuspensionStatus,
 )
-from console.staff import _actor, _done, _is_date, _is_uuid, _next_link, _page_request, _version, bp
+from console.staff import (
+    _actor,
+    _chosen,
+    _done,
+    _is_date,
+    _is_uuid,
+    _next_link,
+    _page_request,
+    _version,
+    bp,
+)
 
 
 @bp.route("/persons")
@@ -120,11 +130,8 @@ def _day(field: str) -> date | None:
 def person_action(person_id: UUID, action: str) -> Any:
     actor, form = _actor(), request.form
     if action == "contact":
-        try:
-            means = ContactChannel(form.get("channel", ""))
-            outcome = ContactOutcome(form.get("outcome", ""))
-        except ValueError:
-            raise ValidationFailed("Choose the means and whether the person was reached.") from None
+        means = _chosen(ContactChannel, "channel", "Choose how the person was contacted.")
+        outcome = _chosen(ContactOutcome, "outcome", "Say whether the person was reached.")
         contacts_service.record_contact_attempt(
             ctx(),
             actor,
@@ -139,12 +146,7 @@ def person_action(person_id: UUID, action: str) -> Any:
         verification_service.refer_by_hand(ctx(), actor, person_id, reason=form.get("reason", ""))
         message = "已转乡镇核实 / Sent to township verification."
     elif action == "certify":
-        try:
-            channel = CertificationChannel(form.get("channel", ""))
-        except ValueError:
-            raise ValidationFailed(
-                "Choose how the person was certified.", field="channel"
-            ) from None
+        channel = _chosen(CertificationChannel, "channel", "Choose how the person was certified.")
         evidence = (form.get("evidence") or "").strip()
         recorded = certifications_service.record_certification(
             ctx(),
@@ -162,12 +164,7 @@ def person_action(person_id: UUID, action: str) -> Any:
             else ""
         )
     elif action == "suspend":
-        try:
-            reason = SuspensionReason(form.get("reason", ""))
-        except ValueError:
-            raise ValidationFailed(
-                "Choose the reason for the suspension.", field="reason"
-            ) from None
+        reason = _chosen(SuspensionReason, "reason", "Choose the reason for the suspension.")
         suspensions_service.suspend(
             ctx(),
             actor,

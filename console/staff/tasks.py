@@ -34,6 +34,7 @@ from certification.verification import (
 from certification.vocabulary import ContactChannel, ContactOutcome, EntitlementStatus
 from console.staff import (
     _actor,
+    _chosen,
     _done,
     _is_date,
     _is_uuid,
@@ -92,13 +93,8 @@ def task_contact(task_id: UUID) -> Any:
     """A township clerk records a call, a text, a visit: reached or not (Art. 9)."""
     view = verification_service.get_task(ctx(), _actor(), task_id)
     form = request.form
-    try:
-        channel = ContactChannel(form.get("channel", ""))
-        outcome = ContactOutcome(form.get("outcome", ""))
-    except ValueError:
-        raise ValidationFailed(
-            "Choose how the person was contacted and whether they were reached."
-        ) from None
+    channel = _chosen(ContactChannel, "channel", "Choose how the person was contacted.")
+    outcome = _chosen(ContactOutcome, "outcome", "Say whether the person was reached.")
     contacts_service.record_contact_attempt(
         ctx(),
         _actor(),

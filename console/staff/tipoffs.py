@@ -21,6 +21,7 @@ from certification.errors import (
 from certification.services import supervision as supervision_service
 from certification.supervision import CATEGORY_LABELS, RewardScale
 from certification.vocabulary import EntitlementStatus
+from console.public import report_from
 from console.staff import _actor, _done, _is_uuid, _list_page, _page_request, _version, bp
 
 
@@ -52,19 +53,7 @@ def tipoff_lookup() -> Any:
 def tipoff_intake() -> Any:
     form = request.form
     tip = supervision_service.take_in(
-        ctx(),
-        _actor(),
-        supervision_service.Report(
-            category=form.get("category", ""),
-            description=form.get("description", ""),
-            subject_name=form.get("subject_name", ""),
-            district_code=form.get("district_code", ""),
-            subject_citizen_id=form.get("subject_citizen_id") or None,
-            reporter_name=form.get("reporter_name") or None,
-            reporter_phone=form.get("reporter_phone") or None,
-            wants_reward=form.get("wants_reward") == "1",
-            channel=form.get("channel", ""),
-        ),
+        ctx(), _actor(), report_from(form, channel=form.get("channel", ""))
     )
     return _done(
         f"已登记，请告知举报人编号 {tip.reference} / Entered: tell the reporter the reference "
