@@ -393,6 +393,10 @@ class ComparisonRepository(Protocol):
 
     def unfinished(self) -> list[ComparisonRun]: ...
 
+    def lock_starts(self) -> None:
+        """Until the transaction ends, no other start may check for overlapping runs."""
+        ...
+
     def find(self, page: PageRequest) -> Page[ComparisonRun]: ...
 
     def export_entitlements(

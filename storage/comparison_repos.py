@@ -31,9 +31,20 @@ from storage.scoping import within_scope
 EXPORT_BATCH = 100_000
 
 
+# an advisory lock key of its own (the audit chain has another): starting runs
+RUN_START_LOCK_KEY = 0x6C6966652D7275  # "life-ru"
+
+
 class SqlComparisonRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def lock_starts(self) -> None:
+        """Serialise run starts until this transaction ends, so that two starts at the same
+        moment (two beat instances, an operator and the schedule) cannot both find no
+        overlapping run. SQLite already has one writer at a time."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(RUN_START_LOCK_KEY)))
 
     def add(self, run: ComparisonRun) -> None:
         self.session.add(run)

@@ -88,6 +88,7 @@ def start_run(
         raise ValidationFailed("The window starts after it ends.", field="window_start")
     if (end - start).days > MAX_WINDOW_DAYS:
         raise ValidationFailed("The window is longer than two years.", field="window_start")
+    ctx.uow.comparison.lock_starts()
     for running in ctx.uow.comparison.unfinished():
         if not running.overlaps(scope_code):
             continue

@@ -133,8 +133,33 @@ def suspend(
         explanation=explanation,
         evidence=evidence,
     )
+    for suspension in suspensions:
+        _answer_waiting(
+            ctx, actor, person, suspension, ProposalKind.SUSPEND, None, f"suspended: {explanation}"
+        )
     ctx.uow.commit()
     return suspensions
+
+
+def _answer_waiting(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person: Person,
+    suspension: Suspension,
+    kind: ProposalKind,
+    arrears_fen: int | None,
+    done: str,
+) -> None:
+    """A clerk did by hand what a proposal waits for: the proposal is answered (confirmed,
+    pointing at this suspension), not left for a second clerk to confirm into an error."""
+    waiting = ctx.uow.proposals.open_for(suspension.entitlement_id, kind.value)
+    if waiting is None:
+        return
+    waiting.suspension_id = suspension.id
+    waiting.arrears_fen = arrears_fen
+    record_decision(
+        ctx, actor, waiting, person, ProposalStatus.CONFIRMED, f"by hand, {done}"[:2000]
+    )
 
 
 def apply_suspension(
@@ -221,15 +246,15 @@ def restore(
             field="reason",
         )
     arrears = apply_restoration(ctx, actor, person, suspension, on=on, reason=reason)
-    waiting = ctx.uow.proposals.open_for(suspension.entitlement_id, ProposalKind.RESTORE.value)
-    if waiting is not None:
-        # the clerk restored by hand what a certification had proposed: the proposal is
-        # answered, not left for a second clerk to confirm into an error
-        waiting.suspension_id = suspension.id
-        waiting.arrears_fen = arrears.total_fen
-        record_decision(
-            ctx, actor, waiting, person, ProposalStatus.CONFIRMED, f"restored by hand: {reason}"
-        )
+    _answer_waiting(
+        ctx,
+        actor,
+        person,
+        suspension,
+        ProposalKind.RESTORE,
+        arrears.total_fen,
+        f"restored: {reason}",
+    )
     ctx.uow.commit()
     return RestorationOutcome(suspension, arrears)
 

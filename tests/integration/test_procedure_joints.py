@@ -614,3 +614,52 @@ def test_a_substantiated_report_can_propose_suspending_the_benefit_named(clerk, 
     [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
     assert proposal["entitlement_id"] == pension["id"] and proposal["source"] == "tip_off"
     assert clerk.get("/api/verification/tasks?status=open").get_json()["items"] == []
+
+
+def test_a_hand_suspension_answers_the_proposal_waiting_for_it(operator, clerk):
+    person = new_person(clerk, cid(97))
+    pension = grant(clerk, person["id"], start_date="2015-03-01")
+    death = f"{HEADER}\n{cid(97)},cremation,{days_ago(3)},civil_affairs,C-97,\n"
+    assert upload_feed(operator, death.encode())["rows_accepted"] == 1
+    run_comparison(operator)
+    [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
+    made = clerk.post(
+        f"/api/persons/{person['id']}/suspensions",
+        json={"reason": "lost_qualification", "explanation": "家属持火化证明到窗口申报"},
+    )
+    assert made.status_code == 201, made.get_json()
+    answered = clerk.get(f"/api/proposals/{proposal['id']}").get_json()
+    assert (
+        answered["status"] == "confirmed" and answered["suspension_id"] == made.get_json()[0]["id"]
+    )
+    assert answered["entitlement_id"] == pension["id"]
+    assert clerk.get("/api/proposals?status=proposed").get_json()["items"] == []
+
+
+def test_two_starts_at_the_same_moment_make_one_run(runtime):
+    """Two beat instances (or the schedule and an operator) start the city's run together:
+    the start is serialised, so exactly one run is made and the other is told to wait."""
+    import threading
+
+    from certification.access import Actor
+    from certification.errors import RuleViolation
+    from certification.services.runs import start_run
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        with runtime.use_case() as ctx:
+            barrier.wait()
+            try:
+                start_run(ctx, Actor.system("schedule"))  # no queue: it stays queued
+                outcomes.append("started")
+            except RuleViolation:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "started"]
