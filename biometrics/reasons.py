@@ -65,6 +65,7 @@ REASONS: dict[str, Reason] = {
         _R("still_image", Kind.FAIL, "画面是静止的照片，请本人现场录制", "The picture is a still photo; the person must record live"),
         _R("face_mismatch", Kind.FAIL, "与登记照片不是同一人", "The face does not match the registered photo"),
         _R("video_missing", Kind.INVALID, "视频已失效，请重新录制", "The video is no longer available; please record again"),
+        _R("video_changed", Kind.INVALID, "视频在提交后被更换，请重新录制", "The video was replaced after it was submitted; please record again"),
         _R("template_model_mismatch", Kind.INVALID, "登记照片需要更新，请到服务网点办理", "The registered photo must be renewed; please visit a service point"),
         # enrolment photos
         _R("photo_missing", Kind.INVALID, "照片已失效，请重新上传", "The photo is no longer stored; please upload it again"),

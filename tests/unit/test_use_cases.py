@@ -1,6 +1,7 @@
 """Use cases on in-memory fakes (tests/fakes.py): the procedure's steps end to end in
 milliseconds, without Flask or a database."""
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
@@ -537,6 +538,7 @@ def test_a_suspended_pensioner_who_passes_in_the_app_gets_a_restoration_proposal
     _session, attempt = submitted_attempt(ctx, person)
     store = FakeObjectStore()
     store.objects[attempt.object_key] = b"video"
+    attempt.sha256 = hashlib.sha256(b"video").hexdigest()  # as hashed at submit
     result = process_attempt(
         lambda: nullcontext(ctx), _PassingEngine(), store, FakeNotifier(), config, attempt.id
     )
@@ -552,3 +554,34 @@ def test_a_suspended_pensioner_who_passes_in_the_app_gets_a_restoration_proposal
     decided = decide_proposal(ctx, district_clerk, restore.id, confirm=True, note="seen alive")
     assert decided.status is ProposalStatus.CONFIRMED
     assert pension.status is EntitlementStatus.ACTIVE
+
+
+def test_a_video_swapped_after_submit_is_never_judged():
+    """The upload key stays writable until the session expires: a clip put there after the
+    hash was taken at submit (an old recording whose hash would have been refused) is an
+    error for staff, not a certification."""
+    from contextlib import nullcontext
+
+    from certification.selfservice import AttemptStatus
+    from certification.services.selfservice import SelfServiceConfig, process_attempt
+    from tests.fakes import FakeObjectStore
+
+    ctx = use_case(NOW)
+    person = enrolled_person(ctx)
+    _session, attempt = submitted_attempt(ctx, person)
+    attempt.sha256 = hashlib.sha256(b"the clip that was submitted").hexdigest()
+    store = FakeObjectStore()
+    store.objects[attempt.object_key] = b"an old clip put in its place"
+    result = process_attempt(
+        lambda: nullcontext(ctx),
+        _NeverCalledEngine(),  # the swapped clip never reaches the engine
+        store,
+        FakeNotifier(),
+        SelfServiceConfig(),
+        attempt.id,
+    )
+    assert result.outcome == "error"
+    assert attempt.status is AttemptStatus.ERROR and attempt.reasons == ["video_changed"]
+    assert not ctx.uow.certifications.rows
+    (case,) = ctx.uow.review_cases.rows.values()
+    assert case.attempt_id == attempt.id
