@@ -26,6 +26,7 @@ from certification.errors import (
     ServiceUnavailable,
     StaleVersion,
     TooManyRequests,
+    UnsupportedMedia,
     ValidationFailed,
 )
 from storage.objects import InvalidObjectKey, ObjectNotFound, ObjectStoreError, UploadRefused
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (TooManyRequests, 429),
     (ServiceUnavailable, 503),
     (ValidationFailed, 422),
+    (UnsupportedMedia, 415),
     (NotFound, 404),
     (AlreadyExists, 409),
     (RuleViolation, 409),

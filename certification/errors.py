@@ -58,6 +58,12 @@ class RuleViolation(DomainError):
     code = "rule_violation"
 
 
+class UnsupportedMedia(DomainError):
+    """A file whose content is not of a kind the service takes (checked by its bytes)."""
+
+    code = "unsupported_media"
+
+
 class StaleVersion(DomainError):
     """Someone else changed the record since it was read."""
 

@@ -736,6 +736,10 @@ class EvidenceStore(Protocol):
         """Read the object through once to hash it (the app's claim is never trusted)."""
         ...
 
+    def sha256_and_head(self, key: str, head: int) -> tuple[str, bytes]:
+        """Hash the object and keep its first ``head`` bytes, in one read."""
+        ...
+
     def put_bytes(
         self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
     ) -> None: ...

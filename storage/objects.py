@@ -154,6 +154,8 @@ class ObjectStore(Protocol):
 
     def sha256_of(self, key: str) -> str: ...
 
+    def sha256_and_head(self, key: str, head: int) -> tuple[str, bytes]: ...
+
     def put_bytes(
         self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
     ) -> None: ...
@@ -184,11 +186,16 @@ class _Conveniences:
         raise NotImplementedError
 
     def sha256_of(self, key: str) -> str:
-        digest = hashlib.sha256()
+        return self.sha256_and_head(key, 0)[0]
+
+    def sha256_and_head(self, key: str, head: int) -> tuple[str, bytes]:
+        digest, first = hashlib.sha256(), b""
         with self.open(key) as fh:
             while chunk := fh.read(CHUNK):
+                if len(first) < head:
+                    first += chunk[: head - len(first)]
                 digest.update(chunk)
-        return digest.hexdigest()
+        return digest.hexdigest(), first
 
     def put_bytes(
         self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]

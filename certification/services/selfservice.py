@@ -26,7 +26,13 @@ from uuid import UUID, uuid4
 from certification import access
 from certification.access import Actor
 from certification.claims import Claim, ClaimLimits, ClaimStatus
-from certification.errors import AccessDenied, NotFound, RuleViolation, ValidationFailed
+from certification.errors import (
+    AccessDenied,
+    NotFound,
+    RuleViolation,
+    UnsupportedMedia,
+    ValidationFailed,
+)
 from certification.model import (
     Account,
     Attempt,
@@ -393,7 +399,13 @@ def submit(
         raise RuleViolation(
             "The uploaded video is empty or too large.", details={"reason": "upload_size"}
         )
-    digest = store.sha256_of(session.upload_key)
+    digest, head = store.sha256_and_head(session.upload_key, 16)
+    if video_container(head) is None:
+        raise UnsupportedMedia(
+            "The upload is not a video (MP4, MOV, 3GP, WebM or MKV, checked by its content); "
+            "record the video again in the app.",
+            details={"reason": "not_a_video"},
+        )
     if ctx.uow.attempts.by_sha256(digest) is not None:
         raise RuleViolation(
             "This video was already used for a certification; please record a new one.",
@@ -509,6 +521,16 @@ def process_attempt(
         return _apply_outcome(
             ctx, notifier, config, attempt_id, token, result, evidence, failure=failure
         )
+
+
+def video_container(head: bytes) -> str | None:
+    """The container a file's first bytes announce: ``mp4`` (MP4, MOV, 3GP: an ISO base media
+    box, ``ftyp`` or an older QuickTime atom) or ``matroska`` (WebM, MKV: EBML), else None."""
+    if len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"
+    return None
 
 
 class VideoChanged(Exception):

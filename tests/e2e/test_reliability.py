@@ -275,6 +275,16 @@ def test_refusals_each_with_a_reason(enrolled, challenge, client, clerk, login):
         f"/api/selfservice/sessions/{body2['session_id']}/submit", json={"nonce": body2["nonce"]}
     )
     assert reused.status_code == 409 and reused.get_json()["details"]["reason"] == "video_reused"
+    # a web page sent as video/mp4 is refused by its content, before any decoder sees it;
+    # the session stays open for the real video
+    upload_presigned(body2, b"<!doctype html><script>alert(1)</script>")
+    page = p.app.post(
+        f"/api/selfservice/sessions/{body2['session_id']}/submit", json={"nonce": body2["nonce"]}
+    )
+    assert page.status_code == 415 and page.get_json()["details"]["reason"] == "not_a_video"
+    assert (
+        p.app.get(f"/api/selfservice/sessions/{body2['session_id']}").get_json()["state"] == "open"
+    )
     # staff cannot use self-service
     assert clerk.post("/api/selfservice/sessions", json={}).status_code == 403
 
