@@ -6,7 +6,10 @@ pluggable through settings:
 - ``outbox`` (default): each batch file is written to a folder, with a ``.sha256`` file
   beside it, for the agency's transfer agent (or an operator) to deliver;
 - ``http``: the batch is POSTed (``text/csv``; ``Authorization: Bearer <token>`` when a
-  token is set; ``X-Content-SHA256``); a 2xx answer's body is the receipt.
+  token is set; ``X-Content-SHA256``); a 2xx answer's body is the receipt. The URL must be
+  HTTPS (plain HTTP only to loopback, for a local relay or a test), and a redirect is a
+  failure, never followed: the batch holds names and citizen IDs, and the token must not
+  travel to wherever a redirect points.
 """
 
 from __future__ import annotations
@@ -15,6 +18,28 @@ import hashlib
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx surfaces as an HTTPError: the batch was not delivered
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def url_refusal(url: str) -> str | None:
+    """Why this URL may not receive the batches, or None."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return None
+    return "the national upload URL must be https:// (http:// only to loopback)"
 
 
 class TransportFailed(Exception):
@@ -42,8 +67,9 @@ class HttpTransport:
     name = "http"
 
     def __init__(self, url: str, token: str | None, timeout_s: float = 30.0) -> None:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("the national upload URL must be http(s)")
+        refusal = url_refusal(url)
+        if refusal:
+            raise ValueError(refusal)
         self.url = url
         self.token = token
         self.timeout_s = timeout_s
@@ -61,7 +87,7 @@ class HttpTransport:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout_s) as response:
                 body: bytes = response.read(10_000)
                 return body.decode("utf-8", errors="replace").strip() or f"http {response.status}"
         except urllib.error.HTTPError as err:

@@ -218,6 +218,12 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "LIFECERT_NATIONAL_TRANSPORT=http needs LIFECERT_NATIONAL_UPLOAD_URL."
             )
+        if self.national_transport == "http" and self.national_upload_url:
+            from infra.national import url_refusal
+
+            refusal = url_refusal(self.national_upload_url)
+            if refusal:
+                raise SettingsError(f"LIFECERT_NATIONAL_UPLOAD_URL: {refusal}.")
         _ = self.auto_suspend_kinds  # refuse unknown kinds at start
         if self.object_store == "s3" and not (
             self.s3_endpoint and self.s3_access_key and self.s3_secret_key

@@ -71,3 +71,58 @@ def test_http_failures_are_reported(stand_in):
         HttpTransport("http://127.0.0.1:9/none", None, timeout_s=2).send("x.csv", CONTENT)
     with pytest.raises(ValueError, match="http"):
         HttpTransport("file:///etc/passwd", None)
+
+
+def test_only_https_or_loopback_receives_the_batches():
+    from infra.national import url_refusal
+    from infra.settings import Settings, SettingsError
+
+    assert url_refusal("https://national.example/upload") is None
+    assert url_refusal("http://127.0.0.1:9000/upload") is None
+    for bad in ("http://national.example/upload", "ftp://x/y", "https:///nohost"):
+        assert url_refusal(bad), bad
+        with pytest.raises(ValueError):
+            HttpTransport(bad, "t0ken")
+    with pytest.raises(SettingsError, match="https"):
+        Settings(national_transport="http", national_upload_url="http://national.example/u")
+
+
+def test_a_redirect_is_a_failure_and_the_token_goes_nowhere_else():
+    """A 302 to another host must not carry the batch or the token there."""
+    elsewhere: list[object] = []
+
+    class Other(BaseHTTPRequestHandler):
+        def do_GET(self):  # urllib turns a 302 after a POST into a GET
+            elsewhere.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+
+        def do_POST(self):
+            self.do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_port}/steal")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    other = HTTPServer(("127.0.0.1", 0), Other)
+    first = HTTPServer(("127.0.0.1", 0), Redirecting)
+    for server in (other, first):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(TransportFailed, match="302"):
+            HttpTransport(f"http://127.0.0.1:{first.server_port}/upload", "t0ken").send(
+                "b.csv", CONTENT
+            )
+        assert elsewhere == []
+    finally:
+        first.shutdown()
+        other.shutdown()
