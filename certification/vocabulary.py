@@ -53,6 +53,9 @@ class CertificationChannel(StrEnum):
     FAMILY_ASSISTED = "family_assisted"  # self-service face with a bound family member assisting
     TOWNSHIP_VERIFICATION = "township_verification"  # 乡镇（街道）核实 (Art. 15-19)
     DATA_COMPARISON = "data_comparison"  # 信息比对 (Art. 11-12)
+    # a reviewer's approval of a self-service clip the engine did not pass (人工审核): a staff
+    # judgement of the video, neither a counter visit nor self-service
+    STAFF_REVIEW = "staff_review"
 
 
 # Channels a staff member may record by hand; the others are written by the
@@ -61,6 +64,10 @@ STAFF_RECORDABLE_CHANNELS = frozenset(CertificationChannel) - {
     CertificationChannel.SELF_SERVICE_FACE,
     CertificationChannel.FAMILY_ASSISTED,
     CertificationChannel.DATA_COMPARISON,
+    # recorded by their workflows, with their evidence: a township result on its task (photo
+    # or video, Art. 16), a reviewer's approval on its case
+    CertificationChannel.TOWNSHIP_VERIFICATION,
+    CertificationChannel.STAFF_REVIEW,
 }
 
 SELF_SERVICE_CHANNELS = frozenset(

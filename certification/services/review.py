@@ -141,8 +141,10 @@ def decide_case(
             ctx,
             actor,
             person,
-            channel=CertificationChannel.COUNTER,
+            channel=CertificationChannel.STAFF_REVIEW,
             certified_at=ctx.clock.now(),
+            evidence=[f"review_case:{case.id}"]
+            + ([f"attempt:{case.attempt_id}"] if case.attempt_id else []),
             note=f"review approval: {comment}",
             source_ref=f"review:{case.id}",
         )

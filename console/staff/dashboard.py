@@ -60,4 +60,5 @@ CHANNEL_LABELS = {
     "other_confirmed": ("其他途径", "other"),
     "township_verification": ("乡镇（街道）核实", "township verification"),
     "data_comparison": ("信息比对", "data comparison"),
+    "staff_review": ("人工审核通过", "approved by a reviewer"),
 }

@@ -73,7 +73,7 @@ def test_a_reviewer_approves_a_case_and_a_second_reviewer_is_told_it_was_decided
     assert "Someone else changed this case" in message or "already decided" in message, message
     assert second.inner_text("#case-status") == "approved"
     certs = clerk.get(f"/api/persons/{p.person['id']}/certifications").get_json()["items"]
-    assert [c["channel"] for c in certs] == ["counter"]
+    assert [c["channel"] for c in certs] == ["staff_review"]
 
 
 @pytest.fixture

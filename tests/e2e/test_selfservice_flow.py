@@ -91,5 +91,5 @@ def test_a_failing_clip_opens_a_case_and_a_reviewer_approves_it(
     )
     assert late.status_code == 412  # the first reviewer already decided
     certs = clerk.get(f"/api/persons/{p.person['id']}/certifications").get_json()["items"]
-    assert [c["channel"] for c in certs] == ["counter"]
+    assert [c["channel"] for c in certs] == ["staff_review"]
     assert certs[0]["source_ref"] == f"review:{cases[0]['id']}"

@@ -82,13 +82,22 @@ def test_a_clerk_outside_the_region_cannot_certify_and_nothing_is_written():
     assert not ctx.uow.certifications.rows and not ctx.uow.audit.records
 
 
-def test_self_service_and_comparison_channels_are_not_recorded_by_hand():
+@pytest.mark.parametrize(
+    "channel",
+    [
+        CertificationChannel.SELF_SERVICE_FACE,
+        CertificationChannel.DATA_COMPARISON,
+        # a township result needs its task's photo or video (Art. 16), a review its case
+        CertificationChannel.TOWNSHIP_VERIFICATION,
+        CertificationChannel.STAFF_REVIEW,
+    ],
+)
+def test_workflow_channels_are_not_recorded_by_hand(channel):
     ctx = use_case(NOW)
     person = enrolled_person(ctx)
     with pytest.raises(ValidationFailed, match="own workflow"):
-        certify_by_hand(
-            ctx, staff(StaffRole.CLERK), person, channel=CertificationChannel.SELF_SERVICE_FACE
-        )
+        certify_by_hand(ctx, staff(StaffRole.CLERK), person, channel=channel)
+    assert not ctx.uow.certifications.rows
 
 
 def test_a_certification_cannot_be_dated_in_the_future():
@@ -123,6 +132,10 @@ def test_approving_a_case_certifies_the_person_once():
     )
     assert decided.status is CaseStatus.APPROVED
     assert decided.certification_id in ctx.uow.certifications.rows
+    made = ctx.uow.certifications.rows[decided.certification_id]
+    # its own channel: a staff judgement of the clip, neither a counter visit nor self-service
+    assert made.channel is CertificationChannel.STAFF_REVIEW
+    assert made.evidence[0] == f"review_case:{case.id}"
     assert ctx.uow.audit.actions() == ["certification.recorded", "review.approve"]
     with pytest.raises(RuleViolation, match="already decided"):
         review.decide_case(
