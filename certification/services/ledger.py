@@ -8,6 +8,7 @@ from typing import Any
 
 from certification import access
 from certification.access import Actor
+from certification.services.access_log import record_read
 from certification.services.context import UseCaseContext
 from certification.verification import (
     TaskStatus,
@@ -38,6 +39,15 @@ def ledger_rows(
 ) -> Iterator[dict[str, Any]]:
     """Every task of the staff member's region, one row each, oldest first per township."""
     scope = access.staff_scope(actor)
+    record_read(
+        ctx,
+        actor,
+        "ledger.exported",
+        "region",
+        scope.code,
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+    )
     today = ctx.clock.today()
     for row in ctx.uow.tasks.ledger(scope, since, until):
         status = getattr(row["status"], "value", row["status"])

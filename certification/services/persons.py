@@ -16,6 +16,7 @@ from certification.errors import (
 from certification.model import Person
 from certification.ports import Page, PageRequest, PersonFilter
 from certification.regions import RegionLevel, RegionPlacement, level_of
+from certification.services.access_log import record_read
 from certification.services.context import UseCaseContext
 from certification.services.records import check_version, found
 
@@ -107,6 +108,7 @@ def register_person(
 def get_person(ctx: UseCaseContext, actor: Actor, person_id: UUID) -> Person:
     person = load_person(ctx, person_id)
     access.require_read_person(actor, person_id=person.id, region_code=person.region_code)
+    record_read(ctx, actor, "person.read", "person", person.id)
     return person
 
 

@@ -39,6 +39,7 @@ from certification.ports import (
     UnitOfWorkFactory,
 )
 from certification.regions import CITY_CODE, DISTRICTS
+from certification.services.access_log import record_read
 from certification.services.certifications import certify
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.jobs import hand_over
@@ -577,6 +578,15 @@ def run_entries(
     )
     ids = [i for r in rows for i in (r["alive_evidence"] or []) + (r["lost_evidence"] or [])]
     events = {e["id"]: e for e in ctx.uow.comparison.events(sorted(set(ids)))}
+    record_read(  # a page of names and citizen IDs
+        ctx,
+        actor,
+        "comparison.entries_read",
+        "comparison_run",
+        run_id,
+        list=list_name,
+        rows=len(rows),
+    )
     for r in rows:
         r["alive_events"] = [events[i] for i in r["alive_evidence"] or [] if i in events]
         r["lost_events"] = [events[i] for i in r["lost_evidence"] or [] if i in events]

@@ -121,3 +121,27 @@ def test_audit_reading_is_for_operators_and_municipal_auditors(clerk, login):
     auditor = login("city.auditor", "500000", ("auditor",))
     page = auditor.get("/api/audit?action=person.registered").get_json()
     assert [r["action"] for r in page["items"]] == ["person.registered"]
+
+
+def test_staff_reads_of_personal_data_leave_a_trace(clerk, login, runtime):
+    """A record read, a ledger export and a page of a comparison list: who, what, from where."""
+    person = new_person(clerk, make_citizen_id("500103", date(1950, 1, 1), 61).value)
+    grant(clerk, person["id"])
+    assert clerk.get(f"/api/persons/{person['id']}").status_code == 200
+    assert clerk.get("/api/verification/ledger").status_code == 200
+    operator = login("ops", None, (), kind=AccountKind.OPERATOR)
+    run = operator.post("/api/comparison/runs", json={}).get_json()
+    entries = clerk.get(f"/api/comparison/runs/{run['id']}/entries?list=to_verify")
+    assert entries.status_code == 200
+    with runtime.database.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT action, entity_id, actor_label FROM audit_events "
+                "WHERE action IN ('person.read', 'ledger.exported', 'comparison.entries_read')"
+            )
+        ).all()
+    seen = {(r.action, r.entity_id) for r in rows}
+    assert ("person.read", person["id"]) in seen
+    assert ("ledger.exported", "500103") in seen
+    assert ("comparison.entries_read", run["id"]) in seen
+    assert {r.actor_label for r in rows} == {"yuzhong.clerk"}
