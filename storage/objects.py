@@ -156,6 +156,8 @@ class ObjectStore(Protocol):
 
     def sha256_and_head(self, key: str, head: int) -> tuple[str, bytes]: ...
 
+    def copy(self, source: str, target: str) -> None: ...
+
     def put_bytes(
         self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
     ) -> None: ...
@@ -252,6 +254,23 @@ class LocalObjectStore(_Conveniences):
             return info
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+    def copy(self, source: str, target: str) -> None:
+        """A server-side copy, with its metadata (a file and its sidecar here)."""
+        src, dst = self._path(source), self._path(target)
+        if not src.is_file():
+            raise ObjectNotFound(source)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".copy-")
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            Path(tmp).replace(dst)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        meta = src.with_name(src.name + ".meta.json")
+        if meta.exists():
+            shutil.copyfile(meta, dst.with_name(dst.name + ".meta.json"))
 
     def stat(self, key: str) -> StoredObject | None:
         path = self._path(key)
@@ -447,6 +466,15 @@ class S3ObjectStore(_Conveniences):
         check_key(key)
         with _s3_call(key):
             self.client.remove_object(self.bucket, key)
+
+    def copy(self, source: str, target: str) -> None:
+        """A server-side copy (the bytes never leave the store), with its metadata."""
+        from minio.commonconfig import CopySource
+
+        check_key(source)
+        check_key(target)
+        with _s3_call(source):
+            self.client.copy_object(self.bucket, target, CopySource(self.bucket, source))
 
     def presigned_post(
         self,

@@ -389,24 +389,33 @@ def submit(
     if existing is not None:
         return existing  # submitting twice is harmless: one attempt, one task
     _check_open(ctx, session)
-    info = store.stat(session.upload_key)
-    if info is None:
+    # The upload key stays writable until the session expires; the attempt keeps a copy
+    # under a key the upload policy cannot reach, and everything after (the size, the hash,
+    # the content check, the worker, staff review) reads that copy.
+    kept = submitted_key(session)
+    try:
+        store.copy(session.upload_key, kept)
+    except ObjectMissing:
         raise RuleViolation(
             "The video has not arrived yet; upload it, then submit.",
             details={"reason": "upload_missing"},
-        )
-    if not 0 < info.size <= config.max_video_bytes:
+        ) from None
+    info = store.stat(kept)
+    if info is None or not 0 < info.size <= config.max_video_bytes:
+        store.delete(kept)
         raise RuleViolation(
             "The uploaded video is empty or too large.", details={"reason": "upload_size"}
         )
-    digest, head = store.sha256_and_head(session.upload_key, 16)
+    digest, head = store.sha256_and_head(kept, 16)
     if video_container(head) is None:
+        store.delete(kept)
         raise UnsupportedMedia(
             "The upload is not a video (MP4, MOV, 3GP, WebM or MKV, checked by its content); "
             "record the video again in the app.",
             details={"reason": "not_a_video"},
         )
     if ctx.uow.attempts.by_sha256(digest) is not None:
+        store.delete(kept)
         raise RuleViolation(
             "This video was already used for a certification; please record a new one.",
             details={"reason": "video_reused"},
@@ -414,7 +423,7 @@ def submit(
     attempt = Attempt(
         session_id=session.id,
         person_id=session.person_id,
-        object_key=session.upload_key,
+        object_key=kept,
         size=info.size,
         sha256=digest,
         mirrored=mirrored,
@@ -521,6 +530,12 @@ def process_attempt(
         return _apply_outcome(
             ctx, notifier, config, attempt_id, token, result, evidence, failure=failure
         )
+
+
+def submitted_key(session: ChallengeSession) -> str:
+    """Where a submitted video is kept: a key no upload policy grants (each policy names its
+    one upload key exactly), under the evidence prefix the retention sweep knows."""
+    return f"selfservice/{session.person_id}/{session.id}.submitted.video"
 
 
 def video_container(head: bytes) -> str | None:

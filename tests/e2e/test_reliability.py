@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import signal
@@ -368,3 +369,31 @@ def test_the_direct_upload_fallback_streams_to_storage(worker, enrolled, challen
     events = p.app.get(f"/api/selfservice/sessions/{body['session_id']}/events")
     text = b"".join(events.response).decode()  # the stream ends at the decision
     assert "event: status" in text and '"state": "pass"' in text
+
+
+def test_a_video_put_in_the_upload_key_after_submit_changes_nothing(
+    worker, enrolled, challenge, runtime
+):
+    """The upload policy stays valid until the session expires. Whatever is posted to the
+    upload key after submit, the attempt is judged, kept and shown from its own copy."""
+    p = enrolled("driving_d9")
+    body = start(p, ("blink", "nod"), challenge)
+    video = (SELFIES / "driving_d9.mp4").read_bytes()
+    upload_presigned(body, video)
+    submitted = p.app.post(
+        f"/api/selfservice/sessions/{body['session_id']}/submit", json={"nonce": body["nonce"]}
+    )
+    assert submitted.status_code == 202, submitted.get_json()
+    upload_presigned(body, (SELFIES / "driving_d3.mp4").read_bytes())  # someone else's face
+    final = wait_for(
+        lambda: p.app.get(f"/api/selfservice/sessions/{body['session_id']}").get_json(),
+        lambda s: s["state"] not in ("open", "pending"),
+    )
+    assert final["state"] == "pass", final
+    with runtime.database.connect() as conn:
+        key, digest = conn.execute(
+            sa.text("SELECT object_key, sha256 FROM attempts WHERE session_id = :s"),
+            {"s": body["session_id"]},
+        ).one()
+    assert key.endswith(".submitted.video")
+    assert runtime.object_store.sha256_of(key) == digest == hashlib.sha256(video).hexdigest()

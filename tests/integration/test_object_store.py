@@ -98,3 +98,18 @@ def test_a_refused_request_is_not_an_outage_and_a_missing_key_is_not_either(s3_e
     )
     with pytest.raises(StoreRefused):  # a configuration fault: no "retry in a minute"
         wrong_secret.put("a/b.txt", io.BytesIO(b"x"), 1, "text/plain")
+
+
+@pytest.mark.s3
+def test_a_copy_keeps_the_bytes_and_metadata_and_outlives_the_original(tmp_path, s3_endpoint):
+    for store in stores(tmp_path, s3_endpoint):
+        store.put("up/a.video", io.BytesIO(DATA), len(DATA), "video/mp4", {"retain_until": "x"})
+        store.copy("up/a.video", "kept/a.video")
+        store.put("up/a.video", io.BytesIO(b"other"), 5, "video/mp4", {})  # overwritten later
+        kept = store.stat("kept/a.video")
+        assert kept is not None and kept.size == len(DATA)
+        assert kept.metadata.get("retain_until") == "x" and kept.content_type == "video/mp4"
+        digest, head = store.sha256_and_head("kept/a.video", 16)
+        assert digest == hashlib.sha256(DATA).hexdigest() and head == DATA[:16]
+        with pytest.raises(ObjectNotFound):
+            store.copy("up/missing.video", "kept/b.video")
