@@ -15,6 +15,7 @@ from certification.errors import (
 )
 from certification.model import Person
 from certification.ports import Page, PageRequest, PersonFilter
+from certification.privacy import mask_name
 from certification.regions import RegionLevel, RegionPlacement, level_of
 from certification.services.access_log import record_read
 from certification.services.context import UseCaseContext
@@ -130,7 +131,7 @@ def update_person(
     check_version(person, expected_version, "record")
     changes: dict[str, object] = {}
     if name is not None and normalise_name(name) != person.name:
-        changes["name"] = {"from": person.name, "to": normalise_name(name)}
+        changes["name"] = {"from": mask_name(person.name), "to": mask_name(normalise_name(name))}
         person.name = normalise_name(name)
     if clear_phone or phone is not None:
         new_phone = None if clear_phone else normalise_phone(phone)

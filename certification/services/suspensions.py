@@ -22,6 +22,7 @@ from certification.contact import UnreachableFinding, assess_unreachable
 from certification.errors import NotFound, RuleViolation, ValidationFailed
 from certification.model import ContactAttempt, Entitlement, Person, Suspension
 from certification.ports import Page, PageRequest
+from certification.privacy import redacted_statement
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
 from certification.services.proposing import record_decision
@@ -200,7 +201,8 @@ def apply_suspension(
             person_id=str(person.id),
             suspension_reason=reason.value,
             suspended_on=on.isoformat(),
-            **evidence,
+            # the evidence in full stays on the suspension; the trail masks the names in it
+            **{k: redacted_statement(v) if k == "statement" else v for k, v in evidence.items()},
         )
     person.refresh_period(ctx.config.period)
     return suspensions

@@ -21,6 +21,7 @@ from certification.ports import (
     Page,
     PageRequest,
 )
+from certification.privacy import redacted_statement
 from certification.services.certifications import Restoration, certify, settle_open_visits
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
@@ -419,7 +420,7 @@ def record_result(
         result=result.value,
         channel=channel.value,
         evidence=evidence,
-        statement=task.statement,
+        statement=redacted_statement(task.statement),
         proposals=[str(p.id) for p in proposals],
     )
     ctx.uow.commit()

@@ -8,6 +8,7 @@ import io
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from certification.arrears import AmountChange, compute_arrears
 from certification.calendar import YearMonth
@@ -374,7 +375,7 @@ def _record(township_clerk, task_id, body):
     return township_clerk.put(url + "/result", json=body, headers={"If-Match": etag})
 
 
-def test_a_loss_names_the_benefit_it_concerns(operator, clerk, login):
+def test_a_loss_names_the_benefit_it_concerns(operator, clerk, login, runtime):
     township_clerk, task, pension, injury = _task_for_two_benefits(operator, clerk, login, 81)
     form = _photo(township_clerk, task["id"])
     body = {
@@ -394,6 +395,18 @@ def test_a_loss_names_the_benefit_it_concerns(operator, clerk, login):
     assert named.status_code == 200, named.get_json()
     assert [p["entitlement_id"] for p in named.get_json()["proposals"]] == [pension["id"]]
     assert clerk.get(f"/api/entitlements/{injury['id']}").get_json()["status"] == "active"
+    # the task keeps the signer's name; the audit trail only its first character
+    assert named.get_json()["task"]["statement"]["signer_name"] == "李明"
+    with runtime.database.connect() as conn:
+        details = conn.scalar(
+            sa.text("SELECT details FROM audit_events WHERE action = 'verification.recorded'")
+        )
+    text = (
+        details
+        if isinstance(details, str)
+        else __import__("json").dumps(details, ensure_ascii=False)
+    )
+    assert "李*" in text and "李明" not in text
 
 
 def test_a_death_with_nobody_to_sign_closes_on_the_death_record(operator, clerk, login):

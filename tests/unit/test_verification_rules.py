@@ -276,3 +276,23 @@ def test_a_runs_progress_bar_follows_the_notes_the_run_writes() -> None:
     assert progress_percent(run) == 100
     with pytest.raises(RuleViolation, match="applied cannot become running"):
         run.advance("exporting")  # a redelivered task cannot take a finished run back
+
+
+def test_the_audit_trail_keeps_an_art18_record_with_the_names_masked():
+    from certification.privacy import mask_name, redacted_statement
+
+    full = Statement(
+        reason="病故",
+        since=ON,
+        signer_name="李明",
+        signer_relationship="儿子",
+        signature_key="verification/t/form.jpg",
+        witnesses=("王建国", "刘芳"),
+    ).as_dict()
+    kept = redacted_statement(full)
+    assert kept is not None
+    assert kept["signer_name"] == "李*" and kept["witnesses"] == ["王**", "刘*"]
+    assert kept["reason"] == "病故" and kept["signer_relationship"] == "儿子"
+    assert full["signer_name"] == "李明"  # the task keeps the record itself
+    assert mask_name("Li Ming") == "L******" and mask_name(None) is None
+    assert redacted_statement(None) is None
