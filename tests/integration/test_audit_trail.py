@@ -11,6 +11,7 @@ from certification.citizen_id import make_citizen_id
 from certification.vocabulary import AccountKind
 from lifecert.cli import main
 from tests.integration.conftest import grant, new_person
+from tests.integration.test_comparison_workflow import run_comparison
 
 pytestmark = pytest.mark.postgres
 
@@ -130,7 +131,7 @@ def test_staff_reads_of_personal_data_leave_a_trace(clerk, login, runtime):
     assert clerk.get(f"/api/persons/{person['id']}").status_code == 200
     assert clerk.get("/api/verification/ledger").status_code == 200
     operator = login("ops", None, (), kind=AccountKind.OPERATOR)
-    run = operator.post("/api/comparison/runs", json={}).get_json()
+    run = run_comparison(operator)  # applied before the test ends: nothing left running
     entries = clerk.get(f"/api/comparison/runs/{run['id']}/entries?list=to_verify")
     assert entries.status_code == 200
     with runtime.database.connect() as conn:
