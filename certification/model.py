@@ -8,6 +8,7 @@ without a database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -425,6 +426,22 @@ class Person:
 
     def in_force(self) -> list[Entitlement]:
         return [e for e in self.entitlements if e.status is not EntitlementStatus.TERMINATED]
+
+    def active(self) -> list[Entitlement]:
+        """The benefits being paid now (neither suspended nor terminated)."""
+        return [e for e in self.entitlements if e.status is EntitlementStatus.ACTIVE]
+
+    def active_named(self, named: Iterable[UUID], *, field: str) -> set[UUID]:
+        """The benefits a clerk named, each of which must be active for this person."""
+        chosen = set(named)
+        unknown = chosen - {e.id for e in self.active()}
+        if unknown:
+            raise ValidationFailed(
+                "A benefit named is not an active benefit of this person: "
+                + ", ".join(sorted(str(u) for u in unknown)),
+                field=field,
+            )
+        return chosen
 
 
 @dataclass(eq=False)

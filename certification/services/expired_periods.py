@@ -30,7 +30,7 @@ from certification.services.proposing import propose_for_each
 from certification.services.suspensions import unreachability
 from certification.services.verification import refer_for_verification
 from certification.verification import ProposalKind, TaskStatus
-from certification.vocabulary import EntitlementStatus, SuspensionReason
+from certification.vocabulary import SuspensionReason
 
 SOURCE = "expired_period"
 PAGE = 200
@@ -76,7 +76,7 @@ def act_on_expired_periods(
 
 def _act_on(ctx: UseCaseContext, actor: Actor, person: Person, period: CertificationPeriod) -> str:
     locked = load_person(ctx, person.id, for_update=True)
-    active = {e.id for e in locked.entitlements if e.status is EntitlementStatus.ACTIVE}
+    active = {e.id for e in locked.active()}
     if any(ctx.uow.proposals.open_for(e, ProposalKind.SUSPEND.value) for e in active):
         return "already_proposed"  # in the clerk's hands
     contact = unreachability(ctx, person.id, since=period.starts_on)

@@ -31,7 +31,7 @@ from certification.supervision import (
     validate_report,
 )
 from certification.verification import ProposalKind
-from certification.vocabulary import EntitlementStatus, StaffRole, SuspensionReason
+from certification.vocabulary import StaffRole, SuspensionReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,13 +302,7 @@ def _act_on(ctx: UseCaseContext, actor: Actor, tip: TipOff, suspend: list[UUID])
     person = load_person(ctx, tip.person_id, for_update=True)
     why = f"substantiated report {tip.reference} ({tip.category.value}): {tip.findings}"
     if suspend:
-        active = {e.id for e in person.entitlements if e.status is EntitlementStatus.ACTIVE}
-        unknown = set(suspend) - active
-        if unknown:
-            raise ValidationFailed(
-                "A benefit named is not an active benefit of the person reported.",
-                field="suspend",
-            )
+        concerned = person.active_named(suspend, field="suspend")
         proposals = propose_for_each(
             ctx,
             actor,
@@ -321,7 +315,7 @@ def _act_on(ctx: UseCaseContext, actor: Actor, tip: TipOff, suspend: list[UUID])
                 "tip_off_reference": tip.reference,
                 "reason_code": SuspensionReason.LOST_QUALIFICATION.value,
             },
-            only=set(suspend),
+            only=concerned,
             tip_off_id=str(tip.id),
         )
         return f"suspension_proposed:{len(proposals)}"

@@ -28,7 +28,7 @@ from certification.services.persons import load_person
 from certification.services.proposing import record_decision
 from certification.services.records import check_version, found
 from certification.verification import ProposalKind, ProposalStatus
-from certification.vocabulary import EntitlementStatus, SuspensionReason, SuspensionStatus
+from certification.vocabulary import SuspensionReason, SuspensionStatus
 
 MIN_EXPLANATION = 4
 
@@ -67,7 +67,7 @@ def unreachability(ctx: UseCaseContext, person_id: UUID, *, since: date) -> Unre
 
 def _chosen_entitlements(person: Person, entitlement_ids: list[UUID] | None) -> list[Entitlement]:
     if not entitlement_ids:
-        chosen = [e for e in person.entitlements if e.status is EntitlementStatus.ACTIVE]
+        chosen = person.active()
         if not chosen:
             raise RuleViolation("This person has no active benefit to suspend.")
         return chosen

@@ -43,7 +43,6 @@ from certification.verification import (
 from certification.vocabulary import (
     BenefitKind,
     CertificationChannel,
-    EntitlementStatus,
     SuspensionReason,
 )
 
@@ -112,7 +111,7 @@ def refer_by_hand(
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise ValidationFailed("Say why the person must be verified.", field="reason")
-    if not any(e.status is EntitlementStatus.ACTIVE for e in person.entitlements):
+    if not person.active():
         raise RuleViolation("This person has no active benefit to verify.")
     open_tasks = ctx.uow.tasks.open_for_person(person.id)
     if open_tasks:
@@ -134,10 +133,7 @@ def refer_by_hand(
 
 
 def has_work_injury(person: Person) -> bool:
-    return any(
-        e.kind is BenefitKind.WORK_INJURY_LONG_TERM and e.status is EntitlementStatus.ACTIVE
-        for e in person.entitlements
-    )
+    return any(e.kind is BenefitKind.WORK_INJURY_LONG_TERM for e in person.active())
 
 
 def refer_for_verification(
@@ -174,16 +170,9 @@ def _benefits_concerned(
 ) -> set[UUID]:
     """Which active benefits a loss or an unreachable result is about (Art. 18: not every
     benefit stops for every reason; a re-employed person keeps a survivor's pension)."""
-    active = {e.id for e in person.entitlements if e.status is EntitlementStatus.ACTIVE}
     if named:
-        unknown = set(named) - active
-        if unknown:
-            raise ValidationFailed(
-                "A benefit named is not an active benefit of this person: "
-                + ", ".join(sorted(str(u) for u in unknown)),
-                field="benefits",
-            )
-        return set(named)
+        return person.active_named(named, field="benefits")
+    active = {e.id for e in person.active()}
     if result is not VerificationResult.LOST or len(active) <= 1:
         return active
     if statement is not None and statement.death_record is not None:

@@ -31,7 +31,7 @@ from certification.verification import (
     VerificationChannel,
     VerificationResult,
 )
-from certification.vocabulary import ContactChannel, ContactOutcome, EntitlementStatus
+from certification.vocabulary import ContactChannel, ContactOutcome
 from console.staff import (
     _actor,
     _chosen,
@@ -82,9 +82,7 @@ def task(task_id: UUID) -> Any:
         contacts=contacts_service.list_contact_attempts(ctx(), _actor(), view.person.id)[-50:],
         contact_channels=list(ContactChannel),
         contact_outcomes=list(ContactOutcome),
-        active_benefits=[
-            e for e in view.person.entitlements if e.status is EntitlementStatus.ACTIVE
-        ],
+        active_benefits=view.person.active(),
     )
 
 

@@ -20,7 +20,6 @@ from certification.errors import (
 )
 from certification.services import supervision as supervision_service
 from certification.supervision import CATEGORY_LABELS, RewardScale
-from certification.vocabulary import EntitlementStatus
 from console.public import report_from
 from console.staff import _actor, _done, _is_uuid, _list_page, _page_request, _version, bp
 
@@ -72,9 +71,7 @@ def tipoff(tip_id: UUID) -> Any:
     return render_template(
         "console/tipoff.html",
         tip=tip,
-        benefits=[e for e in person.entitlements if e.status is EntitlementStatus.ACTIVE]
-        if person
-        else [],
+        benefits=person.active() if person else [],
         reporter=reporter,
         assignee=assignee,
         labels=CATEGORY_LABELS,
