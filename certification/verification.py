@@ -82,6 +82,10 @@ class HomeVisitStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# a visit still to be made (the others are closed: done or cancelled)
+OPEN_VISIT = frozenset({HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED})
+
+
 def task_overdue(status: TaskStatus, deadline_on: date, today: date) -> bool:
     """The one overdue rule of a township task (Art. 14: verified within its deadline): open
     on a day after the deadline. storage.rules_sql.task_overdue_clause says the same
@@ -429,7 +433,7 @@ class HomeVisitRequest:
     version: int = 0
 
     def schedule(self, on: date, today: date, actor_id: UUID | None) -> None:
-        if self.status not in (HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED):
+        if not self.is_open:
             raise RuleViolation(f"This request is already {self.status.value}.")
         if on < today:
             raise ValidationFailed("Schedule the visit for today or later.", field="scheduled_on")
@@ -442,7 +446,7 @@ class HomeVisitRequest:
     ) -> None:
         if status not in (HomeVisitStatus.DONE, HomeVisitStatus.CANCELLED):
             raise ValidationFailed("Close a visit as done or cancelled.", field="status")
-        if self.status in (HomeVisitStatus.DONE, HomeVisitStatus.CANCELLED):
+        if not self.is_open:
             raise RuleViolation(f"This request is already {self.status.value}.")
         if status is HomeVisitStatus.DONE and self.status is not HomeVisitStatus.SCHEDULED:
             raise RuleViolation("Schedule the visit before closing it as done.")
@@ -455,17 +459,12 @@ class HomeVisitRequest:
 
     @property
     def is_open(self) -> bool:
-        return self.status in (HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED)
+        return self.status in OPEN_VISIT
 
     def settle(self, outcome: str, actor_id: UUID | None, at: datetime) -> None:
         """The question the visit was to answer has been answered another way (a
         certification, a township result): nothing is left to visit for."""
-        if not self.is_open:
-            raise RuleViolation(f"This request is already {self.status.value}.")
-        self.status = HomeVisitStatus.CANCELLED
-        self.outcome = outcome
-        self.closed_by = actor_id
-        self.closed_at = at
+        self.close(HomeVisitStatus.CANCELLED, outcome, actor_id, at)
 
 
 @dataclass(eq=False)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from certification.access import Scope
 from certification.ports import Page, PageRequest
 from certification.verification import (
+    OPEN_VISIT,
     DecisionProposal,
     HomeVisitRequest,
     HomeVisitStatus,
@@ -63,12 +64,15 @@ class SqlVerificationTaskRepository:
         self.session.add(task)
         self.prefetched.added(task)
 
-    def prefetch_open(self, person_ids: list[UUID]) -> None:
+    def _open(self, person_ids: list[UUID]) -> list[VerificationTask]:
         t = schema.verification_tasks
         stmt = sa.select(VerificationTask).where(
             t.c.person_id.in_(person_ids), t.c.status == TaskStatus.OPEN.value
         )
-        self.prefetched.prime(person_ids, list(self.session.scalars(stmt)))
+        return list(self.session.scalars(stmt))
+
+    def prefetch_open(self, person_ids: list[UUID]) -> None:
+        self.prefetched.prime(person_ids, self._open(person_ids))
 
     def get(self, task_id: UUID, *, for_update: bool = False) -> VerificationTask | None:
         return get_row(self.session, VerificationTask, task_id, for_update=for_update)
@@ -82,11 +86,7 @@ class SqlVerificationTaskRepository:
         known = self.prefetched.get(person_id)
         if known is not None:
             return [task for task in known if task.status is TaskStatus.OPEN]
-        t = schema.verification_tasks
-        stmt = sa.select(VerificationTask).where(
-            t.c.person_id == person_id, t.c.status == TaskStatus.OPEN.value
-        )
-        return list(self.session.scalars(stmt))
+        return self._open([person_id])
 
     def with_open_task(self, person_ids: list[UUID]) -> set[UUID]:
         t = schema.verification_tasks
@@ -230,20 +230,17 @@ class SqlHomeVisitRepository:
         known = self.prefetched.get(person_id)
         if known is not None:
             return [visit for visit in known if visit.is_open]
+        return self._open([person_id])
+
+    def _open(self, person_ids: list[UUID]) -> list[HomeVisitRequest]:
         t = schema.home_visit_requests
         stmt = sa.select(HomeVisitRequest).where(
-            t.c.person_id == person_id,
-            t.c.status.in_([HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED]),
+            t.c.person_id.in_(person_ids), t.c.status.in_(sorted(OPEN_VISIT))
         )
         return list(self.session.scalars(stmt))
 
     def prefetch_open(self, person_ids: list[UUID]) -> None:
-        t = schema.home_visit_requests
-        stmt = sa.select(HomeVisitRequest).where(
-            t.c.person_id.in_(person_ids),
-            t.c.status.in_([HomeVisitStatus.REQUESTED, HomeVisitStatus.SCHEDULED]),
-        )
-        self.prefetched.prime(person_ids, list(self.session.scalars(stmt)))
+        self.prefetched.prime(person_ids, self._open(person_ids))
 
     def find(
         self, *, scope: Scope, status: HomeVisitStatus | None, page: PageRequest
