@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from uuid import UUID
 
 from flask import (
@@ -29,14 +29,16 @@ from api.context import ctx, runtime
 from api.errors import STATUS_BY_ERROR, STORAGE_ERRORS, record_denial, storage_answer
 from api.resources.family_review import MAX_ENROLMENT_PHOTO_BYTES
 from api.resources.verification import MAX_EVIDENCE_BYTES
+from api.sniff import sniff
 from certification.errors import (
     AccessDenied,
     DomainError,
     ValidationFailed,
 )
 from certification.ports import PageRequest
+from certification.services import contacts as contacts_service
 from certification.services.persons import load_person
-from certification.vocabulary import StaffRole
+from certification.vocabulary import ContactChannel, ContactOutcome, StaffRole
 from console.security import (
     check_csrf,
     staff_actor,
@@ -188,6 +190,36 @@ def _chosen(kind: type[E], field: str, message: str) -> E:
         return kind(request.form.get(field, ""))
     except ValueError:
         raise ValidationFailed(message, field=field) from None
+
+
+def _uploaded(field: str, missing: str, unknown: str) -> tuple[IO[bytes], int, str, str]:
+    """The form's file as (stream, length, content type, extension), its kind read from its
+    first bytes, never its name; a 422 with ``missing`` or ``unknown`` otherwise."""
+    file = request.files.get(field)
+    if file is None or not file.filename:
+        raise ValidationFailed(missing, field=field)
+    stream = file.stream
+    kind = sniff(stream.read(16))
+    if kind is None:
+        raise ValidationFailed(unknown, field=field)
+    stream.seek(0, 2)
+    length = stream.tell()
+    stream.seek(0)
+    return stream, length, kind[0], kind[1]
+
+
+def _record_contact(person_id: UUID) -> None:
+    """A contact attempt from a console form (``channel``, ``outcome``, ``note``): by phone,
+    text, WeChat or a visit, reached or not (Art. 9)."""
+    contacts_service.record_contact_attempt(
+        ctx(),
+        _actor(),
+        person_id,
+        channel=_chosen(ContactChannel, "channel", "Choose how the person was contacted."),
+        outcome=_chosen(ContactOutcome, "outcome", "Say whether the person was reached."),
+        attempted_at=None,
+        note=(request.form.get("note") or "").strip()[:500] or None,
+    )
 
 
 def _is_uuid(value: str) -> bool:

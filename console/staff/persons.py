@@ -12,7 +12,6 @@ from uuid import UUID
 from flask import abort, flash, render_template, request
 
 from api.context import ctx, runtime
-from api.sniff import sniff
 from certification.errors import NotFound, ValidationFailed
 from certification.ports import PageRequest
 from certification.services import certifications as certifications_service
@@ -38,6 +37,8 @@ from console.staff import (
     _is_uuid,
     _next_link,
     _page_request,
+    _record_contact,
+    _uploaded,
     _version,
     bp,
 )
@@ -89,20 +90,10 @@ def person(person_id: UUID) -> Any:
 def person_enrolment(person_id: UUID) -> Any:
     """The agency's ID photo of the person (checked by content; a worker makes the template
     and refuses an unusable photo with its reason)."""
-    file = request.files.get("photo")
-    if file is None or not file.filename:
-        raise ValidationFailed("Choose the person's photo.", field="photo")
-    stream = file.stream
-    sniffed = sniff(stream.read(16))
-    kind = sniffed[0] if sniffed else ""
-    if kind not in ("image/jpeg", "image/png", "image/webp"):
-        raise ValidationFailed(
-            "The file is not a JPEG or PNG photo; its content was checked, not its name.",
-            field="photo",
-        )
-    stream.seek(0, 2)
-    length = stream.tell()
-    stream.seek(0)
+    not_a_photo = "The file is not a JPEG or PNG photo; its content was checked, not its name."
+    stream, length, kind, _extension = _uploaded("photo", "Choose the person's photo.", not_a_photo)
+    if kind not in ("image/jpeg", "image/png"):  # a video or a HEIC file is not an ID photo
+        raise ValidationFailed(not_a_photo, field="photo")
     rt = runtime()
     selfservice_service.request_enrolment(
         ctx(),
@@ -130,17 +121,7 @@ def _day(field: str) -> date | None:
 def person_action(person_id: UUID, action: str) -> Any:
     actor, form = _actor(), request.form
     if action == "contact":
-        means = _chosen(ContactChannel, "channel", "Choose how the person was contacted.")
-        outcome = _chosen(ContactOutcome, "outcome", "Say whether the person was reached.")
-        contacts_service.record_contact_attempt(
-            ctx(),
-            actor,
-            person_id,
-            channel=means,
-            outcome=outcome,
-            attempted_at=None,
-            note=(form.get("note") or "").strip()[:500] or None,
-        )
+        _record_contact(person_id)
         message = "已记录联系 / Contact attempt recorded."
     elif action == "refer":
         verification_service.refer_by_hand(ctx(), actor, person_id, reason=form.get("reason", ""))

@@ -15,7 +15,6 @@ from flask import (
 
 from api.context import ctx, runtime
 from api.ledger import ledger_response
-from api.sniff import sniff
 from certification.errors import (
     ValidationFailed,
 )
@@ -34,13 +33,14 @@ from certification.verification import (
 from certification.vocabulary import ContactChannel, ContactOutcome
 from console.staff import (
     _actor,
-    _chosen,
     _done,
     _is_date,
     _is_uuid,
     _list_page,
     _page_request,
+    _record_contact,
     _stream_object,
+    _uploaded,
     _version,
     bp,
 )
@@ -90,37 +90,18 @@ def task(task_id: UUID) -> Any:
 def task_contact(task_id: UUID) -> Any:
     """A township clerk records a call, a text, a visit: reached or not (Art. 9)."""
     view = verification_service.get_task(ctx(), _actor(), task_id)
-    form = request.form
-    channel = _chosen(ContactChannel, "channel", "Choose how the person was contacted.")
-    outcome = _chosen(ContactOutcome, "outcome", "Say whether the person was reached.")
-    contacts_service.record_contact_attempt(
-        ctx(),
-        _actor(),
-        view.person.id,
-        channel=channel,
-        outcome=outcome,
-        attempted_at=None,
-        note=(form.get("note") or "").strip()[:500] or None,
-    )
+    _record_contact(view.person.id)
     return _done("已记录联系 / Contact attempt recorded.", "console.task", task_id=task_id)
 
 
 @bp.route("/tasks/<uuid:task_id>/evidence", methods=["POST"])
 def task_evidence_upload(task_id: UUID) -> Any:
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        raise ValidationFailed("Choose a photo or video to upload.", field="file")
-    stream = file.stream
-    kind = sniff(stream.read(16))
-    if kind is None:
-        raise ValidationFailed(
-            "The file is not a photo or video this service keeps (JPEG, PNG, HEIC, MP4, MOV or "
-            "WebM); its content was checked, not its name.",
-            field="file",
-        )
-    stream.seek(0, 2)
-    length = stream.tell()
-    stream.seek(0)
+    stream, length, content_type, extension = _uploaded(
+        "file",
+        "Choose a photo or video to upload.",
+        "The file is not a photo or video this service keeps (JPEG, PNG, HEIC, MP4, MOV or "
+        "WebM); its content was checked, not its name.",
+    )
     verification_service.store_evidence(
         ctx(),
         _actor(),
@@ -128,8 +109,8 @@ def task_evidence_upload(task_id: UUID) -> Any:
         task_id,
         stream=stream,
         length=length,
-        content_type=kind[0],
-        extension=kind[1],
+        content_type=content_type,
+        extension=extension,
     )
     return _done("已上传佐证资料 / Evidence uploaded.", "console.task", task_id=task_id)
 
