@@ -346,17 +346,11 @@ class VerificationTask:
         self.status = TaskStatus.DONE
 
     def settle_by_certification(
-        self,
-        certification_id: UUID,
-        channel: str,
-        on: date,
-        *,
-        actor_id: UUID | None,
-        at: datetime,
+        self, certification_id: UUID, note: str, *, actor_id: UUID | None, at: datetime
     ) -> None:
         """The person certified another way meanwhile: nothing is left to verify, and the
         certification is the task's result (kept as its evidence)."""
-        self.cancel(f"certified ({channel}) on {on.isoformat()}", actor_id, at)
+        self.cancel(note, actor_id, at)
         self.evidence = [f"certification:{certification_id}"]
 
     def cancel(self, note: str, actor_id: UUID | None, at: datetime) -> None:

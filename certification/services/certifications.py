@@ -108,13 +108,10 @@ def certify(
     person.record_certification(certification, ctx.config.period)
     period = person.period(ctx.config.period)
     pending = [e.id for e in person.entitlements if e.status is EntitlementStatus.SUSPENDED]
+    said = f"certified ({channel.value}) on {certified_on.isoformat()}"
     restorations: list[DecisionProposal] = []
     if pending:
-        why = restoration or Restoration(
-            "certification",
-            certification.id,
-            f"certified ({channel.value}) on {certified_on.isoformat()}",
-        )
+        why = restoration or Restoration("certification", certification.id, said)
         restorations = propose_for_each(
             ctx,
             actor,
@@ -130,13 +127,8 @@ def certify(
             },
             certification_id=str(certification.id),
         )
-    closed = _close_settled_tasks(ctx, actor, person, certification)
-    settle_open_visits(
-        ctx,
-        actor,
-        person.id,
-        f"certified ({channel.value}) on {certified_on.isoformat()}",
-    )
+    closed = _close_settled_tasks(ctx, actor, person, certification, said)
+    settle_open_visits(ctx, actor, person.id, said)
     ctx.audit(
         actor,
         "certification.recorded",
@@ -170,18 +162,14 @@ def settle_open_visits(ctx: UseCaseContext, actor: Actor, person_id: UUID, outco
 
 
 def _close_settled_tasks(
-    ctx: UseCaseContext, actor: Actor, person: Person, certification: Certification
+    ctx: UseCaseContext, actor: Actor, person: Person, certification: Certification, said: str
 ) -> list[UUID]:
     """A verification task asks whether the person is alive and entitled; a certification
     answers it, whoever recorded it. Does not commit."""
     closed = []
     for task in ctx.uow.tasks.open_for_person(person.id):
         task.settle_by_certification(
-            certification.id,
-            certification.channel.value,
-            certification.certified_on,
-            actor_id=actor.account_id,
-            at=ctx.clock.now(),
+            certification.id, said, actor_id=actor.account_id, at=ctx.clock.now()
         )
         ctx.audit(
             actor,

@@ -113,21 +113,14 @@ def refer_by_hand(
         raise ValidationFailed("Say why the person must be verified.", field="reason")
     if not person.active():
         raise RuleViolation("This person has no active benefit to verify.")
-    open_tasks = ctx.uow.tasks.open_for_person(person.id)
-    if open_tasks:
+    task = refer_for_verification(
+        ctx, actor, person, source="staff", source_id=None, reason=reason[:1000]
+    )
+    if task is None:
         raise RuleViolation(
             "This person already has an open verification task.",
-            details={"task_id": str(open_tasks[0].id)},
+            details={"task_id": str(ctx.uow.tasks.open_for_person(person.id)[0].id)},
         )
-    task = dispatch_task(
-        ctx,
-        actor,
-        person,
-        work_injury=has_work_injury(person),
-        source="staff",
-        source_id=None,
-        reason=reason[:1000],
-    )
     ctx.uow.commit()
     return task
 
