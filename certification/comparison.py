@@ -364,7 +364,7 @@ def classify(
     nothing is known about a suspended or not-yet-in-scope benefit."""
     alive: list[DepartmentEvent] = []
     lost: list[DepartmentEvent] = []
-    events = list(events)
+    events = [e for e in events if e.event_date <= window.ends_on]  # later data is not known
     for event in events:
         if event.kind in ALIVE_CHANNEL:
             if window.starts_on <= event.event_date <= window.ends_on and counts_as_alive(
@@ -376,7 +376,7 @@ def classify(
             and loss_applies(
                 event.kind, entitlement.kind, entitlement.role, entitlement.relationship
             )
-            and not ended(event, (e for e in events if e.event_date <= window.ends_on))
+            and not ended(event, events)
         ):
             lost.append(event)
     certified = (
