@@ -10,7 +10,7 @@ _NAMED = ("signer_name",)
 
 
 def mask_name(name: str | None) -> str | None:
-    """张秀兰 → 张**, Li Ming → L*******: the first character only."""
+    """张秀兰 → 张**, Li Ming → L******: the first character only."""
     if not name:
         return name
     text = name.strip()

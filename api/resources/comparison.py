@@ -196,8 +196,8 @@ class RunCreateSchema(ma.Schema):
         load_default=None,
         validate=v.Regexp(r"^\d{6}$"),
         metadata={
-            "description": "Compare one district only (default: the city; a district "
-            "operator's runs are always their own district's)."
+            "description": "Compare one district only (default: the city). Operators choose; "
+            "a district/county agency clerk runs only their own district."
         },
     )
 

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from certification.arrears import AmountChange, compute_arrears
 from certification.calendar import YearMonth
-from certification.citizen_id import make_citizen_id
 from tests.integration.conftest import audit_actions, grant, new_person
 from tests.integration.test_comparison_workflow import (
     HEADER,
@@ -25,7 +24,7 @@ from tests.integration.test_comparison_workflow import (
     upload_feed,
     wait_for,
 )
-from tests.integration.test_suspensions_api import contact
+from tests.integration.test_suspensions_api import contact, overdue_person  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 
@@ -46,15 +45,9 @@ def counter(login):
 
 
 @pytest.fixture
-def suspended(clerk):
+def suspended(clerk, overdue_person):  # noqa: F811 - the fixture imported above
     """A pensioner unreachable after the period expired, suspended from 15 December 2025."""
-    person = new_person(clerk, make_citizen_id("500103", date(1948, 2, 2), 71).value)
-    ent = grant(clerk, person["id"], start_date="2010-05-01", monthly_amount_fen=300_000)
-    made = clerk.post(
-        f"/api/persons/{person['id']}/certifications",
-        json={"channel": "partner_bank", "certified_at": "2024-11-10T03:00:00+00:00"},
-    )
-    assert made.status_code == 201, made.get_json()
+    person, ent = overdue_person
     contact(clerk, person["id"], "phone")
     contact(clerk, person["id"], "visit", at="2025-11-25T06:00:00+00:00")
     done = clerk.post(
