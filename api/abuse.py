@@ -92,3 +92,13 @@ def within_limits(address: str | None) -> bool:
     return limiter.allow(
         f"tipoff:addr:{address}", settings.tipoff_per_address_hour, 3600
     ) and limiter.allow("tipoff:all", settings.tipoff_per_minute, 60)
+
+
+def receipt_checks_allowed(address: str | None) -> bool:
+    """Receipt checks: enough for an office checking a pile of receipts, too few to guess
+    codes (60 random bits each)."""
+    rt = runtime()
+    settings, limiter = rt.settings, rt.limiter
+    return limiter.allow(
+        f"receipt:addr:{address}", settings.receipt_checks_per_address_minute, 60
+    ) and limiter.allow("receipt:all", settings.receipt_checks_per_minute, 60)

@@ -25,6 +25,7 @@ from api.resources import (
     entitlements,
     family_review,
     health,
+    notices,
     periods,
     persons,
     selfservice,
@@ -139,6 +140,9 @@ def create_api(runtime: Runtime) -> Flask:
         verification.visits_blp,
         verification.national_blp,
         supervision.blp,
+        notices.me_blp,
+        notices.receipts_blp,
+        notices.outbox_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.docs_assets)

@@ -21,7 +21,7 @@ def ctx() -> UseCaseContext:
         uow = runtime().uow()
         uow.__enter__()
         g._uow = uow
-        g._use_case = UseCaseContext(uow=uow, clock=runtime().clock, config=runtime().procedure)
+        g._use_case = runtime().context(uow)
     use_case: UseCaseContext = g._use_case
     return use_case
 

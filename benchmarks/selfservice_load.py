@@ -321,9 +321,7 @@ def setup_people(env: dict[str, str], count: int) -> list[App]:
         ).get_json()
         with runtime.use_case() as ctx:
             (claim,) = ctx.uow.claims.for_account(UUID(tokens["account"]["id"]))
-            confirm_claim(
-                ctx, runtime.notifier, claim, person, Actor.system("bench"), how="counter"
-            )
+            confirm_claim(ctx, claim, person, Actor.system("bench"), how="counter")
             ctx.uow.commit()
         apps.append(App(tokens["access_token"], str(person.id)))
     runtime.close()

@@ -41,7 +41,17 @@ from certification.model import (
     Suspension,
     VerificationReferral,
 )
+from certification.notices import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    NoticePreferences,
+    Outcome,
+    Reach,
+)
 from certification.periods import PeriodPolicy
+from certification.receipts import Receipt
 from certification.selfservice import BindingStatus, CaseStatus
 from certification.supervision import TipOff, TipOffStatus
 from certification.verification import (
@@ -351,11 +361,91 @@ class EnrolmentRequestRepository(Protocol):
 class ReminderRepository(Protocol):
     def add(self, reminder: Reminder) -> None: ...
 
-    def exists(self, person_id: UUID, due_on: date, days_before: int, channel: str) -> bool: ...
-
     def by_code(self, person_id: UUID, code_hash: str) -> Reminder | None: ...
 
-    def persons_due_on(self, due_on: date, after: UUID | None, limit: int) -> list[UUID]: ...
+    def persons_due_between(
+        self, first: date, last: date, after: tuple[date, UUID] | None, limit: int
+    ) -> list[tuple[UUID, date]]:
+        """People due from ``first`` to ``last``, by (due date, id) after ``after``."""
+        ...
+
+    def stages_sent(self, person_ids: Sequence[UUID]) -> dict[tuple[UUID, date], set[int]]:
+        """The reminder stages already sent, by person and due date."""
+        ...
+
+
+class NoticeRepository(Protocol):
+    def add(self, notice: Notice) -> None:
+        """Queue a notice; one whose key is already queued is left out (same event)."""
+        ...
+
+    def get(self, notice_id: UUID) -> Notice | None: ...
+
+    def by_key(self, key: str) -> Notice | None: ...
+
+    def unrouted(self, limit: int) -> list[Notice]:
+        """Notices not yet routed, locked (others skip them)."""
+        ...
+
+    def reach(self, person_id: UUID) -> Reach | None: ...
+
+    def set_wechat_accepted(self, account_id: UUID, accepted: bool, at: datetime) -> None: ...
+
+    def preferences(self, person_id: UUID) -> NoticePreferences | None: ...
+
+    def add_preferences(self, preferences: NoticePreferences) -> None: ...
+
+    def add_delivery(self, delivery: Delivery) -> None: ...
+
+    def delivery(self, delivery_id: UUID, *, for_update: bool = False) -> Delivery | None: ...
+
+    def claim_due(
+        self, now: datetime, limit: int, *, channels: Sequence[Channel], urgent_only: bool
+    ) -> list[Delivery]:
+        """Pending deliveries due now on these channels, locked (others skip them)."""
+        ...
+
+    def interrupted(self, now: datetime, limit: int) -> list[Delivery]:
+        """Deliveries still sending after their claim ran out, locked."""
+        ...
+
+    def record_attempt(
+        self, delivery_id: UUID, at: datetime, outcome: str, code: str, detail: str
+    ) -> None: ...
+
+    def attempts_of(self, delivery_id: UUID) -> list[dict[str, Any]]: ...
+
+    def inbox(self, person_id: UUID, page: PageRequest) -> Page[Notice]:
+        """The person's notices, newest first (one page)."""
+        ...
+
+    def deliveries_of(self, notice_ids: Sequence[UUID]) -> list[Delivery]: ...
+
+    def find_deliveries(
+        self, *, scope: Scope, status: DeliveryStatus | None, page: PageRequest
+    ) -> Page[Delivery]: ...
+
+    def letters_waiting(self, limit: int) -> list[Delivery]:
+        """Letters not yet printed, locked, by township."""
+        ...
+
+    def add_letter_batch(self, batch: dict[str, Any]) -> None: ...
+
+    def letter_batches(self, scope: Scope, page: PageRequest) -> Page[dict[str, Any]]: ...
+
+    def letter_batch(self, batch_id: UUID) -> dict[str, Any] | None: ...
+
+    def backlog(self) -> dict[str, int]:
+        """Deliveries by status (the operators' view of the outbox)."""
+        ...
+
+
+class ReceiptRepository(Protocol):
+    def add(self, receipt: Receipt) -> None: ...
+
+    def by_code(self, code: str) -> Receipt | None: ...
+
+    def for_certification(self, certification_id: UUID) -> Receipt | None: ...
 
 
 class FeedImportRepository(Protocol):
@@ -596,6 +686,12 @@ class UnitOfWork(Protocol):
     def feed_imports(self) -> FeedImportRepository: ...
 
     @property
+    def notices(self) -> NoticeRepository: ...
+
+    @property
+    def receipts(self) -> ReceiptRepository: ...
+
+    @property
     def comparison(self) -> ComparisonRepository: ...
 
     @property
@@ -667,7 +763,22 @@ class IdentityProvider(Protocol):
         ...
 
 
-class SmsUnavailable(Exception):
+class DeliveryError(Exception):
+    """A channel did not deliver: ``outcome`` says whether to retry, when, or give up."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        outcome: Outcome = Outcome.UNREACHABLE,
+        code: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.outcome, self.code, self.retry_after = outcome, code, retry_after
+
+
+class SmsUnavailable(DeliveryError):
     """The text-message provider refused or could not be reached; nothing was sent."""
 
 
@@ -818,10 +929,50 @@ class TaskQueue(Protocol):
     def enqueue_enrolment(self, request_id: UUID) -> None: ...
 
 
-class Notifier(Protocol):
-    def notify(
-        self, person_id: UUID, kind: str, zh: str, en: str, data: Mapping[str, str]
-    ) -> None: ...
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One delivery as a channel sends it."""
+
+    delivery_id: UUID
+    kind: str
+    language: str
+    address: str  # phone, WeChat openid, app account id
+    title: str
+    body: str
+    params: dict[str, str]  # the template's values, in its order
+    wechat: dict[str, str]
+
+
+class NoticeChannel(Protocol):
+    name: str
+
+    def send(self, message: Outgoing) -> str:
+        """Deliver; returns the provider's reference. Raises DeliveryError."""
+        ...
+
+
+class ReceiptSigner(Protocol):
+    key_id: str
+
+    def sign(self, statement: bytes) -> str:
+        """The base64url Ed25519 signature of ``statement``."""
+        ...
+
+    def verify(self, key_id: str, statement: bytes, signature: str) -> bool: ...
+
+    def public_keys(self) -> dict[str, str]:
+        """key id → base64url raw public key, for offline checks."""
+        ...
+
+
+class Documents(Protocol):
+    """PDFs the service prints: receipts and the townships' letter batches."""
+
+    def receipt_pdf(self, receipt: Receipt, verify_url: str) -> bytes: ...
+
+    def letters_pdf(self, township: str, letters: Sequence[tuple[str, str, str]]) -> bytes:
+        """One page per letter: (address, title, body)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

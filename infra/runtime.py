@@ -19,12 +19,15 @@ from uuid import UUID
 from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from certification.notices import Channel, DeliveryPolicy
 from certification.ports import (
     ComparisonEngine,
+    Documents,
     FaceEngine,
     IdentityProvider,
     NationalTransport,
-    Notifier,
+    NoticeChannel,
+    ReceiptSigner,
     TaskQueue,
 )
 from certification.selfservice import ChallengePolicy, FixedChallengePolicy
@@ -61,6 +64,8 @@ class Runtime:
     _face_engine: FaceEngine | None = None
     _face_engine_lock: threading.Lock = field(default_factory=threading.Lock)
     selfservice_override: SelfServiceConfig | None = None
+    _signer: ReceiptSigner | None = None
+    _notice_channels: dict[Channel, NoticeChannel] | None = None
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
@@ -69,7 +74,12 @@ class Runtime:
     def use_case(self) -> Iterator[UseCaseContext]:
         """An open unit of work with the clock and rules: ``with runtime.use_case() as ctx:``."""
         with self.uow() as uow:
-            yield UseCaseContext(uow=uow, clock=self.clock, config=self.procedure)
+            yield self.context(uow)
+
+    def context(self, uow: SqlUnitOfWork) -> UseCaseContext:
+        """A use-case context over an open unit of work, with this runtime's clock, rules and
+        receipt signer."""
+        return UseCaseContext(uow=uow, clock=self.clock, config=self.procedure, signer=self.signer)
 
     @property
     def object_store(self) -> ObjectStore:
@@ -98,10 +108,66 @@ class Runtime:
         return CeleryTaskQueue(self.queue_app)
 
     @property
-    def notifier(self) -> Notifier:
-        from infra.selfservice_adapters import LoggingNotifier
+    def signer(self) -> ReceiptSigner:
+        """The receipt signer: the configured key, or in development a key file made on
+        first use under the data folder."""
+        if self._signer is None:
+            from infra.documents import Ed25519Signer
 
-        return LoggingNotifier()
+            s = self.settings
+            earlier = [k for k in s.receipt_earlier_public_keys.split(",") if k.strip()]
+            if s.receipt_signing_key is not None:
+                self._signer = Ed25519Signer.from_seed(
+                    s.receipt_signing_key.get_secret_value(), earlier
+                )
+            else:
+                self._signer = Ed25519Signer.from_file(s.resolved_receipt_key_file, earlier)
+        return self._signer
+
+    @property
+    def documents(self) -> Documents:
+        from infra.documents import PdfDocuments
+
+        return PdfDocuments()
+
+    @property
+    def notice_channels(self) -> dict[Channel, NoticeChannel]:
+        """Every channel this deployment can send on (letters are printed, not sent)."""
+        if self._notice_channels is None:
+            from infra.notice_channels import LoggingPush, SmsChannel, WeChatSubscribeChannel
+
+            s = self.settings
+            channels: dict[Channel, NoticeChannel] = {
+                Channel.SMS: SmsChannel(self.sms, s.notice_sms_templates),
+                Channel.PUSH: LoggingPush(),
+            }
+            if s.wechat_appid and s.wechat_secret:
+                channels[Channel.WECHAT] = WeChatSubscribeChannel(
+                    s.wechat_appid,
+                    s.wechat_secret.get_secret_value(),
+                    s.notice_wechat_templates,
+                    api_base=s.wechat_api_base,
+                    page=s.notice_wechat_page,
+                    state=s.notice_wechat_state,
+                )
+            self._notice_channels = channels
+        return self._notice_channels
+
+    def use_notice_channels(self, channels: dict[Channel, NoticeChannel]) -> None:
+        """Channels made elsewhere (tests with stand-in providers, the benchmark)."""
+        self._notice_channels = channels
+
+    @property
+    def delivery_policy(self) -> DeliveryPolicy:
+        s = self.settings
+        quiet_from, quiet_until = s.quiet_hours
+        return DeliveryPolicy(
+            max_failures=s.notice_max_failures,
+            max_age=timedelta(days=s.notice_max_age_days),
+            quiet_from=quiet_from,
+            quiet_until=quiet_until,
+            timezone=s.timezone,
+        )
 
     @property
     def comparison_engine(self) -> ComparisonEngine:

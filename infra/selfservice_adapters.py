@@ -1,10 +1,10 @@
-"""Adapters for the self-service ports: the biometrics engine, Celery, notifications."""
+"""Adapters for the self-service ports: the biometrics engine and Celery."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -130,10 +130,3 @@ def _run_logged(task: Any, run_id: str) -> None:
         task.apply(args=[run_id], throw=True)
     except Exception:  # the run is marked failed with the reason; keep the thread quiet
         log.exception("comparison run %s failed", run_id)
-
-
-class LoggingNotifier:
-    """The default channel: a log line. SMS, WeChat template messages and app push plug in here."""
-
-    def notify(self, person_id: UUID, kind: str, zh: str, en: str, data: Mapping[str, str]) -> None:
-        log.info("notify %s %s: %s / %s %s", person_id, kind, zh, en, dict(data))

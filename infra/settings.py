@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -85,6 +86,25 @@ class Settings(BaseSettings):
     sms_region: str = "ap-guangzhou"  # Tencent only
     sms_endpoint: str | None = None  # default: the provider's public endpoint
     sms_per_minute: int = Field(default=300, ge=1, le=100000)  # codes sent in all, a bill cap
+
+    # Notices (certification/notices.py): the approved template of each kind of notice, as
+    # JSON {"certified": "SMS_123", ...}; a kind with no template is not sent by that channel
+    notice_sms_templates: dict[str, str] = Field(default_factory=dict)
+    notice_wechat_templates: dict[str, str] = Field(default_factory=dict)
+    notice_wechat_page: str = "pages/index/index"  # where a WeChat message opens the app
+    notice_wechat_state: Literal["developer", "trial", "formal"] = "formal"
+    notice_quiet_hours: str = "21:00-08:00"  # local time; only urgent notices go then
+    notice_max_failures: int = Field(default=6, ge=1, le=50)
+    notice_max_age_days: int = Field(default=7, ge=1, le=90)
+    # Receipts: the Ed25519 signing key (base64url of its 32-byte seed) or a file holding
+    # it (made on first use in development); earlier public keys still accepted, comma-
+    # separated; the public address printed on receipts and in their QR codes
+    receipt_signing_key: SecretStr | None = None
+    receipt_signing_key_file: Path | None = None
+    receipt_earlier_public_keys: str = ""
+    public_base_url: str = "http://127.0.0.1:8000"
+    receipt_checks_per_address_minute: int = Field(default=30, ge=1, le=10000)
+    receipt_checks_per_minute: int = Field(default=3000, ge=1, le=1000000)
     # Staff second factor (TOTP): required in production, optional elsewhere
     staff_second_factor: bool | None = None
     totp_issuer: str = "重庆社保认证"
@@ -193,6 +213,10 @@ class Settings(BaseSettings):
                 )
             if self.sms_provider == "log":
                 missing.append("LIFECERT_SMS_PROVIDER=aliyun|tencent")
+            if not self.receipt_signing_key and not self.receipt_signing_key_file:
+                missing.append("LIFECERT_RECEIPT_SIGNING_KEY (or _FILE)")
+            if not self.public_base_url.startswith("https://"):
+                missing.append("LIFECERT_PUBLIC_BASE_URL=https://…")
             if self.staff_second_factor is False:
                 raise SettingsError(
                     "Staff need a second factor in production; "
@@ -233,6 +257,38 @@ class Settings(BaseSettings):
                 "and LIFECERT_S3_SECRET_KEY."
             )
         return self
+
+    @property
+    def quiet_hours(self) -> tuple[time, time]:
+        start, _, end = self.notice_quiet_hours.partition("-")
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+    @model_validator(mode="after")
+    def _notices_parse(self) -> Settings:
+        from certification.notices import NoticeKind
+
+        try:
+            self.quiet_hours  # noqa: B018 - parsed at start
+        except ValueError as err:
+            raise SettingsError(
+                f"LIFECERT_NOTICE_QUIET_HOURS: {err}; write it like 21:00-08:00."
+            ) from err
+        kinds = {k.value for k in NoticeKind}
+        for name, templates in (
+            ("LIFECERT_NOTICE_SMS_TEMPLATES", self.notice_sms_templates),
+            ("LIFECERT_NOTICE_WECHAT_TEMPLATES", self.notice_wechat_templates),
+        ):
+            unknown = sorted(set(templates) - kinds)
+            if unknown:
+                raise SettingsError(
+                    f"{name} names unknown kinds of notice: {', '.join(unknown)} "
+                    f"(known: {', '.join(sorted(kinds))})."
+                )
+        return self
+
+    @property
+    def resolved_receipt_key_file(self) -> Path:
+        return (self.receipt_signing_key_file or self.data_path / "receipt-signing.key").resolve()
 
     @property
     def data_path(self) -> Path:

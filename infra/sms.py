@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from certification.notices import Outcome
 from certification.ports import SmsUnavailable
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,12 @@ class AliyunSms:
         self.now = now
 
     def send_code(self, phone: str, code: str) -> None:
+        self.send_template(phone, self.template_code, {"code": code})
+
+    def send_template(
+        self, phone: str, template: str, values: Mapping[str, str], out_id: str = ""
+    ) -> str:
+        """One message from an approved template; returns the provider's BizId."""
         params = {
             "AccessKeyId": self.access_key_id,
             "Action": "SendSms",
@@ -103,11 +110,13 @@ class AliyunSms:
             "SignatureMethod": "HMAC-SHA1",
             "SignatureNonce": uuid.uuid4().hex,
             "SignatureVersion": "1.0",
-            "TemplateCode": self.template_code,
-            "TemplateParam": json.dumps({"code": code}, separators=(",", ":")),
+            "TemplateCode": template,
+            "TemplateParam": json.dumps(dict(values), ensure_ascii=False, separators=(",", ":")),
             "Timestamp": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": "2017-05-25",
         }
+        if out_id:
+            params["OutId"] = out_id  # the provider echoes it in delivery reports
         params["Signature"] = rpc_signature(params, self.secret)
         body = urllib.parse.urlencode(params, quote_via=urllib.parse.quote).encode("ascii")
         answer = _post(
@@ -116,11 +125,37 @@ class AliyunSms:
             {"Content-Type": "application/x-www-form-urlencoded"},
             self.timeout,
         )
-        if answer.get("Code") != "OK":
+        code = str(answer.get("Code", ""))
+        if code != "OK":
             raise SmsUnavailable(
-                f"Alibaba Cloud SMS refused the message: {answer.get('Code')} "
-                f"{answer.get('Message', '')}".strip()
+                f"Alibaba Cloud SMS refused the message: {code} "
+                f"{answer.get('Message', '')}".strip(),
+                outcome=aliyun_outcome(code),
+                code=code,
+                retry_after=60.0 if aliyun_outcome(code) is Outcome.RATE_LIMITED else None,
             )
+        return str(answer.get("BizId", ""))
+
+
+def aliyun_outcome(code: str) -> Outcome:
+    """Dysmsapi's error codes sorted: limits wait, a wrong number or template never passes,
+    the rest (balance, the provider's own errors, credentials) are retried and counted."""
+    if code in ("isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL") or code.startswith(
+        "Throttling"
+    ):
+        return Outcome.RATE_LIMITED
+    if code in (
+        "isv.MOBILE_NUMBER_ILLEGAL",
+        "isv.BLACK_KEY_CONTROL_LIMIT",
+        "isv.TEMPLATE_MISSING_PARAMETERS",
+        "isv.SMS_TEMPLATE_ILLEGAL",
+        "isv.SMS_SIGNATURE_ILLEGAL",
+        "isv.INVALID_PARAMETERS",
+        "isv.PARAM_LENGTH_LIMIT",
+        "isv.INVALID_JSON_PARAM",
+    ):
+        return Outcome.REFUSED
+    return Outcome.FAILED
 
 
 # --- Tencent Cloud ---------------------------------------------------------------------------
@@ -202,17 +237,23 @@ class TencentSms:
         self.now = now
 
     def send_code(self, phone: str, code: str) -> None:
-        payload = json.dumps(
-            {
-                "PhoneNumberSet": [f"+86{phone}"],
-                "SmsSdkAppId": self.sdk_app_id,
-                "SignName": self.sign_name,
-                "TemplateId": self.template_id,
-                "TemplateParamSet": [code],
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        self.send_template(phone, self.template_id, {"code": code})
+
+    def send_template(
+        self, phone: str, template: str, values: Mapping[str, str], out_id: str = ""
+    ) -> str:
+        """One message from an approved template (its parameters in order); returns the
+        provider's SerialNo."""
+        body: dict[str, Any] = {
+            "PhoneNumberSet": [f"+86{phone}"],
+            "SmsSdkAppId": self.sdk_app_id,
+            "SignName": self.sign_name,
+            "TemplateId": template,
+            "TemplateParamSet": list(values.values()),
+        }
+        if out_id:
+            body["SessionContext"] = out_id  # echoed back in status reports
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         timestamp = int(self.now().timestamp())
         headers = {
             "Authorization": tc3_authorization(
@@ -234,16 +275,55 @@ class TencentSms:
         response = answer.get("Response") or {}
         if "Error" in response:
             error = response["Error"]
+            code = str(error.get("Code", ""))
             raise SmsUnavailable(
-                f"Tencent Cloud SMS refused the message: {error.get('Code')} "
-                f"{error.get('Message', '')}".strip()
+                f"Tencent Cloud SMS refused the message: {code} {error.get('Message', '')}".strip(),
+                outcome=tencent_outcome(code),
+                code=code,
+                retry_after=tencent_wait(code),
             )
         statuses = response.get("SendStatusSet") or [{}]
-        if statuses[0].get("Code") != "Ok":
+        code = str(statuses[0].get("Code", ""))
+        if code != "Ok":
             raise SmsUnavailable(
-                f"Tencent Cloud SMS did not send the message: {statuses[0].get('Code')} "
-                f"{statuses[0].get('Message', '')}".strip()
+                f"Tencent Cloud SMS did not send the message: {code} "
+                f"{statuses[0].get('Message', '')}".strip(),
+                outcome=tencent_outcome(code),
+                code=code,
+                retry_after=tencent_wait(code),
             )
+        return str(statuses[0].get("SerialNo", ""))
+
+
+def tencent_outcome(code: str) -> Outcome:
+    if code == "RequestLimitExceeded" or code.startswith("LimitExceeded."):
+        return Outcome.RATE_LIMITED
+    if code in (
+        "InvalidParameterValue.IncorrectPhoneNumber",
+        "FailedOperation.PhoneNumberInBlacklist",
+        "FailedOperation.TemplateIncorrectOrUnapproved",
+        "FailedOperation.SignatureIncorrectOrUnapproved",
+        "InvalidParameterValue.TemplateParameterFormatError",
+        "InvalidParameterValue.TemplateParameterLengthLimit",
+        "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+    ):
+        return Outcome.REFUSED
+    return Outcome.FAILED
+
+
+_TENCENT_WAIT = {
+    "LimitExceeded.PhoneNumberThirtySecondLimit": 30.0,
+    "LimitExceeded.PhoneNumberOneHourLimit": 3600.0,
+    "LimitExceeded.PhoneNumberDailyLimit": 6 * 3600.0,
+    "LimitExceeded.PhoneNumberSameContentDailyLimit": 6 * 3600.0,
+    "RequestLimitExceeded": 1.0,
+}
+
+
+def tencent_wait(code: str) -> float | None:
+    if code in _TENCENT_WAIT:
+        return _TENCENT_WAIT[code]
+    return 60.0 if tencent_outcome(code) is Outcome.RATE_LIMITED else None
 
 
 # --- the demo ---------------------------------------------------------------------------------
@@ -263,6 +343,12 @@ class LoggingSms:
         log.warning("demo SMS to %s******%s: sign-in code %s", phone[:3], phone[-2:], code)
         with self._lock:
             self._last[phone] = code
+
+    def send_template(
+        self, phone: str, template: str, values: Mapping[str, str], out_id: str = ""
+    ) -> str:
+        log.info("demo SMS to %s******%s: %s %s", phone[:3], phone[-2:], template, dict(values))
+        return f"log-{out_id}"
 
     def last_code(self, phone: str) -> str | None:
         with self._lock:

@@ -194,7 +194,29 @@ def serve(
     if demo:
         _print_demo_logins(settings)
         _print_demo_pensioner(runtime)
+    if not settings.broker_url:
+        _embedded_outbox(runtime)
     waitress_serve(app, host=host, port=port, threads=threads, ident="lifecert")
+
+
+def _embedded_outbox(runtime: Runtime, every: float = 15.0) -> None:
+    """With no broker (the embedded mode) there is no beat: a background thread delivers the
+    outbox every ``every`` seconds."""
+    import logging
+    import threading
+    import time
+
+    from certification.services.notices import deliver_notices
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                deliver_notices(runtime.use_case, runtime.notice_channels, runtime.delivery_policy)
+            except Exception:  # keep serving; the next pass tries again
+                logging.getLogger(__name__).exception("notice outbox pass failed")
+
+    threading.Thread(target=loop, name="notice-outbox", daemon=True).start()
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -409,21 +431,56 @@ def evidence_sweep() -> None:
 
 @main.group()
 def reminders() -> None:
-    """Reminders before the due date."""
+    """Reminders before and on the due date, and once overdue."""
 
 
 @reminders.command("send")
 def reminders_send() -> None:
-    """Send today's reminders (60, 30 and 7 days before each due date); safe to rerun."""
+    """Queue today's reminders (and any a missed day left unsent); safe to rerun."""
     from certification.services.reminders import send_due_reminders
 
     runtime = _runtime()
     try:
         with runtime.use_case() as ctx:
-            sent = send_due_reminders(ctx, runtime.notifier)
+            sent = send_due_reminders(ctx)
     finally:
         runtime.close()
-    click.echo(f"sent {sent} reminders")
+    click.echo(f"queued {sent} reminders")
+
+
+@main.group()
+def notices() -> None:
+    """The notice outbox."""
+
+
+@notices.command("deliver")
+def notices_deliver() -> None:
+    """One pass of the outbox: route new notices and send what is due."""
+    from certification.services.notices import deliver_notices
+
+    runtime = _runtime()
+    try:
+        report = deliver_notices(runtime.use_case, runtime.notice_channels, runtime.delivery_policy)
+    finally:
+        runtime.close()
+    click.echo(
+        f"routed {report.routed}, delivered {report.delivered}, retrying {report.retrying}, "
+        f"dead {report.dead}, uncertain {report.uncertain}"
+    )
+
+
+@notices.command("letters")
+def notices_letters() -> None:
+    """Print the waiting letters: one PDF per township, stored for its staff."""
+    from certification.services.notices import print_letters
+
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            batches = print_letters(ctx, runtime.documents, runtime.object_store)
+    finally:
+        runtime.close()
+    click.echo(f"{len(batches)} batches, {sum(b['letters'] for b in batches)} letters")
 
 
 @main.group()

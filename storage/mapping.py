@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy.orm import registry, relationship
 
-from certification import claims, model, supervision, verification
+from certification import claims, model, notices, receipts, supervision, verification
 from storage import schema
 
 mapper_registry = registry(metadata=schema.metadata)
@@ -90,6 +90,18 @@ def start_mappers() -> None:
         mapper_registry.map_imperatively(model.VerificationReferral, schema.verification_referrals)
         mapper_registry.map_imperatively(model.EnrolmentRequest, schema.enrolment_requests)
         mapper_registry.map_imperatively(model.Reminder, schema.reminders)
+        mapper_registry.map_imperatively(notices.Notice, schema.notices)
+        mapper_registry.map_imperatively(
+            notices.Delivery,
+            schema.notice_deliveries,
+            version_id_col=schema.notice_deliveries.c.version,
+        )
+        mapper_registry.map_imperatively(
+            notices.NoticePreferences,
+            schema.notice_preferences,
+            version_id_col=schema.notice_preferences.c.version,
+        )
+        mapper_registry.map_imperatively(receipts.Receipt, schema.receipts)
         mapper_registry.map_imperatively(
             verification.VerificationTask,
             schema.verification_tasks,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from certification.claims import ClaimStatus
+from certification.notices import Channel, DeliveryStatus, Language, NoticeKind, Recipient
 from certification.regions import RegionLevel
 from certification.selfservice import (
     AttemptStatus,
@@ -495,6 +496,131 @@ reminders = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("person_id", "due_on", "days_before", "channel", name="uq_reminders_once"),
     sa.Index("ix_reminders_code", "code_hash"),
+)
+
+# --- Notices (the outbox), their deliveries, and certification receipts -------------
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("kind", enum_column(NoticeKind, "notice_kind"), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("urgent", sa.Boolean, nullable=False),
+    sa.Column("routed_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("key", name="uq_notices_key"),
+    sa.Index("ix_notices_person", "person_id", "created_at"),
+    sa.Index(
+        "ix_notices_unrouted",
+        "created_at",
+        postgresql_where=sa.text("routed_at IS NULL"),
+        sqlite_where=sa.text("routed_at IS NULL"),
+    ),
+)
+
+notice_deliveries = sa.Table(
+    "notice_deliveries",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("notice_id", sa.Uuid, sa.ForeignKey("notices.id"), nullable=False),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("recipient", enum_column(Recipient, "notice_recipient", length=16), nullable=False),
+    sa.Column("account_id", sa.Uuid),
+    sa.Column("channel", enum_column(Channel, "notice_channel", length=16), nullable=False),
+    sa.Column(
+        "status", enum_column(DeliveryStatus, "notice_delivery_status", length=16), nullable=False
+    ),
+    sa.Column("urgent", sa.Boolean, nullable=False),
+    sa.Column("district_code", sa.String(12), nullable=False),
+    sa.Column("township_code", sa.String(12)),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("claimed_until", UTCDateTime),
+    sa.Column("claim_token", sa.String(32)),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("provider_ref", sa.String(128)),
+    sa.Column("letter_batch_id", sa.Uuid),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint(
+        "notice_id", "recipient", "account_id", "channel", name="uq_notice_deliveries_once"
+    ),
+    sa.Index("ix_notice_deliveries_notice", "notice_id"),
+    sa.Index(
+        "ix_notice_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index("ix_notice_deliveries_status", "status", "created_at"),
+)
+
+notice_attempts = sa.Table(
+    "notice_attempts",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("delivery_id", sa.Uuid, sa.ForeignKey("notice_deliveries.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False),
+    sa.Index("ix_notice_attempts_delivery", "delivery_id", "at"),
+)
+
+notice_preferences = sa.Table(
+    "notice_preferences",
+    metadata,
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), primary_key=True),
+    sa.Column("channels", sa.JSON, nullable=False),
+    sa.Column("language", enum_column(Language, "notice_language", length=8), nullable=False),
+    sa.Column("family_copy", sa.Boolean, nullable=False),
+    sa.Column("updated_by", sa.Uuid),
+    sa.Column("updated_at", UTCDateTime),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# a mini-program user's answer to wx.requestSubscribeMessage (long-term subscription for
+# government services); a send refused with 43101 turns it off
+wechat_subscriptions = sa.Table(
+    "wechat_subscriptions",
+    metadata,
+    sa.Column("account_id", sa.Uuid, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("accepted", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+letter_batches = sa.Table(
+    "letter_batches",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("district_code", sa.String(12), nullable=False),
+    sa.Column("township_code", sa.String(12)),
+    sa.Column("letters", sa.Integer, nullable=False),
+    sa.Column("file_key", sa.String(300), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_letter_batches_scope", "district_code", "created_at"),
+)
+
+receipts = sa.Table(
+    "receipts",
+    metadata,
+    sa.Column("code", sa.String(20), primary_key=True),
+    sa.Column("certification_id", sa.Uuid, sa.ForeignKey("certifications.id"), nullable=False),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("masked_name", sa.String(64), nullable=False),
+    sa.Column("certified_on", sa.Date, nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("next_due_on", sa.Date),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("certification_id", name="uq_receipts_certification_id"),
+    sa.Index("ix_receipts_person", "person_id", "issued_at"),
 )
 
 # --- Information comparison and verification (Art. 11-21) -------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -233,24 +234,35 @@ class SqlReminderRepository:
     def add(self, reminder: Reminder) -> None:
         self.session.add(reminder)
 
-    def exists(self, person_id: UUID, due_on: date, days_before: int, channel: str) -> bool:
-        t = schema.reminders
-        stmt = sa.select(sa.func.count()).where(
-            t.c.person_id == person_id,
-            t.c.due_on == due_on,
-            t.c.days_before == days_before,
-            t.c.channel == channel,
-        )
-        return bool(self.session.scalar(stmt))
-
     def by_code(self, person_id: UUID, code_hash: str) -> Reminder | None:
         t = schema.reminders
         stmt = sa.select(Reminder).where(t.c.person_id == person_id, t.c.code_hash == code_hash)
         return self.session.scalars(stmt).first()
 
-    def persons_due_on(self, due_on: date, after: UUID | None, limit: int) -> list[UUID]:
+    def persons_due_between(
+        self, first: date, last: date, after: tuple[date, UUID] | None, limit: int
+    ) -> list[tuple[UUID, date]]:
         p = schema.persons
-        stmt = sa.select(p.c.id).where(p.c.due_on == due_on).order_by(p.c.id).limit(limit)
+        stmt = (
+            sa.select(p.c.id, p.c.due_on)
+            .where(p.c.due_on >= first, p.c.due_on <= last)
+            .order_by(p.c.due_on, p.c.id)
+            .limit(limit)
+        )
         if after is not None:
-            stmt = stmt.where(p.c.id > after)
-        return list(self.session.scalars(stmt))
+            stmt = stmt.where(sa.tuple_(p.c.due_on, p.c.id) > sa.tuple_(after[0], after[1]))
+        return [(r.id, r.due_on) for r in self.session.execute(stmt)]
+
+    def stages_sent(self, person_ids: Sequence[UUID]) -> dict[tuple[UUID, date], set[int]]:
+        if not person_ids:
+            return {}
+        t = schema.reminders
+        rows = self.session.execute(
+            sa.select(t.c.person_id, t.c.due_on, t.c.days_before).where(
+                t.c.person_id.in_(list(person_ids))
+            )
+        )
+        sent: dict[tuple[UUID, date], set[int]] = {}
+        for r in rows:
+            sent.setdefault((r.person_id, r.due_on), set()).add(r.days_before)
+        return sent

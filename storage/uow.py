@@ -21,6 +21,7 @@ from storage.identity_repos import (
     SqlOneTimeCodeRepository,
     SqlUsedTokenRepository,
 )
+from storage.notice_repos import SqlNoticeRepository, SqlReceiptRepository
 from storage.reports import SqlReportRepository
 from storage.repositories import (
     SqlAccountRepository,
@@ -82,6 +83,8 @@ class SqlUnitOfWork:
         self.referrals = SqlVerificationReferralRepository(session)
         self.enrolments = SqlEnrolmentRequestRepository(session)
         self.reminders = SqlReminderRepository(session)
+        self.notices = SqlNoticeRepository(session)
+        self.receipts = SqlReceiptRepository(session)
         self.feed_imports = SqlFeedImportRepository(session)
         self.comparison = SqlComparisonRepository(session)
         self.tasks = SqlVerificationTaskRepository(session)

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the unit of work and its repositories, the clock and the notifier,
+"""In-memory stand-ins for the unit of work and its repositories, the clock and the outbox,
 so use cases run in milliseconds without a database (PostgreSQL stays for SQL, concurrency
 and migrations: tests/integration).
 
@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from certification.access import Actor
+from certification.notices import Notice
 from certification.ports import ObjectMissing
 from certification.selfservice import ATTEMPT_LIFECYCLE, AttemptStatus, CaseStatus
 from certification.services.context import ProcedureConfig, UseCaseContext
@@ -272,6 +273,8 @@ class FakeUnitOfWork:
         self.refresh_tokens = FakeSessions()
         self.console_sessions = self.refresh_tokens
         self.audit = FakeAuditLog()
+        self.notices = FakeNotices()
+        self.receipts = FakeReceipts()
         self.commits = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -293,12 +296,42 @@ class FakeUnitOfWork:
         return None  # everything is in memory already
 
 
-class FakeNotifier:
-    def __init__(self) -> None:
-        self.sent: list[tuple[UUID, str]] = []
+class FakeNotices:
+    """The outbox in memory: what use cases told whom (routing and delivery are tested on
+    PostgreSQL with the providers' stand-ins)."""
 
-    def notify(self, person_id: UUID, kind: str, zh: str, en: str, data: Any) -> None:
-        self.sent.append((person_id, kind))
+    def __init__(self) -> None:
+        self.notices: dict[str, Notice] = {}
+
+    def add(self, notice: Notice) -> None:
+        self.notices.setdefault(notice.key, notice)
+
+    def by_key(self, key: str) -> Notice | None:
+        return self.notices.get(key)
+
+    def told(self, person_id: UUID | None = None) -> list[str]:
+        """The kinds of notice queued (for one person), in order."""
+        return [
+            n.kind.value
+            for n in self.notices.values()
+            if person_id is None or n.person_id == person_id
+        ]
+
+
+class FakeReceipts:
+    def __init__(self) -> None:
+        self.items: dict[str, Any] = {}
+
+    def add(self, receipt: Any) -> None:
+        self.items[receipt.code] = receipt
+
+    def by_code(self, code: str) -> Any:
+        return self.items.get(code)
+
+    def for_certification(self, certification_id: UUID) -> Any:
+        return next(
+            (r for r in self.items.values() if r.certification_id == certification_id), None
+        )
 
 
 def use_case(now: datetime | None = None) -> UseCaseContext:
@@ -306,7 +339,16 @@ def use_case(now: datetime | None = None) -> UseCaseContext:
         uow=FakeUnitOfWork(),  # type: ignore[arg-type]
         clock=FakeClock(now or datetime(2026, 12, 1, 9, tzinfo=UTC)),
         config=ProcedureConfig(),
+        signer=_signer(),
     )
+
+
+def _signer() -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from infra.documents import Ed25519Signer
+
+    return Ed25519Signer(Ed25519PrivateKey.generate(), {})
 
 
 def staff(*roles: str, scope: str = "500103", account_id: UUID | None = None) -> Actor:

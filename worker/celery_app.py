@@ -68,6 +68,14 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "lifecert.reminders.send",
             "schedule": crontab(hour=9, minute=0),
         },
+        "notices-outbox": {
+            "task": "lifecert.notices.deliver",
+            "schedule": 30.0,
+        },
+        "letters-daily": {
+            "task": "lifecert.notices.letters",
+            "schedule": crontab(hour=6, minute=30),
+        },
         "expired-periods-daily": {
             "task": "lifecert.periods.expired",
             "schedule": crontab(hour=4, minute=0),

@@ -75,7 +75,6 @@ def process_attempt(self: Any, attempt_id: str) -> dict[str, str]:
             rt.use_case,
             rt.face_engine,
             rt.object_store,
-            rt.notifier,
             rt.selfservice,
             UUID(attempt_id),
         )
@@ -133,13 +132,42 @@ def sweep_evidence(self: Any) -> dict[str, int]:
 
 @shared_task(name="lifecert.reminders.send", soft_time_limit=3300, time_limit=3600, bind=True)
 def send_reminders(self: Any) -> dict[str, int]:
-    """Reminders 60, 30 and 7 days before the due date, each with a checkable code."""
+    """Reminders before and on the due date and once overdue, caught up when a day was
+    missed, each with a checkable code (queued in the outbox)."""
     from certification.services.reminders import send_due_reminders
 
     rt = runtime_of(self.app)
     with rt.use_case() as ctx:
-        sent = send_due_reminders(ctx, rt.notifier)
+        sent = send_due_reminders(ctx)
     return {"sent": sent}
+
+
+@shared_task(name="lifecert.notices.deliver", soft_time_limit=240, time_limit=300, bind=True)
+def deliver_notices(self: Any) -> dict[str, Any]:
+    """One pass of the notice outbox (every 30 s by beat; overlapping passes skip each
+    other's rows)."""
+    from certification.services.notices import deliver_notices as run
+
+    rt = runtime_of(self.app)
+    report = run(rt.use_case, rt.notice_channels, rt.delivery_policy)
+    return {
+        "routed": report.routed,
+        "delivered": report.delivered,
+        "retrying": report.retrying,
+        "dead": report.dead,
+        "uncertain": report.uncertain,
+    }
+
+
+@shared_task(name="lifecert.notices.letters", soft_time_limit=3300, time_limit=3600, bind=True)
+def print_letters(self: Any) -> dict[str, int]:
+    """The day's letters for people no phone reaches: one PDF per township for its staff."""
+    from certification.services.notices import print_letters as run
+
+    rt = runtime_of(self.app)
+    with retried_on_outage(self, "letters"), rt.use_case() as ctx:
+        batches = run(ctx, rt.documents, rt.object_store)
+    return {"batches": len(batches), "letters": sum(b["letters"] for b in batches)}
 
 
 @shared_task(

@@ -106,7 +106,6 @@ class CounterLink(MethodView):
         return claims.link_at_counter(
             ctx(),
             current_actor(),
-            rt.notifier,
             claim_id,
             citizen_id_seen=data["citizen_id_seen"],
             name_seen=data["name_seen"],

@@ -277,7 +277,6 @@ class CaseDecision(MethodView):
         case = review.decide_case(
             ctx(),
             current_actor(),
-            runtime().notifier,
             case_id,
             decision=data["decision"],
             comment=data["comment"],

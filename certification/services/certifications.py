@@ -11,11 +11,15 @@ from certification.access import Actor
 from certification.citizen_id import CitizenId
 from certification.errors import NotFound, RuleViolation, ValidationFailed
 from certification.model import Certification, Person
+from certification.notices import NoticeKind
 from certification.periods import CertificationPeriod
 from certification.ports import Page, PageRequest
+from certification.receipts import Receipt
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
 from certification.services.persons import load_person, normalise_name
 from certification.services.proposing import propose_for_each
+from certification.services.receipts import issue_receipt
 from certification.verification import DecisionProposal, ProposalKind
 from certification.vocabulary import (
     STAFF_RECORDABLE_CHANNELS,
@@ -46,6 +50,7 @@ class CertificationOutcome:
     restorations: list[DecisionProposal] = field(default_factory=list)
     # open verification tasks the certification made needless (closed with it as result)
     tasks_closed: list[UUID] = field(default_factory=list)
+    receipt: Receipt | None = None  # the signed receipt the person is sent
 
 
 def _clean_evidence(evidence: list[str] | None) -> list[str]:
@@ -129,6 +134,7 @@ def certify(
         )
     closed = _close_settled_tasks(ctx, actor, person, certification, said)
     settle_open_visits(ctx, actor, person.id, said)
+    receipt = _tell_certified(ctx, person, certification, period)
     ctx.audit(
         actor,
         "certification.recorded",
@@ -143,7 +149,34 @@ def certify(
         restoration_proposals=[str(p.id) for p in restorations],
         tasks_closed=[str(t) for t in closed],
     )
-    return CertificationOutcome(certification, period, pending, restorations, closed)
+    return CertificationOutcome(certification, period, pending, restorations, closed, receipt)
+
+
+def _tell_certified(
+    ctx: UseCaseContext,
+    person: Person,
+    certification: Certification,
+    period: CertificationPeriod | None,
+) -> Receipt | None:
+    """The person is told, with the next due date and the receipt's code. A certification
+    from the comparison of department data is not announced (the person did nothing; a
+    message out of the blue is what scammers send): its receipt is issued when the person
+    asks, and the reminders tell the next due date (decision 0016)."""
+    if certification.channel is CertificationChannel.DATA_COMPARISON:
+        return None
+    due = period.due_on if period else None
+    ctx.uow.flush()  # the receipt refers to the certification
+    receipt = issue_receipt(ctx, person, certification, due)
+    tell(
+        ctx,
+        person,
+        NoticeKind.CERTIFIED,
+        key=str(certification.id),
+        certified_on=certification.certified_on,
+        next_due_on=due or "-",
+        receipt=receipt.code if receipt else "-",
+    )
+    return receipt
 
 
 def settle_open_visits(ctx: UseCaseContext, actor: Actor, person_id: UUID, outcome: str) -> None:

@@ -11,7 +11,7 @@ from certification.citizen_id import CitizenId
 from certification.claims import Claim, ClaimStatus, target_hash
 from certification.errors import AccessDenied, NotFound, RuleViolation, ValidationFailed
 from certification.model import Account
-from certification.ports import EvidenceStore, Notifier, Page, PageRequest
+from certification.ports import EvidenceStore, Page, PageRequest
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person, normalise_name
 from certification.services.selfservice import (
@@ -74,7 +74,6 @@ def start_claim_check(
 def link_at_counter(
     ctx: UseCaseContext,
     actor: Actor,
-    notifier: Notifier,
     claim_id: UUID,
     *,
     citizen_id_seen: str,
@@ -104,7 +103,7 @@ def link_at_counter(
     if not actor.has_role(StaffRole.COUNTER) and not actor.sees_region(person.region_code):
         raise AccessDenied("The person is registered outside your region; use a city counter.")
     claim.person_id = person.id
-    account = confirm_claim(ctx, notifier, claim, person, actor, how="counter")
+    account = confirm_claim(ctx, claim, person, actor, how="counter")
     ctx.uow.commit()
     return account
 

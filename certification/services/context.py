@@ -9,7 +9,7 @@ from uuid import UUID
 from certification.access import Actor
 from certification.comparison import WindowReading
 from certification.periods import PeriodPolicy
-from certification.ports import Clock, UnitOfWork
+from certification.ports import Clock, ReceiptSigner, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,9 @@ class UseCaseContext:
     uow: UnitOfWork
     clock: Clock
     config: ProcedureConfig
+    # signs certification receipts; None where no receipt is issued (a comparison run's
+    # certifications get theirs when the person first asks)
+    signer: ReceiptSigner | None = None
 
     def audit(
         self,

@@ -9,7 +9,9 @@ from uuid import UUID
 
 from certification.access import Actor
 from certification.model import Entitlement, Person
+from certification.notices import NoticeKind
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
 from certification.verification import DecisionProposal, ProposalKind, ProposalStatus
 from certification.vocabulary import EntitlementStatus
 
@@ -48,6 +50,16 @@ def open_proposal(
         created_at=ctx.clock.now(),
     )
     ctx.uow.proposals.add(proposal)
+    if kind is ProposalKind.SUSPEND:
+        # one notice per event, however many benefits it concerns: the person can still
+        # show they qualify before a clerk decides
+        tell(
+            ctx,
+            person,
+            NoticeKind.SUSPENSION_PROPOSED,
+            key=f"{person.id}:{source}:{source_id or ctx.clock.today().isoformat()}",
+            why=str(evidence.get("reason_code") or "other"),
+        )
     ctx.audit(
         actor,
         "proposal.created",

@@ -1,4 +1,5 @@
-"""Reminders before the due date (认证提醒), each with a code the app can check.
+"""Reminders before and on the due date, and once overdue (认证提醒), each with a code the
+app can check.
 
 Scammers imitate official reminders ("your pension will stop, click here"). Each real
 reminder carries a short code; the person can type it into the official app, which says
@@ -16,55 +17,63 @@ from uuid import UUID
 from certification.access import Actor
 from certification.errors import AccessDenied
 from certification.model import Reminder
-from certification.ports import Notifier
+from certification.notices import (
+    CATCH_UP_DAYS,
+    OVERDUE_STAGE,
+    REMINDER_DAYS,
+    NoticeKind,
+    reminder_stage,
+)
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
 from certification.services.persons import load_person
 from certification.vocabulary import AccountKind
 
-DAYS_BEFORE = (60, 30, 7)
+CHANNEL = "notice"  # reminders go through the outbox, on the channels the person chose
 
 
 def _hash(person_id: UUID, code: str) -> str:
     return hashlib.sha256(f"{person_id}:{code}".encode()).hexdigest()
 
 
-def send_due_reminders(
-    ctx: UseCaseContext,
-    notifier: Notifier,
-    *,
-    channel: str = "default",
-    days_before: tuple[int, ...] = DAYS_BEFORE,
-    batch: int = 500,
-) -> int:
-    """Send each person due in exactly 60, 30 or 7 days one reminder (once, whatever reruns)."""
+def send_due_reminders(ctx: UseCaseContext, *, batch: int = 500) -> int:
+    """Tell each person whose reminder day has come: 60, 30 and 7 days before the due date,
+    on it, and the day after (overdue). A day the job did not run is caught up: every stage
+    whose day has passed and was not sent is sent once, as one message (the most urgent),
+    so nobody gets two reminders in a day. Safe to rerun. Commits per batch."""
     today = ctx.clock.today()
-    sent = 0
-    for days in days_before:
-        due_on = today + timedelta(days=days)
-        after: UUID | None = None
-        while ids := ctx.uow.reminders.persons_due_on(due_on, after, batch):
-            after = ids[-1]
-            for person_id in ids:
-                if ctx.uow.reminders.exists(person_id, due_on, days, channel):
-                    continue
-                person = load_person(ctx, person_id)
-                if not person.in_force():
-                    continue
-                code = f"{secrets.randbelow(10**6):06d}"
+    first = today - timedelta(days=CATCH_UP_DAYS)
+    last = today + timedelta(days=max(REMINDER_DAYS))
+    after: tuple[date, UUID] | None = None
+    told = 0
+    while rows := ctx.uow.reminders.persons_due_between(first, last, after, batch):
+        after = rows[-1][1], rows[-1][0]
+        sent = ctx.uow.reminders.stages_sent([person_id for person_id, _ in rows])
+        for person_id, due_on in rows:
+            stage = reminder_stage(due_on, today, sent.get((person_id, due_on), set()))
+            if stage is None:
+                continue
+            person = load_person(ctx, person_id)
+            if not person.active():
+                continue  # suspended or ended: they hear about that instead
+            send, covered = stage
+            code = f"{secrets.randbelow(10**6):06d}"
+            for days in covered:
                 ctx.uow.reminders.add(
-                    Reminder(person.id, due_on, days, channel, _hash(person.id, code))
+                    Reminder(person.id, due_on, days, CHANNEL, _hash(person.id, code))
                 )
-                ctx.uow.commit()  # recorded first: the code is checkable once it is sent
-                notifier.notify(
-                    person.id,
-                    "certification_due",
-                    f"{person.name}，您的待遇资格认证将于{due_on.isoformat()}到期，请用官方App或到服务网点认证。核验码{code}",
-                    f"{person.name}, your certification is due on {due_on.isoformat()}. "
-                    f"Certify with the official app or at a service point. Check code {code}",
-                    {"code": code, "due_on": due_on.isoformat(), "days_before": str(days)},
-                )
-                sent += 1
-    return sent
+            tell(
+                ctx,
+                person,
+                NoticeKind.OVERDUE if send == OVERDUE_STAGE else NoticeKind.REMINDER,
+                key=f"{person.id}:{due_on.isoformat()}:{send}",
+                due_on=due_on,
+                code=code,
+                days_before=send,
+            )
+            told += 1
+        ctx.uow.commit()
+    return told
 
 
 @dataclass(frozen=True, slots=True)

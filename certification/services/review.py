@@ -18,10 +18,12 @@ from certification.errors import (
     ValidationFailed,
 )
 from certification.model import Attempt, Person, ReviewCase, VerificationReferral
-from certification.ports import EvidenceStore, Notifier, Page, PageRequest
+from certification.notices import NoticeKind
+from certification.ports import EvidenceStore, Page, PageRequest
 from certification.selfservice import CaseStatus
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
 from certification.services.persons import load_person
 from certification.services.records import check_version, found
 from certification.services.verification import refer_for_verification
@@ -115,7 +117,6 @@ def case_version(ctx: UseCaseContext, case_id: UUID) -> int | None:
 def decide_case(
     ctx: UseCaseContext,
     actor: Actor,
-    notifier: Notifier,
     case_id: UUID,
     *,
     decision: str,
@@ -166,13 +167,12 @@ def decide_case(
         reason=comment,
         person_id=str(person.id),
     )
+    tell(
+        ctx,
+        person,
+        NoticeKind.REVIEW_DECIDED,
+        key=str(case.id),
+        outcome={"approve": "approved", "reject": "rejected"}.get(decision, "retake"),
+    )
     ctx.uow.commit()
-    if decision == "retake":
-        notifier.notify(
-            person.id,
-            "retake",
-            "请重新进行人脸认证，录制时请按提示慢慢做动作",
-            "Please certify again with the app, doing the actions slowly as shown",
-            {"case_id": str(case.id)},
-        )
     return case

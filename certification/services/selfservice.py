@@ -42,11 +42,11 @@ from certification.model import (
     Person,
     ReviewCase,
 )
+from certification.notices import NoticeKind
 from certification.ports import (
     EvidenceStore,
     FaceEngine,
     FaceEnrolment,
-    Notifier,
     ObjectMissing,
     QueueUnavailable,
     TaskQueue,
@@ -68,6 +68,7 @@ from certification.selfservice import (
 from certification.services.accounts import end_sessions
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
 from certification.services.persons import load_person
 from certification.vocabulary import AccountKind, CertificationChannel
 
@@ -481,7 +482,6 @@ def process_attempt(
     open_context: Callable[[], AbstractContextManager[UseCaseContext]],
     engine: FaceEngine,
     store: EvidenceStore,
-    notifier: Notifier,
     config: SelfServiceConfig,
     attempt_id: UUID,
 ) -> ProcessResult:
@@ -527,9 +527,7 @@ def process_attempt(
             store.put_bytes(frame_key, jpeg, "image/jpeg", retention_metadata(now))
             evidence.append(frame_key)
     with open_context() as ctx:
-        return _apply_outcome(
-            ctx, notifier, config, attempt_id, token, result, evidence, failure=failure
-        )
+        return _apply_outcome(ctx, config, attempt_id, token, result, evidence, failure=failure)
 
 
 def submitted_key(session: ChallengeSession) -> str:
@@ -562,7 +560,6 @@ def _sha256_of_file(path: str) -> str:
 
 def _apply_outcome(
     ctx: UseCaseContext,
-    notifier: Notifier,
     config: SelfServiceConfig,
     attempt_id: UUID,
     token: str,
@@ -589,6 +586,7 @@ def _apply_outcome(
         attempt.fail_to_process(failure, evidence, now)
         if session.claim_id is None:  # a claim's check never opens a case on the person
             _open_case(ctx, person, attempt, CaseReason.PROCESSING_ERROR)
+            tell(ctx, person, NoticeKind.SENT_TO_REVIEW, key=str(attempt.id))
         ctx.audit(actor, "selfservice.error", "person", person.id, attempt_id=str(attempt.id))
         ctx.uow.commit()
         return ProcessResult(attempt_id, "error")
@@ -627,7 +625,7 @@ def _apply_outcome(
             )
             ctx.uow.commit()
             return ProcessResult(attempt_id, "decided")
-        confirm_claim(ctx, notifier, claim, person, actor, how="face_check")
+        confirm_claim(ctx, claim, person, actor, how="face_check")
     if result.decision == Decision.PASS.value:
         assisted = session.assisted_by
         outcome = certify(
@@ -651,8 +649,20 @@ def _apply_outcome(
         already_open = bool(ctx.uow.review_cases.open_for_person(person.id))
         if result.decision == Decision.FAIL.value:
             _open_case(ctx, person, attempt, CaseReason.FAILED)
+            tell(ctx, person, NoticeKind.SENT_TO_REVIEW, key=str(attempt.id))
         elif limit is not None and not already_open:
             _open_case(ctx, person, attempt, CaseReason.TOO_MANY_ATTEMPTS)
+            tell(ctx, person, NoticeKind.SENT_TO_REVIEW, key=str(attempt.id))
+        else:
+            first = (result.verdict.get("reasons") or [{}])[0]
+            tell(
+                ctx,
+                person,
+                NoticeKind.RETRY_NEEDED,
+                key=str(attempt.id),
+                advice_zh=first.get("zh") or NEXT_STEPS["retry"][0],
+                advice_en=first.get("en") or NEXT_STEPS["retry"][1],
+            )
     ctx.audit(
         actor,
         "selfservice.decided",
@@ -669,7 +679,6 @@ def _apply_outcome(
 
 def confirm_claim(
     ctx: UseCaseContext,
-    notifier: Notifier,
     claim: Claim,
     person: Person,
     actor: Actor,
@@ -710,15 +719,7 @@ def confirm_claim(
         dropped_claims=dropped,
         previous_account=str(previous.id) if previous is not None else None,
     )
-    notifier.notify(
-        person.id,
-        "account_confirmed",
-        "您的社保待遇认证账号已确认为本人账号；其他申请使用您信息的账号已被拒绝。"
-        "如非本人操作，请拨打12333。",
-        "Your benefit account was confirmed as yours; other registrations that used your "
-        "details were refused. If this was not you, call 12333.",
-        {"claims_dropped": str(len(dropped))},
-    )
+    tell(ctx, person, NoticeKind.ACCOUNT_CONFIRMED, key=str(claim.id))
     return account
 
 

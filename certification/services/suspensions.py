@@ -21,9 +21,11 @@ from certification.arrears import Arrears
 from certification.contact import UnreachableFinding, assess_unreachable
 from certification.errors import NotFound, RuleViolation, ValidationFailed
 from certification.model import ContactAttempt, Entitlement, Person, Suspension
+from certification.notices import NoticeKind
 from certification.ports import Page, PageRequest
 from certification.privacy import redacted_statement
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
 from certification.services.persons import load_person
 from certification.services.proposing import record_decision
 from certification.services.records import check_version, found
@@ -205,6 +207,15 @@ def apply_suspension(
             **{k: redacted_statement(v) if k == "statement" else v for k, v in evidence.items()},
         )
     person.refresh_period(ctx.config.period)
+    if suspensions:
+        tell(
+            ctx,
+            person,
+            NoticeKind.SUSPENDED,
+            key=str(suspensions[0].id),
+            why=reason.value,
+            since=on,
+        )
     return suspensions
 
 
@@ -295,6 +306,14 @@ def apply_restoration(
         restored_on=on.isoformat(),
         arrears_fen=arrears.total_fen,
         arrears_months=[str(m.month) for m in arrears.months],
+    )
+    tell(
+        ctx,
+        person,
+        NoticeKind.RESTORED,
+        key=str(suspension.id),
+        since=on,
+        arrears=f"{arrears.total_fen / 100:.2f}",
     )
     national = suspension.evidence.get("national_records")
     if national:

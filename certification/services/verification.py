@@ -16,6 +16,7 @@ from certification.errors import (
     ValidationFailed,
 )
 from certification.model import Person
+from certification.notices import NoticeKind
 from certification.ports import (
     EvidenceStore,
     Page,
@@ -24,6 +25,7 @@ from certification.ports import (
 from certification.privacy import redacted_statement
 from certification.services.certifications import Restoration, certify, settle_open_visits
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
 from certification.services.persons import load_person
 from certification.services.proposing import propose_for_each
 from certification.services.records import check_version, found
@@ -74,6 +76,14 @@ def dispatch_task(
     )
     task.created_at = ctx.clock.now()
     ctx.uow.tasks.add(task)
+    tell(
+        ctx,
+        person,
+        NoticeKind.TASK_OPENED,
+        key=str(task.id),
+        who="employer" if work_injury else "township",
+        deadline_on=task.deadline_on,
+    )
     ctx.audit(
         actor,
         "verification.dispatched",

@@ -56,7 +56,6 @@ def review_decide(case_id: UUID) -> Any:
     review_service.decide_case(
         ctx(),
         _actor(),
-        runtime().notifier,
         case_id,
         decision=request.form.get("decision", ""),
         comment=request.form.get("comment", ""),

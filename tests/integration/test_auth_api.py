@@ -222,6 +222,8 @@ def test_the_development_provider_lives_only_in_the_demo_and_never_in_production
         sms_access_key_secret="secret",
         sms_sign_name="重庆社保",
         sms_template_code="SMS_1",
+        receipt_signing_key="A" * 43,
+        public_base_url="https://lifecert.example.gov.cn",
     )
     settled = Settings(**production)
     assert settled.dev_identity_enabled is False and settled.second_factor_required is True
@@ -230,6 +232,8 @@ def test_the_development_provider_lives_only_in_the_demo_and_never_in_production
         {"demo": True},
         {"sms_provider": "log"},
         {"staff_second_factor": False},
+        {"receipt_signing_key": None},
+        {"public_base_url": "http://lifecert.example.gov.cn"},
     ):
         with pytest.raises((SettingsError, ValueError)):
             Settings(**{**production, **refused})

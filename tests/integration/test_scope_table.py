@@ -58,6 +58,9 @@ NOT_SCOPED_LISTS = {
     "/api/persons/{person_id}/contact-attempts": "one person, checked by sees_region",
     "/api/verification/overdue": "counts per district (pinned below)",
     "/api/comparison/runs/{run_id}/changes": "entries' changes, the entries' rule",
+    "/api/me/notices": "the caller's own notices",
+    "/api/notices/deliveries": "operators only: statuses and errors, no message or address",
+    "/api/notices/letters": "counts per township batch (staff scope); the PDF is region-checked",
 }
 
 

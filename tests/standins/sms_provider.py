@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +28,11 @@ TENCENT_ID, TENCENT_KEY = "AKID-standin", "tencent-standin-key"
 class Delivered:
     provider: str
     phone: str
-    code: str
+    code: str  # the first template value (a sign-in code)
     sign_name: str
+    template: str = ""
+    values: list[str] = field(default_factory=list)  # the template's values, in order
+    out_id: str = ""  # OutId (Alibaba) / SessionContext (Tencent)
 
 
 @dataclass
@@ -36,7 +40,27 @@ class SmsStandIn:
     url: str = ""
     delivered: list[Delivered] = field(default_factory=list)
     refuse_with: str | None = None  # a provider error code to answer with
+    down: bool = False  # an outage: every request answers 503 with an HTML page
+    per_phone_per_minute: int = 0  # the providers' per-number limit (0: none)
+    requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _sent_at: dict[str, list[float]] = field(default_factory=dict)
+
+    def limited(self, phone: str) -> bool:
+        """The providers' frequency control: too many messages to one number in a minute."""
+        if not self.per_phone_per_minute:
+            return False
+        now = time.monotonic()
+        with self.lock:
+            recent = [t for t in self._sent_at.get(phone, []) if now - t < 60]
+            if len(recent) >= self.per_phone_per_minute:
+                return True
+            self._sent_at[phone] = [*recent, now]
+        return False
+
+    def to(self, phone: str) -> list[Delivered]:
+        with self.lock:
+            return [d for d in self.delivered if d.phone == phone]
 
     def last_code(self, phone: str) -> str | None:
         with self.lock:
@@ -98,6 +122,16 @@ def _handler(state: SmsStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with state.lock:
+                state.requests += 1
+            if state.down:
+                raw = b"<html><body>503 Service Temporarily Unavailable</body></html>"
+                self.send_response(503)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+                return
             if self.path.startswith("/tc"):
                 self._tencent(body)
             else:
@@ -119,10 +153,24 @@ def _handler(state: SmsStandIn) -> type[BaseHTTPRequestHandler]:
             if state.refuse_with:
                 self._answer(200, {"Code": state.refuse_with, "Message": "refused"})
                 return
-            code = json.loads(params["TemplateParam"])["code"]
+            if state.limited(params["PhoneNumbers"]):
+                self._answer(
+                    200,
+                    {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发号码天级流控Permits:10"},
+                )
+                return
+            values = [str(v) for v in json.loads(params["TemplateParam"]).values()]
             with state.lock:
                 state.delivered.append(
-                    Delivered("aliyun", params["PhoneNumbers"], code, params["SignName"])
+                    Delivered(
+                        "aliyun",
+                        params["PhoneNumbers"],
+                        values[0] if values else "",
+                        params["SignName"],
+                        params["TemplateCode"],
+                        values,
+                        params.get("OutId", ""),
+                    )
                 )
             self._answer(200, {"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0"})
 
@@ -149,9 +197,26 @@ def _handler(state: SmsStandIn) -> type[BaseHTTPRequestHandler]:
                 self._answer(200, {"Response": {"SendStatusSet": [status]}})
                 return
             phone = request["PhoneNumberSet"][0].removeprefix("+86")
+            if state.limited(phone):
+                status = {
+                    "Code": "LimitExceeded.PhoneNumberThirtySecondLimit",
+                    "Message": "the number of SMS messages sent to a single mobile number within "
+                    "30 seconds exceeds the upper limit",
+                }
+                self._answer(200, {"Response": {"SendStatusSet": [status], "RequestId": "x"}})
+                return
+            values = [str(v) for v in request["TemplateParamSet"]]
             with state.lock:
                 state.delivered.append(
-                    Delivered("tencent", phone, request["TemplateParamSet"][0], request["SignName"])
+                    Delivered(
+                        "tencent",
+                        phone,
+                        values[0] if values else "",
+                        request["SignName"],
+                        request["TemplateId"],
+                        values,
+                        request.get("SessionContext", ""),
+                    )
                 )
             status = {"Code": "Ok", "Message": "send success", "PhoneNumber": f"+86{phone}"}
             self._answer(200, {"Response": {"SendStatusSet": [status], "RequestId": "x"}})

@@ -24,7 +24,7 @@ from certification.vocabulary import (
     RecipientRole,
     StaffRole,
 )
-from tests.fakes import FakeNotifier, staff, use_case
+from tests.fakes import staff, use_case
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -124,7 +124,6 @@ def test_approving_a_case_certifies_the_person_once():
     decided = review.decide_case(
         ctx,
         reviewer,
-        FakeNotifier(),
         case.id,
         decision="approve",
         comment="matches the ID photo",
@@ -141,7 +140,6 @@ def test_approving_a_case_certifies_the_person_once():
         review.decide_case(
             ctx,
             reviewer,
-            FakeNotifier(),
             case.id,
             decision="reject",
             comment="second thoughts",
@@ -157,7 +155,6 @@ def test_rejecting_a_case_sends_the_person_to_township_verification():
     review.decide_case(
         ctx,
         staff(StaffRole.REVIEWER),
-        FakeNotifier(),
         case.id,
         decision="reject",
         comment="another person in the video",
@@ -174,17 +171,16 @@ def test_a_retake_tells_the_person_and_certifies_nobody():
     ctx = use_case(NOW)
     person = enrolled_person(ctx)
     case = open_case(ctx, person)
-    notifier = FakeNotifier()
     review.decide_case(
         ctx,
         staff(StaffRole.REVIEWER),
-        notifier,
         case.id,
         decision="retake",
         comment="too dark, please retry",
         expected_version=0,
     )
-    assert notifier.sent == [(person.id, "retake")]
+    assert ctx.uow.notices.told(person.id) == ["review_decided"]
+    assert ctx.uow.notices.by_key(f"review_decided:{case.id}").data["outcome"] == "retake"
     assert not ctx.uow.certifications.rows and not ctx.uow.tasks.rows
 
 
@@ -197,7 +193,6 @@ def test_a_decision_on_a_stale_page_or_without_the_role_is_refused():
         review.decide_case(
             ctx,
             staff(StaffRole.REVIEWER),
-            FakeNotifier(),
             case.id,
             decision="approve",
             comment="looks fine",
@@ -207,7 +202,6 @@ def test_a_decision_on_a_stale_page_or_without_the_role_is_refused():
         review.decide_case(
             ctx,
             staff(StaffRole.CLERK),
-            FakeNotifier(),
             case.id,
             decision="approve",
             comment="looks fine",
@@ -403,7 +397,6 @@ def test_a_video_gone_from_the_store_is_an_error_for_staff_not_an_endless_retry(
         lambda: nullcontext(ctx),
         _NeverCalledEngine(),
         FakeObjectStore(),  # the video was never stored (or deleted at retention)
-        FakeNotifier(),
         SelfServiceConfig(),
         attempt.id,
     )
@@ -417,7 +410,6 @@ def test_a_video_gone_from_the_store_is_an_error_for_staff_not_an_endless_retry(
         lambda: nullcontext(ctx),
         _NeverCalledEngine(),
         FakeObjectStore(),
-        FakeNotifier(),
         SelfServiceConfig(),
         attempt.id,
     )
@@ -449,13 +441,12 @@ def test_a_counter_clerk_confirms_a_claim_and_the_earlier_account_steps_back():
     counter = staff(StaffRole.COUNTER, scope="500105")  # any city counter may confirm
     with pytest.raises(ValidationFailed, match="does not match"):
         link_at_counter(
-            ctx, counter, FakeNotifier(), mine.id,
+            ctx, counter, mine.id,
             citizen_id_seen=person.citizen_id, name_seen="王五", key=key,
         )  # fmt: skip
     assert real.kind is AccountKind.FAMILY and mine.status is ClaimStatus.PENDING
-    notifier = FakeNotifier()
     account = link_at_counter(
-        ctx, counter, notifier, mine.id,
+        ctx, counter, mine.id,
         citizen_id_seen=person.citizen_id, name_seen="张三", key=key,
     )  # fmt: skip
     assert account is real and real.kind is AccountKind.BENEFICIARY and real.identity_verified
@@ -463,7 +454,7 @@ def test_a_counter_clerk_confirms_a_claim_and_the_earlier_account_steps_back():
     assert squatter.kind is AccountKind.FAMILY and squatter.person_id is None
     assert squatter.id in ctx.uow.refresh_tokens.ended  # its sessions end at once
     assert (mine.status, theirs.status) == (ClaimStatus.VERIFIED, ClaimStatus.DROPPED)
-    assert notifier.sent == [(person.id, "account_confirmed")]
+    assert ctx.uow.notices.told(person.id) == ["account_confirmed"]
     assert "claim.verified" in ctx.uow.audit.actions()
 
 
@@ -477,7 +468,7 @@ def test_only_counter_or_clerk_staff_link_claims():
     ctx.uow.claims.add(claim)
     with pytest.raises(AccessDenied, match="Only counter staff"):
         link_at_counter(
-            ctx, staff(StaffRole.REVIEWER), FakeNotifier(), claim.id,
+            ctx, staff(StaffRole.REVIEWER), claim.id,
             citizen_id_seen=person.citizen_id, name_seen="张三", key="k" * 32,
         )  # fmt: skip
 
@@ -552,9 +543,7 @@ def test_a_suspended_pensioner_who_passes_in_the_app_gets_a_restoration_proposal
     store = FakeObjectStore()
     store.objects[attempt.object_key] = b"video"
     attempt.sha256 = hashlib.sha256(b"video").hexdigest()  # as hashed at submit
-    result = process_attempt(
-        lambda: nullcontext(ctx), _PassingEngine(), store, FakeNotifier(), config, attempt.id
-    )
+    result = process_attempt(lambda: nullcontext(ctx), _PassingEngine(), store, config, attempt.id)
     assert result.outcome == "decided"
     (certification,) = ctx.uow.certifications.rows.values()
     assert certification.channel is CertificationChannel.SELF_SERVICE_FACE
@@ -589,7 +578,6 @@ def test_a_video_swapped_after_submit_is_never_judged():
         lambda: nullcontext(ctx),
         _NeverCalledEngine(),  # the swapped clip never reaches the engine
         store,
-        FakeNotifier(),
         SelfServiceConfig(),
         attempt.id,
     )
