@@ -1,4 +1,5 @@
-"""Pages without a staff login: the public tip-off form (Art. 22) and the capture page.
+"""Pages without a staff login: the public tip-off form (Art. 22), the receipt check and the
+capture page.
 
 The tip-off form survives floods (a per-address and a global rate limit: 429 with a
 Retry-After) and scripts (a honeypot, a minimum filling time, a signed single-use
@@ -13,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from api.abuse import channels, human_check, within_limits
+from api.abuse import channels, human_check, receipt_checks_allowed, within_limits
 from api.context import ctx, runtime
 from certification.access import Actor
 from certification.regions import CITY_CODE, RegionLevel
@@ -93,3 +94,22 @@ def tipoff() -> Any:
 def capture() -> Any:
     settings = runtime().settings
     return render_template("public/capture.html", demo=settings.demo, api_base="/api")
+
+
+@bp.route("/verify", methods=["GET"])
+@bp.route("/verify/<string:code>", methods=["GET"])
+def verify(code: str | None = None) -> Any:
+    """The public receipt check: type (or scan) a code, read valid with the dates and the
+    masked name, or not valid."""
+    from certification.services.receipts import check_receipt
+
+    code = code or request.args.get("code") or None
+    if code is None:
+        return render_template("public/verify.html", code=None, check=None)
+    if len(code) > 40:
+        return render_template("public/verify.html", code=None, check=None), 422
+    if not receipt_checks_allowed(request.remote_addr):
+        response = render_template("public/busy.html", channels=channels())
+        return response, 429, {"Retry-After": "60"}
+    check = check_receipt(ctx(), code)
+    return render_template("public/verify.html", code=code, check=check)

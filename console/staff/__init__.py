@@ -267,6 +267,7 @@ def pct(share: float) -> str:
 from console.staff import (  # noqa: E402, F401
     audit,
     dashboard,
+    outbox,
     persons,
     review,
     runs,

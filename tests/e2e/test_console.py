@@ -298,6 +298,17 @@ def test_the_dashboard_audit_and_comparison_pages(
         re.compile("^(applied|failed)$"), timeout=60_000
     )  # the progress bar follows the job, then the page shows the lists
     assert operator.inner_text("#run-status") == "applied", operator.inner_text("main")
+    # the operators' outbox: the app user's certification went to their app
+    from datetime import time as clock_time
+
+    from certification.notices import Channel, DeliveryPolicy
+    from certification.services.notices import deliver_notices
+    from infra.notice_channels import LoggingPush
+
+    never_quiet = DeliveryPolicy(quiet_from=clock_time(0), quiet_until=clock_time(0))
+    deliver_notices(runtime.use_case, {Channel.PUSH: LoggingPush()}, never_quiet)
+    operator.goto("/console/outbox?status=delivered")
+    assert "push" in operator.inner_text("#deliveries"), operator.inner_text("main")
     assert operator.get_attribute("#run-bar", "value") == "100"
     screenshot(operator, "console-run")
 

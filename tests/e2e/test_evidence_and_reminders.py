@@ -1,10 +1,12 @@
 """Evidence retention and reminders with checkable codes."""
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from certification.notices import Channel, DeliveryPolicy
+from certification.services.notices import deliver_notices
 from certification.services.reminders import send_due_reminders
 from storage.objects import LocalObjectStore
 from storage.retention import sweep_expired
@@ -13,14 +15,17 @@ from tests.e2e.conftest import upload_presigned
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
 
-class RecordingChannel:
-    """A notification channel that keeps what it sent (as an SMS gateway would deliver it)."""
+class RecordingApp:
+    """The app's push channel, keeping what it sent (as the phone would receive it)."""
+
+    name = "push"
 
     def __init__(self):
         self.sent = []
 
-    def notify(self, person_id, kind, zh, en, data):
-        self.sent.append({"person_id": str(person_id), "kind": kind, "zh": zh, "en": en, **data})
+    def send(self, message):
+        self.sent.append(message)
+        return f"push-{message.delivery_id}"
 
 
 def test_reminders_are_sent_once_and_their_code_is_recognised(enrolled, challenge, clerk, runtime):
@@ -31,25 +36,31 @@ def test_reminders_are_sent_once_and_their_code_is_recognised(enrolled, challeng
         json={"channel": "partner_bank", "certified_at": certified.isoformat()},
     )
     due = clerk.get(f"/api/persons/{p.person['id']}").get_json()["period"]["due_on"]
-    days = (date.fromisoformat(due) - runtime.clock.today()).days
-    channel = RecordingChannel()
+    app = RecordingApp()
+    never_quiet = DeliveryPolicy(quiet_from=time(0), quiet_until=time(0))
+    deliver_notices(runtime.use_case, {Channel.PUSH: app}, never_quiet)  # the certification's
+    app.sent.clear()
     with runtime.use_case() as ctx:
-        sent = send_due_reminders(ctx, channel, days_before=(days,))
-    assert sent == 1
-    message = channel.sent[0]
-    assert message["due_on"] == due and len(message["code"]) == 6
-    assert message["code"] in message["zh"] and message["code"] in message["en"]
+        assert send_due_reminders(ctx) == 1  # the 60-day one was missed: one message for both
     with runtime.use_case() as ctx:
-        assert send_due_reminders(ctx, channel, days_before=(days,)) == 0  # never twice
-    real = p.app.post("/api/selfservice/reminders/check", json={"code": message["code"]}).get_json()
+        assert send_due_reminders(ctx) == 0  # never twice
+    deliver_notices(runtime.use_case, {Channel.PUSH: app}, never_quiet)
+    [message] = app.sent
+    assert message.kind == "reminder" and message.address != p.person["id"]
+    code = message.params["code"]
+    assert message.params["due_on"] == due and len(code) == 6 and code in message.body
+    real = p.app.post("/api/selfservice/reminders/check", json={"code": code}).get_json()
     assert real == {"official": True, "due_on": due, "sent_on": runtime.clock.today().isoformat()}
-    fake_code = "000000" if message["code"] != "000000" else "111111"
+    fake_code = "000000" if code != "000000" else "111111"
     assert (
         p.app.post("/api/selfservice/reminders/check", json={"code": fake_code}).get_json()[
             "official"
         ]
         is False
     )
+    inbox = p.app.get("/api/me/notices").get_json()
+    assert [n["kind"] for n in inbox][:2] == ["reminder", "certified"]
+    assert inbox[0]["channels"] == {"push": "delivered"}
 
 
 @pytest.mark.parametrize("kind", ["s3", "local"])

@@ -134,6 +134,8 @@ def test_a_certification_is_told_once_by_text_message_with_a_receipt_anyone_can_
         "channel": "partner_bank",
     }
     assert client.get(f"/api/receipts/{code.lower().replace('-', ' ')}").get_json()["valid"]
+    page = client.get(f"/verify?code={code}").get_data(as_text=True)
+    assert "有效回执" in page and "张**" in page and next_due in page
     tampered = code[:-3] + ("A" if code[-3] != "A" else "B") + code[-2:]
     assert client.get(f"/api/receipts/{tampered}").get_json() == {
         "valid": False, "masked_name": None, "certified_on": None, "next_due_on": None,
@@ -143,6 +145,8 @@ def test_a_certification_is_told_once_by_text_message_with_a_receipt_anyone_can_
     with runtime.database.begin() as conn:
         conn.execute(sa.text("UPDATE receipts SET next_due_on = next_due_on + 365"))
     assert client.get(f"/api/receipts/{code}").get_json()["valid"] is False
+    page = client.get(f"/verify/{tampered}")
+    assert page.status_code == 200 and "无效回执" in page.get_data(as_text=True)
     keys = client.get("/api/receipts/keys").get_json()["keys"]
     assert runtime.signer.key_id in keys
 
@@ -397,4 +401,3 @@ def test_quiet_hours_hold_ordinary_notices_but_not_an_account_takeover_warning(c
     assert sent == ["account_confirmed"]
     deliver(runtime, {Channel.SMS: Recording()}, NOW_POLICY)
     assert sent == ["account_confirmed", "certified"]
-
