@@ -388,13 +388,9 @@ class Delivery:
         self.last_error = f"{outcome.value}: {detail}"[:500] if detail else outcome.value
         if outcome is Outcome.FAILED:
             self.failures += 1
-        give_up = (
-            outcome is Outcome.REFUSED
-            or self.failures >= policy.max_failures
-            or now - created_at > policy.max_age
-        )
-        if give_up:
-            if now - created_at > policy.max_age and outcome is not Outcome.REFUSED:
+        expired = now - created_at > policy.max_age
+        if outcome is Outcome.REFUSED or self.failures >= policy.max_failures or expired:
+            if expired and outcome is not Outcome.REFUSED:
                 self.last_error = f"expired after {self.attempts} attempts; {self.last_error}"
             self.status = DELIVERY_LIFECYCLE.move(self.status, DeliveryStatus.DEAD)
             return

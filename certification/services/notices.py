@@ -79,23 +79,43 @@ def tell(ctx: UseCaseContext, person: Person, kind: NoticeKind, *, key: str, **d
 # --- routing and delivery (the job) ----------------------------------------------------------
 
 
-def _preferences(ctx: UseCaseContext, person_id: UUID, reach: Reach) -> NoticePreferences:
-    chosen = ctx.uow.notices.preferences(person_id)
-    if chosen is not None:
-        return chosen
-    return NoticePreferences(person_id, default_channels(reach.reachable()))
+def _in_force(person_id: UUID, stored: NoticePreferences | None, reach: Reach) -> NoticePreferences:
+    """The person's preferences, or the defaults until they choose."""
+    return stored or NoticePreferences(person_id, default_channels(reach.reachable()))
 
 
-def route(ctx: UseCaseContext, notice: Notice, reach: Reach | None) -> list[Delivery]:
+class _Lookups:
+    """What one pass of the outbox reads about a person, read once: the notice routed in a
+    pass is usually sent in the same pass, to the same addresses."""
+
+    def __init__(self, ctx: UseCaseContext) -> None:
+        self.ctx = ctx
+        self._reach: dict[UUID, Reach | None] = {}
+        self._prefs: dict[UUID, NoticePreferences | None] = {}
+
+    def reach(self, person_id: UUID) -> Reach | None:
+        if person_id not in self._reach:
+            self._reach[person_id] = self.ctx.uow.notices.reach(person_id)
+        return self._reach[person_id]
+
+    def chosen(self, person_id: UUID) -> NoticePreferences | None:
+        """The preferences the person stored (None: never chosen)."""
+        if person_id not in self._prefs:
+            self._prefs[person_id] = self.ctx.uow.notices.preferences(person_id)
+        return self._prefs[person_id]
+
+
+def route(ctx: UseCaseContext, notice: Notice, lookups: _Lookups) -> list[Delivery]:
     """The deliveries of a notice: every channel the person chose that reaches them now (a
     letter when none does), and a copy to each bound family member when the person asked for
     it and the kind is one a family member may see. Does not commit."""
     now = ctx.clock.now()
     notice.routed_at = now
+    reach = lookups.reach(notice.person_id)
     if reach is None:
         return []
-    prefs = _preferences(ctx, notice.person_id, reach)
     reachable = reach.reachable()
+    prefs = _in_force(notice.person_id, lookups.chosen(notice.person_id), reach)
     channels = [c for c in prefs.channels if reachable.get(c)]
     if not channels and reachable.get(Channel.LETTER):
         channels = [Channel.LETTER]
@@ -140,7 +160,7 @@ class _Claimed:
     delivery_id: UUID
     token: str
     channel: Channel
-    created_at: datetime
+    created_at: datetime  # the notice's: how old it is decides when to give up
     message: Outgoing | None  # None: no address any more
 
 
@@ -158,25 +178,27 @@ def deliver_notices(
     report = DeliveryReport()
     live = [c for c in channels if c is not Channel.LETTER]
     with open_context() as ctx:
+        lookups = _Lookups(ctx)
         now = ctx.clock.now()
         for stuck in ctx.uow.notices.interrupted(now, limit):
             stuck.interrupted(now)
             ctx.uow.notices.record_attempt(stuck.id, now, "uncertain", "", "claim ran out")
             report.uncertain += 1
         for notice in ctx.uow.notices.unrouted(limit):
-            route(ctx, notice, ctx.uow.notices.reach(notice.person_id))
+            route(ctx, notice, lookups)
             report.routed += 1
         ctx.uow.flush()
         now = ctx.clock.now()  # after routing: what was routed just now is due
         quiet = policy.is_quiet(now)
-        due = ctx.uow.notices.claim_due(now, limit, channels=live, urgent_only=quiet)
-        created = {n.id: n.created_at for n in _notices_of(ctx, due)}
         claimed = []
-        for d in due:
+        for due in ctx.uow.notices.claim_due(now, limit, channels=live, urgent_only=quiet):
+            notice = found(ctx.uow.notices.get(due.notice_id), "notice", due.notice_id)
             token = secrets.token_hex(8)
-            d.claim(token, now + policy.lease)
+            due.claim(token, now + policy.lease)
             claimed.append(
-                _Claimed(d.id, token, d.channel, created.get(d.notice_id, now), _outgoing(ctx, d))
+                _Claimed(
+                    due.id, token, due.channel, notice.created_at, _outgoing(due, notice, lookups)
+                )
             )
         ctx.uow.commit()
     down: set[Channel] = set()
@@ -199,10 +221,9 @@ def deliver_notices(
     with open_context() as ctx:
         now = ctx.clock.now()
         for item, outcome, code, detail, answer_ref, retry_after in answers:
-            held = ctx.uow.notices.delivery(item.delivery_id, for_update=True)
-            if held is None or held.claim_token != item.token:
+            d = ctx.uow.notices.delivery(item.delivery_id, for_update=True)
+            if d is None or d.claim_token != item.token:
                 continue  # marked uncertain meanwhile: an operator decides
-            d = held
             d.settle(
                 outcome,
                 now,
@@ -228,15 +249,11 @@ def deliver_notices(
     return report
 
 
-def _notices_of(ctx: UseCaseContext, deliveries: list[Delivery]) -> list[Notice]:
-    ids = {d.notice_id for d in deliveries}
-    return [n for n in (ctx.uow.notices.get(i) for i in ids) if n is not None]
-
-
-def _outgoing(ctx: UseCaseContext, delivery: Delivery) -> Outgoing | None:
-    notice = ctx.uow.notices.get(delivery.notice_id)
-    reach = ctx.uow.notices.reach(delivery.person_id)
-    if notice is None or reach is None:
+def _outgoing(delivery: Delivery, notice: Notice, lookups: _Lookups) -> Outgoing | None:
+    """The delivery as its channel sends it, to the recipient's address now (None when they
+    have none any more), in the person's language; a family member reads whose it is."""
+    reach = lookups.reach(delivery.person_id)
+    if reach is None:
         return None
     contact: Contact | None = reach.person
     if delivery.recipient is Recipient.FAMILY:
@@ -247,12 +264,13 @@ def _outgoing(ctx: UseCaseContext, delivery: Delivery) -> Outgoing | None:
     if address is None:
         return None
     language = Language.ZH
-    prefs = ctx.uow.notices.preferences(delivery.person_id)
-    if prefs is not None and delivery.recipient is Recipient.PERSON:
-        language = prefs.language
-    message = render(notice.kind, notice.data, language)
+    data = notice.data
     if delivery.recipient is Recipient.FAMILY:
-        message = render(notice.kind, {**notice.data, "name": _for_family(notice)}, language)
+        data = {**data, "name": f"{data.get('name', '')}的亲属"}
+    else:
+        prefs = lookups.chosen(delivery.person_id)
+        language = prefs.language if prefs is not None else Language.ZH
+    message = render(notice.kind, data, language)
     return Outgoing(
         delivery_id=delivery.id,
         kind=notice.kind.value,
@@ -263,10 +281,6 @@ def _outgoing(ctx: UseCaseContext, delivery: Delivery) -> Outgoing | None:
         params=message.params,
         wechat=message.wechat,
     )
-
-
-def _for_family(notice: Notice) -> str:
-    return f"{notice.data.get('name', '')}的亲属"
 
 
 # --- letters ---------------------------------------------------------------------------------
@@ -282,11 +296,13 @@ def print_letters(
     for d in waiting:
         groups.setdefault((d.district_code, d.township_code), []).append(d)
     now = ctx.clock.now()
+    lookups = _Lookups(ctx)
     batches = []
     for (district, township), deliveries in groups.items():
         letters = []
         for d in deliveries:
-            message = _outgoing(ctx, d)
+            notice = found(ctx.uow.notices.get(d.notice_id), "notice", d.notice_id)
+            message = _outgoing(d, notice, lookups)
             if message is not None:
                 letters.append((message.address, message.title, message.body))
         batch_id = uuid4()
@@ -350,7 +366,7 @@ def get_preferences(ctx: UseCaseContext, actor: Actor) -> PreferencesView:
     if reach is None:
         raise NotFound("Your record was not found.")
     stored = ctx.uow.notices.preferences(person_id)
-    prefs = stored or _preferences(ctx, person_id, reach)
+    prefs = _in_force(person_id, stored, reach)
     return PreferencesView(
         [c.value for c in prefs.channels],
         prefs.language.value,
