@@ -36,6 +36,19 @@ class TemplateSender(Protocol):
     ) -> str: ...
 
 
+def approved_template(templates: Mapping[str, str], message: Outgoing, where: str) -> str:
+    """The provider-approved template of the message's kind; a kind with none is refused for
+    good on this channel (sending free text is not allowed by either provider)."""
+    template = templates.get(message.kind)
+    if not template:
+        raise DeliveryError(
+            f"no approved {where} template for {message.kind}",
+            outcome=Outcome.REFUSED,
+            code="no_template",
+        )
+    return template
+
+
 class SmsChannel:
     name = "sms"
 
@@ -44,13 +57,7 @@ class SmsChannel:
         self.templates = dict(templates)
 
     def send(self, message: Outgoing) -> str:
-        template = self.templates.get(message.kind)
-        if not template:
-            raise DeliveryError(
-                f"no approved text-message template for {message.kind}",
-                outcome=Outcome.REFUSED,
-                code="no_template",
-            )
+        template = approved_template(self.templates, message, "text-message")
         phone = message.address.removeprefix("+86")
         return self.sender.send_template(
             phone, template, message.params, out_id=str(message.delivery_id)
@@ -138,13 +145,7 @@ class WeChatSubscribeChannel:
             return str(token)
 
     def send(self, message: Outgoing) -> str:
-        template = self.templates.get(message.kind)
-        if not template:
-            raise DeliveryError(
-                f"no WeChat template for {message.kind}",
-                outcome=Outcome.REFUSED,
-                code="no_template",
-            )
+        template = approved_template(self.templates, message, "WeChat")
         body = {
             "touser": message.address,
             "template_id": template,
