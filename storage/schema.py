@@ -39,7 +39,7 @@ from certification.vocabulary import (
     SuspensionReason,
     SuspensionStatus,
 )
-from storage.types import UTCDateTime, enum_column
+from storage.types import EnumList, UTCDateTime, enum_column
 
 metadata = sa.MetaData(
     naming_convention={
@@ -576,7 +576,7 @@ notice_preferences = sa.Table(
     "notice_preferences",
     metadata,
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), primary_key=True),
-    sa.Column("channels", sa.JSON, nullable=False),
+    sa.Column("channels", EnumList(Channel), nullable=False),
     sa.Column("language", enum_column(Language, "notice_language", length=8), nullable=False),
     sa.Column("family_copy", sa.Boolean, nullable=False),
     sa.Column("updated_by", sa.Uuid),

@@ -51,3 +51,21 @@ def enum_column(enum_cls: type[StrEnum], name: str, *, length: int = 32, **kw: A
         validate_strings=True,
         **kw,
     )
+
+
+class EnumList(TypeDecorator[list[Any]]):
+    """A JSON list of an enumeration's values: members in, members out (a plain JSON column
+    would hand back strings)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> list[str] | None:
+        return None if value is None else [self.enum_cls(v).value for v in value]
+
+    def process_result_value(self, value: list[Any] | None, dialect: Dialect) -> list[Any] | None:
+        return None if value is None else [self.enum_cls(v) for v in value]

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from certification.model import Account, ExternalIdentity, FamilyBinding
-from certification.notices import Channel, DeliveryPolicy, NoticePreferences
+from certification.notices import Channel, DeliveryPolicy, NoticeKind, NoticePreferences
 from certification.selfservice import BindingStatus
 from certification.services.context import UseCaseContext
 from certification.services.notices import deliver_notices, print_letters
@@ -23,7 +23,7 @@ from infra.notice_channels import LoggingPush, SmsChannel, WeChatSubscribeChanne
 from infra.runtime import Runtime
 from infra.sms import AliyunSms, TencentSms
 from tests.fakes import FakeClock
-from tests.integration.conftest import grant, new_person
+from tests.integration.conftest import app_sign_up, grant, new_person
 from tests.standins import sms_provider, wechat_api
 from tests.standins.sms_provider import SmsStandIn
 from tests.standins.wechat_api import WeChatStandIn
@@ -383,8 +383,7 @@ def test_quiet_hours_hold_ordinary_notices_but_not_an_account_takeover_warning(c
     person = certified_person(clerk, "50010319450301123X")
     with runtime.use_case() as ctx:
         loaded = ctx.uow.persons.get(UUID(person["id"]))
-        tell(ctx, loaded, __import__("certification.notices").notices.NoticeKind.ACCOUNT_CONFIRMED,
-             key=str(uuid4()))  # fmt: skip
+        tell(ctx, loaded, NoticeKind.ACCOUNT_CONFIRMED, key=str(uuid4()))
         ctx.uow.commit()
     sent: list[str] = []
 
@@ -401,3 +400,76 @@ def test_quiet_hours_hold_ordinary_notices_but_not_an_account_takeover_warning(c
     assert sent == ["account_confirmed"]
     deliver(runtime, {Channel.SMS: Recording()}, NOW_POLICY)
     assert sent == ["account_confirmed", "certified"]
+
+
+def test_only_the_person_reads_and_sets_how_they_are_told(client, clerk, runtime):
+    cid = "50010319450301123X"
+    person = certified_person(clerk, cid, phone="13900001111")
+    me = app_sign_up(client, runtime, "13900001111", cid, "张秀兰")
+    squatter = app_sign_up(client, runtime, "13900003333", cid, "张秀兰")
+    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
+    linked = clerk.post(
+        f"/api/staff/claims/{claim['id']}/link",
+        json={"citizen_id_seen": cid, "name_seen": "张秀兰"},
+    )
+    assert linked.status_code == 200, linked.get_json()
+
+    # nobody else reads or changes them: the dropped squatter, a clerk, a stranger
+    for headers in (squatter, clerk.headers):
+        for url in ("/api/me/notices", "/api/me/notices/preferences", "/api/me/receipts/latest"):
+            assert client.get(url, headers=headers).status_code == 403, url
+        put = client.put("/api/me/notices/preferences", json={"channels": ["sms"]}, headers=headers)
+        assert put.status_code == 403
+    assert client.get("/api/me/notices").status_code == 401
+    assert (
+        client.put(
+            "/api/me/notices/wechat", json={"accepted": True}, headers=clerk.headers
+        ).status_code
+        == 403
+    )
+
+    prefs = client.get("/api/me/notices/preferences", headers=me).get_json()
+    assert (prefs["channels"], prefs["chosen"]) == (["push"], False)  # the app, by default
+    assert prefs["reachable"] == {"sms": True, "wechat": False, "push": True, "letter": False}
+    for body, field in (
+        ({"channels": ["letter"]}, "channels"),  # no address on record
+        ({"channels": ["wechat"]}, "channels"),  # never accepted in the mini-program
+        ({"channels": ["fax"]}, "channels"),
+        ({"channels": []}, "channels"),
+        ({"channels": ["sms"] * 50}, "channels"),
+        ({"channels": ["sms"], "language": "fr"}, "language"),
+        ({"channels": ["sms"], "colour": "red"}, "colour"),
+    ):
+        refused = client.put("/api/me/notices/preferences", json=body, headers=me)
+        assert refused.status_code == 422, (body, refused.get_json())
+        assert field in str(refused.get_json()), body
+    assert client.get("/api/me/notices/preferences", headers=me).get_json()["chosen"] is False
+    chosen = client.put(
+        "/api/me/notices/preferences",
+        json={"channels": ["sms", "push", "sms"], "language": "en", "family_copy": True},
+        headers=me,
+    )
+    assert chosen.status_code == 200, chosen.get_json()
+    assert (chosen.get_json()["channels"], chosen.get_json()["version"]) == (["sms", "push"], 1)
+    stale = client.put(
+        "/api/me/notices/preferences",
+        json={"channels": ["push"], "version": 7},
+        headers=me,
+    )
+    assert stale.status_code == 412
+    assert client.get("/api/me/notices/preferences", headers=me).get_json()["channels"] == [
+        "sms", "push",
+    ]  # fmt: skip
+
+    inbox = client.get("/api/me/notices", headers=me).get_json()
+    assert [n["kind"] for n in inbox] == ["account_confirmed", "certified"]
+    assert inbox[0]["title"] == "Account confirmed"  # in the language chosen
+    assert client.get("/api/me/notices?limit=1000", headers=me).status_code == 422
+
+    receipt = client.get("/api/me/receipts/latest", headers=me).get_json()
+    assert receipt["masked_name"] == "张**" and receipt["verify_url"].endswith(receipt["code"])
+    pdf = client.get(f"/api/me/receipts/{receipt['code']}/pdf", headers=me)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    theirs = client.get(f"/api/me/receipts/{receipt['code']}/pdf", headers=squatter)
+    assert theirs.status_code == 404
+    assert person["id"] not in str(client.get(f"/api/receipts/{receipt['code']}").get_json())
