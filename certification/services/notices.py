@@ -299,12 +299,24 @@ def print_letters(
     lookups = _Lookups(ctx)
     batches = []
     for (district, township), deliveries in groups.items():
-        letters = []
+        letters, printed = [], []
         for d in deliveries:
             notice = found(ctx.uow.notices.get(d.notice_id), "notice", d.notice_id)
             message = _outgoing(d, notice, lookups)
-            if message is not None:
-                letters.append((message.address, message.title, message.body))
+            if message is None:  # the address was removed since: not printed, not delivered
+                d.settle(
+                    Outcome.REFUSED,
+                    now,
+                    DeliveryPolicy(),
+                    created_at=notice.created_at,
+                    detail="no address now",
+                )
+                ctx.uow.notices.record_attempt(d.id, now, "refused", "no_address", "")
+                continue
+            letters.append((message.address, message.title, message.body))
+            printed.append(d)
+        if not letters:
+            continue
         batch_id = uuid4()
         key = f"letters/{district}/{ctx.clock.today().isoformat()}/{batch_id}.pdf"
         store.put_bytes(
@@ -322,7 +334,7 @@ def print_letters(
             "created_at": now,
         }
         ctx.uow.notices.add_letter_batch(batch)
-        for d in deliveries:
+        for d in printed:
             d.printed(batch_id, now)
         batches.append(batch)
     ctx.uow.commit()

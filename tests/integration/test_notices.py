@@ -375,6 +375,21 @@ def test_people_no_phone_reaches_get_a_printed_letter_in_their_townships_batch(
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     other = login("other.clerk", "500104", ("clerk",))
     assert other.get(f"/api/notices/letters/{batch['id']}/pdf").status_code == 403
+    # an address removed before the day's printing: that letter is not counted as sent
+    assert (
+        clerk.post(
+            f"/api/persons/{person['id']}/certifications",
+            json={"channel": "bank_in_person", "certified_at": datetime.now(UTC).isoformat()},
+        ).status_code
+        == 201
+    )
+    deliver(runtime, {Channel.PUSH: LoggingPush()})  # routed to a letter
+    with runtime.database.begin() as conn:
+        conn.execute(sa.text("UPDATE persons SET address = NULL"))
+    with runtime.use_case() as ctx:
+        assert print_letters(ctx, runtime.documents, runtime.object_store) == []
+    assert [r["status"] for r in deliveries(runtime)] == ["delivered", "dead"]
+    assert "no address now" in deliveries(runtime)[1]["last_error"]
 
 
 def test_quiet_hours_hold_ordinary_notices_but_not_an_account_takeover_warning(clerk, runtime):
