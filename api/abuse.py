@@ -86,19 +86,33 @@ def channels() -> PublishedChannels:
     return PublishedChannels(s.tipoff_phone, s.tipoff_fax, s.tipoff_address, s.tipoff_postcode)
 
 
+def _per_address_and_overall(
+    form: str, address: str | None, per_address: tuple[int, float], overall: tuple[int, float]
+) -> bool:
+    """A public form's two limits: (count, seconds) per client address, and in all."""
+    limiter = runtime().limiter
+    return limiter.allow(f"{form}:addr:{address}", *per_address) and limiter.allow(
+        f"{form}:all", *overall
+    )
+
+
 def within_limits(address: str | None) -> bool:
-    rt = runtime()
-    settings, limiter = rt.settings, rt.limiter
-    return limiter.allow(
-        f"tipoff:addr:{address}", settings.tipoff_per_address_hour, 3600
-    ) and limiter.allow("tipoff:all", settings.tipoff_per_minute, 60)
+    settings = runtime().settings
+    return _per_address_and_overall(
+        "tipoff",
+        address,
+        (settings.tipoff_per_address_hour, 3600),
+        (settings.tipoff_per_minute, 60),
+    )
 
 
 def receipt_checks_allowed(address: str | None) -> bool:
     """Receipt checks: enough for an office checking a pile of receipts, too few to guess
     codes (60 random bits each)."""
-    rt = runtime()
-    settings, limiter = rt.settings, rt.limiter
-    return limiter.allow(
-        f"receipt:addr:{address}", settings.receipt_checks_per_address_minute, 60
-    ) and limiter.allow("receipt:all", settings.receipt_checks_per_minute, 60)
+    settings = runtime().settings
+    return _per_address_and_overall(
+        "receipt",
+        address,
+        (settings.receipt_checks_per_address_minute, 60),
+        (settings.receipt_checks_per_minute, 60),
+    )
