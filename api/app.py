@@ -18,6 +18,7 @@ from api.context import install
 from api.errors import register_error_handlers
 from api.resources import (
     admin,
+    appeals,
     auth,
     claims,
     comparison,
@@ -143,6 +144,8 @@ def create_api(runtime: Runtime) -> Flask:
         notices.me_blp,
         notices.receipts_blp,
         notices.outbox_blp,
+        appeals.mine_blp,
+        appeals.appeals_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health.docs_assets)

@@ -96,3 +96,39 @@ def months_between(first: YearMonth, last: YearMonth) -> list[YearMonth]:
         out.append(current)
         current = current.plus(1)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingCalendar:
+    """Working days (工作日): Monday to Friday, less the public holidays, plus the weekend days
+    the State Council moves work to (调休). The agency sets both lists each year."""
+
+    holidays: frozenset[date] = frozenset()
+    moved_workdays: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.moved_workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The ``days``-th working day after ``start`` (the day itself does not count: an
+        appeal filed on a Friday with 1 working day is due on Monday)."""
+        if days < 0:
+            raise ValueError("count working days forward")
+        day = start
+        counted = 0
+        while counted < days:
+            day += ONE_DAY
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
+    def working_days_between(self, first: date, last: date) -> int:
+        """Working days after ``first`` up to and including ``last`` (0 when last <= first)."""
+        count = 0
+        day = first
+        while day < last:
+            day += ONE_DAY
+            count += self.is_working_day(day)
+        return count

@@ -34,6 +34,8 @@ class NoticeKind(StrEnum):
     REMINDER = "reminder"  # 60/30/7 days before and on the due date
     OVERDUE = "overdue"  # the due date has passed
     ACCOUNT_CONFIRMED = "account_confirmed"  # the app account became the person's
+    APPEAL_RECEIVED = "appeal_received"  # 申诉已受理: by when it is answered
+    APPEAL_DECIDED = "appeal_decided"  # 申诉结果
 
 
 class Channel(StrEnum):
@@ -64,8 +66,13 @@ FAMILY_KINDS = frozenset(
         NoticeKind.SUSPENSION_PROPOSED,
         NoticeKind.SUSPENDED,
         NoticeKind.RESTORED,
+        NoticeKind.APPEAL_RECEIVED,
+        NoticeKind.APPEAL_DECIDED,
     }
 )
+# a notice's data key naming the family member who acted for the person (filed the appeal):
+# they are told how it ends whether or not the person asked for family copies
+COPY_TO = "copy_to"
 # sent even in quiet hours: someone else may be taking over the account right now
 URGENT_KINDS = frozenset({NoticeKind.ACCOUNT_CONFIRMED})
 REMINDER_KINDS = frozenset({NoticeKind.REMINDER, NoticeKind.OVERDUE})
@@ -181,6 +188,22 @@ CATALOGUE: dict[NoticeKind, Template] = {
         "{name}, your benefit account was confirmed as yours; other registrations that used "
         "your details were refused. If this was not you, call 12333.",
     ),
+    NoticeKind.APPEAL_RECEIVED: Template(
+        ("name", "subject", "due_on"),
+        "申诉已受理",
+        "{name}，您对{subject}的申诉已受理，经办机构将于{due_on}前答复。申诉期间已发待遇不受影响。",
+        "Appeal received",
+        "{name}, your appeal against {subject} was received; the agency answers by {due_on}. "
+        "Nothing already paid is affected while it is considered.",
+        wechat_date="due_on",
+    ),
+    NoticeKind.APPEAL_DECIDED: Template(
+        ("name", "subject", "outcome"),
+        "申诉结果",
+        "{name}，您对{subject}的申诉：{outcome}。详情请在官方App查看。",
+        "Appeal decided",
+        "{name}, your appeal against {subject}: {outcome}. See the official app for the reasons.",
+    ),
 }
 
 
@@ -209,6 +232,23 @@ PHRASES: dict[str, tuple[str, str]] = {
         "please record again, doing the actions slowly as shown",
     ),
     "township": ("您户籍所在乡镇（街道）的工作人员", "staff of your township"),
+    "rejected_review": ("认证审核未通过的决定", "the rejection of your certification review"),
+    "suspension": ("暂停发放待遇的决定", "the suspension of your benefit"),
+    "loss_record": ("不再符合领取条件的记录", "the record that you no longer qualify"),
+    "upheld_certified": ("申诉成立，已为您完成认证", "upheld; you are certified"),
+    "upheld_restored": (
+        "申诉成立，待遇已恢复并补发",
+        "upheld; your benefit is restored with arrears",
+    ),
+    "upheld_verification_opened": (
+        "申诉成立，乡镇（街道）工作人员将上门核实，核实后恢复待遇",
+        "upheld; your township will verify, then your benefit is restored",
+    ),
+    "upheld_proposal_dismissed": (
+        "申诉成立，该记录已撤销，待遇照常发放",
+        "upheld; the record is set aside and your benefit continues",
+    ),
+    "dismissed": ("申诉未获支持，原决定维持", "not upheld; the decision stands"),
     "employer": ("您的用人单位", "your employer"),
 }
 

@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
 from certification.access import Scope
+from certification.appeals import Appeal, AppealStatus, AppealSubject
 from certification.audit import ChainedRecord
 from certification.claims import Claim
 from certification.comparison import ComparisonWindow, DepartmentEvent
@@ -160,6 +161,8 @@ class SuspensionRepository(Protocol):
     def get(self, suspension_id: UUID, *, for_update: bool = False) -> Suspension | None: ...
 
     def in_force_for(self, entitlement_id: UUID) -> Suspension | None: ...
+
+    def for_person(self, person_id: UUID, status: SuspensionStatus) -> list[Suspension]: ...
 
     def find(
         self,
@@ -324,6 +327,8 @@ class ReviewCaseRepository(Protocol):
     def get(self, case_id: UUID, *, for_update: bool = False) -> ReviewCase | None: ...
 
     def open_for_person(self, person_id: UUID) -> list[ReviewCase]: ...
+
+    def for_person(self, person_id: UUID, status: CaseStatus) -> list[ReviewCase]: ...
 
     def find(
         self, *, scope: Scope, status: CaseStatus | None, page: PageRequest
@@ -556,6 +561,10 @@ class DecisionProposalRepository(Protocol):
 
     def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[DecisionProposal]: ...
 
+    def for_person(
+        self, person_id: UUID, kind: ProposalKind, status: ProposalStatus
+    ) -> list[DecisionProposal]: ...
+
     def find(
         self,
         *,
@@ -616,6 +625,27 @@ class NationalUploadRepository(Protocol):
     def batches(self, district_code: str | None) -> list[dict[str, Any]]: ...
 
     def batch(self, batch_id: UUID) -> dict[str, Any] | None: ...
+
+
+class AppealRepository(Protocol):
+    def add(self, appeal: Appeal) -> None: ...
+
+    def get(self, appeal_id: UUID, *, for_update: bool = False) -> Appeal | None: ...
+
+    def open_for(self, subject: AppealSubject, subject_id: UUID) -> Appeal | None: ...
+
+    def for_person(self, person_id: UUID, *, limit: int = 20) -> list[Appeal]: ...
+
+    def find(
+        self,
+        *,
+        scope: Scope,
+        status: AppealStatus | None,
+        overdue_on: date | None,
+        page: PageRequest,
+    ) -> Page[Appeal]: ...
+
+    def counts(self, scope: Scope, today: date) -> dict[str, int]: ...
 
 
 class UnitOfWork(Protocol):
@@ -711,6 +741,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reports(self) -> ReportRepository: ...
+
+    @property
+    def appeals(self) -> AppealRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import time
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from certification.calendar import WorkingCalendar
     from certification.supervision import RewardScale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +136,12 @@ class Settings(BaseSettings):
     # Art. 9 daily job: district codes (comma-separated) whose expired-and-unreachable
     # people are suspended at once; elsewhere (the default) a district clerk confirms each
     expired_auto_suspend_districts: str = Field(default="", pattern=r"^(\s*\d{6}\s*,?)*$")
+    # Appeals (申诉): answered within this many working days; the working-day calendar is
+    # Monday-Friday less the public holidays, plus the weekend days work moves to (调休),
+    # both as comma-separated ISO dates the agency updates each year
+    appeal_working_days: int = Field(default=15, ge=1, le=60)
+    public_holidays: str = Field(default="", pattern=r"^(\s*\d{4}-\d{2}-\d{2}\s*,?)*$")
+    moved_workdays: str = Field(default="", pattern=r"^(\s*\d{4}-\d{2}-\d{2}\s*,?)*$")
     # The national cross-region certification system (Art. 21): "outbox" writes each batch to
     # a folder for the transfer agent; "http" posts it to national_upload_url.
     national_transport: str = Field(default="outbox", pattern="^(outbox|http)$")
@@ -309,6 +316,15 @@ class Settings(BaseSettings):
     @property
     def resolved_national_outbox(self) -> Path:
         return (self.national_outbox_dir or self.data_path / "national-outbox").resolve()
+
+    @property
+    def working_days(self) -> WorkingCalendar:
+        from certification.calendar import WorkingCalendar
+
+        def dates(text: str) -> frozenset[date]:
+            return frozenset(date.fromisoformat(d.strip()) for d in text.split(",") if d.strip())
+
+        return WorkingCalendar(dates(self.public_holidays), dates(self.moved_workdays))
 
     @property
     def auto_suspend_expired_districts(self) -> frozenset[str]:

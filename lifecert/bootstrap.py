@@ -124,6 +124,8 @@ def build_runtime(settings: Settings) -> Runtime:
             auto_suspend_kinds=settings.auto_suspend_kinds,
             auto_suspend_expired_districts=settings.auto_suspend_expired_districts,
             comparison_window=WindowReading(settings.comparison_window),
+            appeal_working_days=settings.appeal_working_days,
+            working_days=settings.working_days,
         ),
         passwords=WerkzeugPasswordHasher(),
         sms=build_sms(settings),

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy.orm import registry, relationship
 
-from certification import claims, model, notices, receipts, supervision, verification
+from certification import appeals, claims, model, notices, receipts, supervision, verification
 from storage import schema
 
 mapper_registry = registry(metadata=schema.metadata)
@@ -116,6 +116,9 @@ def start_mappers() -> None:
             verification.HomeVisitRequest,
             schema.home_visit_requests,
             version_id_col=schema.home_visit_requests.c.version,
+        )
+        mapper_registry.map_imperatively(
+            appeals.Appeal, schema.appeals, version_id_col=schema.appeals.c.version
         )
         mapper_registry.map_imperatively(verification.ComparisonRun, schema.comparison_runs)
         mapper_registry.map_imperatively(verification.FeedImport, schema.feed_imports)

@@ -235,6 +235,11 @@ class SqlSuspensionRepository:
     def get(self, suspension_id: UUID, *, for_update: bool = False) -> Suspension | None:
         return get_row(self.session, Suspension, suspension_id, for_update=for_update)
 
+    def for_person(self, person_id: UUID, status: SuspensionStatus) -> list[Suspension]:
+        t = schema.suspensions
+        stmt = sa.select(Suspension).where(t.c.person_id == person_id, t.c.status == status)
+        return list(self.session.scalars(stmt))
+
     def in_force_for(self, entitlement_id: UUID) -> Suspension | None:
         t = schema.suspensions
         stmt = sa.select(Suspension).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from certification.appeals import AppealStatus, AppealSubject, Remedy
 from certification.claims import ClaimStatus
 from certification.notices import Channel, DeliveryStatus, Language, NoticeKind, Recipient
 from certification.regions import RegionLevel
@@ -800,6 +801,39 @@ home_visit_requests = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_home_visit_requests_scope", "status", "township_code", "created_at"),
+)
+
+appeals = sa.Table(
+    "appeals",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("district_code", sa.String(12), nullable=False),
+    sa.Column("township_code", sa.String(12)),
+    sa.Column("subject", enum_column(AppealSubject, "appeal_subject"), nullable=False),
+    sa.Column("subject_id", sa.Uuid, nullable=False),
+    sa.Column("statement", sa.Text, nullable=False),
+    sa.Column("filed_via", sa.String(16), nullable=False),
+    sa.Column("filed_by", sa.Uuid),
+    sa.Column("filed_at", UTCDateTime, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("status", enum_column(AppealStatus, "appeal_status"), nullable=False),
+    sa.Column("decided_by", sa.Uuid),
+    sa.Column("decided_at", UTCDateTime),
+    sa.Column("decision_reason", sa.Text),
+    sa.Column("remedy", enum_column(Remedy, "appeal_remedy")),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_appeals_scope", "status", "district_code", "due_on"),
+    sa.Index("ix_appeals_person", "person_id", "filed_at"),
+    # one open appeal per decision: a second one is refused, not queued twice
+    sa.Index(
+        "uq_appeals_open_subject",
+        "subject",
+        "subject_id",
+        unique=True,
+        postgresql_where=sa.text("status = 'open'"),
+        sqlite_where=sa.text("status = 'open'"),
+    ),
 )
 
 national_upload_items = sa.Table(

@@ -141,6 +141,11 @@ class SqlReviewCaseRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def for_person(self, person_id: UUID, status: CaseStatus) -> list[ReviewCase]:
+        t = schema.review_cases
+        stmt = sa.select(ReviewCase).where(t.c.person_id == person_id, t.c.status == status)
+        return list(self.session.scalars(stmt))
+
     def find(
         self, *, scope: Scope, status: CaseStatus | None, page: PageRequest
     ) -> Page[ReviewCase]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from certification.errors import StaleVersion
+from storage.appeal_repos import SqlAppealRepository
 from storage.audit_log import SqlAuditLog
 from storage.comparison_repos import SqlComparisonRepository
 from storage.feed_repos import SqlFeedImportRepository
@@ -92,6 +93,7 @@ class SqlUnitOfWork:
         self.home_visits = SqlHomeVisitRepository(session)
         self.national = SqlNationalUploadRepository(session)
         self.tip_offs = SqlTipOffRepository(session)
+        self.appeals = SqlAppealRepository(session)
         self.reports = SqlReportRepository(session)
         return self
 

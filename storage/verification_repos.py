@@ -180,6 +180,15 @@ class SqlDecisionProposalRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def for_person(
+        self, person_id: UUID, kind: ProposalKind, status: ProposalStatus
+    ) -> list[DecisionProposal]:
+        t = schema.decision_proposals
+        stmt = sa.select(DecisionProposal).where(
+            t.c.person_id == person_id, t.c.kind == kind, t.c.status == status
+        )
+        return list(self.session.scalars(stmt))
+
     def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[DecisionProposal]:
         t = schema.decision_proposals
         stmt = sa.select(DecisionProposal).where(

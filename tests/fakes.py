@@ -80,6 +80,9 @@ class FakeEntitlements(FakeRepository):
 
 
 class FakeSuspensions(FakeRepository):
+    def for_person(self, person_id: UUID, status: Any) -> list[Any]:
+        return self.where(person_id=person_id, status=status)
+
     def in_force_for(self, entitlement_id: UUID) -> Any:
         return next(
             (
@@ -94,6 +97,9 @@ class FakeSuspensions(FakeRepository):
 class FakeReviewCases(FakeRepository):
     def open_for_person(self, person_id: UUID) -> list[Any]:
         return self.where(person_id=person_id, status=CaseStatus.OPEN)
+
+    def for_person(self, person_id: UUID, status: Any) -> list[Any]:
+        return self.where(person_id=person_id, status=status)
 
 
 class FakeBindings(FakeRepository):
@@ -122,6 +128,27 @@ class FakeHomeVisits(FakeRepository):
         return [v for v in self.where(person_id=person_id) if v.is_open]
 
 
+class FakeCertifications(FakeRepository):
+    def for_person(self, person_id: UUID, page: Any) -> Any:
+        from certification.ports import Page
+
+        mine = sorted(
+            self.where(person_id=person_id), key=lambda c: c.certified_at, reverse=True
+        )
+        return Page(mine[: page.limit], None)
+
+
+class FakeAppeals(FakeRepository):
+    def open_for(self, subject: Any, subject_id: UUID) -> Any:
+        return next(
+            (a for a in self.where(subject=subject, subject_id=subject_id) if a.is_open), None
+        )
+
+    def for_person(self, person_id: UUID, *, limit: int = 20) -> list[Any]:
+        mine = sorted(self.where(person_id=person_id), key=lambda a: a.filed_at, reverse=True)
+        return mine[:limit]
+
+
 class FakeProposals(FakeRepository):
     def open_for(self, entitlement_id: UUID, kind: str) -> Any:
         return next(
@@ -134,6 +161,9 @@ class FakeProposals(FakeRepository):
             ),
             None,
         )
+
+    def for_person(self, person_id: UUID, kind: Any, status: Any) -> list[Any]:
+        return self.where(person_id=person_id, kind=kind, status=status)
 
     def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[Any]:
         return [
@@ -255,7 +285,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.persons = FakePersons()
         self.entitlements = FakeEntitlements(self.persons)
-        self.certifications = FakeRepository()
+        self.certifications = FakeCertifications()
         self.suspensions = FakeSuspensions()
         self.review_cases = FakeReviewCases()
         self.bindings = FakeBindings()
@@ -263,6 +293,7 @@ class FakeUnitOfWork:
         self.tasks = FakeTasks()
         self.home_visits = FakeHomeVisits()
         self.proposals = FakeProposals()
+        self.appeals = FakeAppeals()
         self.national = FakeNationalUploads()
         self.challenge_sessions = FakeRepository()
         self.attempts = FakeAttempts()
@@ -305,6 +336,9 @@ class FakeNotices:
 
     def add(self, notice: Notice) -> None:
         self.notices.setdefault(notice.key, notice)
+
+    def preferences(self, person_id: UUID) -> Any:
+        return None  # nobody has chosen: the defaults, no family copy
 
     def by_key(self, key: str) -> Notice | None:
         return self.notices.get(key)

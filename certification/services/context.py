@@ -7,6 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from certification.access import Actor
+from certification.appeals import DEFAULT_APPEAL_WORKING_DAYS
+from certification.calendar import WorkingCalendar
 from certification.comparison import WindowReading
 from certification.periods import PeriodPolicy
 from certification.ports import Clock, ReceiptSigner, UnitOfWork
@@ -28,6 +30,9 @@ class ProcedureConfig:
     comparison_window: WindowReading = WindowReading.TWELVE_MONTHS
     # People per transaction when a comparison run's lists are applied.
     apply_batch: int = 500
+    # Appeals are answered within this many working days of the calendar below.
+    appeal_working_days: int = DEFAULT_APPEAL_WORKING_DAYS
+    working_days: WorkingCalendar = field(default_factory=WorkingCalendar)
 
 
 @dataclass(slots=True)

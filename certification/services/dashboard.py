@@ -45,6 +45,7 @@ class Dashboard:
     overdue_people: dict[str, int]
     tasks_by_deadline: dict[str, int]
     tip_offs: dict[str, int] | None  # None: the viewer does not handle tip-offs
+    appeals: dict[str, int]  # by status, and "overdue": open past their deadline
 
 
 def _rates(groups: dict[str, dict[str, int]]) -> dict[str, Rates]:
@@ -79,4 +80,5 @@ def dashboard(ctx: UseCaseContext, actor: Actor, *, days: int = 365) -> Dashboar
         overdue_people=dict(sorted(reports.overdue_people_by_district(scope, today).items())),
         tasks_by_deadline=reports.open_tasks_by_deadline(scope, today),
         tip_offs=tip_offs,
+        appeals=ctx.uow.appeals.counts(scope, today),
     )

@@ -17,7 +17,7 @@ from certification.errors import (
     AccessDenied,
     ValidationFailed,
 )
-from certification.model import FamilyBinding
+from certification.model import FamilyBinding, Person
 from certification.ports import Page, PageRequest
 from certification.selfservice import BindingStatus
 from certification.services.context import UseCaseContext
@@ -153,6 +153,43 @@ def my_bindings(ctx: UseCaseContext, actor: Actor) -> list[FamilyBinding]:
     raise AccessDenied(
         "Bindings are listed for beneficiaries and family members; staff use the region list."
     )
+
+
+def helps(ctx: UseCaseContext, actor: Actor, person_id: UUID) -> bool:
+    """Whether ``actor`` is a family member with a confirmed binding to the person: the one
+    test of "acting for a parent" (self-service, home visits, appeals, the family view)."""
+    if actor.kind != AccountKind.FAMILY.value or actor.account_id is None:
+        return False
+    return any(
+        b.person_id == person_id and b.is_active
+        for b in ctx.uow.bindings.for_family(actor.account_id)
+    )
+
+
+def require_self_or_helper(
+    ctx: UseCaseContext, actor: Actor, person_id: UUID | None, what: str
+) -> tuple[Person, str]:
+    """The person a beneficiary or a bound family member acts for, and how ("app" for the
+    person, "family" for a helper). A beneficiary acts only for themselves, once their
+    identity is confirmed; a family member only for a person bound to them."""
+    if actor.kind == AccountKind.BENEFICIARY.value:
+        if actor.person_id is None or (person_id is not None and person_id != actor.person_id):
+            raise AccessDenied(f"You can {what} only for yourself.")
+        if not actor.identity_verified:
+            raise AccessDenied(
+                f"Confirm your identity first (certify yourself once with the app); then you "
+                f"can {what}."
+            )
+        return load_person(ctx, actor.person_id), "app"
+    if actor.kind == AccountKind.FAMILY.value:
+        if person_id is None:
+            raise ValidationFailed("Say whom you are helping (person_id).", field="person_id")
+        if not helps(ctx, actor, person_id):
+            raise AccessDenied(
+                f"You can {what} only for a person you are bound to, once the binding is confirmed."
+            )
+        return load_person(ctx, person_id), "family"
+    raise AccessDenied(f"Only the beneficiary or a bound family member can {what}.")
 
 
 def masked_name(name: str) -> str:

@@ -13,7 +13,6 @@ from uuid import UUID
 from certification import access
 from certification.access import Actor
 from certification.errors import (
-    AccessDenied,
     ValidationFailed,
 )
 from certification.ports import (
@@ -21,6 +20,7 @@ from certification.ports import (
     Page,
     PageRequest,
 )
+from certification.services import family
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person
 from certification.services.records import check_version, found
@@ -51,18 +51,8 @@ def request_home_visit(
 ) -> HomeVisitRequest:
     """The person, a bound family member, or a clerk of their region asks for a visit."""
     person = load_person(ctx, person_id)
-    if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id == person.id:
-        if not actor.identity_verified:
-            raise AccessDenied("Confirm your identity first; then you can ask for a visit.")
-        via = "app"
-    elif actor.kind == AccountKind.FAMILY.value:
-        bound = any(
-            b.person_id == person.id and b.is_active
-            for b in ctx.uow.bindings.for_family(actor.account_id)  # type: ignore[arg-type]
-        )
-        if not bound:
-            raise AccessDenied("You can ask for a home visit only for a person you are bound to.")
-        via = "family"
+    if actor.kind in (AccountKind.BENEFICIARY.value, AccountKind.FAMILY.value):
+        person, via = family.require_self_or_helper(ctx, actor, person.id, "ask for a home visit")
     else:
         access.require_clerk_for(actor, person.region_code, "take a home-visit request")
         via = "staff"

@@ -20,6 +20,7 @@ from certification.access import Actor, Scope
 from certification.errors import AccessDenied, NotFound, ValidationFailed
 from certification.model import Person
 from certification.notices import (
+    COPY_TO,
     FAMILY_KINDS,
     URGENT_KINDS,
     Channel,
@@ -135,8 +136,10 @@ def route(ctx: UseCaseContext, notice: Notice, lookups: _Lookups) -> list[Delive
         )
 
     made = [delivery(Recipient.PERSON, c, reach.person.account_id) for c in channels]
-    if prefs.family_copy and notice.kind in FAMILY_KINDS:
-        for contact in reach.family:
+    copy_to = notice.data.get(COPY_TO)
+    for contact in reach.family:
+        wanted = prefs.family_copy and notice.kind in FAMILY_KINDS
+        if wanted or (copy_to is not None and copy_to == str(contact.account_id)):
             channel = family_channel(contact)
             if channel is not None:
                 made.append(delivery(Recipient.FAMILY, channel, contact.account_id))

@@ -73,18 +73,26 @@ def latest_receipt(ctx: UseCaseContext, actor: Actor) -> Receipt:
     certification from the comparison of department data)."""
     if actor.kind != AccountKind.BENEFICIARY.value or actor.person_id is None:
         raise AccessDenied("Receipts are shown to the beneficiary's own app account.")
-    person = load_person(ctx, actor.person_id)
+    receipt = receipt_of_latest(ctx, load_person(ctx, actor.person_id))
+    if receipt is None:
+        raise NotFound("You have no certification yet, or receipts are not issued here.")
+    return receipt
+
+
+def receipt_of_latest(ctx: UseCaseContext, person: Person) -> Receipt | None:
+    """The receipt of the person's latest certification, issued (and committed) now if it
+    has none yet; None when there is no certification or no signer. The caller has checked
+    who may see it."""
     latest = ctx.uow.certifications.for_person(person.id, PageRequest(limit=1)).items
     if not latest:
-        raise NotFound("You have no certification yet.")
+        return None
     certification = latest[0]
     receipt = ctx.uow.receipts.for_certification(certification.id)
     if receipt is None:
         period = person.period(ctx.config.period)
         receipt = issue_receipt(ctx, person, certification, period.due_on if period else None)
-        if receipt is None:
-            raise NotFound("Receipts are not issued by this service.")
-        ctx.uow.commit()
+        if receipt is not None:
+            ctx.uow.commit()
     return receipt
 
 

@@ -65,6 +65,7 @@ from certification.selfservice import (
     SessionStatus,
     TemplateRefreshRule,
 )
+from certification.services import family
 from certification.services.accounts import end_sessions
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
@@ -211,13 +212,7 @@ def _person_for(
     if actor.kind == AccountKind.FAMILY.value:
         if person_id is None:
             raise ValidationFailed("Say whom you are helping (person_id).", field="person_id")
-        assert actor.account_id is not None
-        bound = [
-            b
-            for b in ctx.uow.bindings.for_family(actor.account_id)
-            if b.person_id == person_id and b.is_active
-        ]
-        if not bound:
+        if not family.helps(ctx, actor, person_id):
             raise AccessDenied(
                 "You can help only a person you are bound to, once the binding is confirmed."
             )

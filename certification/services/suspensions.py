@@ -137,14 +137,14 @@ def suspend(
         evidence=evidence,
     )
     for suspension in suspensions:
-        _answer_waiting(
+        answer_waiting(
             ctx, actor, person, suspension, ProposalKind.SUSPEND, None, f"suspended: {explanation}"
         )
     ctx.uow.commit()
     return suspensions
 
 
-def _answer_waiting(
+def answer_waiting(
     ctx: UseCaseContext,
     actor: Actor,
     person: Person,
@@ -259,7 +259,7 @@ def restore(
             field="reason",
         )
     arrears = apply_restoration(ctx, actor, person, suspension, on=on, reason=reason)
-    _answer_waiting(
+    answer_waiting(
         ctx,
         actor,
         person,

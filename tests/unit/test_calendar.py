@@ -57,3 +57,25 @@ def test_last_day_of_period(start, months, last):
     from certification.calendar import last_day_of_period
 
     assert last_day_of_period(start, months) == last
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_moved_workdays():
+    from certification.calendar import WorkingCalendar
+
+    plain = WorkingCalendar()
+    friday = date(2026, 12, 4)
+    assert plain.add_working_days(friday, 1) == date(2026, 12, 7)  # Monday
+    assert plain.add_working_days(friday, 15) == date(2026, 12, 25)
+    assert plain.add_working_days(date(2026, 12, 5), 1) == date(2026, 12, 7)  # from a Saturday
+    assert plain.working_days_between(friday, date(2026, 12, 25)) == 15
+    # a holiday week as the State Council sets them: five weekdays off, the Saturday before worked
+    festival = WorkingCalendar(
+        holidays=frozenset(date(2027, 2, d) for d in range(8, 13)),
+        moved_workdays=frozenset({date(2027, 2, 6)}),
+    )
+    assert festival.is_working_day(date(2027, 2, 6))  # a Saturday worked
+    assert not festival.is_working_day(date(2027, 2, 8))  # a Monday off
+    assert festival.add_working_days(date(2027, 2, 5), 1) == date(2027, 2, 6)
+    assert festival.add_working_days(date(2027, 2, 6), 1) == date(2027, 2, 15)
+    with pytest.raises(ValueError):
+        plain.add_working_days(friday, -1)
