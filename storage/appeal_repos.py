@@ -26,12 +26,10 @@ class SqlAppealRepository:
     def get(self, appeal_id: UUID, *, for_update: bool = False) -> Appeal | None:
         return get_row(self.session, Appeal, appeal_id, for_update=for_update)
 
-    def open_for(self, subject: AppealSubject, subject_id: UUID) -> Appeal | None:
+    def for_subject(self, subject: AppealSubject, subject_id: UUID) -> list[Appeal]:
         t = schema.appeals
-        stmt = sa.select(Appeal).where(
-            t.c.subject == subject, t.c.subject_id == subject_id, t.c.status == AppealStatus.OPEN
-        )
-        return self.session.scalars(stmt).first()
+        stmt = sa.select(Appeal).where(t.c.subject == subject, t.c.subject_id == subject_id)
+        return list(self.session.scalars(stmt.order_by(t.c.filed_at)))
 
     def for_person(self, person_id: UUID, *, limit: int = 20) -> list[Appeal]:
         t = schema.appeals

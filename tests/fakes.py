@@ -132,17 +132,13 @@ class FakeCertifications(FakeRepository):
     def for_person(self, person_id: UUID, page: Any) -> Any:
         from certification.ports import Page
 
-        mine = sorted(
-            self.where(person_id=person_id), key=lambda c: c.certified_at, reverse=True
-        )
+        mine = sorted(self.where(person_id=person_id), key=lambda c: c.certified_at, reverse=True)
         return Page(mine[: page.limit], None)
 
 
 class FakeAppeals(FakeRepository):
-    def open_for(self, subject: Any, subject_id: UUID) -> Any:
-        return next(
-            (a for a in self.where(subject=subject, subject_id=subject_id) if a.is_open), None
-        )
+    def for_subject(self, subject: Any, subject_id: UUID) -> list[Any]:
+        return sorted(self.where(subject=subject, subject_id=subject_id), key=lambda a: a.filed_at)
 
     def for_person(self, person_id: UUID, *, limit: int = 20) -> list[Any]:
         mine = sorted(self.where(person_id=person_id), key=lambda a: a.filed_at, reverse=True)

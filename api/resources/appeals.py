@@ -229,7 +229,7 @@ class AppealDecision(MethodView):
     @appeals_blp.etag
     @appeals_blp.arguments(DecisionSchema)
     @appeals_blp.response(200, StaffAppealSchema)
-    def post(self, data: dict[str, Any], appeal_id: UUID) -> Any:
+    def put(self, data: dict[str, Any], appeal_id: UUID) -> Any:
         """Uphold (the remedy is applied at once: certified, restored with arrears, sent to
         the township to verify, or the record set aside) or dismiss, with reasons the person
         reads. District/county or municipal agency clerks; needs If-Match."""

@@ -128,13 +128,18 @@ def file_appeal(
     person, via = family.require_self_or_helper(ctx, actor, person_id, "appeal")
     text = clean_statement(statement)
     _decided_on(ctx, person, subject, subject_id)
-    waiting = ctx.uow.appeals.open_for(subject, subject_id)
-    if waiting is not None:
-        raise RuleViolation(
-            f"This decision is already contested (appeal filed on "
-            f"{ctx.clock.local_date(waiting.filed_at).isoformat()}, answered by "
-            f"{waiting.due_on.isoformat()})."
-        )
+    for earlier in ctx.uow.appeals.for_subject(subject, subject_id):
+        if earlier.is_open:
+            raise RuleViolation(
+                f"This decision is already contested (appeal filed on "
+                f"{ctx.clock.local_date(earlier.filed_at).isoformat()}, answered by "
+                f"{earlier.due_on.isoformat()})."
+            )
+        if earlier.status is AppealStatus.UPHELD:
+            raise RuleViolation(
+                "An appeal against this decision was already upheld; what follows is in the "
+                "appeal's answer."
+            )
     today = ctx.clock.today()
     appeal = Appeal(
         person_id=person.id,
@@ -361,5 +366,11 @@ def contestable(ctx: UseCaseContext, person: Person) -> list[Contestable]:
         if today - on <= CONTEST_WITHIN:
             code = str(proposal.evidence.get("reason_code", "lost_qualification"))
             found_.append(Contestable(AppealSubject.LOSS_RECORD, proposal.id, on, code))
-    taken = {(a.subject, a.subject_id) for a in ctx.uow.appeals.for_person(person.id) if a.is_open}
+    # contested and waiting, or already upheld: nothing more to contest (a dismissed appeal
+    # may be followed by a new one with new facts)
+    taken = {
+        (a.subject, a.subject_id)
+        for a in ctx.uow.appeals.for_person(person.id, limit=200)
+        if a.status in (AppealStatus.OPEN, AppealStatus.UPHELD)
+    }
     return [c for c in found_ if (c.subject, c.subject_id) not in taken]

@@ -120,7 +120,11 @@ def test_a_certification_is_told_once_by_text_message_with_a_receipt_anyone_can_
     [sent] = sms.to("13900001111")
     assert sent.template == TEMPLATES["certified"] and sent.provider == provider
     name, certified_on, next_due, code = sent.values
-    assert name == "张**" and certified_on == date.today().isoformat() and next_due > certified_on
+    assert (
+        name == "张**"
+        and certified_on == runtime.clock.today().isoformat()
+        and next_due > certified_on
+    )
     assert sent.out_id  # the delivery's id, for the provider's delivery report
     assert deliver(runtime, {Channel.SMS: channel}).delivered == 0  # never twice
     assert len(sms.delivered) == 1
@@ -266,7 +270,10 @@ def test_wechat_subscribe_messages_cache_the_token_and_stop_when_the_user_refuse
     assert report.delivered == 1 and report.dead == 1
     [sent] = wechat.sent
     assert sent.touser == "openid-first" and sent.template_id == "TPL-certified"
-    assert sent.data["thing1"] == "认证成功" and sent.data["date2"] == date.today().isoformat()
+    assert (
+        sent.data["thing1"] == "认证成功"
+        and sent.data["date2"] == runtime.clock.today().isoformat()
+    )
     assert wechat.tokens_issued == 1 and channel.tokens_fetched == 1
     with runtime.database.connect() as conn:
         accepted = conn.scalar(

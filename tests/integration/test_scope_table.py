@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from certification.access import Actor
+from certification.appeals import Appeal, AppealSubject
 from certification.model import Account, FamilyBinding, ReviewCase, Suspension
 from certification.regions import within
 from certification.verification import HomeVisitReason
@@ -41,6 +42,7 @@ PEOPLE_LISTINGS: dict[str, tuple[str, str]] = {
     "verification tasks": ("/api/verification/tasks", "own"),
     "home visits": ("/api/home-visits", "own"),
     "proposals": ("/api/proposals", "person"),
+    "appeals": ("/api/appeals", "own"),
     "comparison entries": ("/api/comparison/runs/{run}/entries", "own"),
 }
 # GET operations about people that are not lists of records, or not region-scoped lists,
@@ -59,6 +61,7 @@ NOT_SCOPED_LISTS = {
     "/api/verification/overdue": "counts per district (pinned below)",
     "/api/comparison/runs/{run_id}/changes": "entries' changes, the entries' rule",
     "/api/me/notices": "the caller's own notices",
+    "/api/me/appeals": "the caller's own appeals, or those of a person bound to them",
     "/api/notices/deliveries": "operators only: statuses and errors, no message or address",
     "/api/notices/letters": "counts per township batch (staff scope); the PDF is region-checked",
 }
@@ -107,7 +110,21 @@ def city_data(runtime: Any, make_region: Callable[..., None]) -> dict[str, Any]:
         ctx.uow.accounts.add(helper)
         ctx.uow.flush()
         for person_id in picks.values():
-            ctx.uow.review_cases.add(ReviewCase(person_id=person_id, reason="failed"))
+            case = ReviewCase(person_id=person_id, reason="failed")
+            ctx.uow.review_cases.add(case)
+            person = ctx.uow.persons.get(person_id)
+            ctx.uow.appeals.add(
+                Appeal(
+                    person_id=person_id,
+                    district_code=person.district_code,
+                    township_code=person.township_code,
+                    subject=AppealSubject.REJECTED_REVIEW,
+                    subject_id=case.id,
+                    statement="scope table",
+                    filed_via="app",
+                    due_on=today,
+                )
+            )
             ctx.uow.bindings.add(
                 FamilyBinding(
                     family_account_id=helper.id, person_id=person_id, relationship="child"
