@@ -265,6 +265,7 @@ def pct(share: float) -> str:
 
 # the pages register themselves on the blueprint
 from console.staff import (  # noqa: E402, F401
+    appeals,
     audit,
     dashboard,
     outbox,

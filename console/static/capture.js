@@ -16,6 +16,22 @@
     spouse: "配偶", child: "子女", grandchild: "孙子女", sibling: "兄弟姐妹",
     parent: "父母", other_relative: "其他亲属", carer: "照护人",
   };
+  const SUBJECTS = {
+    rejected_review: ["认证审核未通过的决定", "the rejection of your certification review"],
+    suspension: ["暂停发放待遇的决定", "the suspension of your benefit"],
+    loss_record: ["不再符合领取条件的记录", "the record that you no longer qualify"],
+  };
+  const STANDING = {
+    certified: ["已认证，下次请在 {d} 前认证", "Certified; certify again before {d}"],
+    due_soon: ["请在 {d} 前完成认证", "Certify before {d}"],
+    overdue: ["认证已于 {d} 到期，请尽快认证", "Your certification was due on {d}: please certify soon"],
+    suspended: ["待遇已暂停，完成认证后可恢复并补发", "Your benefit is suspended: certify to have it restored with arrears"],
+    not_in_scope: ["目前无需认证", "Nothing is due"],
+  };
+  const APPEAL_STATUS = {
+    open: "处理中 / being considered", upheld: "申诉成立 / upheld",
+    dismissed: "未获支持 / not upheld", withdrawn: "已撤回 / withdrawn",
+  };
   const state = {
     tokens: null, account: null, personId: null, stream: null, session: null, mode: "certify",
   };
@@ -142,26 +158,141 @@
       }
       $("family-choice").hidden = bindings.length === 0;
       $("start-button").hidden = bindings.length === 0;
-      $("due").textContent = bindings.length
-        ? "请选择您协助认证的亲属 / Choose whom you help"
-        : claimOpen ? "" : "您还没有已生效的亲属绑定 / You have no active family binding yet";
+      $("overview").hidden = true;
+      if (bindings.length) {
+        await loadOverview(select.value);
+      } else {
+        $("due").textContent = claimOpen ? "" : "您还没有已生效的亲属绑定 / You have no active family binding yet";
+      }
     } else {
       $("family-choice").hidden = true;
       $("start-button").hidden = false;
       state.personId = me.account.person_id;
       try {
-        const period = await api("GET", "/persons/" + state.personId + "/period");
-        const due = period.period && period.period.due_on;
-        root.dataset.dueOn = due || "";
-        $("due").textContent = due
-          ? "请在 " + due + " 前完成认证 / Certify before " + due
-          : "您目前无需认证 / Nothing is due";
+        await loadOverview(state.personId);
       } catch (err) {
+        $("overview").hidden = true;
         $("due").textContent = "完成首次刷脸认证后可查看认证期限 / Your due date shows after your first certification";
       }
     }
     show("home");
     say("请在光线明亮处，正对手机", "Face the phone in good light");
+  }
+
+  function item(list, text) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    list.appendChild(li);
+    return li;
+  }
+
+  function pair(p, d) {
+    return p[0].replace("{d}", d || "") + " / " + p[1].replace("{d}", d || "");
+  }
+
+  // The person's record, for the person or for the family member helping them.
+  async function loadOverview(personId) {
+    const family = state.account.kind === "family";
+    const o = await api("GET", "/me/overview" + (family ? "?person_id=" + personId : ""));
+    state.overview = o;
+    root.dataset.dueOn = o.due_on || "";
+    root.dataset.standing = o.standing;
+    $("due").textContent = (family ? o.name + "：" : "") + pair(STANDING[o.standing] || [o.standing, o.standing], o.due_on);
+    $("last-cert").textContent = o.last_certified_on
+      ? "上次认证 / Last certified: " + o.last_certified_on : "";
+    $("receipt").hidden = !o.receipt_code;
+    if (o.receipt_code) {
+      $("receipt-code").textContent = o.receipt_code;
+      $("receipt-check").href = "/verify/" + o.receipt_code;
+      $("receipt-pdf").hidden = family;
+    }
+    $("tasks").textContent = "";
+    for (const t of o.open_tasks) {
+      const who = t.who === "employer" ? ["您的用人单位", "your employer"] : ["乡镇（街道）工作人员", "your township"];
+      item($("tasks"), who[0] + "将在 " + t.deadline_on + " 前联系核实 / " + who[1] + " will contact you by " + t.deadline_on);
+    }
+    $("contestable").textContent = "";
+    for (const c of o.contestable) {
+      const words = SUBJECTS[c.subject] || [c.subject, c.subject];
+      const li = item($("contestable"), words[0] + "（" + c.decided_on + "）/ " + words[1] + " ");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "appeal-button";
+      b.textContent = "申诉 / Appeal";
+      b.addEventListener("click", () => openAppeal(c));
+      li.appendChild(b);
+    }
+    $("contest-box").hidden = o.contestable.length === 0;
+    $("appeals").textContent = "";
+    for (const a of o.appeals) {
+      const words = SUBJECTS[a.subject] || [a.subject, a.subject];
+      let text = words[0] + "：" + (APPEAL_STATUS[a.status] || a.status);
+      if (a.status === "open") text += "，" + a.due_on + " 前答复 / answered by " + a.due_on;
+      if (a.decision_reason) text += " — " + a.decision_reason;
+      item($("appeals"), text).dataset.status = a.status;
+    }
+    $("appeals-box").hidden = o.appeals.length === 0;
+    $("visit-button").hidden = o.home_visits.length > 0;
+    $("notices-box").hidden = true;
+    if (!family) {
+      const inbox = await api("GET", "/me/notices?limit=5");
+      $("notices").textContent = "";
+      for (const n of inbox) item($("notices"), n.title + "：" + n.body);
+      $("notices-box").hidden = inbox.length === 0;
+    }
+    $("overview").hidden = false;
+    return o;
+  }
+
+  function openAppeal(c) {
+    state.contesting = c;
+    const words = SUBJECTS[c.subject] || [c.subject, c.subject];
+    $("appeal-what").textContent = "申诉：" + words[0] + " / Contest " + words[1];
+    $("appeal-form").hidden = false;
+    $("appeal-statement").focus();
+    speak("请说明理由，工作人员会在十五个工作日内答复");
+  }
+
+  async function sendAppeal(event) {
+    event.preventDefault();
+    const c = state.contesting;
+    try {
+      const body = { subject: c.subject, subject_id: c.subject_id, statement: $("appeal-statement").value };
+      if (state.account.kind === "family") body.person_id = state.overview.person_id;
+      const filed = await api("POST", "/me/appeals", body);
+      $("appeal-form").hidden = true;
+      $("appeal-statement").value = "";
+      say("申诉已提交，将于 " + filed.due_on + " 前答复", "Appeal sent; answered by " + filed.due_on);
+      speak("申诉已提交");
+      await loadOverview(state.overview.person_id);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  async function askVisit() {
+    try {
+      await api("POST", "/persons/" + state.overview.person_id + "/home-visits", { reason: "elderly" });
+      $("visit-button").hidden = true;
+      say("已申请上门认证，乡镇（街道）工作人员会与您联系", "Home visit asked for; your township will call");
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  async function receiptPdf() {
+    try {
+      const resp = await fetch(API + "/me/receipts/" + state.overview.receipt_code + "/pdf", {
+        headers: { Authorization: "Bearer " + state.tokens.access_token },
+      });
+      if (!resp.ok) throw Object.assign(new Error("HTTP " + resp.status), { status: resp.status });
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(await resp.blob());
+      a.download = "receipt-" + state.overview.receipt_code + ".pdf";
+      a.click();
+    } catch (err) {
+      failed(err);
+    }
   }
 
   async function start(mode) {
@@ -268,6 +399,20 @@
     say("核验时间较长，请稍后再查看结果", "This is taking long; check again later", true);
   }
 
+  async function showReceipt() {
+    const personId = state.account.kind === "family" ? $("person-choice").value : state.personId;
+    try {
+      const o = await loadOverview(personId);
+      if (!o.receipt_code) return;
+      $("outcome-receipt").textContent = "回执码 " + o.receipt_code + "，下次请在 " + o.due_on + " 前认证 / Receipt "
+        + o.receipt_code + "; certify again before " + o.due_on;
+      $("outcome-receipt").hidden = false;
+      root.dataset.receipt = o.receipt_code;
+    } catch (err) {
+      failed(err);
+    }
+  }
+
   function outcome(st) {
     show("outcome");
     const titles = state.mode === "claim" ? {
@@ -290,9 +435,15 @@
     }
     $("outcome-next").textContent = st.next.zh + " / " + st.next.en;
     $("again-button").hidden = !["retry", "claim_retry"].includes(st.next.step);
-    $("home-button").hidden = !(state.mode === "claim" && st.state === "pass");
+    $("home-button").hidden = !(st.state === "pass" || st.state === "fail");
+    $("outcome-receipt").hidden = true;
     speak(st.next.zh);
     say("", "");
+    if (state.mode === "certify" && st.state === "pass") showReceipt();
+    if (st.state === "fail") {
+      $("outcome-receipt").textContent = "如审核未通过，您可以在首页申诉 / If the review rejects it, you can appeal from the start page";
+      $("outcome-receipt").hidden = false;
+    }
   }
 
   $("code-button").addEventListener("click", sendCode);
@@ -301,6 +452,10 @@
   $("home-button").addEventListener("click", home);
   $("register-button").addEventListener("click", register);
   $("start-button").addEventListener("click", () => start("certify"));
+  $("person-choice").addEventListener("change", (e) => loadOverview(e.target.value).catch(failed));
+  $("appeal-form").addEventListener("submit", sendAppeal);
+  $("visit-button").addEventListener("click", askVisit);
+  $("receipt-pdf").addEventListener("click", receiptPdf);
   $("record-button").addEventListener("click", record);
   $("again-button").addEventListener("click", () => {
     $("record-button").hidden = false;

@@ -125,3 +125,107 @@ def test_a_family_member_certifies_their_father_on_the_capture_page(
     assert [c["channel"] for c in certs] == ["family_assisted"]
     son_id = client.get("/api/auth/me", headers=son).get_json()["account"]["id"]
     assert certs[0]["assisted_by"] == son_id
+
+    # the result shows the receipt and the next due date; the receipt checks on the public page
+    page.wait_for_selector("#outcome-receipt:not([hidden])")
+    code = page.get_attribute("#capture", "data-receipt")
+    due = clerk.get(f"/api/persons/{p.person['id']}").get_json()["period"]["due_on"]
+    assert (
+        code
+        and code in page.inner_text("#outcome-receipt")
+        and due in page.inner_text("#outcome-receipt")
+    )
+    screenshot(page, "capture-family-receipt")
+    # back home: the father's record as the son sees it, and a home visit asked for him
+    page.click("#home-button")
+    page.wait_for_selector("#overview:not([hidden])")
+    assert page.get_attribute("#capture", "data-due-on") == due
+    assert "王*国" in page.inner_text("#due") and p.citizen_id not in page.inner_text("main")
+    assert page.is_hidden("#notices-box")  # the father's inbox is his own
+    page.click("#visit-button")
+    page.locator("#message", has_text="上门").wait_for()
+    visits = clerk.get("/api/home-visits").get_json()["items"]
+    assert [(v["person_id"], v["requested_via"]) for v in visits] == [(p.person["id"], "family")]
+    check = new_page(mobile=True)
+    check.goto(f"/verify/{code}")
+    assert "有效回执" in check.inner_text("#result")
+    check.goto(f"/verify/{code[:-1]}{'0' if code[-1] != '0' else '1'}")
+    assert "无效" in check.inner_text("#result")
+
+
+def test_a_pensioner_contests_a_rejected_review_on_the_capture_page_and_sees_the_answer(
+    client, clerk, login, runtime, new_page, sms_standin
+):
+    from certification.model import ReviewCase
+    from tests.integration.conftest import grant, new_person
+
+    cid = make_citizen_id("500103", date(1944, 8, 8), 41).value
+    person = new_person(clerk, cid, name="刘桂英")
+    grant(clerk, person["id"], start_date="2010-05-01")
+    phone = "13600004141"
+    assert client.post("/api/auth/sms/code", json={"phone": phone}).status_code == 202
+    first = client.post(
+        "/api/auth/sms/login", json={"phone": phone, "code": sms_standin.last_code(phone)}
+    ).get_json()
+    made = client.post(
+        "/api/auth/mobile/register",
+        json={
+            "registration_token": first["registration_token"],
+            "citizen_id": cid,
+            "name": "刘桂英",
+        },
+    ).get_json()
+    claim = client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {made['access_token']}"}
+    ).get_json()["claim"]
+    linked = clerk.post(  # she showed her ID card at the counter
+        f"/api/staff/claims/{claim['id']}/link",
+        json={"citizen_id_seen": cid, "name_seen": "刘桂英"},
+    )
+    assert linked.status_code == 200, linked.get_json()
+    with runtime.use_case() as ctx:
+        case = ReviewCase(person_id=person["id"], reason="failed")
+        ctx.uow.review_cases.add(case)
+        ctx.uow.commit()
+        case_id = str(case.id)
+    reviewer = login("yuzhong.reviewer", "500103", ("reviewer",))
+    etag = reviewer.get(f"/api/review/cases/{case_id}").headers["ETag"]
+    rejected = reviewer.put(
+        f"/api/review/cases/{case_id}/decision",
+        json={"decision": "reject", "comment": "cannot see the face in the dark"},
+        headers={"If-Match": etag},
+    )
+    assert rejected.status_code == 200, rejected.get_json()
+
+    page = new_page(mobile=True)
+    sign_in_by_text_message(page, sms_standin, phone)
+    page.wait_for_selector("#contest-box:not([hidden])")
+    assert "审核未通过" in page.inner_text("#contestable")
+    assert "乡镇" in page.inner_text("#tasks")  # the rejection sent her to the township
+    page.click(".appeal-button")
+    page.fill("#appeal-statement", "视频是我本人录的，家里光线暗")
+    screenshot(page, "capture-appeal-form")
+    page.click("#appeal-submit")
+    page.wait_for_selector("#appeals li[data-status='open']")
+    assert page.is_hidden("#contest-box")  # contested: no second appeal button
+    screenshot(page, "capture-appeal-open")
+
+    (appeal,) = clerk.get("/api/appeals?status=open").get_json()["items"]
+    assert appeal["statement"] == "视频是我本人录的，家里光线暗"
+    etag = clerk.get(f"/api/appeals/{appeal['id']}").headers["ETag"]
+    decided = clerk.put(
+        f"/api/appeals/{appeal['id']}/decision",
+        json={"outcome": "upheld", "reason": "looked again in better contrast: it is her"},
+        headers={"If-Match": etag},
+    )
+    assert decided.status_code == 200, decided.get_json()
+
+    page.reload()
+    sign_in_by_text_message(page, sms_standin, phone)
+    page.wait_for_selector("#appeals li[data-status='upheld']")
+    assert "it is her" in page.inner_text("#appeals")
+    page.wait_for_selector("#receipt:not([hidden])")
+    assert page.get_attribute("#capture", "data-standing") == "certified"
+    assert "申诉结果" in page.inner_text("#notices") and "申诉已受理" in page.inner_text("#notices")
+    assert page.is_hidden("#tasks li") or page.inner_text("#tasks") == ""
+    screenshot(page, "capture-appeal-upheld")
