@@ -258,6 +258,12 @@ def yuan(fen: int | None) -> str:
     return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
+@bp.app_template_filter("local_date")
+def local_date(moment: Any) -> str:
+    """A stored instant as the agency's calendar day (the deadlines are counted in it)."""
+    return ctx().clock.local_date(moment).isoformat() if moment else "—"
+
+
 @bp.app_template_filter("pct")
 def pct(share: float) -> str:
     return f"{share * 100:.1f}%"

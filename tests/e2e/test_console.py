@@ -402,3 +402,51 @@ def test_a_counter_clerk_anywhere_certifies_the_person_at_the_counter(clerk, log
     assert "next due" in page.inner_text(".flash")
     certs = clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"]
     assert [c["channel"] for c in certs] == ["counter"]
+
+
+def test_a_district_clerk_answers_an_appeal_on_the_appeals_page(
+    clerk, client, login, new_page, runtime
+):
+    from tests.integration.conftest import app_sign_up
+
+    cid = make_citizen_id("500103", date(1947, 4, 4), 44).value
+    person = new_person(clerk, cid, name="赵淑珍")
+    grant(clerk, person["id"], start_date="2012-01-01")
+    me = app_sign_up(client, runtime, "13500004444", cid, "赵淑珍")
+    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
+    assert (
+        clerk.post(
+            f"/api/staff/claims/{claim['id']}/link",
+            json={"citizen_id_seen": cid, "name_seen": "赵淑珍"},
+        ).status_code
+        == 200
+    )
+    suspended = clerk.post(
+        f"/api/persons/{person['id']}/suspensions",
+        json={"reason": "other", "explanation": "returned mail, nobody at the address"},
+    )
+    assert suspended.status_code == 201, suspended.get_json()
+    (contest,) = client.get("/api/me/overview", headers=me).get_json()["contestable"]
+    filed = client.post(
+        "/api/me/appeals",
+        json={**{k: contest[k] for k in ("subject", "subject_id")}, "statement": "我一直住在原址"},
+        headers=me,
+    )
+    assert filed.status_code == 201, filed.get_json()
+
+    page = new_page()
+    console_sign_in(page, "yuzhong.clerk", PASSWORD)
+    page.goto("/console/")
+    assert "Appeals" in page.inner_text("main") or "申诉" in page.inner_text("main")
+    page.click("nav a[href$='/appeals']")
+    row = page.locator("#appeals tr", has_text="我一直住在原址")
+    expect(row).to_have_count(1)
+    screenshot(page, "console-appeals")
+    row.locator("input[name=reason]").fill("the address was checked: she lives there")
+    row.locator("button[value=upheld]").click()
+    page.wait_for_selector(".flash, .ok", timeout=10_000)
+    (answered,) = clerk.get("/api/appeals?status=upheld").get_json()["items"]
+    # no certification since the suspension: the township verifies her first (Art. 21)
+    assert answered["remedy"] == "verification_opened"
+    (pension,) = clerk.get(f"/api/persons/{person['id']}/entitlements").get_json()
+    assert pension["status"] == "suspended"
