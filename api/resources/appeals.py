@@ -93,7 +93,6 @@ class ContestableSchema(ma.Schema):
 class OpenTaskSchema(ma.Schema):
     who = f.String(metadata={"description": "township | employer"})
     deadline_on = f.Date()
-    reason = f.String(allow_none=True)
 
 
 class VisitSchema(ma.Schema):

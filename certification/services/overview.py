@@ -26,9 +26,11 @@ from certification.vocabulary import EntitlementStatus
 
 @dataclass(frozen=True, slots=True)
 class OpenTask:
-    who: str  # township | employer: who will contact the person
+    """Who will contact the person, and by when. Not why: a clerk's referral note may tell
+    where a doubt came from (a neighbour's call, a tip-off)."""
+
+    who: str  # township | employer
     deadline_on: date
-    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +71,7 @@ def overview(ctx: UseCaseContext, actor: Actor, person_id: UUID | None) -> Overv
     latest = ctx.uow.certifications.for_person(person.id, PageRequest(limit=1)).items
     receipt = receipt_of_latest(ctx, person) if latest else None
     tasks = [
-        OpenTask(t.route.value, t.deadline_on, t.reason)
-        for t in ctx.uow.tasks.open_for_person(person.id)
+        OpenTask(t.route.value, t.deadline_on) for t in ctx.uow.tasks.open_for_person(person.id)
     ]
     prefs = ctx.uow.notices.preferences(person.id)  # None: never chosen, no family copy
     return Overview(

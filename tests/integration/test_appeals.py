@@ -106,7 +106,9 @@ def test_a_sons_appeal_reaches_the_district_clerk_and_both_are_told_the_outcome(
     assert view["name"] == "张*兰" and view["viewer"] == "family"
     assert view["due_on"] and view["last_certified_on"] and view["receipt_code"]
     assert CID not in str(view) and "13900001111" not in str(view)
-    assert [t["who"] for t in view["open_tasks"]] == ["township"]
+    assert view["open_tasks"] == [
+        {"who": "township", "deadline_on": view["open_tasks"][0]["deadline_on"]}
+    ]
     assert [(c["subject"], c["subject_id"]) for c in view["contestable"]] == [
         ("rejected_review", case_id)
     ]
