@@ -8,6 +8,7 @@ import pytest
 from certification.citizen_id import make_citizen_id
 from infra.sms import AliyunSms
 from tests.e2e.conftest import CAMERA_CLIP, screenshot
+from tests.integration.conftest import app_sign_up
 from tests.standins import sms_provider
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.browser]
@@ -95,19 +96,8 @@ def test_a_family_member_certifies_their_father_on_the_capture_page(
     challenge("blink")
     p = enrolled(CAMERA_CLIP, seq=32)
     phone = "13700006161"
-    assert client.post("/api/auth/sms/code", json={"phone": phone}).status_code == 202
-    first = client.post(
-        "/api/auth/sms/login", json={"phone": phone, "code": sms_standin.last_code(phone)}
-    ).get_json()
-    made = client.post(
-        "/api/auth/mobile/register",
-        json={
-            "registration_token": first["registration_token"],
-            "citizen_id": make_citizen_id("500103", date(1978, 6, 1), 61).value,
-            "name": "王小明",
-        },
-    ).get_json()
-    son = {"Authorization": f"Bearer {made['access_token']}"}
+    son_cid = make_citizen_id("500103", date(1978, 6, 1), 61).value
+    son = app_sign_up(client, runtime, phone, son_cid, "王小明", read_code=sms_standin.last_code)
     approved_binding(client, clerk, son, p.citizen_id, reason="both came to the counter")
 
     page = new_page(mobile=True)
@@ -156,46 +146,20 @@ def test_a_family_member_certifies_their_father_on_the_capture_page(
 def test_a_pensioner_contests_a_rejected_review_on_the_capture_page_and_sees_the_answer(
     client, clerk, login, runtime, new_page, sms_standin
 ):
-    from certification.model import ReviewCase
-    from tests.integration.conftest import grant, new_person
+    from tests.integration.conftest import grant, new_person, rejected_review
 
     cid = make_citizen_id("500103", date(1944, 8, 8), 41).value
     person = new_person(clerk, cid, name="刘桂英")
     grant(clerk, person["id"], start_date="2010-05-01")
     phone = "13600004141"
-    assert client.post("/api/auth/sms/code", json={"phone": phone}).status_code == 202
-    first = client.post(
-        "/api/auth/sms/login", json={"phone": phone, "code": sms_standin.last_code(phone)}
-    ).get_json()
-    made = client.post(
-        "/api/auth/mobile/register",
-        json={
-            "registration_token": first["registration_token"],
-            "citizen_id": cid,
-            "name": "刘桂英",
-        },
-    ).get_json()
-    claim = client.get(
-        "/api/auth/me", headers={"Authorization": f"Bearer {made['access_token']}"}
-    ).get_json()["claim"]
+    me = app_sign_up(client, runtime, phone, cid, "刘桂英", read_code=sms_standin.last_code)
+    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
     linked = clerk.post(  # she showed her ID card at the counter
         f"/api/staff/claims/{claim['id']}/link",
         json={"citizen_id_seen": cid, "name_seen": "刘桂英"},
     )
     assert linked.status_code == 200, linked.get_json()
-    with runtime.use_case() as ctx:
-        case = ReviewCase(person_id=person["id"], reason="failed")
-        ctx.uow.review_cases.add(case)
-        ctx.uow.commit()
-        case_id = str(case.id)
-    reviewer = login("yuzhong.reviewer", "500103", ("reviewer",))
-    etag = reviewer.get(f"/api/review/cases/{case_id}").headers["ETag"]
-    rejected = reviewer.put(
-        f"/api/review/cases/{case_id}/decision",
-        json={"decision": "reject", "comment": "cannot see the face in the dark"},
-        headers={"If-Match": etag},
-    )
-    assert rejected.status_code == 200, rejected.get_json()
+    rejected_review(runtime, login("yuzhong.reviewer", "500103", ("reviewer",)), person["id"])
 
     page = new_page(mobile=True)
     sign_in_by_text_message(page, sms_standin, phone)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from certification.access import Actor
-from certification.model import Region
+from certification.model import Region, ReviewCase
 from certification.regions import RegionLevel
 from certification.services.accounts import create_staff
 from certification.vocabulary import AccountKind
@@ -138,15 +139,18 @@ def app_sign_up(
     citizen_id: str,
     name: str,
     where: dict[str, str] | None = None,
+    read_code: Callable[[str], str | None] | None = None,
 ) -> dict[str, str]:
-    """A new app account signed in by a text-message code (the logging sender's), registered
-    with a citizen ID and name (a pending claim): its Authorization header."""
+    """A new app account signed in by a text-message code (the logging sender's, or where
+    ``read_code`` reads it), registered with a citizen ID and name (a pending claim): its
+    Authorization header."""
     environ = where or {}
+    read_code = read_code or runtime.sms.last_code
     sent = client.post("/api/auth/sms/code", json={"phone": phone}, environ_base=environ)
     assert sent.status_code == 202, sent.get_json()
     first = client.post(
         "/api/auth/sms/login",
-        json={"phone": phone, "code": runtime.sms.last_code(phone)},
+        json={"phone": phone, "code": read_code(phone)},
         environ_base=environ,
     ).get_json()
     made = client.post(
@@ -189,6 +193,24 @@ def login(client: FlaskClient, runtime: Runtime, make_region):  # type: ignore[n
 def clerk(login) -> Caller:  # type: ignore[no-untyped-def]
     """A district clerk of 渝中区 (500103) who may also suspend and restore."""
     return login("yuzhong.clerk", "500103", ("clerk",))
+
+
+def rejected_review(runtime: Runtime, reviewer: Caller, person_id: str) -> str:
+    """A failed self-service clip's review case for the person, rejected by ``reviewer``
+    through the API: the case id."""
+    with runtime.use_case() as ctx:
+        case = ReviewCase(person_id=UUID(person_id), reason="failed")
+        ctx.uow.review_cases.add(case)
+        ctx.uow.commit()
+        case_id = str(case.id)
+    etag = reviewer.get(f"/api/review/cases/{case_id}").headers["ETag"]
+    rejected = reviewer.put(
+        f"/api/review/cases/{case_id}/decision",
+        json={"decision": "reject", "comment": "cannot see the face in the dark"},
+        headers={"If-Match": etag},
+    )
+    assert rejected.status_code == 200, rejected.get_json()
+    return case_id
 
 
 def new_person(

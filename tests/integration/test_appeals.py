@@ -14,12 +14,11 @@ import sqlalchemy as sa
 
 from certification.access import Actor
 from certification.citizen_id import make_citizen_id
-from certification.model import ReviewCase
 from certification.notices import Channel
 from certification.services import dashboard
 from infra.notice_channels import LoggingPush, SmsChannel
 from infra.sms import AliyunSms
-from tests.integration.conftest import app_sign_up
+from tests.integration.conftest import app_sign_up, rejected_review
 from tests.integration.test_notices import NOW_POLICY, certified_person, deliveries
 from tests.standins import sms_provider
 from tests.standins.sms_provider import SmsStandIn
@@ -35,23 +34,6 @@ def sms() -> Iterator[SmsStandIn]:
     state, server = sms_provider.start()
     yield state
     server.shutdown()
-
-
-def _rejected_review(runtime: Any, login: Any, person_id: str) -> str:
-    with runtime.use_case() as ctx:
-        case = ReviewCase(person_id=person_id, reason="failed")
-        ctx.uow.review_cases.add(case)
-        ctx.uow.commit()
-        case_id = str(case.id)
-    reviewer = login("yuzhong.reviewer", "500103", ("reviewer",))
-    etag = reviewer.get(f"/api/review/cases/{case_id}").headers["ETag"]
-    rejected = reviewer.put(
-        f"/api/review/cases/{case_id}/decision",
-        json={"decision": "reject", "comment": "too dark to compare"},
-        headers={"If-Match": etag},
-    )
-    assert rejected.status_code == 200, rejected.get_json()
-    return case_id
 
 
 def _son_bound(client: Any, runtime: Any, clerk: Any) -> dict[str, str]:
@@ -89,7 +71,7 @@ def test_a_sons_appeal_reaches_the_district_clerk_and_both_are_told_the_outcome(
                     "WHERE id = :id"),
             {"id": pid},
         )  # fmt: skip
-    case_id = _rejected_review(runtime, login, pid)
+    case_id = rejected_review(runtime, login("yuzhong.reviewer", "500103", ("reviewer",)), pid)
     son = _son_bound(client, runtime, clerk)
     stranger = app_sign_up(
         client,

@@ -52,6 +52,23 @@ def bound_helper(ctx, person):
     return helper
 
 
+def contest(ctx, actor, subject, subject_id, statement, person_id=None):
+    return appeals.file_appeal(
+        ctx,
+        actor,
+        person_id=person_id,
+        subject=subject,
+        subject_id=subject_id,
+        statement=statement,
+    )
+
+
+def answer(ctx, appeal, *, uphold, reason, clerk=DISTRICT_CLERK, version=0):
+    return appeals.decide_appeal(
+        ctx, clerk, appeal.id, uphold=uphold, reason=reason, expected_version=version
+    )
+
+
 def suspended(ctx, person):
     loss = proposal_for(ctx, person, ProposalKind.SUSPEND)
     decide_proposal(ctx, DISTRICT_CLERK, loss.id, confirm=True, note="death record checked")
@@ -70,13 +87,13 @@ def test_a_rejected_review_contested_by_the_son_is_certified_on_appeal_and_both_
     ]
     assert [t.who for t in seen.open_tasks] == ["township"]  # the rejection sent the township
 
-    appeal = appeals.file_appeal(
+    appeal = contest(
         ctx,
         son,
+        AppealSubject.REJECTED_REVIEW,
+        case.id,
+        "  我父亲在家，视频里就是他本人  ",
         person_id=person.id,
-        subject=AppealSubject.REJECTED_REVIEW,
-        subject_id=case.id,
-        statement="  我父亲在家，视频里就是他本人  ",
     )
     assert appeal.filed_via == "family" and appeal.statement == "我父亲在家，视频里就是他本人"
     assert appeal.due_on == date(2026, 12, 25)  # 15 working days after a Friday
@@ -85,14 +102,7 @@ def test_a_rejected_review_contested_by_the_son_is_certified_on_appeal_and_both_
     assert received.data["due_on"] == "2026-12-25"
     assert overview.overview(ctx, son, person.id).contestable == []  # contested already
 
-    decided = appeals.decide_appeal(
-        ctx,
-        DISTRICT_CLERK,
-        appeal.id,
-        uphold=True,
-        reason="second look: same person as the ID photo",
-        expected_version=0,
-    )
+    decided = answer(ctx, appeal, uphold=True, reason="second look: same person as the ID photo")
     assert decided.status is AppealStatus.UPHELD and decided.remedy is Remedy.CERTIFIED
     (made,) = ctx.uow.certifications.rows.values()
     assert made.channel is CertificationChannel.STAFF_REVIEW
@@ -105,14 +115,7 @@ def test_a_rejected_review_contested_by_the_son_is_certified_on_appeal_and_both_
     assert told.data[COPY_TO] == str(son.account_id)
     assert ctx.uow.audit.actions()[-2:] == ["certification.recorded", "appeal.upheld"]
     with pytest.raises(RuleViolation, match="already upheld"):
-        appeals.decide_appeal(
-            ctx,
-            DISTRICT_CLERK,
-            appeal.id,
-            uphold=False,
-            reason="changed my mind",
-            expected_version=None,
-        )
+        answer(ctx, appeal, uphold=False, reason="changed my mind", version=None)
 
 
 def test_a_suspension_upheld_without_a_certification_goes_to_the_township_first():
@@ -120,26 +123,12 @@ def test_a_suspension_upheld_without_a_certification_goes_to_the_township_first(
     person = enrolled_person(ctx)
     suspension, _ = suspended(ctx, person)
     me = beneficiary(person)
-    appeal = appeals.file_appeal(
-        ctx,
-        me,
-        person_id=None,
-        subject=AppealSubject.SUSPENSION,
-        subject_id=suspension.id,
-        statement="我还健在，死亡记录是错的",
-    )
+    appeal = contest(ctx, me, AppealSubject.SUSPENSION, suspension.id, "我还健在，死亡记录是错的")
     assert appeal.filed_via == "app"
     assert COPY_TO not in ctx.uow.notices.by_key(f"appeal_received:{appeal.id}").data
     # filing pauses nothing and pays nothing: the benefit stays suspended
     assert person.entitlements[0].status is EntitlementStatus.SUSPENDED
-    decided = appeals.decide_appeal(
-        ctx,
-        DISTRICT_CLERK,
-        appeal.id,
-        uphold=True,
-        reason="the death record names another man",
-        expected_version=0,
-    )
+    decided = answer(ctx, appeal, uphold=True, reason="the death record names another man")
     assert decided.remedy is Remedy.VERIFICATION_OPENED
     (task,) = [t for t in ctx.uow.tasks.rows.values() if t.status is TaskStatus.OPEN]
     assert task.source == "appeal" and task.source_id == appeal.id
@@ -154,22 +143,14 @@ def test_a_suspension_upheld_after_a_certification_is_restored_with_arrears():
     certify_by_hand(ctx, DISTRICT_CLERK, person, evidence=["ID card seen"])
     waiting = ctx.uow.proposals.open_for(suspension.entitlement_id, ProposalKind.RESTORE.value)
     assert waiting is not None  # the certification proposed the restoration (Art. 21)
-    appeal = appeals.file_appeal(
+    appeal = contest(
         ctx,
         beneficiary(person),
-        person_id=None,
-        subject=AppealSubject.SUSPENSION,
-        subject_id=suspension.id,
-        statement="我已在柜台认证，请恢复待遇",
+        AppealSubject.SUSPENSION,
+        suspension.id,
+        "我已在柜台认证，请恢复待遇",
     )
-    decided = appeals.decide_appeal(
-        ctx,
-        DISTRICT_CLERK,
-        appeal.id,
-        uphold=True,
-        reason="certified at the counter on 13 Jan",
-        expected_version=0,
-    )
+    decided = answer(ctx, appeal, uphold=True, reason="certified at the counter on 13 Jan")
     assert decided.remedy is Remedy.RESTORED
     assert person.entitlements[0].status is EntitlementStatus.ACTIVE
     assert suspension.arrears_fen == 300_000  # 1 January fell while suspended (decision 0003)
@@ -184,41 +165,16 @@ def test_a_loss_record_set_aside_on_appeal_and_a_dismissed_appeal_changes_nothin
     person = enrolled_person(ctx)
     loss = proposal_for(ctx, person, ProposalKind.SUSPEND)
     me = beneficiary(person)
-    first = appeals.file_appeal(
-        ctx,
-        me,
-        person_id=None,
-        subject=AppealSubject.LOSS_RECORD,
-        subject_id=loss.id,
-        statement="我没有出境，一直在重庆",
-    )
-    dismissed = appeals.decide_appeal(
-        ctx,
-        DISTRICT_CLERK,
-        first.id,
-        uphold=False,
-        reason="the border record is confirmed",
-        expected_version=0,
-    )
+    first = contest(ctx, me, AppealSubject.LOSS_RECORD, loss.id, "我没有出境，一直在重庆")
+    dismissed = answer(ctx, first, uphold=False, reason="the border record is confirmed")
     assert dismissed.status is AppealStatus.DISMISSED and dismissed.remedy is None
     assert loss.status is ProposalStatus.PROPOSED
     assert ctx.uow.notices.by_key(f"appeal_decided:{first.id}").data["outcome"] == "dismissed"
-    second = appeals.file_appeal(  # a decided appeal does not block a new one with new facts
-        ctx,
-        me,
-        person_id=None,
-        subject=AppealSubject.LOSS_RECORD,
-        subject_id=loss.id,
-        statement="附上出入境记录证明，那天我在医院",
+    # a decided appeal does not block a new one with new facts
+    second = contest(
+        ctx, me, AppealSubject.LOSS_RECORD, loss.id, "附上出入境记录证明，那天我在医院"
     )
-    appeals.decide_appeal(
-        ctx,
-        DISTRICT_CLERK,
-        second.id,
-        uphold=True,
-        reason="hospital record for that day",
-        expected_version=0,
-    )
+    answer(ctx, second, uphold=True, reason="hospital record for that day")
     assert second.remedy is Remedy.PROPOSAL_DISMISSED
     assert loss.status is ProposalStatus.DISMISSED
     assert person.entitlements[0].status is EntitlementStatus.ACTIVE
@@ -234,14 +190,7 @@ def test_who_may_contest_what_and_nothing_is_stored_when_refused():
     still_open = open_case(ctx, person)
 
     def file(actor, subject_id, *, person_id=None, subject=AppealSubject.REJECTED_REVIEW):
-        return appeals.file_appeal(
-            ctx,
-            actor,
-            person_id=person_id,
-            subject=subject,
-            subject_id=subject_id,
-            statement="审核结论不对，请复查",
-        )
+        return contest(ctx, actor, subject, subject_id, "审核结论不对，请复查", person_id)
 
     stranger = family_member()
     with pytest.raises(AccessDenied, match="bound to"):
@@ -260,14 +209,7 @@ def test_who_may_contest_what_and_nothing_is_stored_when_refused():
     with pytest.raises(RuleViolation, match="Only a rejected review"):
         file(me, still_open.id)
     with pytest.raises(ValidationFailed, match="why the decision is wrong"):
-        appeals.file_appeal(
-            ctx,
-            me,
-            person_id=None,
-            subject=AppealSubject.REJECTED_REVIEW,
-            subject_id=case.id,
-            statement="  错 ",
-        )
+        contest(ctx, me, AppealSubject.REJECTED_REVIEW, case.id, "  错 ")
     assert not ctx.uow.appeals.rows
     file(me, case.id)
     with pytest.raises(RuleViolation, match="already contested"):
@@ -284,27 +226,18 @@ def test_only_district_agency_clerks_decide_with_reasons_on_the_current_version(
     ctx = use_case(FRIDAY)
     person = enrolled_person(ctx)
     case = rejected_case(ctx, person)
-    appeal = appeals.file_appeal(
-        ctx,
-        beneficiary(person),
-        person_id=None,
-        subject=AppealSubject.REJECTED_REVIEW,
-        subject_id=case.id,
-        statement="视频是我本人录的",
+    appeal = contest(
+        ctx, beneficiary(person), AppealSubject.REJECTED_REVIEW, case.id, "视频是我本人录的"
     )
     township = staff(StaffRole.CLERK, scope="500103001")
     elsewhere = staff(StaffRole.CLERK, scope="500104")
     for clerk, refusal in ((township, "district/county or municipal"), (elsewhere, "outside")):
         with pytest.raises(AccessDenied, match=refusal):
-            appeals.decide_appeal(
-                ctx, clerk, appeal.id, uphold=True, reason="looks fine", expected_version=0
-            )
+            answer(ctx, appeal, uphold=True, reason="looks fine", clerk=clerk)
     with pytest.raises(NotFound):
         appeals.get_appeal(ctx, elsewhere, appeal.id)
     with pytest.raises(ValidationFailed, match="reasons"):
-        appeals.decide_appeal(
-            ctx, DISTRICT_CLERK, appeal.id, uphold=False, reason=" no ", expected_version=0
-        )
+        answer(ctx, appeal, uphold=False, reason=" no ")
     assert appeal.is_open and not ctx.uow.certifications.rows
     assert appeal.is_overdue(date(2026, 12, 28)) and not appeal.is_overdue(date(2026, 12, 25))
     appeals.withdraw_appeal(ctx, beneficiary(person), appeal.id)
@@ -316,13 +249,13 @@ def test_withdrawing_is_for_the_person_or_whoever_filed_it():
     person = enrolled_person(ctx)
     case = rejected_case(ctx, person)
     son = bound_helper(ctx, person)
-    appeal = appeals.file_appeal(
+    appeal = contest(
         ctx,
         son,
+        AppealSubject.REJECTED_REVIEW,
+        case.id,
+        "我父亲在家，视频里就是他本人",
         person_id=person.id,
-        subject=AppealSubject.REJECTED_REVIEW,
-        subject_id=case.id,
-        statement="我父亲在家，视频里就是他本人",
     )
     with pytest.raises(NotFound):
         appeals.withdraw_appeal(ctx, family_member(), appeal.id)
