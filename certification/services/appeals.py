@@ -234,10 +234,18 @@ def _apply_remedy(ctx: UseCaseContext, actor: Actor, appeal: Appeal, person: Per
             source_ref=f"appeal:{appeal.id}",
         )
         return Remedy.CERTIFIED
+    # what the procedure did meanwhile (a restoration after a certification, a clerk's
+    # dismissal) is the remedy already: the appeal is answered with it, nothing done twice
     if appeal.subject is AppealSubject.SUSPENSION:
-        suspension = _suspension_in_force(ctx, person, appeal.subject_id)
+        suspension = found(
+            ctx.uow.suspensions.get(appeal.subject_id), "suspension", appeal.subject_id
+        )
+        if suspension.status is not SuspensionStatus.IN_FORCE:
+            return Remedy.RESTORED
         return _remedy_suspension(ctx, actor, appeal, person, suspension)
-    proposal = _loss_record(ctx, person, appeal.subject_id)
+    proposal = found(ctx.uow.proposals.get(appeal.subject_id), "loss record", appeal.subject_id)
+    if proposal.status is ProposalStatus.DISMISSED:
+        return Remedy.PROPOSAL_DISMISSED
     if proposal.status is ProposalStatus.PROPOSED:
         record_decision(
             ctx,
@@ -248,9 +256,10 @@ def _apply_remedy(ctx: UseCaseContext, actor: Actor, appeal: Appeal, person: Per
             f"set aside on appeal: {appeal.decision_reason}"[:2000],
         )
         return Remedy.PROPOSAL_DISMISSED
-    assert proposal.suspension_id is not None  # _loss_record checked it is in force
-    suspension = _suspension_in_force(ctx, person, proposal.suspension_id)
-    return _remedy_suspension(ctx, actor, appeal, person, suspension)
+    applied = ctx.uow.suspensions.get(proposal.suspension_id) if proposal.suspension_id else None
+    if applied is None or applied.status is not SuspensionStatus.IN_FORCE:
+        return Remedy.RESTORED
+    return _remedy_suspension(ctx, actor, appeal, person, applied)
 
 
 def decide_appeal(

@@ -264,3 +264,21 @@ def test_withdrawing_is_for_the_person_or_whoever_filed_it():
     assert ctx.uow.audit.actions()[-1] == "appeal.withdrawn"
     assert uuid4() not in ctx.uow.appeals.rows
     assert ctx.clock.now() - appeal.filed_at < timedelta(seconds=1)
+
+
+def test_an_appeal_answered_after_the_procedure_put_things_right_does_nothing_twice():
+    ctx = use_case(FRIDAY)
+    person = enrolled_person(ctx)
+    suspension, loss = suspended(ctx, person)
+    me = beneficiary(person)
+    about_suspension = contest(ctx, me, AppealSubject.SUSPENSION, suspension.id, "我还健在")
+    ctx.clock.advance(days=3)
+    certify_by_hand(ctx, DISTRICT_CLERK, person, evidence=["ID card seen"])
+    restore = ctx.uow.proposals.open_for(suspension.entitlement_id, ProposalKind.RESTORE.value)
+    decide_proposal(ctx, DISTRICT_CLERK, restore.id, confirm=True, note="seen at the counter")
+    paid = suspension.arrears_fen
+    answered = answer(ctx, about_suspension, uphold=True, reason="restored after the counter visit")
+    assert answered.remedy is Remedy.RESTORED and suspension.arrears_fen == paid
+    assert ctx.uow.audit.actions().count("entitlement.restored") == 1
+    with pytest.raises(RuleViolation, match="nothing to contest"):
+        contest(ctx, me, AppealSubject.LOSS_RECORD, loss.id, "记录有误")  # restored since
