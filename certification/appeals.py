@@ -2,7 +2,8 @@
 
 Three decisions can be contested: a rejected review of a self-service clip, a suspension,
 and a loss record (a proposal to suspend because another department's data or a township's
-verification says the person no longer qualifies). The appeal goes to the agency clerks of
+verification says the person no longer qualifies). The person may also ask for their
+details to be corrected, by the same path (PIPL Art. 46). The appeal goes to the agency clerks of
 the person's district (decided at district/county or municipal level, as suspensions are,
 Art. 21) and must be answered within a number of working days (15 by default).
 
@@ -32,6 +33,7 @@ class AppealSubject(StrEnum):
     REJECTED_REVIEW = "rejected_review"  # a review case decided "reject"
     SUSPENSION = "suspension"  # a suspension in force
     LOSS_RECORD = "loss_record"  # a proposal to suspend for lost qualification
+    RECORD_CORRECTION = "record_correction"  # the person's details are wrong (PIPL Art. 46)
 
 
 class AppealStatus(StrEnum):
@@ -55,6 +57,8 @@ class Remedy(StrEnum):
     VERIFICATION_OPENED = "verification_opened"  # no certification yet: the township verifies,
     # and the certification it records restores the benefit (Art. 21)
     PROPOSAL_DISMISSED = "proposal_dismissed"  # a pending loss record set aside for good
+    RECORD_CORRECTED = "record_corrected"  # the clerk corrected the record (the person edit,
+    # audited there); the reasons say what changed
 
 
 def clean_statement(text: str) -> str:

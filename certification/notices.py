@@ -191,18 +191,18 @@ CATALOGUE: dict[NoticeKind, Template] = {
     NoticeKind.APPEAL_RECEIVED: Template(
         ("name", "subject", "due_on"),
         "申诉已受理",
-        "{name}，您对{subject}的申诉已受理，经办机构将于{due_on}前答复。申诉期间已发待遇不受影响。",
+        "{name}，您关于{subject}的申诉已受理，经办机构将于{due_on}前答复。申诉期间已发待遇不受影响。",
         "Appeal received",
-        "{name}, your appeal against {subject} was received; the agency answers by {due_on}. "
+        "{name}, your appeal about {subject} was received; the agency answers by {due_on}. "
         "Nothing already paid is affected while it is considered.",
         wechat_date="due_on",
     ),
     NoticeKind.APPEAL_DECIDED: Template(
         ("name", "subject", "outcome"),
         "申诉结果",
-        "{name}，您对{subject}的申诉：{outcome}。详情请在官方App查看。",
+        "{name}，您关于{subject}的申诉：{outcome}。详情请在官方App查看。",
         "Appeal decided",
-        "{name}, your appeal against {subject}: {outcome}. See the official app for the reasons.",
+        "{name}, your appeal about {subject}: {outcome}. See the official app for the reasons.",
     ),
 }
 
@@ -235,6 +235,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     "rejected_review": ("认证审核未通过的决定", "the rejection of your certification review"),
     "suspension": ("暂停发放待遇的决定", "the suspension of your benefit"),
     "loss_record": ("不再符合领取条件的记录", "the record that you no longer qualify"),
+    "record_correction": ("登记的个人信息", "your registered details"),
+    "upheld_record_corrected": ("已按您的申请更正", "your details were corrected"),
     "upheld_certified": ("申诉成立，已为您完成认证", "upheld; you are certified"),
     "upheld_restored": (
         "申诉成立，待遇已恢复并补发",

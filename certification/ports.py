@@ -21,6 +21,7 @@ from certification.appeals import Appeal, AppealStatus, AppealSubject
 from certification.audit import ChainedRecord
 from certification.claims import Claim
 from certification.comparison import ComparisonWindow, DepartmentEvent
+from certification.consent import Consent
 from certification.model import (
     Account,
     Attempt,
@@ -296,6 +297,10 @@ class FaceTemplateRepository(Protocol):
 
     def active_for(self, person_id: UUID) -> list[FaceTemplate]: ...
 
+    def erase_for(self, person_id: UUID) -> int: ...
+
+    def all_for(self, person_id: UUID) -> list[FaceTemplate]: ...
+
 
 class ChallengeSessionRepository(Protocol):
     def add(self, session: ChallengeSession) -> None: ...
@@ -317,6 +322,8 @@ class AttemptRepository(Protocol):
         ...
 
     def unsuccessful_since(self, person_id: UUID, since: datetime) -> list[datetime]: ...
+
+    def recent_for(self, person_id: UUID, limit: int) -> list[Attempt]: ...
 
     def stale_pending(self, older_than: datetime, limit: int) -> list[UUID]: ...
 
@@ -648,6 +655,18 @@ class AppealRepository(Protocol):
     def counts(self, scope: Scope, today: date) -> dict[str, int]: ...
 
 
+class ConsentRepository(Protocol):
+    def add(self, consent: Consent) -> None: ...
+
+    def in_force(
+        self, purpose: str, *, person_id: UUID | None = None, account_id: UUID | None = None
+    ) -> Consent | None: ...
+
+    def for_person(self, person_id: UUID) -> list[Consent]: ...
+
+    def for_account(self, account_id: UUID) -> list[Consent]: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def persons(self) -> PersonRepository: ...
@@ -744,6 +763,9 @@ class UnitOfWork(Protocol):
 
     @property
     def appeals(self) -> AppealRepository: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -359,9 +359,16 @@ def enrolment() -> None:
 
 @enrolment.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def enrolment_import(folder: Path) -> None:
+@click.option(
+    "--consent-ref",
+    required=True,
+    help="the register of the signed consent forms these people gave (a person's consent in "
+    "force already is kept)",
+)
+def enrolment_import(folder: Path, consent_ref: str) -> None:
     """Enrol every photo in FOLDER named <citizen ID>.jpg (or .png/.webp): the agency's ID
-    photos. Each becomes a template in the background; refusals are listed with reasons."""
+    photos, for people who signed the consent form. Each becomes a template in the
+    background; refusals are listed with reasons."""
     from certification.access import Actor
     from certification.citizen_id import CitizenId
     from certification.errors import DomainError
@@ -397,6 +404,7 @@ def enrolment_import(folder: Path) -> None:
                             photo=fh,
                             length=path.stat().st_size,
                             content_type=content_type,
+                            consent_ref=consent_ref,
                         )
                 queued += 1
             except DomainError as err:

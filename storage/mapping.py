@@ -6,7 +6,16 @@ import threading
 
 from sqlalchemy.orm import registry, relationship
 
-from certification import appeals, claims, model, notices, receipts, supervision, verification
+from certification import (
+    appeals,
+    claims,
+    consent,
+    model,
+    notices,
+    receipts,
+    supervision,
+    verification,
+)
 from storage import schema
 
 mapper_registry = registry(metadata=schema.metadata)
@@ -119,6 +128,9 @@ def start_mappers() -> None:
         )
         mapper_registry.map_imperatively(
             appeals.Appeal, schema.appeals, version_id_col=schema.appeals.c.version
+        )
+        mapper_registry.map_imperatively(
+            consent.Consent, schema.consents, version_id_col=schema.consents.c.version
         )
         mapper_registry.map_imperatively(verification.ComparisonRun, schema.comparison_runs)
         mapper_registry.map_imperatively(verification.FeedImport, schema.feed_imports)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from certification.appeals import AppealStatus, AppealSubject, Remedy
 from certification.claims import ClaimStatus
+from certification.consent import ConsentChannel
 from certification.notices import Channel, DeliveryStatus, Language, NoticeKind, Recipient
 from certification.regions import RegionLevel
 from certification.selfservice import (
@@ -353,6 +354,28 @@ face_templates = sa.Table(
     sa.Column("created_by", sa.Uuid),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_face_templates_person", "person_id", "active"),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("notice_version", sa.String(32), nullable=False),
+    sa.Column("channel", enum_column(ConsentChannel, "consent_channel", length=16), nullable=False),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id")),
+    sa.Column("account_id", sa.Uuid, sa.ForeignKey("accounts.id")),
+    sa.Column("recorded_by", sa.Uuid),
+    sa.Column("reference", sa.String(64)),
+    sa.Column("given_at", UTCDateTime, nullable=False),
+    sa.Column("withdrawn_at", UTCDateTime),
+    sa.Column("withdrawn_by", sa.Uuid),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint(
+        "person_id IS NOT NULL OR account_id IS NOT NULL", name="consent_has_a_subject"
+    ),
+    sa.Index("ix_consents_person", "person_id", "purpose", "withdrawn_at"),
+    sa.Index("ix_consents_account", "account_id", "purpose", "withdrawn_at"),
 )
 
 challenge_sessions = sa.Table(

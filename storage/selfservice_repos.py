@@ -35,6 +35,18 @@ class SqlFaceTemplateRepository:
     def add(self, template: FaceTemplate) -> None:
         self.session.add(template)
 
+    def all_for(self, person_id: UUID) -> list[FaceTemplate]:
+        t = schema.face_templates
+        stmt = sa.select(FaceTemplate).where(t.c.person_id == person_id).order_by(t.c.created_at)
+        return list(self.session.scalars(stmt))
+
+    def erase_for(self, person_id: UUID) -> int:
+        """Every template of the person made unusable and its vector erased (the row stays:
+        when and from what it was made); how many rows."""
+        t = schema.face_templates
+        stmt = sa.update(t).where(t.c.person_id == person_id).values(template={}, active=False)
+        return int(self.session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
     def active_for(self, person_id: UUID) -> list[FaceTemplate]:
         t = schema.face_templates
         stmt = (
@@ -96,6 +108,16 @@ class SqlAttemptRepository:
             .execution_options(synchronize_session=False)
         )
         return rowcount(result) == 1
+
+    def recent_for(self, person_id: UUID, limit: int) -> list[Attempt]:
+        t = schema.attempts
+        stmt = (
+            sa.select(Attempt)
+            .where(t.c.person_id == person_id)
+            .order_by(t.c.created_at.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
 
     def unsuccessful_since(self, person_id: UUID, since: datetime) -> list[datetime]:
         """The person's own unsuccessful attempts (a claim's checks count against the claim,

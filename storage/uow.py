@@ -15,6 +15,7 @@ from certification.errors import StaleVersion
 from storage.appeal_repos import SqlAppealRepository
 from storage.audit_log import SqlAuditLog
 from storage.comparison_repos import SqlComparisonRepository
+from storage.consent_repos import SqlConsentRepository
 from storage.feed_repos import SqlFeedImportRepository
 from storage.identity_repos import (
     SqlClaimRepository,
@@ -94,6 +95,7 @@ class SqlUnitOfWork:
         self.national = SqlNationalUploadRepository(session)
         self.tip_offs = SqlTipOffRepository(session)
         self.appeals = SqlAppealRepository(session)
+        self.consents = SqlConsentRepository(session)
         self.reports = SqlReportRepository(session)
         return self
 

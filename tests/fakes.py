@@ -136,6 +136,24 @@ class FakeCertifications(FakeRepository):
         return Page(mine[: page.limit], None)
 
 
+class FakeConsents(FakeRepository):
+    def in_force(self, purpose: str, *, person_id: Any = None, account_id: Any = None) -> Any:
+        found = [
+            c
+            for c in self.rows.values()
+            if c.purpose == purpose
+            and c.in_force
+            and (c.person_id == person_id if person_id else c.account_id == account_id)
+        ]
+        return max(found, key=lambda c: c.given_at) if found else None
+
+    def for_person(self, person_id: UUID) -> list[Any]:
+        return sorted(self.where(person_id=person_id), key=lambda c: c.given_at)
+
+    def for_account(self, account_id: UUID) -> list[Any]:
+        return sorted(self.where(account_id=account_id), key=lambda c: c.given_at)
+
+
 class FakeAppeals(FakeRepository):
     def for_subject(self, subject: Any, subject_id: UUID) -> list[Any]:
         return sorted(self.where(subject=subject, subject_id=subject_id), key=lambda a: a.filed_at)
@@ -178,6 +196,10 @@ class FakeNationalUploads(FakeRepository):
 
 
 class FakeAttempts(FakeRepository):
+    def recent_for(self, person_id: UUID, limit: int) -> list[Any]:
+        mine = sorted(self.where(person_id=person_id), key=lambda a: a.created_at, reverse=True)
+        return mine[:limit]
+
     def claim(self, attempt_id: UUID, token: str, now: datetime, stale_before: datetime) -> bool:
         """storage.selfservice_repos.claim: pending, or a claim that timed out."""
         attempt = self.rows.get(attempt_id)
@@ -208,6 +230,15 @@ class FakeTemplates(FakeRepository):
     def active_for(self, person_id: UUID) -> list[Any]:
         return self.where(person_id=person_id, active=True)
 
+    def all_for(self, person_id: UUID) -> list[Any]:
+        return sorted(self.where(person_id=person_id), key=lambda t: t.created_at)
+
+    def erase_for(self, person_id: UUID) -> int:
+        mine = self.where(person_id=person_id)
+        for template in mine:
+            template.template, template.active = {}, False
+        return len(mine)
+
 
 class FakeObjectStore:
     """The evidence store in memory; a key never stored is ObjectMissing, like the real one."""
@@ -224,6 +255,20 @@ class FakeObjectStore:
         if key not in self.objects:
             raise ObjectMissing(key)
         Path(path).write_bytes(self.objects[key])
+
+    def put_stream(
+        self, key: str, data: Any, length: int, content_type: str, metadata: Any
+    ) -> None:
+        self.objects[key] = data.read(length)
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def ping(self) -> None:
+        return None
+
+    def presigned_post(self, key: str, **kw: Any) -> None:
+        return None  # the app uploads through the API
 
 
 class FakeAccounts(FakeRepository):
@@ -290,6 +335,7 @@ class FakeUnitOfWork:
         self.home_visits = FakeHomeVisits()
         self.proposals = FakeProposals()
         self.appeals = FakeAppeals()
+        self.consents = FakeConsents()
         self.national = FakeNationalUploads()
         self.challenge_sessions = FakeRepository()
         self.attempts = FakeAttempts()

@@ -1,4 +1,5 @@
-"""Appeals (申诉) and what the person and their family see of the person's record."""
+"""What the person and their family see of the person's record, the person's consent to face
+processing (人脸信息处理同意), and appeals (申诉)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from api.context import ctx, runtime
 from api.pagination import PageArgs, page_body, page_request, page_schema
 from certification.appeals import MAX_STATEMENT, AppealStatus, AppealSubject, Remedy
 from certification.errors import TooManyRequests
-from certification.services import appeals, overview
+from certification.services import appeals, consent, my_data, overview
 
 f = ma.fields
 
@@ -145,6 +146,129 @@ class AppealListArgs(PageArgs):
 
 
 AppealPage = page_schema(StaffAppealSchema, "AppealPage")
+
+
+class ConsentSchema(ma.Schema):
+    notice_version = f.String(metadata={"example": "face-2026-12"})
+    notice_zh = f.String()
+    notice_en = f.String()
+    given = f.Boolean(metadata={"description": "a consent is in force"})
+    given_at = f.DateTime(allow_none=True)
+    channel = f.String(allow_none=True, metadata={"description": "app | paper"})
+
+
+class ConsentInSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    notice_version = f.String(
+        required=True,
+        validate=ma.validate.Length(1, 32),
+        metadata={"description": "the version of the notice the person read and agreed to"},
+    )
+
+
+class WithdrawnSchema(ma.Schema):
+    templates_erased = f.Integer()
+    message = f.String()
+
+
+def _consent_body(view: consent.ConsentView) -> dict[str, Any]:
+    given = view.given
+    return {
+        "notice_version": view.notice_version,
+        "notice_zh": view.notice_zh,
+        "notice_en": view.notice_en,
+        "given": given is not None,
+        "given_at": given.given_at if given else None,
+        "channel": given.channel.value if given else None,
+    }
+
+
+@mine_blp.route("/consent")
+class MyConsent(MethodView):
+    @mine_blp.response(200, ConsentSchema)
+    def get(self) -> Any:
+        """The notice on face processing, and whether your consent is on record. A face
+        check is refused (409 ``consent_required``) until it is."""
+        return _consent_body(consent.view(ctx(), current_actor()))
+
+    @mine_blp.arguments(ConsentInSchema)
+    @mine_blp.response(201, ConsentSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Agree to the notice you were shown (its current version)."""
+        actor = current_actor()
+        consent.give_in_app(ctx(), actor, notice_version=data["notice_version"])
+        return _consent_body(consent.view(ctx(), actor))
+
+
+@mine_blp.route("/consent/withdrawal")
+class MyConsentWithdrawal(MethodView):
+    @mine_blp.response(200, WithdrawnSchema)
+    def post(self) -> Any:
+        """Withdraw your consent: face checks stop at once, videos not yet checked are
+        deleted unchecked, your face templates are erased. Certify at a service point or by a
+        home visit instead."""
+        erased = consent.withdraw(ctx(), current_actor())
+        return {
+            "templates_erased": erased,
+            "message": "已撤回。请到服务网点或预约上门认证。/ Withdrawn. Please certify at a "
+            "service point or ask for a home visit.",
+        }
+
+
+class MyDataSchema(ma.Schema):
+    person = f.Dict()
+    benefits = f.List(f.Dict())
+    period = f.Dict(allow_none=True)
+    certifications = f.List(f.Dict())
+    face_checks = f.List(f.Dict())
+    consents = f.List(f.Dict())
+    face_templates = f.List(
+        f.Dict(), metadata={"description": "when and from what; never the template itself"}
+    )
+    family_bindings = f.List(f.Dict())
+    appeals = f.List(f.Dict())
+    generated_at = f.DateTime()
+
+
+class CorrectionInSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    statement = f.String(
+        required=True,
+        validate=ma.validate.Length(1, MAX_STATEMENT),
+        metadata={"example": "我的住址已变更为渝中区解放碑街道民族路1号"},
+    )
+
+
+@mine_blp.route("/data")
+class MyData(MethodView):
+    @mine_blp.response(200, MyDataSchema)
+    def get(self) -> Any:
+        """Everything held about you (PIPL Art. 45): your record, benefits, period,
+        certifications, face checks, consents, face templates (metadata only), family
+        bindings and appeals. Your own verified app account only."""
+        actor = current_actor()
+        return my_data.my_data(ctx(), actor)
+
+
+@mine_blp.route("/data/corrections")
+class MyCorrections(MethodView):
+    @mine_blp.arguments(CorrectionInSchema)
+    @mine_blp.response(201, AppealSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Ask for your details to be corrected (PIPL Art. 46): what is wrong and what is
+        right. The district's clerks answer within the appeal deadline; the answer is in your
+        appeals."""
+        actor = current_actor()
+        if not runtime().limiter.allow(f"appeal:{actor.account_id}", FILINGS_PER_DAY, 86400):
+            raise TooManyRequests(
+                "Too many requests today; please call 12333 or visit a service point.",
+                retry_after=3600,
+            )
+        return appeals.ask_correction(ctx(), actor, statement=data["statement"])
 
 
 @mine_blp.route("/overview")

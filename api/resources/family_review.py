@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import marshmallow as ma
+from flask import request
 from flask.views import MethodView
 
 from api.auth import current_actor
@@ -331,7 +332,14 @@ class Enrolment(MethodView):
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
-                        "properties": {"photo": {"type": "string", "format": "binary"}},
+                        "properties": {
+                            "photo": {"type": "string", "format": "binary"},
+                            "consent_ref": {
+                                "type": "string",
+                                "description": "the signed consent form's number (not needed "
+                                "while the person's consent is in force)",
+                            },
+                        },
                     }
                 },
                 "image/jpeg": {},
@@ -340,8 +348,12 @@ class Enrolment(MethodView):
     )
     @enrolment_blp.response(202, EnrolmentRequestSchema)
     def put(self, person_id: UUID) -> Any:
-        """Set the enrolled photo (the agency's ID photo); a worker makes the template."""
+        """Set the enrolled photo (the agency's ID photo); a worker makes the template. The
+        person's consent to face processing is recorded with it: the number of the form they
+        signed (``consent_ref``, a form field or query parameter), unless a consent is in
+        force already."""
         rt = runtime()
+        consent_ref = request.form.get("consent_ref") or request.args.get("consent_ref")
         with upload_stream("photo", MAX_ENROLMENT_PHOTO_BYTES) as (stream, length, content_type):
             return selfservice.request_enrolment(
                 ctx(),
@@ -352,4 +364,5 @@ class Enrolment(MethodView):
                 photo=stream,
                 length=length,
                 content_type=content_type,
+                consent_ref=consent_ref,
             )

@@ -27,7 +27,7 @@ from certification.appeals import (
     Remedy,
     clean_statement,
 )
-from certification.errors import NotFound, RuleViolation
+from certification.errors import AccessDenied, NotFound, RuleViolation
 from certification.model import Person, Suspension
 from certification.notices import COPY_TO, NoticeKind
 from certification.ports import Page, PageRequest
@@ -43,7 +43,7 @@ from certification.services.suspensions import answer_waiting, apply_restoration
 from certification.services.verification import refer_for_verification
 from certification.states import state_named
 from certification.verification import DecisionProposal, ProposalKind, ProposalStatus
-from certification.vocabulary import CertificationChannel, SuspensionStatus
+from certification.vocabulary import AccountKind, CertificationChannel, SuspensionStatus
 
 # how long after a review or a loss record it may be contested (a suspension in force may
 # be contested as long as it lasts): 60 days, as an application for administrative
@@ -93,6 +93,10 @@ def _decided_on(ctx: UseCaseContext, person: Person, subject: AppealSubject, sid
     """When the contested decision was made; refuses what cannot be contested (not the
     person's, not in a contestable state, too old)."""
     today = ctx.clock.today()
+    if subject is AppealSubject.RECORD_CORRECTION:
+        if sid != person.id:
+            raise NotFound("A correction is asked for the person's own record.")
+        return today
     if subject is AppealSubject.REJECTED_REVIEW:
         case = ctx.uow.review_cases.get(sid)
         if case is None or case.person_id != person.id:
@@ -178,6 +182,21 @@ def file_appeal(
     return appeal
 
 
+def ask_correction(ctx: UseCaseContext, actor: Actor, *, statement: str) -> Appeal:
+    """The person asks for their registered details to be corrected (PIPL Art. 46): their
+    own account only; answered like an appeal."""
+    if actor.kind != AccountKind.BENEFICIARY.value or actor.person_id is None:
+        raise AccessDenied("Only the person asks for their own details to be corrected.")
+    return file_appeal(
+        ctx,
+        actor,
+        person_id=actor.person_id,
+        subject=AppealSubject.RECORD_CORRECTION,
+        subject_id=actor.person_id,
+        statement=statement,
+    )
+
+
 def _copy_to(appeal: Appeal) -> dict[str, str]:
     if appeal.filed_via == "family" and appeal.filed_by is not None:
         return {COPY_TO: str(appeal.filed_by)}
@@ -220,6 +239,8 @@ def _remedy_suspension(
 
 
 def _apply_remedy(ctx: UseCaseContext, actor: Actor, appeal: Appeal, person: Person) -> Remedy:
+    if appeal.subject is AppealSubject.RECORD_CORRECTION:
+        return Remedy.RECORD_CORRECTED  # the clerk edited the record (audited there)
     if appeal.subject is AppealSubject.REJECTED_REVIEW:
         case = found(ctx.uow.review_cases.get(appeal.subject_id), "review case", appeal.subject_id)
         certify(

@@ -65,7 +65,7 @@ from certification.selfservice import (
     SessionStatus,
     TemplateRefreshRule,
 )
-from certification.services import family
+from certification.services import consent, family
 from certification.services.accounts import end_sessions
 from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
@@ -109,10 +109,13 @@ def request_enrolment(
     photo: IO[bytes],
     length: int,
     content_type: str,
+    consent_ref: str | None,
 ) -> EnrolmentRequest:
-    """Staff give a person's photo (the agency's ID photo); a worker makes the template."""
+    """Staff give a person's photo (the agency's ID photo) with the reference of the consent
+    form the person signed (unless they consented in the app); a worker makes the template."""
     person = load_person(ctx, person_id)
     access.require_clerk_for(actor, person.region_code, "set this person's enrolled photo")
+    consent.record_paper(ctx, actor, person.id, consent_ref)
     if content_type not in ("image/jpeg", "image/png", "image/webp"):
         raise ValidationFailed("The photo must be a JPEG, PNG or WebP image.", field="photo")
     if not 0 < length <= 10 * 1024 * 1024:
@@ -270,7 +273,11 @@ def open_session(
     gentle: bool = False,
 ) -> StartedSession:
     """A challenge and a one-time upload for a face check of ``person`` (the caller checked
-    who may ask and the limits that apply: the person's, or a claim's)."""
+    who may ask and the limits that apply: the person's, or a claim's). Needs consent to
+    face processing: the person's, or for a claim the claimant's own."""
+    consent.require_face_consent(
+        ctx, person_id=person.id, claimant=actor.account_id if claim_id else None
+    )
     now = ctx.clock.now()
     store.ping()  # storage down: say so now (503), not after the person recorded a video
     plan = config.policy.plan(person.birth_date, ctx.clock.today(), gentle=gentle)
@@ -498,10 +505,18 @@ def process_attempt(
         ]
         actions, mirrored, key = list(session.actions), attempt.mirrored, attempt.object_key
         submitted_sha256 = attempt.sha256
+        consented = consent.has_face_consent(
+            ctx,
+            person_id=attempt.person_id,
+            claimant=session.requested_by if session.claim_id else None,
+        )
     failure = None
     with tempfile.TemporaryDirectory() as tmp:
         video = str(Path(tmp) / "upload.video")
         try:
+            if not consented:
+                # withdrawn since the session started: the video is never analysed, and goes
+                raise ConsentWithdrawn(key)
             store.fetch_to(key, video)  # an outage raises: the task retries
             if _sha256_of_file(video) != submitted_sha256:
                 # the upload key stays writable until the session expires: a file swapped in
@@ -509,6 +524,9 @@ def process_attempt(
                 # judged; staff see the attempt
                 raise VideoChanged(key)
             result = engine.verify(video, actions, templates, mirrored=mirrored)
+        except ConsentWithdrawn:
+            store.delete(key)
+            result, failure = None, CONSENT_WITHDRAWN
         except VideoChanged:
             result, failure = None, "video_changed"
         except ObjectMissing:  # gone: a retry would not bring it back; staff look at it
@@ -545,6 +563,13 @@ class VideoChanged(Exception):
     """The stored video is not the one whose hash was taken at submit."""
 
 
+class ConsentWithdrawn(Exception):
+    """The consent to face processing was withdrawn after the session started."""
+
+
+CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
 def _sha256_of_file(path: str) -> str:
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
@@ -579,7 +604,9 @@ def _apply_outcome(
     if result is None:
         assert failure is not None, "no verdict without a reason"
         attempt.fail_to_process(failure, evidence, now)
-        if session.claim_id is None:  # a claim's check never opens a case on the person
+        # a claim's check never opens a case on the person; nor does a withdrawn consent
+        # (nobody is to look at that face)
+        if session.claim_id is None and failure != CONSENT_WITHDRAWN:
             _open_case(ctx, person, attempt, CaseReason.PROCESSING_ERROR)
             tell(ctx, person, NoticeKind.SENT_TO_REVIEW, key=str(attempt.id))
         ctx.audit(actor, "selfservice.error", "person", person.id, attempt_id=str(attempt.id))
@@ -714,6 +741,7 @@ def confirm_claim(
         dropped_claims=dropped,
         previous_account=str(previous.id) if previous is not None else None,
     )
+    consent.adopt_claimant_consent(ctx, account.id, person.id)
     tell(ctx, person, NoticeKind.ACCOUNT_CONFIRMED, key=str(claim.id))
     return account
 

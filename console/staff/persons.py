@@ -104,6 +104,7 @@ def person_enrolment(person_id: UUID) -> Any:
         photo=stream,
         length=length,
         content_type=kind,
+        consent_ref=request.form.get("consent_ref"),
     )
     return _done(
         "照片已提交，正在生成人脸模板 / Photo received; the face template is being made.",

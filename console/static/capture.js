@@ -233,6 +233,7 @@
     }
     $("appeals-box").hidden = o.appeals.length === 0;
     $("visit-button").hidden = o.home_visits.length > 0;
+    $("withdraw-button").hidden = family;
     $("notices-box").hidden = true;
     if (!family) {
       const inbox = await api("GET", "/me/notices?limit=5");
@@ -295,6 +296,42 @@
     }
   }
 
+  // Face checks need the person's consent (PIPL): shown once, recorded with its version.
+  async function askConsent(mode) {
+    if (state.account.kind === "family" && mode !== "claim") {
+      say("需要您的亲属本人同意：请其在自己的手机上同意，或到服务网点签署同意书",
+        "The person must consent first: in their own app, or on a form at a service point", true);
+      return;
+    }
+    const notice = await api("GET", "/me/consent");
+    state.notice = notice.notice_version;
+    state.pending = mode;
+    $("consent-zh").textContent = notice.notice_zh;
+    $("consent-en").textContent = notice.notice_en;
+    show("consent");
+    speak("请阅读人脸信息处理告知，同意后开始认证");
+  }
+
+  async function agree() {
+    try {
+      await api("POST", "/me/consent", { notice_version: state.notice });
+      await start(state.pending);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  async function withdraw() {
+    if (!window.confirm("撤回后将不能刷脸认证，需到服务网点或预约上门认证。确定撤回？\nWithdraw? Then certify at a service point or by a home visit.")) return;
+    try {
+      const done = await api("POST", "/me/consent/withdrawal");
+      say(done.message);
+      await loadOverview(state.personId);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
   async function start(mode) {
     state.mode = mode === "claim" ? "claim" : "certify";
     try {
@@ -316,6 +353,8 @@
     } catch (err) {
       if (err.name === "NotAllowedError") {
         say("请允许使用摄像头", "Please allow the camera", true);
+      } else if (err.status === 409 && err.data.details && err.data.details.reason === "consent_required") {
+        await askConsent(mode).catch(failed);
       } else {
         failed(err);
       }
@@ -456,6 +495,9 @@
   $("appeal-form").addEventListener("submit", sendAppeal);
   $("visit-button").addEventListener("click", askVisit);
   $("receipt-pdf").addEventListener("click", receiptPdf);
+  $("consent-button").addEventListener("click", agree);
+  $("consent-decline").addEventListener("click", () => { show("home"); say("您可以到服务网点或预约上门认证", "You can certify at a service point or by a home visit"); });
+  $("withdraw-button").addEventListener("click", withdraw);
   $("record-button").addEventListener("click", record);
   $("again-button").addEventListener("click", () => {
     $("record-button").hidden = false;

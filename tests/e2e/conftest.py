@@ -162,7 +162,7 @@ def enrolled(worker: None, client: Any, clerk: Caller) -> Callable[..., Pensione
         photo = jpeg(frame_at(SELFIES / f"{clip}.mp4", 0.5))
         resp = clerk.put(
             f"/api/persons/{person['id']}/enrolment",
-            data={"photo": (io.BytesIO(photo), "id.jpg", "image/jpeg")},
+            data={"photo": (io.BytesIO(photo), "id.jpg", "image/jpeg"), "consent_ref": "CF-0001"},
             content_type="multipart/form-data",
         )
         assert resp.status_code == 202, resp.get_json()

@@ -61,6 +61,10 @@ def test_the_capture_page_signs_in_by_text_message_confirms_the_claim_by_face_an
     assert page.get_attribute("#capture", "data-claim") == "pending"
     screenshot(page, "capture-2-claim")
     page.click("#claim-button")
+    page.wait_for_selector("#step-consent:not([hidden])")  # the face is not processed unasked
+    assert "3年" in page.inner_text("#consent-zh")
+    screenshot(page, "capture-2b-consent")
+    page.click("#consent-button")
     page.wait_for_selector("#step-record:not([hidden])")
     page.wait_for_function("() => document.getElementById('preview').videoWidth > 0")
     page.click("#record-button")

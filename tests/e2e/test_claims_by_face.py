@@ -12,6 +12,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
 
 def face_check(client, headers, clip):  # type: ignore[no-untyped-def]
+    notice = client.get("/api/me/consent", headers=headers).get_json()["notice_version"]
+    agreed = client.post("/api/me/consent", json={"notice_version": notice}, headers=headers)
+    assert agreed.status_code == 201, agreed.get_json()  # the claimant's own, for their face
     started = client.post("/api/claims/check", json={}, headers=headers)
     assert started.status_code == 201, started.get_json()
     body = started.get_json()

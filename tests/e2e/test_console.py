@@ -364,6 +364,7 @@ def test_a_district_clerk_finds_a_person_and_works_the_record(worker, clerk, log
 
     photo = sorted(PHOTOS.rglob("*.jpg"))[0]
     page.set_input_files("#enrolment-form input[type=file]", str(photo))
+    page.fill("#enrolment-form input[name=consent_ref]", "CF-2026-0316")
     page.click("#enrolment-form button")
     state = wait_for(  # the worker makes the template
         lambda: clerk.get(f"/api/persons/{person['id']}/enrolment").get_json(),

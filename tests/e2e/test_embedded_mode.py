@@ -44,7 +44,7 @@ def test_self_service_works_on_the_embedded_defaults(tmp_path, runtime, face_eng
         photo = jpeg(frame_at(SELFIES / "driving_d9.mp4", 0.5))
         enrol = app.put(
             f"/api/persons/{person['id']}/enrolment",
-            data={"photo": (io.BytesIO(photo), "id.jpg", "image/jpeg")},
+            data={"photo": (io.BytesIO(photo), "id.jpg", "image/jpeg"), "consent_ref": "CF-0002"},
             content_type="multipart/form-data",
             headers=staff,
         )
@@ -77,6 +77,10 @@ def test_self_service_works_on_the_embedded_defaults(tmp_path, runtime, face_eng
             ).status_code
             == 422
         )  # no development provider outside the demo
+        refused = app.post("/api/claims/check", json={}, headers=me)
+        assert refused.get_json()["details"]["reason"] == "consent_required"
+        notice = app.get("/api/me/consent", headers=me).get_json()["notice_version"]
+        app.post("/api/me/consent", json={"notice_version": notice}, headers=me)
         body = app.post("/api/claims/check", json={}, headers=me).get_json()
         assert body["upload"]["method"] == "direct"  # a local folder takes no presigned POST
         video = (SELFIES / "driving_d9.mp4").read_bytes()

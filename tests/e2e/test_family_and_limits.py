@@ -210,9 +210,17 @@ def test_an_unusable_enrolment_photo_is_refused_with_a_reason(worker, clerk):
     person = new_person(clerk, make_citizen_id("500103", date(1950, 1, 1), 61).value, name="赵六")
     grant(clerk, person["id"])
     photo = (FACEDATA / "negatives" / "multi_face_t1.jpg").read_bytes()
-    resp = clerk.put(
+    unconsented = clerk.put(  # no signed consent form: no face is processed
         f"/api/persons/{person['id']}/enrolment",
         data={"photo": (io.BytesIO(photo), "group.jpg", "image/jpeg")},
+        content_type="multipart/form-data",
+    )
+    assert unconsented.status_code == 422
+    assert "consent_ref" in str(unconsented.get_json()["errors"])
+    assert clerk.get(f"/api/persons/{person['id']}/enrolment").get_json()["latest_request"] is None
+    resp = clerk.put(
+        f"/api/persons/{person['id']}/enrolment",
+        data={"photo": (io.BytesIO(photo), "group.jpg", "image/jpeg"), "consent_ref": "CF-61"},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 202
@@ -261,7 +269,9 @@ def test_batch_enrolment_import_of_id_photos(
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(main, ["enrolment", "import", str(folder)])
+        result = CliRunner().invoke(
+            main, ["enrolment", "import", str(folder), "--consent-ref", "CF-BATCH-2026-12"]
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output

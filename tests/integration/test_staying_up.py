@@ -4,12 +4,15 @@ client goes; bounded input is refused with a 400, never a server error."""
 import threading
 import time
 from datetime import date
+from uuid import UUID
 
 import pytest
 import requests
 
+from certification.access import Actor
 from certification.citizen_id import make_citizen_id
 from certification.model import FaceTemplate
+from certification.services import consent
 from tests.integration.conftest import app_sign_up, grant, new_person
 
 pytestmark = pytest.mark.postgres
@@ -42,6 +45,7 @@ def open_session(client, runtime, clerk, seq):  # type: ignore[no-untyped-def]
                 source="photo",
             )
         )
+        consent.record_paper(ctx, Actor.system("test"), UUID(person["id"]), "CF-100")
         ctx.uow.commit()
     headers = app_sign_up(client, runtime, f"1350000{seq:04d}", cid, "周长寿")
     claim = client.get("/api/auth/me", headers=headers).get_json()["claim"]

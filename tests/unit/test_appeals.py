@@ -8,7 +8,7 @@ import pytest
 
 from certification.appeals import AppealStatus, AppealSubject, Remedy
 from certification.errors import AccessDenied, NotFound, RuleViolation, ValidationFailed
-from certification.model import FamilyBinding
+from certification.model import FaceTemplate, FamilyBinding
 from certification.notices import COPY_TO
 from certification.selfservice import BindingStatus, CaseStatus
 from certification.services import appeals, overview, review
@@ -282,3 +282,40 @@ def test_an_appeal_answered_after_the_procedure_put_things_right_does_nothing_tw
     assert ctx.uow.audit.actions().count("entitlement.restored") == 1
     with pytest.raises(RuleViolation, match="nothing to contest"):
         contest(ctx, me, AppealSubject.LOSS_RECORD, loss.id, "记录有误")  # restored since
+
+
+def test_the_person_sees_what_is_held_and_asks_for_a_correction():
+    from certification.services import my_data
+
+    ctx = use_case(FRIDAY)
+    person = enrolled_person(ctx)
+    me = beneficiary(person)
+    ctx.uow.templates.add(FaceTemplate(person.id, "w600k_r50", "1", {"embedding": [0.5]}, "photo"))
+    certify_by_hand(ctx, DISTRICT_CLERK, person, evidence=["ID card seen"])
+    held = my_data.my_data(ctx, me)
+    assert held.person["citizen_id"] == person.citizen_id and held.period is not None
+    assert [c["channel"] for c in held.certifications] == ["counter"]
+    assert held.consents[0]["channel"] == "paper"
+    (template,) = held.face_templates
+    assert template == {
+        "made_from": "photo",
+        "model": "w600k_r50",
+        "created_at": template["created_at"],
+        "in_use": True,
+        "erased": False,
+    }  # when and from what, never the vector
+    for other in (bound_helper(ctx, person), beneficiary(person, verified=False), DISTRICT_CLERK):
+        with pytest.raises(AccessDenied):
+            my_data.my_data(ctx, other)
+
+    asked = appeals.ask_correction(ctx, me, statement="住址已变更为民族路1号，请更正")
+    assert (asked.subject, asked.subject_id) == (AppealSubject.RECORD_CORRECTION, person.id)
+    with pytest.raises(RuleViolation, match="already contested"):
+        appeals.ask_correction(ctx, me, statement="再次申请更正住址")
+    with pytest.raises(AccessDenied):
+        appeals.ask_correction(ctx, bound_helper(ctx, person), statement="替父亲更正住址")
+    done = answer(ctx, asked, uphold=True, reason="address corrected from the household book")
+    assert done.remedy is Remedy.RECORD_CORRECTED
+    told = ctx.uow.notices.by_key(f"appeal_decided:{asked.id}")
+    assert told.data["outcome"] == "upheld_record_corrected"
+    assert [a["subject"] for a in my_data.my_data(ctx, me).appeals] == ["record_correction"]

@@ -9,6 +9,7 @@ import pytest
 
 from certification.access import Actor
 from certification.citizen_id import make_citizen_id
+from certification.consent import FACE_NOTICE, FACE_PROCESSING, Consent, ConsentChannel
 from certification.errors import AccessDenied, RuleViolation, StaleVersion, ValidationFailed
 from certification.model import Entitlement, FamilyBinding, Person, ReviewCase
 from certification.periods import PeriodPolicy
@@ -43,6 +44,9 @@ def enrolled_person(ctx, *, region: str = "500103001002", serial: int = 11) -> P
     person.entitlements.append(pension)
     person.refresh_period(PeriodPolicy())
     ctx.uow.persons.add(person)
+    ctx.uow.consents.add(  # the form the person signed when the photo was taken
+        Consent(FACE_PROCESSING, FACE_NOTICE.version, ConsentChannel.PAPER, person_id=person.id)
+    )
     return person
 
 

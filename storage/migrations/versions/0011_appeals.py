@@ -54,7 +54,13 @@ def upgrade() -> None:
         sa.Column("township_code", sa.String(length=12), nullable=True),
         sa.Column(
             "subject",
-            _enum("appeal_subject", "rejected_review", "suspension", "loss_record"),
+            _enum(
+                "appeal_subject",
+                "rejected_review",
+                "suspension",
+                "loss_record",
+                "record_correction",
+            ),
             nullable=False,
         ),
         sa.Column("subject_id", sa.Uuid(), nullable=False),
@@ -79,6 +85,7 @@ def upgrade() -> None:
                 "restored",
                 "verification_opened",
                 "proposal_dismissed",
+                "record_corrected",
             ),
             nullable=True,
         ),

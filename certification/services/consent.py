@@ -1,0 +1,156 @@
+"""Consent to face processing: given in the app or on paper, required before any face check,
+withdrawn by the person (see certification/consent.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from certification.access import Actor
+from certification.consent import (
+    FACE_NOTICE,
+    FACE_PROCESSING,
+    Consent,
+    ConsentChannel,
+    consent_required,
+    paper_reference,
+)
+from certification.errors import AccessDenied, RuleViolation, ValidationFailed
+from certification.services.context import UseCaseContext
+from certification.vocabulary import AccountKind
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentView:
+    notice_version: str
+    notice_zh: str
+    notice_en: str
+    given: Consent | None  # the consent in force, if any
+
+
+def _subject(actor: Actor) -> dict[str, UUID]:
+    """Whose consent an app account gives: the person's (a beneficiary), or its own (a
+    claimant whose account is not yet confirmed as the person's)."""
+    if actor.kind == AccountKind.BENEFICIARY.value and actor.person_id is not None:
+        return {"person_id": actor.person_id}
+    if actor.kind == AccountKind.FAMILY.value and actor.account_id is not None:
+        return {"account_id": actor.account_id}
+    raise AccessDenied("Consent to face processing is given in the person's own app account.")
+
+
+def view(ctx: UseCaseContext, actor: Actor) -> ConsentView:
+    given = ctx.uow.consents.in_force(FACE_PROCESSING, **_subject(actor))
+    return ConsentView(FACE_NOTICE.version, FACE_NOTICE.zh, FACE_NOTICE.en, given)
+
+
+def give_in_app(ctx: UseCaseContext, actor: Actor, *, notice_version: str) -> Consent:
+    """The account holder agrees to the notice they were shown (its version must be the
+    current one: a consent to words nobody showed them is no consent)."""
+    if notice_version != FACE_NOTICE.version:
+        raise ValidationFailed(
+            f"The notice has changed (now {FACE_NOTICE.version}); read it again and agree.",
+            field="notice_version",
+        )
+    subject = _subject(actor)
+    existing = ctx.uow.consents.in_force(FACE_PROCESSING, **subject)
+    if existing is not None:
+        return existing
+    consent = Consent(
+        purpose=FACE_PROCESSING,
+        notice_version=FACE_NOTICE.version,
+        channel=ConsentChannel.APP,
+        person_id=subject.get("person_id"),
+        account_id=actor.account_id,
+        given_at=ctx.clock.now(),
+    )
+    ctx.uow.consents.add(consent)
+    ctx.audit(
+        actor,
+        "consent.given",
+        "consent",
+        consent.id,
+        person_id=str(consent.person_id) if consent.person_id else None,
+        channel=consent.channel.value,
+        notice_version=consent.notice_version,
+    )
+    ctx.uow.commit()
+    return consent
+
+
+def record_paper(ctx: UseCaseContext, actor: Actor, person_id: UUID, reference: str | None) -> None:
+    """Staff record the person's signed form (enrolment, counter, home visit); no form is
+    needed while a consent is in force already (given in the app, or an earlier form). The
+    caller checked the actor's rights; does not commit."""
+    if ctx.uow.consents.in_force(FACE_PROCESSING, person_id=person_id) is not None:
+        return
+    ref = paper_reference(reference)
+    consent = Consent(
+        purpose=FACE_PROCESSING,
+        notice_version=FACE_NOTICE.version,
+        channel=ConsentChannel.PAPER,
+        person_id=person_id,
+        recorded_by=actor.account_id,
+        reference=ref,
+        given_at=ctx.clock.now(),
+    )
+    ctx.uow.consents.add(consent)
+    ctx.audit(
+        actor,
+        "consent.recorded",
+        "consent",
+        consent.id,
+        person_id=str(person_id),
+        channel=consent.channel.value,
+        reference=ref,
+    )
+
+
+def require_face_consent(
+    ctx: UseCaseContext, *, person_id: UUID, claimant: UUID | None = None
+) -> None:
+    """Refuse a face check without consent: the person's, or for a claim's check the
+    claimant account's own."""
+    subject = {"account_id": claimant} if claimant else {"person_id": person_id}
+    if ctx.uow.consents.in_force(FACE_PROCESSING, **subject) is None:
+        raise consent_required()
+
+
+def has_face_consent(ctx: UseCaseContext, *, person_id: UUID, claimant: UUID | None) -> bool:
+    try:
+        require_face_consent(ctx, person_id=person_id, claimant=claimant)
+    except RuleViolation:
+        return False
+    return True
+
+
+def adopt_claimant_consent(ctx: UseCaseContext, account_id: UUID, person_id: UUID) -> None:
+    """A confirmed claim: the account's own consent becomes the person's. Does not commit."""
+    for consent in ctx.uow.consents.for_account(account_id):
+        if consent.person_id is None and consent.in_force:
+            consent.person_id = person_id
+
+
+def withdraw(ctx: UseCaseContext, actor: Actor) -> int:
+    """The person (or a claimant) withdraws: face processing stops and the person's face
+    templates are erased. How many templates were erased."""
+    subject = _subject(actor)
+    now = ctx.clock.now()
+    withdrawn = 0
+    while (consent := ctx.uow.consents.in_force(FACE_PROCESSING, **subject)) is not None:
+        consent.withdraw(actor.account_id, now)
+        ctx.uow.flush()
+        withdrawn += 1
+    if not withdrawn:
+        raise RuleViolation("There is no consent in force to withdraw.")
+    erased = 0
+    if "person_id" in subject:
+        erased = ctx.uow.templates.erase_for(subject["person_id"])
+    ctx.audit(
+        actor,
+        "consent.withdrawn",
+        "person" if "person_id" in subject else "account",
+        subject.get("person_id") or subject.get("account_id"),
+        templates_erased=erased,
+    )
+    ctx.uow.commit()
+    return erased

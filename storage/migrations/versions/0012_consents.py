@@ -1,0 +1,68 @@
+"""Consent to face processing (PIPL Art. 28-29): given in the person's app or on a signed
+form recorded by staff, withdrawn by the person. Existing people have none on record: they
+are asked in the app (or sign at a service point) before their next face check.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-04 17:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "consents",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("purpose", sa.String(length=32), nullable=False),
+        sa.Column("notice_version", sa.String(length=32), nullable=False),
+        sa.Column(
+            "channel",
+            sa.Enum(
+                "app",
+                "paper",
+                name="consent_channel",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("person_id", sa.Uuid(), nullable=True),
+        sa.Column("account_id", sa.Uuid(), nullable=True),
+        sa.Column("recorded_by", sa.Uuid(), nullable=True),
+        sa.Column("reference", sa.String(length=64), nullable=True),
+        sa.Column("given_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_by", sa.Uuid(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "person_id IS NOT NULL OR account_id IS NOT NULL",
+            name=op.f("ck_consents_consent_has_a_subject"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name=op.f("fk_consents_person_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_consents_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consents")),
+    )
+    op.create_index("ix_consents_person", "consents", ["person_id", "purpose", "withdrawn_at"])
+    op.create_index("ix_consents_account", "consents", ["account_id", "purpose", "withdrawn_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_consents_account", table_name="consents")
+    op.drop_index("ix_consents_person", table_name="consents")
+    op.drop_table("consents")

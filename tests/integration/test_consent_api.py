@@ -1,0 +1,113 @@
+"""Consent to face processing through the API on PostgreSQL: asked before the first face
+check, recorded with the notice's version, withdrawn with the templates erased in the
+database itself."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+import sqlalchemy as sa
+
+from certification.access import Actor
+from certification.model import FaceTemplate
+from certification.services import consent
+from tests.integration.conftest import app_sign_up, grant, new_person
+
+pytestmark = pytest.mark.postgres
+
+CID = "50010319450301123X"
+
+
+def test_the_person_consents_in_the_app_and_withdrawing_erases_the_templates(
+    client, clerk, runtime
+):
+    person = new_person(clerk, CID)
+    grant(clerk, person["id"])
+    with runtime.use_case() as ctx:
+        ctx.uow.templates.add(
+            FaceTemplate(
+                person_id=UUID(person["id"]),
+                model=runtime.selfservice.match_model,
+                model_version="test",
+                template={"embedding": [0.25] * 8},
+                source="photo",
+            )
+        )
+        ctx.uow.commit()
+    me = app_sign_up(client, runtime, "13900001111", CID, "张秀兰")
+    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
+    assert (
+        clerk.post(
+            f"/api/staff/claims/{claim['id']}/link",
+            json={"citizen_id_seen": CID, "name_seen": "张秀兰"},
+        ).status_code
+        == 200
+    )
+    refused = client.post("/api/selfservice/sessions", json={}, headers=me)
+    assert refused.status_code == 409
+    assert refused.get_json()["details"]["reason"] == "consent_required"
+
+    assert client.get("/api/me/consent").status_code == 401
+    assert client.get("/api/me/consent", headers=clerk.headers).status_code == 403
+    shown = client.get("/api/me/consent", headers=me).get_json()
+    assert shown["given"] is False and "3年" in shown["notice_zh"]
+    for bad in ({"notice_version": "face-1999"}, {}, {"notice_version": "x", "extra": 1}):
+        assert client.post("/api/me/consent", json=bad, headers=me).status_code == 422
+    agreed = client.post(
+        "/api/me/consent", json={"notice_version": shown["notice_version"]}, headers=me
+    )
+    assert agreed.status_code == 201 and agreed.get_json()["channel"] == "app"
+    assert client.post("/api/selfservice/sessions", json={}, headers=me).status_code == 201
+
+    withdrawn = client.post("/api/me/consent/withdrawal", headers=me)
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["templates_erased"] == 1
+    assert client.post("/api/me/consent/withdrawal", headers=me).status_code == 409
+    with runtime.database.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT template::text, active FROM face_templates WHERE person_id = :p"),
+            {"p": person["id"]},
+        ).all()
+        consents = conn.execute(
+            sa.text(
+                "SELECT channel, notice_version, withdrawn_at IS NOT NULL FROM consents "
+                "WHERE person_id = :p"
+            ),
+            {"p": person["id"]},
+        ).all()
+    assert [(r[0].replace(" ", ""), r[1]) for r in rows] == [("{}", False)]  # no vector left
+    assert consents == [("app", shown["notice_version"], True)]
+    again = client.post("/api/selfservice/sessions", json={}, headers=me)
+    assert again.status_code == 409  # no template and no consent: the service point
+
+    # what is held about her, for her only; a correction reaches the district's clerks
+    held = client.get("/api/me/data", headers=me).get_json()
+    assert held["person"]["citizen_id"] == CID
+    assert [(t["erased"], t["in_use"]) for t in held["face_templates"]] == [(True, False)]
+    assert held["consents"][0]["withdrawn_at"] is not None
+    assert "embedding" not in str(held) and "0.25" not in str(held)
+    assert client.get("/api/me/data", headers=clerk.headers).status_code == 403
+    assert client.get("/api/me/data").status_code == 401
+    asked = client.post(
+        "/api/me/data/corrections", json={"statement": "手机号已换为13900002222"}, headers=me
+    )
+    assert asked.status_code == 201, asked.get_json()
+    (waiting,) = clerk.get("/api/appeals?status=open").get_json()["items"]
+    assert waiting["subject"] == "record_correction" and waiting["person_id"] == person["id"]
+
+
+def test_a_paper_consent_is_recorded_once_and_audited_without_the_person_s_name(clerk, runtime):
+    person = new_person(clerk, CID)
+    with runtime.use_case() as ctx:
+        consent.record_paper(ctx, Actor.system("test"), UUID(person["id"]), "CF-2026-0001")
+        consent.record_paper(ctx, Actor.system("test"), UUID(person["id"]), "CF-2026-0002")
+        ctx.uow.commit()
+    with runtime.database.connect() as conn:
+        refs = conn.scalars(
+            sa.text("SELECT reference FROM consents WHERE person_id = :p"), {"p": person["id"]}
+        ).all()
+        audited = conn.scalars(
+            sa.text("SELECT details::text FROM audit_events WHERE action = 'consent.recorded'")
+        ).all()
+    assert refs == ["CF-2026-0001"]  # the consent in force stands
+    assert len(audited) == 1 and "张秀兰" not in audited[0] and CID not in audited[0]
