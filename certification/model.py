@@ -537,6 +537,10 @@ class FaceTemplate:
     created_by: UUID | None = None
     id: UUID = field(default_factory=uuid4)
     created_at: datetime = field(default_factory=utcnow)
+    erased_at: datetime | None = None  # the vector erased (consent withdrawn, retention over)
+
+    def erase(self, at: datetime) -> None:
+        self.template, self.active, self.erased_at = {}, False, at
 
 
 @dataclass(eq=False)

@@ -32,6 +32,7 @@ from certification.regions import CITY_CODE
 from certification.states import Lifecycle
 
 VERIFICATION_MONTHS = 3  # Art. 20
+EVIDENCE_RETENTION_YEARS = 3  # Art. 20: certification evidence kept 3 years in principle
 EVIDENCE_MAX = 10
 
 

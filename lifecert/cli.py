@@ -423,17 +423,21 @@ def evidence() -> None:
 
 @evidence.command("sweep")
 def evidence_sweep() -> None:
-    """Delete evidence whose 3-year retention has ended (and nothing else)."""
+    """Delete evidence whose 3-year retention has ended, and forget the faces (templates and
+    enrolment photos) of people whose benefits have all ended once that retention is over."""
+    from certification.services.consent import sweep_face_data
     from storage.retention import sweep_expired
 
     runtime = _runtime()
     try:
         report = sweep_expired(runtime.object_store, runtime.clock.today())
+        faces = sweep_face_data(runtime.use_case, runtime.object_store)
     finally:
         runtime.close()
     click.echo(
         f"checked {report.checked}, deleted {report.deleted}, kept {report.kept} "
-        f"({report.without_retention} without retention metadata)"
+        f"({report.without_retention} without retention metadata); faces forgotten: "
+        f"{faces.people} people, {faces.templates} templates"
     )
 
 

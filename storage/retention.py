@@ -1,6 +1,8 @@
 """Evidence retention (Art. 20: kept 3 years in principle): the sweep deletes only what
-has provably expired (its retain-until metadata has passed). Objects without that
-metadata are kept and counted, for an operator to look at."""
+has provably expired (its retain-until metadata has passed). Enrolment photos are kept with
+the template made from them (``retain-with``) and deleted with it
+(certification.services.consent.forget). Objects with neither are kept and counted, for an
+operator to look at."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ def sweep_expired(
             info = store.stat(key)
             if info is None:
                 continue
+            if info.metadata.get("retain-with"):
+                continue  # deleted with what it belongs to, never by date
             until = info.metadata.get("retain-until")
             if until is None:
                 unknown += 1

@@ -353,7 +353,14 @@ face_templates = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_by", sa.Uuid),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("erased_at", UTCDateTime),
     sa.Index("ix_face_templates_person", "person_id", "active"),
+    sa.Index(
+        "ix_face_templates_held",
+        "created_at",
+        postgresql_where=sa.text("erased_at IS NULL"),
+        sqlite_where=sa.text("erased_at IS NULL"),
+    ),
 )
 
 consents = sa.Table(

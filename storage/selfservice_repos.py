@@ -22,6 +22,7 @@ from certification.model import (
 )
 from certification.ports import Page, PageRequest
 from certification.selfservice import AttemptStatus, BindingStatus, CaseStatus
+from certification.vocabulary import EntitlementStatus
 from storage import schema
 from storage.db import rowcount
 from storage.repositories import get_row
@@ -40,12 +41,40 @@ class SqlFaceTemplateRepository:
         stmt = sa.select(FaceTemplate).where(t.c.person_id == person_id).order_by(t.c.created_at)
         return list(self.session.scalars(stmt))
 
-    def erase_for(self, person_id: UUID) -> int:
-        """Every template of the person made unusable and its vector erased (the row stays:
-        when and from what it was made); how many rows."""
+    def held_for(self, person_id: UUID) -> list[FaceTemplate]:
         t = schema.face_templates
-        stmt = sa.update(t).where(t.c.person_id == person_id).values(template={}, active=False)
-        return int(self.session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+        stmt = sa.select(FaceTemplate).where(t.c.person_id == person_id, t.c.erased_at.is_(None))
+        return list(self.session.scalars(stmt))
+
+    def past_retention(
+        self, made_before: datetime, ended_by: date, limit: int
+    ) -> list[FaceTemplate]:
+        """Templates still holding a vector, made before ``made_before``, of people with at
+        least one benefit and every benefit terminated on or before ``ended_by``."""
+        t, e, sc = schema.face_templates, schema.entitlements, schema.entitlement_status_changes
+        live = sa.exists().where(
+            e.c.person_id == t.c.person_id, e.c.status != EntitlementStatus.TERMINATED
+        )
+        any_benefit = sa.exists().where(e.c.person_id == t.c.person_id)
+        ended_late = sa.exists().where(
+            sc.c.entitlement_id == e.c.id,
+            e.c.person_id == t.c.person_id,
+            sc.c.to_status == EntitlementStatus.TERMINATED,
+            sc.c.effective_on > ended_by,
+        )
+        stmt = (
+            sa.select(FaceTemplate)
+            .where(
+                t.c.erased_at.is_(None),
+                t.c.created_at < made_before,
+                any_benefit,
+                ~live,
+                ~ended_late,
+            )
+            .order_by(t.c.created_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
 
     def active_for(self, person_id: UUID) -> list[FaceTemplate]:
         t = schema.face_templates

@@ -233,11 +233,8 @@ class FakeTemplates(FakeRepository):
     def all_for(self, person_id: UUID) -> list[Any]:
         return sorted(self.where(person_id=person_id), key=lambda t: t.created_at)
 
-    def erase_for(self, person_id: UUID) -> int:
-        mine = self.where(person_id=person_id)
-        for template in mine:
-            template.template, template.active = {}, False
-        return len(mine)
+    def held_for(self, person_id: UUID) -> list[Any]:
+        return [t for t in self.where(person_id=person_id) if t.erased_at is None]
 
 
 class FakeObjectStore:

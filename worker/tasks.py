@@ -122,12 +122,21 @@ def sweep_pending(self: Any) -> dict[str, int]:
 
 @shared_task(name="lifecert.evidence.sweep", soft_time_limit=3300, time_limit=3600, bind=True)
 def sweep_evidence(self: Any) -> dict[str, int]:
-    """Delete evidence whose retention has ended; keep everything else."""
+    """Delete evidence whose retention has ended, and forget the faces of people whose
+    benefits have all ended once their photo's retention is over; keep everything else."""
+    from certification.services.consent import sweep_face_data
     from storage.retention import sweep_expired
 
     rt = runtime_of(self.app)
     report = sweep_expired(rt.object_store, rt.clock.today())
-    return {"checked": report.checked, "deleted": report.deleted, "kept": report.kept}
+    faces = sweep_face_data(rt.use_case, rt.object_store)
+    return {
+        "checked": report.checked,
+        "deleted": report.deleted,
+        "kept": report.kept,
+        "faces_forgotten": faces.people,
+        "templates_erased": faces.templates,
+    }
 
 
 @shared_task(name="lifecert.reminders.send", soft_time_limit=3300, time_limit=3600, bind=True)

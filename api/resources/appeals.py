@@ -209,7 +209,7 @@ class MyConsentWithdrawal(MethodView):
         """Withdraw your consent: face checks stop at once, videos not yet checked are
         deleted unchecked, your face templates are erased. Certify at a service point or by a
         home visit instead."""
-        erased = consent.withdraw(ctx(), current_actor())
+        erased = consent.withdraw(ctx(), current_actor(), runtime().object_store)
         return {
             "templates_erased": erased,
             "message": "已撤回。请到服务网点或预约上门认证。/ Withdrawn. Please certify at a "

@@ -3,10 +3,14 @@ withdrawn by the person (see certification/consent.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from uuid import UUID
 
 from certification.access import Actor
+from certification.calendar import add_months
 from certification.consent import (
     FACE_NOTICE,
     FACE_PROCESSING,
@@ -16,7 +20,10 @@ from certification.consent import (
     paper_reference,
 )
 from certification.errors import AccessDenied, RuleViolation, ValidationFailed
+from certification.model import FaceTemplate
+from certification.ports import EvidenceStore
 from certification.services.context import UseCaseContext
+from certification.verification import EVIDENCE_RETENTION_YEARS
 from certification.vocabulary import AccountKind
 
 
@@ -130,9 +137,63 @@ def adopt_claimant_consent(ctx: UseCaseContext, account_id: UUID, person_id: UUI
             consent.person_id = person_id
 
 
-def withdraw(ctx: UseCaseContext, actor: Actor) -> int:
-    """The person (or a claimant) withdraws: face processing stops and the person's face
-    templates are erased. How many templates were erased."""
+def forget(ctx: UseCaseContext, store: EvidenceStore, templates: list[FaceTemplate]) -> None:
+    """Erase face templates (the row stays: when and from what it was made) and delete the
+    enrolment photos they were made from: the one place a face is forgotten (withdrawal,
+    retention over). Does not commit."""
+    now = ctx.clock.now()
+    for template in templates:
+        template.erase(now)
+    for key in sorted({t.photo_key for t in templates if t.photo_key}):
+        store.delete(key)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceDataSweep:
+    people: int
+    templates: int
+
+
+def sweep_face_data(
+    open_context: Callable[[], AbstractContextManager[UseCaseContext]],
+    store: EvidenceStore,
+    *,
+    batch: int = 500,
+) -> FaceDataSweep:
+    """Forget the faces of people whose benefits have all ended, once the retention of the
+    photo a template was made from has passed too (3 years, Art. 20): one schedule for the
+    template and its photo (decision 0018). In batches, each its own transaction."""
+    actor = Actor.system("face-data-retention")
+    people: set[UUID] = set()
+    templates = 0
+    while True:
+        with open_context() as ctx:
+            today = ctx.clock.today()
+            made_before = datetime.combine(
+                add_months(today, -12 * EVIDENCE_RETENTION_YEARS), time.min, tzinfo=UTC
+            )
+            due = ctx.uow.templates.past_retention(made_before, today, batch)
+            if not due:
+                break
+            forget(ctx, store, due)
+            for person_id in sorted({t.person_id for t in due}):
+                ctx.audit(
+                    actor,
+                    "face_data.erased",
+                    "person",
+                    person_id,
+                    templates=sum(t.person_id == person_id for t in due),
+                    why="benefits_ended_and_retention_over",
+                )
+            ctx.uow.commit()
+        people |= {t.person_id for t in due}
+        templates += len(due)
+    return FaceDataSweep(len(people), templates)
+
+
+def withdraw(ctx: UseCaseContext, actor: Actor, store: EvidenceStore) -> int:
+    """The person (or a claimant) withdraws: face processing stops, the person's face
+    templates are erased with their enrolment photos. How many templates were erased."""
     subject = _subject(actor)
     now = ctx.clock.now()
     withdrawn = 0
@@ -144,7 +205,9 @@ def withdraw(ctx: UseCaseContext, actor: Actor) -> int:
         raise RuleViolation("There is no consent in force to withdraw.")
     erased = 0
     if "person_id" in subject:
-        erased = ctx.uow.templates.erase_for(subject["person_id"])
+        held = ctx.uow.templates.held_for(subject["person_id"])
+        forget(ctx, store, held)
+        erased = len(held)
     ctx.audit(
         actor,
         "consent.withdrawn",

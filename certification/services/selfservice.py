@@ -25,6 +25,7 @@ from uuid import UUID, uuid4
 
 from certification import access
 from certification.access import Actor
+from certification.calendar import add_months
 from certification.claims import Claim, ClaimLimits, ClaimStatus
 from certification.errors import (
     AccessDenied,
@@ -71,12 +72,12 @@ from certification.services.certifications import certify
 from certification.services.context import UseCaseContext
 from certification.services.notices import tell
 from certification.services.persons import load_person
+from certification.verification import EVIDENCE_RETENTION_YEARS
 from certification.vocabulary import AccountKind, CertificationChannel
 
 log = logging.getLogger(__name__)
 
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/3gpp")
-RETENTION_YEARS = 3  # Art. 20: evidence kept 3 years in principle
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,14 @@ class SelfServiceConfig:
     claim_limits: ClaimLimits = field(default_factory=ClaimLimits)  # an account's claim
 
 
+# an enrolment photo lives as long as the template made from it (erased together: consent
+# withdrawn, or benefits ended and retention over); a refused photo is deleted at once
+ENROLMENT_PHOTO_METADATA = {"retain-with": "face-template", "purpose": "enrolment"}
+
+
 def retention_metadata(now: datetime) -> dict[str, str]:
-    until = now.replace(year=now.year + RETENTION_YEARS)
-    return {"retain-until": until.date().isoformat(), "purpose": "certification-evidence"}
+    until = add_months(now.date(), 12 * EVIDENCE_RETENTION_YEARS)  # 29 Feb: to 28 Feb
+    return {"retain-until": until.isoformat(), "purpose": "certification-evidence"}
 
 
 # --- enrolment --------------------------------------------------------------------------
@@ -121,7 +127,7 @@ def request_enrolment(
     if not 0 < length <= 10 * 1024 * 1024:
         raise ValidationFailed("The photo must be between 1 byte and 10 MB.", field="photo")
     key = f"enrolment/{person.id}/{uuid4().hex}.img"
-    store.put_stream(key, photo, length, content_type, retention_metadata(ctx.clock.now()))
+    store.put_stream(key, photo, length, content_type, ENROLMENT_PHOTO_METADATA)
     request = EnrolmentRequest(person_id=person.id, photo_key=key, requested_by=actor.account_id)
     ctx.uow.enrolments.add(request)
     ctx.audit(actor, "enrolment.requested", "person", person.id, request_id=str(request.id))
@@ -167,6 +173,7 @@ def compute_template(
             result = engine.enrol(Path(tmp.name).read_bytes())
     if not result.accepted or result.template is None:
         request.refuse(result.reason, result.detail, ctx.clock.now())
+        store.delete(request.photo_key)  # no template, no purpose: not kept
         ctx.audit(actor, "enrolment.refused", "person", request.person_id, reason=result.reason)
         ctx.uow.commit()
         return request

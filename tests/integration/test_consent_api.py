@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from certification.access import Actor
+from certification.citizen_id import make_citizen_id
 from certification.model import FaceTemplate
 from certification.services import consent
 from tests.integration.conftest import app_sign_up, grant, new_person
@@ -111,3 +112,60 @@ def test_a_paper_consent_is_recorded_once_and_audited_without_the_person_s_name(
         ).all()
     assert refs == ["CF-2026-0001"]  # the consent in force stands
     assert len(audited) == 1 and "张秀兰" not in audited[0] and CID not in audited[0]
+
+
+def test_faces_of_people_whose_benefits_ended_are_forgotten_once_retention_is_over(clerk, runtime):
+    """One schedule for a template and its photo: all benefits ended, and 3 years since the
+    photo; a living pensioner's face and a recent one are kept."""
+    from datetime import datetime, timedelta
+
+    from certification.services.consent import sweep_face_data
+
+    store = runtime.object_store
+    today = runtime.clock.today()
+    people = {}
+    for label, seq in (("ended_long_ago", 1), ("ended_recent_photo", 2), ("still_paid", 3)):
+        cid = make_citizen_id("500103", datetime(1945, 3, 1).date(), 30 + seq).value
+        person = new_person(clerk, cid)
+        grant(clerk, person["id"])
+        people[label] = UUID(person["id"])
+    old = datetime.now().astimezone() - timedelta(days=4 * 365)
+    recent = datetime.now().astimezone() - timedelta(days=200)
+    with runtime.use_case() as ctx:
+        for label, person_id in people.items():
+            key = f"enrolment/{person_id}/photo.img"
+            store.put_bytes(key, b"jpeg", "image/jpeg", {"retain-with": "face-template"})
+            ctx.uow.templates.add(
+                FaceTemplate(
+                    person_id=person_id,
+                    model=runtime.selfservice.match_model,
+                    model_version="test",
+                    template={"embedding": [0.5] * 8},
+                    source="photo",
+                    photo_key=key,
+                    created_at=recent if label == "ended_recent_photo" else old,
+                )
+            )
+            if label != "still_paid":
+                person = ctx.uow.persons.get(person_id)
+                for benefit in person.entitlements:
+                    benefit.terminate(today - timedelta(days=30), "death record", None)
+        ctx.uow.commit()
+    report = sweep_face_data(runtime.use_case, store, batch=1)  # batches of one: resumable
+    assert (report.people, report.templates) == (1, 1)
+    with runtime.database.connect() as conn:
+        held = dict(
+            conn.execute(sa.text("SELECT person_id, erased_at IS NULL FROM face_templates")).all()
+        )
+        audited = conn.scalars(
+            sa.text("SELECT entity_id FROM audit_events WHERE action = 'face_data.erased'")
+        ).all()
+    assert held == {
+        people["ended_long_ago"]: False,
+        people["ended_recent_photo"]: True,
+        people["still_paid"]: True,
+    }
+    assert audited == [str(people["ended_long_ago"])]
+    assert store.stat(f"enrolment/{people['ended_long_ago']}/photo.img") is None
+    assert store.stat(f"enrolment/{people['still_paid']}/photo.img") is not None
+    assert sweep_face_data(runtime.use_case, store).templates == 0  # nothing twice

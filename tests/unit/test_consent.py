@@ -125,9 +125,12 @@ def test_withdrawal_stops_face_processing_and_erases_the_templates():
     _session, attempt = submitted_attempt(ctx, person)  # a video waiting for the worker
     store = FakeObjectStore()
     store.objects[attempt.object_key] = b"video"
-    assert consent.withdraw(ctx, me) == 1
     (template,) = ctx.uow.templates.rows.values()
-    assert template.template == {} and not template.active
+    template.photo_key = "enrolment/photo.img"
+    store.objects[template.photo_key] = b"jpeg"
+    assert consent.withdraw(ctx, me, store) == 1
+    assert template.template == {} and not template.active and template.erased_at == NOW
+    assert template.photo_key not in store.objects  # the photo goes with its template
     result = process_attempt(
         lambda: nullcontext(ctx), _NeverCalledEngine(), store, CONFIG, attempt.id
     )
@@ -139,5 +142,5 @@ def test_withdrawal_stops_face_processing_and_erases_the_templates():
     with pytest.raises(RuleViolation, match="service point"):  # no template left either
         start(ctx, me)
     with pytest.raises(RuleViolation, match="no consent in force"):
-        consent.withdraw(ctx, me)
+        consent.withdraw(ctx, me, store)
     assert ctx.uow.consents.in_force(FACE_PROCESSING, person_id=person.id) is None

@@ -1,6 +1,7 @@
 """Consent to face processing (PIPL Art. 28-29): given in the person's app or on a signed
 form recorded by staff, withdrawn by the person. Existing people have none on record: they
-are asked in the app (or sign at a service point) before their next face check.
+are asked in the app (or sign at a service point) before their next face check. Face
+templates record when their vector was erased (withdrawal, or retention over).
 
 Revision ID: 0012
 Revises: 0011
@@ -60,9 +61,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_consents_person", "consents", ["person_id", "purpose", "withdrawn_at"])
     op.create_index("ix_consents_account", "consents", ["account_id", "purpose", "withdrawn_at"])
+    with op.batch_alter_table("face_templates") as batch:
+        batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_face_templates_held",
+        "face_templates",
+        ["created_at"],
+        postgresql_where=sa.text("erased_at IS NULL"),
+        sqlite_where=sa.text("erased_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_face_templates_held", table_name="face_templates")
+    with op.batch_alter_table("face_templates") as batch:
+        batch.drop_column("erased_at")
     op.drop_index("ix_consents_account", table_name="consents")
     op.drop_index("ix_consents_person", table_name="consents")
     op.drop_table("consents")
