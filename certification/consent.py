@@ -9,8 +9,9 @@ consents for their own face, as the account; the consent follows the account to 
 once the claim is confirmed.
 
 Withdrawal stops face processing at once (new sessions refused, submitted videos not
-analysed and deleted) and erases the person's face templates; they certify at a service point
-or by a home visit instead, or consent again and have the photo taken anew.
+analysed and deleted) and erases the person's face templates with their enrolment photos;
+they certify at a service point or by a home visit instead, or consent again and have the
+photo taken anew.
 """
 
 from __future__ import annotations
@@ -38,16 +39,17 @@ FACE_NOTICE = Notice(
     version="face-2026-12",
     zh=(
         "为确认是您本人并仍符合领取待遇的条件，社会保险经办机构将处理您的人脸信息："
-        "您在认证时录制的视频，以及登记照片生成的人脸特征。视频和照片保存3年（资格认证规则"
-        "第二十条）；人脸特征在您的待遇全部终止后删除。只有经办机构和乡镇（街道）负责资格认证"
+        "您在认证时录制的视频，以及登记照片生成的人脸特征。认证视频保存3年（资格认证规则"
+        "第二十条）；登记照片和人脸特征在您的待遇全部终止、且照片已满3年后一并删除。只有经办机构和乡镇（街道）负责资格认证"
         "的工作人员可以查看，不用于其他目的，不向第三方提供。您可以随时撤回同意，撤回后请到"
         "服务网点或预约上门认证。"
     ),
     en=(
         "To confirm it is you and that you still qualify for your benefit, the social insurance "
         "agency processes your face: the videos you record to certify, and the face template "
-        "made from your registered photo. Videos and photos are kept 3 years (Art. 20); the "
-        "template is deleted once all your benefits have ended. Only the agency's and your "
+        "made from your registered photo. Certification videos are kept 3 years (Art. 20); the "
+        "registered photo and its template are deleted together once all your benefits have "
+        "ended and the photo is 3 years old. Only the agency's and your "
         "township's certification staff may see them; they are used for nothing else and given "
         "to no one. You may withdraw this consent at any time; then certify at a service point "
         "or by a home visit."

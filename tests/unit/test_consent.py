@@ -144,3 +144,12 @@ def test_withdrawal_stops_face_processing_and_erases_the_templates():
     with pytest.raises(RuleViolation, match="no consent in force"):
         consent.withdraw(ctx, me, store)
     assert ctx.uow.consents.in_force(FACE_PROCESSING, person_id=person.id) is None
+
+
+def test_evidence_kept_three_years_from_a_leap_day_runs_to_28_february():
+    from datetime import UTC, datetime
+
+    from certification.services.selfservice import retention_metadata
+
+    leap = datetime(2028, 2, 29, 10, tzinfo=UTC)  # every upload that day used to fail
+    assert retention_metadata(leap)["retain-until"] == "2031-02-28"
