@@ -150,19 +150,14 @@ def test_a_family_member_certifies_their_father_on_the_capture_page(
 def test_a_pensioner_contests_a_rejected_review_on_the_capture_page_and_sees_the_answer(
     client, clerk, login, runtime, new_page, sms_standin
 ):
-    from tests.integration.conftest import grant, new_person, rejected_review
+    from tests.integration.conftest import grant, linked_at_counter, new_person, rejected_review
 
     cid = make_citizen_id("500103", date(1944, 8, 8), 41).value
     person = new_person(clerk, cid, name="刘桂英")
     grant(clerk, person["id"], start_date="2010-05-01")
     phone = "13600004141"
     me = app_sign_up(client, runtime, phone, cid, "刘桂英", read_code=sms_standin.last_code)
-    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
-    linked = clerk.post(  # she showed her ID card at the counter
-        f"/api/staff/claims/{claim['id']}/link",
-        json={"citizen_id_seen": cid, "name_seen": "刘桂英"},
-    )
-    assert linked.status_code == 200, linked.get_json()
+    linked_at_counter(client, clerk, me, cid, "刘桂英")  # she showed her ID card
     rejected_review(runtime, login("yuzhong.reviewer", "500103", ("reviewer",)), person["id"])
 
     page = new_page(mobile=True)

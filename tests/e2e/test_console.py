@@ -408,20 +408,13 @@ def test_a_counter_clerk_anywhere_certifies_the_person_at_the_counter(clerk, log
 def test_a_district_clerk_answers_an_appeal_on_the_appeals_page(
     clerk, client, login, new_page, runtime
 ):
-    from tests.integration.conftest import app_sign_up
+    from tests.integration.conftest import app_sign_up, linked_at_counter
 
     cid = make_citizen_id("500103", date(1947, 4, 4), 44).value
     person = new_person(clerk, cid, name="赵淑珍")
     grant(clerk, person["id"], start_date="2012-01-01")
     me = app_sign_up(client, runtime, "13500004444", cid, "赵淑珍")
-    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
-    assert (
-        clerk.post(
-            f"/api/staff/claims/{claim['id']}/link",
-            json={"citizen_id_seen": cid, "name_seen": "赵淑珍"},
-        ).status_code
-        == 200
-    )
+    linked_at_counter(client, clerk, me, cid, "赵淑珍")
     suspended = clerk.post(
         f"/api/persons/{person['id']}/suspensions",
         json={"reason": "other", "explanation": "returned mail, nobody at the address"},

@@ -195,6 +195,19 @@ def clerk(login) -> Caller:  # type: ignore[no-untyped-def]
     return login("yuzhong.clerk", "500103", ("clerk",))
 
 
+def linked_at_counter(
+    client: FlaskClient, clerk: Caller, headers: dict[str, str], citizen_id: str, name: str
+) -> None:
+    """The app account's pending claim confirmed by a clerk who saw the ID card: the account
+    becomes the person's, identity verified."""
+    claim = client.get("/api/auth/me", headers=headers).get_json()["claim"]
+    linked = clerk.post(
+        f"/api/staff/claims/{claim['id']}/link",
+        json={"citizen_id_seen": citizen_id, "name_seen": name},
+    )
+    assert linked.status_code == 200, linked.get_json()
+
+
 def rejected_review(runtime: Runtime, reviewer: Caller, person_id: str) -> str:
     """A failed self-service clip's review case for the person, rejected by ``reviewer``
     through the API: the case id."""

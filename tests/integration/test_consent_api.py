@@ -13,7 +13,7 @@ from certification.access import Actor
 from certification.citizen_id import make_citizen_id
 from certification.model import FaceTemplate
 from certification.services import consent
-from tests.integration.conftest import app_sign_up, grant, new_person
+from tests.integration.conftest import app_sign_up, grant, linked_at_counter, new_person
 
 pytestmark = pytest.mark.postgres
 
@@ -37,14 +37,7 @@ def test_the_person_consents_in_the_app_and_withdrawing_erases_the_templates(
         )
         ctx.uow.commit()
     me = app_sign_up(client, runtime, "13900001111", CID, "张秀兰")
-    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
-    assert (
-        clerk.post(
-            f"/api/staff/claims/{claim['id']}/link",
-            json={"citizen_id_seen": CID, "name_seen": "张秀兰"},
-        ).status_code
-        == 200
-    )
+    linked_at_counter(client, clerk, me, CID, "张秀兰")
     refused = client.post("/api/selfservice/sessions", json={}, headers=me)
     assert refused.status_code == 409
     assert refused.get_json()["details"]["reason"] == "consent_required"

@@ -23,7 +23,7 @@ from infra.notice_channels import LoggingPush, SmsChannel, WeChatSubscribeChanne
 from infra.runtime import Runtime
 from infra.sms import AliyunSms, TencentSms
 from tests.fakes import FakeClock
-from tests.integration.conftest import app_sign_up, grant, new_person
+from tests.integration.conftest import app_sign_up, grant, linked_at_counter, new_person
 from tests.standins import sms_provider, wechat_api
 from tests.standins.sms_provider import SmsStandIn
 from tests.standins.wechat_api import WeChatStandIn
@@ -429,12 +429,7 @@ def test_only_the_person_reads_and_sets_how_they_are_told(client, clerk, runtime
     person = certified_person(clerk, cid, phone="13900001111")
     me = app_sign_up(client, runtime, "13900001111", cid, "张秀兰")
     squatter = app_sign_up(client, runtime, "13900003333", cid, "张秀兰")
-    claim = client.get("/api/auth/me", headers=me).get_json()["claim"]
-    linked = clerk.post(
-        f"/api/staff/claims/{claim['id']}/link",
-        json={"citizen_id_seen": cid, "name_seen": "张秀兰"},
-    )
-    assert linked.status_code == 200, linked.get_json()
+    linked_at_counter(client, clerk, me, cid, "张秀兰")
 
     # nobody else reads or changes them: the dropped squatter, a clerk, a stranger
     for headers in (squatter, clerk.headers):

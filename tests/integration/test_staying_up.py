@@ -13,7 +13,7 @@ from certification.access import Actor
 from certification.citizen_id import make_citizen_id
 from certification.model import FaceTemplate
 from certification.services import consent
-from tests.integration.conftest import app_sign_up, grant, new_person
+from tests.integration.conftest import app_sign_up, grant, linked_at_counter, new_person
 
 pytestmark = pytest.mark.postgres
 
@@ -48,11 +48,7 @@ def open_session(client, runtime, clerk, seq):  # type: ignore[no-untyped-def]
         consent.record_paper(ctx, Actor.system("test"), UUID(person["id"]), "CF-100")
         ctx.uow.commit()
     headers = app_sign_up(client, runtime, f"1350000{seq:04d}", cid, "周长寿")
-    claim = client.get("/api/auth/me", headers=headers).get_json()["claim"]
-    clerk.post(
-        f"/api/staff/claims/{claim['id']}/link",
-        json={"citizen_id_seen": cid, "name_seen": "周长寿"},
-    )
+    linked_at_counter(client, clerk, headers, cid, "周长寿")
     started = client.post("/api/selfservice/sessions", json={}, headers=headers)
     assert started.status_code == 201, started.get_json()
     return headers, started.get_json()["session_id"]
