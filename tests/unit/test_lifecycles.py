@@ -148,3 +148,16 @@ def test_a_status_filter_is_a_known_state_or_a_422():
     assert state_named(CaseStatus, "open") is CaseStatus.OPEN
     with pytest.raises(ValidationFailed, match="use one of: open, approved"):
         state_named(CaseStatus, "closed")
+
+
+def test_the_notice_templates_document_lists_every_kind_with_its_parameters():
+    """docs/notices.md is what the agency registers with the providers: it must follow the
+    catalogue (a kind added or a parameter moved without it would be refused by them)."""
+    from pathlib import Path
+
+    from certification.notices import CATALOGUE
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "notices.md").read_text()
+    for kind, template in CATALOGUE.items():
+        row = next((ln for ln in text.splitlines() if ln.startswith(f"| `{kind.value}` |")), "")
+        assert ", ".join(template.params) in row, kind
