@@ -241,6 +241,29 @@ class CertificationSchema(ma.Schema):
     evidence = f.List(f.String())
     note = f.String(allow_none=True)
     source_ref = f.String(allow_none=True)
+    annulment_requested_by = f.UUID(allow_none=True)
+    annulment_requested_at = f.DateTime(allow_none=True)
+    annulment_reason = f.String(allow_none=True)
+    annulled_by = f.UUID(allow_none=True)
+    annulled_at = f.DateTime(
+        allow_none=True, metadata={"description": "set: it no longer counts (two clerks)"}
+    )
+
+
+class AnnulmentRequestSchema(StrictSchema):
+    reason = f.String(
+        required=True,
+        validate=v.Length(10, 1000),
+        metadata={
+            "description": "why the certification is wrong (the second clerk reads it)",
+            "example": "the counter record names another person: wrong ID card number typed",
+        },
+    )
+
+
+class AnnulmentDecisionSchema(StrictSchema):
+    confirm = f.Boolean(required=True, metadata={"example": True})
+    note = f.String(load_default=None, validate=v.Length(max=500))
 
 
 class CertificationCreateSchema(StrictSchema):

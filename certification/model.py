@@ -18,7 +18,7 @@ from certification.arrears import AmountChange, Arrears, compute_arrears
 from certification.calendar import YearMonth
 from certification.citizen_id import CitizenId
 from certification.contact import ContactAttemptFacts
-from certification.errors import RuleViolation, ValidationFailed
+from certification.errors import AccessDenied, RuleViolation, ValidationFailed
 from certification.periods import (
     CertificationPeriod,
     EntitlementFacts,
@@ -283,6 +283,36 @@ class Certification:
     source_ref: str | None = None
     id: UUID = field(default_factory=uuid4)
     recorded_at: datetime = field(default_factory=utcnow)
+    # annulment (撤销), four eyes: one agency clerk asks with reasons, another confirms
+    annulment_requested_by: UUID | None = None
+    annulment_requested_at: datetime | None = None
+    annulment_reason: str | None = None
+    annulled_by: UUID | None = None
+    annulled_at: datetime | None = None
+
+    @property
+    def annulled(self) -> bool:
+        return self.annulled_at is not None
+
+    def request_annulment(self, by: UUID | None, at: datetime, reason: str) -> None:
+        if self.annulled:
+            raise RuleViolation("This certification is already annulled.")
+        if self.annulment_requested_at is not None:
+            raise RuleViolation("An annulment of this certification is already waiting.")
+        self.annulment_requested_by, self.annulment_requested_at = by, at
+        self.annulment_reason = reason
+
+    def decide_annulment(self, by: UUID | None, at: datetime, *, confirm: bool) -> None:
+        """A second person's answer: the one who asked can neither confirm nor refuse."""
+        if self.annulled or self.annulment_requested_at is None:
+            raise RuleViolation("No annulment of this certification is waiting.")
+        if by is None or by == self.annulment_requested_by:
+            raise AccessDenied("Another clerk must confirm an annulment: the one who asked cannot.")
+        if confirm:
+            self.annulled_by, self.annulled_at = by, at
+        else:
+            self.annulment_requested_by = self.annulment_requested_at = None
+            self.annulment_reason = None
 
 
 @dataclass(eq=False)
@@ -413,6 +443,11 @@ class Person:
         self.period_basis = period.basis.value if period else None
         self.updated_at = utcnow()
         return period
+
+    def recount_certified(self, latest_valid: date | None, policy: PeriodPolicy) -> None:
+        """After an annulment: the last certification is the latest one still valid."""
+        self.last_certified_on = latest_valid
+        self.refresh_period(policy)
 
     def record_certification(self, certification: Certification, policy: PeriodPolicy) -> None:
         if certification.person_id != self.id:

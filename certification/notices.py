@@ -36,6 +36,7 @@ class NoticeKind(StrEnum):
     ACCOUNT_CONFIRMED = "account_confirmed"  # the app account became the person's
     APPEAL_RECEIVED = "appeal_received"  # 申诉已受理: by when it is answered
     APPEAL_DECIDED = "appeal_decided"  # 申诉结果
+    CERTIFICATION_ANNULLED = "certification_annulled"  # 认证记录已撤销: certify again by
 
 
 class Channel(StrEnum):
@@ -68,6 +69,7 @@ FAMILY_KINDS = frozenset(
         NoticeKind.RESTORED,
         NoticeKind.APPEAL_RECEIVED,
         NoticeKind.APPEAL_DECIDED,
+        NoticeKind.CERTIFICATION_ANNULLED,
     }
 )
 # a notice's data key naming the family member who acted for the person (filed the appeal):
@@ -203,6 +205,16 @@ CATALOGUE: dict[NoticeKind, Template] = {
         "{name}，您关于{subject}的申诉：{outcome}。详情请在官方App查看。",
         "Appeal decided",
         "{name}, your appeal about {subject}: {outcome}. See the official app for the reasons.",
+    ),
+    NoticeKind.CERTIFICATION_ANNULLED: Template(
+        ("name", "certified_on", "due_on"),
+        "认证记录已撤销",
+        "{name}，您于{certified_on}的认证记录经核查已撤销，请于{due_on}前重新认证。"
+        "如有异议请拨打12333。",
+        "Certification annulled",
+        "{name}, your certification of {certified_on} was annulled after a check; certify "
+        "again by {due_on}. Questions: call 12333.",
+        wechat_date="due_on",
     ),
 }
 

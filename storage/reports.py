@@ -22,7 +22,7 @@ class SqlReportRepository:
         stmt = (
             sa.select(c.c.channel, sa.func.count())
             .select_from(c.join(p, p.c.id == c.c.person_id))
-            .where(c.c.certified_at >= since)
+            .where(c.c.certified_at >= since, c.c.annulled_at.is_(None))
             .group_by(c.c.channel)
         )
         rows = self.session.execute(within_scope(stmt, scope, p))

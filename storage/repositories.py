@@ -192,6 +192,18 @@ class SqlCertificationRepository:
     def add(self, certification: Certification) -> None:
         self.session.add(certification)
 
+    def get(self, certification_id: UUID, *, for_update: bool = False) -> Certification | None:
+        return get_row(self.session, Certification, certification_id, for_update=for_update)
+
+    def latest_valid_on(self, person_id: UUID) -> date | None:
+        """The day of the person's latest certification that is not annulled."""
+        t = schema.certifications
+        stmt = sa.select(sa.func.max(t.c.certified_on)).where(
+            t.c.person_id == person_id, t.c.annulled_at.is_(None)
+        )
+        value = self.session.execute(stmt).scalar_one_or_none()
+        return value if isinstance(value, date) else None
+
     def for_person(self, person_id: UUID, page: PageRequest) -> Page[Certification]:
         t = schema.certifications
         # Newest first: the keyset runs on the negated order via descending comparison.

@@ -161,6 +161,11 @@ certifications = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("source_ref", sa.String(200)),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("annulment_requested_by", sa.Uuid),
+    sa.Column("annulment_requested_at", UTCDateTime),
+    sa.Column("annulment_reason", sa.Text),
+    sa.Column("annulled_by", sa.Uuid),
+    sa.Column("annulled_at", UTCDateTime),
     sa.Index("ix_certifications_person", "person_id", "certified_at"),
     sa.Index("ix_certifications_on_channel", "certified_on", "channel"),
 )

@@ -129,6 +129,10 @@ class FakeHomeVisits(FakeRepository):
 
 
 class FakeCertifications(FakeRepository):
+    def latest_valid_on(self, person_id: UUID) -> Any:
+        days = [c.certified_on for c in self.where(person_id=person_id) if not c.annulled]
+        return max(days) if days else None
+
     def for_person(self, person_id: UUID, page: Any) -> Any:
         from certification.ports import Page
 

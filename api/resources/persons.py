@@ -12,6 +12,8 @@ from api.blueprint import Blueprint
 from api.context import ctx
 from api.pagination import PageArgs, page_body, page_request, page_schema
 from api.schemas import (
+    AnnulmentDecisionSchema,
+    AnnulmentRequestSchema,
     CertificationCreateSchema,
     CertificationOutcomeSchema,
     CertificationSchema,
@@ -30,6 +32,7 @@ from api.schemas import (
     SuspensionSchema,
 )
 from certification.services import (
+    annulments,
     certifications,
     contacts,
     entitlements,
@@ -145,6 +148,33 @@ class PersonCertifications(MethodView):
         """Record a certification obtained through an Art. 12 channel; restarts the period
         of all the person's benefits (Art. 8, 16)."""
         return certifications.record_certification(ctx(), current_actor(), person_id, **data)
+
+
+@blp.route("/<uuid:person_id>/certifications/<uuid:certification_id>/annulment")
+class CertificationAnnulment(MethodView):
+    @blp.arguments(AnnulmentRequestSchema)
+    @blp.response(202, CertificationSchema)
+    def post(self, data: dict[str, Any], person_id: UUID, certification_id: UUID) -> Any:
+        """Ask to annul a wrong certification, with reasons (district/county or municipal
+        agency clerks). It still counts until another clerk confirms."""
+        return annulments.request_annulment(
+            ctx(), current_actor(), person_id, certification_id, reason=data["reason"]
+        )
+
+    @blp.arguments(AnnulmentDecisionSchema)
+    @blp.response(200, CertificationSchema)
+    def put(self, data: dict[str, Any], person_id: UUID, certification_id: UUID) -> Any:
+        """A second agency clerk confirms (the certification stops counting: the period is
+        recomputed, its receipt no longer checks, the person is told) or refuses. The clerk
+        who asked cannot answer."""
+        return annulments.decide_annulment(
+            ctx(),
+            current_actor(),
+            person_id,
+            certification_id,
+            confirm=data["confirm"],
+            note=data["note"],
+        )
 
 
 @blp.route("/<uuid:person_id>/contact-attempts")

@@ -15,11 +15,10 @@ from uuid import UUID
 
 from certification.access import Actor
 from certification.appeals import Appeal
-from certification.ports import PageRequest
 from certification.services import family
 from certification.services.appeals import Contestable, contestable
 from certification.services.context import UseCaseContext
-from certification.services.receipts import receipt_of_latest
+from certification.services.receipts import latest_valid, receipt_of_latest
 from certification.verification import HomeVisitRequest
 from certification.vocabulary import EntitlementStatus
 
@@ -68,7 +67,7 @@ def overview(ctx: UseCaseContext, actor: Actor, person_id: UUID | None) -> Overv
         standing = "due_soon"
     else:
         standing = "certified"
-    latest = ctx.uow.certifications.for_person(person.id, PageRequest(limit=1)).items
+    latest = latest_valid(ctx, person)
     receipt = receipt_of_latest(ctx, person) if latest else None
     tasks = [
         OpenTask(t.route.value, t.deadline_on) for t in ctx.uow.tasks.open_for_person(person.id)
@@ -81,7 +80,7 @@ def overview(ctx: UseCaseContext, actor: Actor, person_id: UUID | None) -> Overv
         standing=standing,
         due_on=period.due_on if period else None,
         last_certified_on=person.last_certified_on,
-        last_channel=latest[0].channel.value if latest else None,
+        last_channel=latest.channel.value if latest else None,
         receipt_code=receipt.code if receipt else None,
         open_tasks=tasks,
         home_visits=ctx.uow.home_visits.open_for_person(person.id),

@@ -63,6 +63,9 @@ def check_receipt(ctx: UseCaseContext, code: str) -> ReceiptCheck:
         return NOT_VALID
     if not ctx.signer.verify(receipt.key_id, receipt.statement(), receipt.signature):
         return NOT_VALID
+    certification = ctx.uow.certifications.get(receipt.certification_id)
+    if certification is None or certification.annulled:
+        return NOT_VALID  # annulled by two clerks: the receipt no longer proves anything
     return ReceiptCheck(
         True, receipt.masked_name, receipt.certified_on, receipt.next_due_on, receipt.channel
     )
@@ -79,14 +82,19 @@ def latest_receipt(ctx: UseCaseContext, actor: Actor) -> Receipt:
     return receipt
 
 
+def latest_valid(ctx: UseCaseContext, person: Person) -> Certification | None:
+    """The person's latest certification that is not annulled (among the last 20)."""
+    recent = ctx.uow.certifications.for_person(person.id, PageRequest(limit=20)).items
+    return next((c for c in recent if not c.annulled), None)
+
+
 def receipt_of_latest(ctx: UseCaseContext, person: Person) -> Receipt | None:
     """The receipt of the person's latest certification, issued (and committed) now if it
     has none yet; None when there is no certification or no signer. The caller has checked
     who may see it."""
-    latest = ctx.uow.certifications.for_person(person.id, PageRequest(limit=1)).items
-    if not latest:
+    certification = latest_valid(ctx, person)
+    if certification is None:
         return None
-    certification = latest[0]
     receipt = ctx.uow.receipts.for_certification(certification.id)
     if receipt is None:
         period = person.period(ctx.config.period)

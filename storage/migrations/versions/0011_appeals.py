@@ -33,7 +33,8 @@ KINDS_BEFORE = (
     "overdue",
     "account_confirmed",
 )
-KINDS_AFTER = (*KINDS_BEFORE, "appeal_received", "appeal_decided")
+NEW_KINDS = ("appeal_received", "appeal_decided", "certification_annulled")
+KINDS_AFTER = (*KINDS_BEFORE, *NEW_KINDS)
 KIND_CHECK = "ck_notices_notice_kind"
 
 
@@ -115,16 +116,21 @@ def downgrade() -> None:
         sa.text(
             "DELETE FROM notice_attempts WHERE delivery_id IN (SELECT d.id FROM "
             "notice_deliveries d JOIN notices n ON n.id = d.notice_id "
-            "WHERE n.kind IN ('appeal_received', 'appeal_decided'))"
+            "WHERE n.kind IN ('appeal_received', 'appeal_decided', 'certification_annulled'))"
         )
     )
     op.execute(
         sa.text(
             "DELETE FROM notice_deliveries WHERE notice_id IN (SELECT id FROM notices "
-            "WHERE kind IN ('appeal_received', 'appeal_decided'))"
+            "WHERE kind IN ('appeal_received', 'appeal_decided', 'certification_annulled'))"
         )
     )
-    op.execute(sa.text("DELETE FROM notices WHERE kind IN ('appeal_received', 'appeal_decided')"))
+    op.execute(
+        sa.text(
+            "DELETE FROM notices WHERE kind IN "
+            "('appeal_received', 'appeal_decided', 'certification_annulled')"
+        )
+    )
     with op.batch_alter_table("notices") as batch:
         batch.drop_constraint(op.f(KIND_CHECK), type_="check")
         batch.create_check_constraint(op.f(KIND_CHECK), _kinds(KINDS_BEFORE))

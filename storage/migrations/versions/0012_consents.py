@@ -1,7 +1,8 @@
 """Consent to face processing (PIPL Art. 28-29): given in the person's app or on a signed
 form recorded by staff, withdrawn by the person. Existing people have none on record: they
 are asked in the app (or sign at a service point) before their next face check. Face
-templates record when their vector was erased (withdrawal, or retention over).
+templates record when their vector was erased (withdrawal, or retention over). A
+certification can be annulled by two agency clerks (one asks with reasons, another confirms).
 
 Revision ID: 0012
 Revises: 0011
@@ -63,6 +64,14 @@ def upgrade() -> None:
     op.create_index("ix_consents_account", "consents", ["account_id", "purpose", "withdrawn_at"])
     with op.batch_alter_table("face_templates") as batch:
         batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("certifications") as batch:
+        batch.add_column(sa.Column("annulment_requested_by", sa.Uuid(), nullable=True))
+        batch.add_column(
+            sa.Column("annulment_requested_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        batch.add_column(sa.Column("annulment_reason", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("annulled_by", sa.Uuid(), nullable=True))
+        batch.add_column(sa.Column("annulled_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(
         "ix_face_templates_held",
         "face_templates",
@@ -73,6 +82,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("certifications") as batch:
+        for column in (
+            "annulled_at",
+            "annulled_by",
+            "annulment_reason",
+            "annulment_requested_at",
+            "annulment_requested_by",
+        ):
+            batch.drop_column(column)
     op.drop_index("ix_face_templates_held", table_name="face_templates")
     with op.batch_alter_table("face_templates") as batch:
         batch.drop_column("erased_at")
