@@ -334,7 +334,11 @@ def pay_reward(
     expected_version: int | None = None,
 ) -> TipOff:
     tip = _load_for_change(ctx, actor, tip_id, expected_version)
-    _require_assignee(actor, tip)
+    if actor.account_id is None or actor.account_id in (tip.assigned_to, tip.closed_by):
+        raise AccessDenied(
+            "Another investigator records the reward's payment: not the one who investigated "
+            "or closed the report (four eyes where money moves)."
+        )
     tip.record_reward_payment(payment_ref=payment_ref, by=actor.account_id, at=ctx.clock.now())
     ctx.audit(
         actor,

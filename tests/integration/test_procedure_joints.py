@@ -669,3 +669,31 @@ def test_two_starts_at_the_same_moment_make_one_run(runtime):
     for t in threads:
         t.join(timeout=60)
     assert sorted(outcomes) == ["refused", "started"]
+
+
+def test_a_reward_is_recorded_as_paid_by_a_second_investigator_only(clerk, login, runtime):
+    from certification.errors import AccessDenied
+    from certification.services import supervision
+
+    person = new_person(clerk, cid(96))
+    grant(clerk, person["id"], start_date="2015-01-01")
+    desk = _staff_actor(runtime, login, "yuzhong.desk", "500103", ("clerk",))
+    investigator = _staff_actor(runtime, login, "yuzhong.inv", "500103", ("investigator",))
+    second = _staff_actor(runtime, login, "yuzhong.inv2", "500103", ("investigator",))
+    with runtime.use_case() as ctx:
+        tip_id = supervision.take_in(
+            ctx,
+            desk,
+            _report_about(
+                person, reporter_name="孙某", reporter_phone="13900001111", wants_reward=True
+            ),
+        ).id
+    closed = _investigate(
+        runtime, investigator, tip_id, substantiated=True, recovered_fen=3_600_000
+    )
+    assert closed.reward_fen and closed.reward_fen > 0
+    with runtime.use_case() as ctx, pytest.raises(AccessDenied, match="Another investigator"):
+        supervision.pay_reward(ctx, investigator, tip_id, payment_ref="JL-1")
+    with runtime.use_case() as ctx:
+        paid = supervision.pay_reward(ctx, second, tip_id, payment_ref="JL-2026-0002")
+        assert paid.reward_paid_by == second.account_id
