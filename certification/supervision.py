@@ -63,6 +63,9 @@ class RewardScale:
     brackets: tuple[RewardBracket, ...]
     minimum_fen: int
     maximum_fen: int
+    # the largest amount a report may be recorded as having recovered (a typo or a made-up
+    # figure beyond it is refused; larger real cases go through the agency's finance office)
+    max_recovered_fen: int = 100_000_000
 
     def __post_init__(self) -> None:
         if not self.brackets or self.brackets[0].above_fen != 0:
@@ -74,6 +77,14 @@ class RewardScale:
             raise ValueError("rates are per mille, between 0 and 1000")
         if not 0 <= self.minimum_fen <= self.maximum_fen:
             raise ValueError("need 0 <= minimum <= maximum")
+
+    def check_recovered(self, recovered_fen: int) -> None:
+        if not 0 <= recovered_fen <= self.max_recovered_fen:
+            raise ValidationFailed(
+                f"The amount recovered must be between 0 and {self.max_recovered_fen / 100:,.2f} "
+                "yuan.",
+                field="recovered",
+            )
 
     def reward_for(self, recovered_fen: int) -> int:
         """The reward in fen for a substantiated report that recovered ``recovered_fen``.
@@ -107,7 +118,8 @@ class RewardScale:
 
     @classmethod
     def parse(cls, text: str) -> RewardScale:
-        """``"0:100,1000000:50,5000000:20;min=20000;max=1000000"`` (fen and per mille)."""
+        """``"0:100,1000000:50,5000000:20;min=20000;max=1000000;recovered_max=100000000"``
+        (fen and per mille; ``recovered_max``: the largest amount a report may record)."""
         try:
             parts = [p.strip() for p in text.split(";") if p.strip()]
             brackets = tuple(
@@ -115,7 +127,12 @@ class RewardScale:
                 for a, r in (item.split(":") for item in parts[0].split(","))
             )
             options = dict(p.split("=", 1) for p in parts[1:])
-            return cls(brackets, int(options.get("min", 0)), int(options.get("max", 10**12)))
+            return cls(
+                brackets,
+                int(options.get("min", 0)),
+                int(options.get("max", 10**12)),
+                int(options.get("recovered_max", 100_000_000)),
+            )
         except (ValueError, IndexError) as err:
             raise ValueError(f"not a reward scale: {text!r} ({err})") from err
 
@@ -173,9 +190,51 @@ class TipOff:
     reward_paid_at: datetime | None = None
     reward_paid_by: UUID | None = None
     reward_payment_ref: str | None = None
+    # a substantiated closing is proposed by the investigator and confirmed by another one
+    closure_proposed_by: UUID | None = None
+    closure_proposed_at: datetime | None = None
+    proposed_recovered_fen: int | None = None
+    proposed_suspend: list[str] = field(default_factory=list)
     id: UUID = field(default_factory=uuid4)
     received_at: datetime = field(default_factory=utcnow)
     version: int = 0
+
+    @property
+    def closure_waiting(self) -> bool:
+        return self.status is TipOffStatus.INVESTIGATING and self.closure_proposed_at is not None
+
+    def propose_substantiated(
+        self,
+        *,
+        recovered_fen: int | None,
+        suspend: list[UUID],
+        scale: RewardScale,
+        by: UUID | None,
+        at: datetime,
+    ) -> None:
+        """The investigator's conclusion, waiting for a second investigator: nothing about
+        the benefit or the reward happens until then."""
+        if self.status is not TipOffStatus.INVESTIGATING:
+            raise RuleViolation("Only a report under investigation can be closed.")
+        if self.closure_waiting:
+            raise RuleViolation("A closing of this report is already waiting for confirmation.")
+        if not self.findings:
+            raise ValidationFailed("Record the findings before closing.", field="findings")
+        if recovered_fen is None:
+            raise ValidationFailed(
+                "Give the amount recovered (0 if nothing was recovered).", field="recovered"
+            )
+        scale.check_recovered(recovered_fen)
+        self.closure_proposed_by, self.closure_proposed_at = by, at
+        self.proposed_recovered_fen = recovered_fen
+        self.proposed_suspend = [str(s) for s in suspend]
+
+    def drop_proposal(self) -> None:
+        if not self.closure_waiting:
+            raise RuleViolation("No closing of this report is waiting for confirmation.")
+        self.closure_proposed_by = self.closure_proposed_at = None
+        self.proposed_recovered_fen = None
+        self.proposed_suspend = []
 
     @property
     def is_closed(self) -> bool:
@@ -214,6 +273,7 @@ class TipOff:
                 raise ValidationFailed(
                     "Give the amount recovered (0 if nothing was recovered).", field="recovered"
                 )
+            scale.check_recovered(recovered_fen)
             self.status = TipOffStatus.SUBSTANTIATED
             self.recovered_fen = recovered_fen
             self.reward_fen = scale.reward_for(recovered_fen) if self.wants_reward else 0

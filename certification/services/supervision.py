@@ -12,7 +12,7 @@ from uuid import UUID
 
 from certification.access import Actor, Listing, staff_scope
 from certification.citizen_id import CitizenId
-from certification.errors import AccessDenied, NotFound, ValidationFailed
+from certification.errors import AccessDenied, NotFound, RuleViolation, ValidationFailed
 from certification.ports import Page, PageRequest
 from certification.regions import RegionLevel, level_of
 from certification.services.context import UseCaseContext
@@ -258,15 +258,36 @@ def close(
     expected_version: int | None = None,
     suspend: list[UUID] | None = None,
 ) -> TipOff:
-    """Close the investigation. A substantiated report about a beneficiary changes the
-    benefit (Art. 22): a suspension proposal for each benefit the investigator names in
-    ``suspend``, otherwise a township verification task (unless one is open)."""
+    """Close the investigation. Not substantiated: closed at once. Substantiated: proposed,
+    and closed when another investigator confirms (``confirm_closure``): only then does it
+    change the benefit (Art. 22) and earn a reward."""
     tip = _load_for_change(ctx, actor, tip_id, expected_version)
     _require_assignee(actor, tip)
     if suspend and not substantiated:
         raise ValidationFailed(
             "Only a substantiated report leads to a suspension.", field="suspend"
         )
+    if substantiated:
+        if suspend and tip.person_id is not None:
+            person = load_person(ctx, tip.person_id)
+            person.active_named(suspend, field="suspend")  # refused now, not at confirmation
+        tip.propose_substantiated(
+            recovered_fen=recovered_fen,
+            suspend=suspend or [],
+            scale=scale,
+            by=actor.account_id,
+            at=ctx.clock.now(),
+        )
+        ctx.audit(
+            actor,
+            "tipoff.closure_proposed",
+            "tip_off",
+            tip.id,
+            recovered_fen=recovered_fen,
+            suspend=tip.proposed_suspend,
+        )
+        ctx.uow.commit()
+        return tip
     tip.close(
         substantiated=substantiated,
         recovered_fen=recovered_fen,
@@ -284,6 +305,60 @@ def close(
         recovered_fen=tip.recovered_fen,
         reward_fen=tip.reward_fen,
         consequence=consequence,
+    )
+    ctx.uow.commit()
+    return tip
+
+
+def confirm_closure(
+    ctx: UseCaseContext,
+    actor: Actor,
+    scale: RewardScale,
+    tip_id: UUID,
+    *,
+    confirm: bool,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> TipOff:
+    """A second investigator of the district confirms the substantiated closing (the benefit
+    is acted on, the reward set) or sends it back to the investigator."""
+    tip = _load_for_change(ctx, actor, tip_id, expected_version)
+    if not tip.closure_waiting:
+        raise RuleViolation("No closing of this report is waiting for confirmation.")
+    if actor.account_id is None or actor.account_id in (tip.assigned_to, tip.closure_proposed_by):
+        raise AccessDenied(
+            "Another investigator confirms a substantiated closing: not the one who "
+            "investigated it (four eyes)."
+        )
+    if not confirm:
+        proposer = tip.closure_proposed_by
+        tip.drop_proposal()
+        ctx.audit(
+            actor, "tipoff.closure_refused", "tip_off", tip.id, reason=note,
+            proposed_by=str(proposer),
+        )  # fmt: skip
+        ctx.uow.commit()
+        return tip
+    suspend = [UUID(s) for s in tip.proposed_suspend]
+    tip.close(
+        substantiated=True,
+        recovered_fen=tip.proposed_recovered_fen,
+        scale=scale,
+        by=actor.account_id,
+        at=ctx.clock.now(),
+    )
+    consequence = _act_on(ctx, actor, tip, suspend)
+    ctx.audit(
+        actor,
+        "tipoff.closed",
+        "tip_off",
+        tip.id,
+        status=tip.status.value,
+        recovered_fen=tip.recovered_fen,
+        reward_fen=tip.reward_fen,
+        consequence=consequence,
+        proposed_by=str(tip.closure_proposed_by),
+        reason=note,
     )
     ctx.uow.commit()
     return tip
@@ -334,10 +409,13 @@ def pay_reward(
     expected_version: int | None = None,
 ) -> TipOff:
     tip = _load_for_change(ctx, actor, tip_id, expected_version)
-    if actor.account_id is None or actor.account_id in (tip.assigned_to, tip.closed_by):
+    if actor.account_id is None or actor.account_id in (
+        tip.assigned_to,
+        tip.closure_proposed_by,
+    ):
         raise AccessDenied(
             "Another investigator records the reward's payment: not the one who investigated "
-            "or closed the report (four eyes where money moves)."
+            "the report (four eyes where money moves)."
         )
     tip.record_reward_payment(payment_ref=payment_ref, by=actor.account_id, at=ctx.clock.now())
     ctx.audit(

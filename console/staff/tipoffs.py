@@ -115,6 +115,16 @@ def tipoff_action(tip_id: UUID, action: str) -> Any:
             expected_version=version,
             suspend=[UUID(s) for s in form.getlist("suspend") if _is_uuid(s)],
         )
+    elif action in ("confirm", "refuse"):
+        supervision_service.confirm_closure(
+            ctx(),
+            actor,
+            _scale(),
+            tip_id,
+            confirm=action == "confirm",
+            note=form.get("note") or None,
+            expected_version=version,
+        )
     elif action == "pay":
         supervision_service.pay_reward(
             ctx(), actor, tip_id, payment_ref=form.get("payment_ref", ""), expected_version=version

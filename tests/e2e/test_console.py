@@ -232,6 +232,11 @@ def test_a_tip_off_is_submitted_investigated_and_closed_with_a_reward(login, new
     staff.check("#close-form input[value=yes]")
     staff.fill("#close-form input[name=recovered]", "36000")
     staff.click("#close-form button")
+    assert staff.inner_text("#tip-status") == "investigating"  # a second investigator confirms
+    assert staff.is_visible("#closure-pending") and not staff.is_visible("#confirm-form")
+    colleague.goto(tip_url)
+    colleague.click("#confirm-form button:not(.secondary)")
+    staff.goto(tip_url)
     assert staff.inner_text("#tip-status") == "substantiated"
     assert "¥2,300.00" in staff.inner_text("#reward")
     assert staff.is_visible("#pay-elsewhere") and not staff.is_visible("#pay-form")

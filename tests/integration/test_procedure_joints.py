@@ -558,14 +558,19 @@ def _investigate(runtime, investigator, tip_id, **close):
     return _close(runtime, investigator, tip_id, **close)
 
 
-def _close(runtime, investigator, tip_id, **close):
+def _close(runtime, investigator, tip_id, *, confirmer=None, **close):
+    """Closed by the investigator; a substantiated closing confirmed by ``confirmer``."""
     from certification.services import supervision
 
     close.setdefault("recovered_fen", 0 if close.get("substantiated") else None)
+    scale = runtime.settings.reward_scale()
     with runtime.use_case() as ctx:
-        return supervision.close(
-            ctx, investigator, runtime.settings.reward_scale(), tip_id, **close
-        )
+        tip = supervision.close(ctx, investigator, scale, tip_id, **close)
+    if not close.get("substantiated"):
+        return tip
+    assert tip.closure_waiting and confirmer is not None
+    with runtime.use_case() as ctx:
+        return supervision.confirm_closure(ctx, confirmer, scale, tip_id, confirm=True)
 
 
 def test_a_phoned_in_report_is_found_by_its_reference_and_substantiated_sends_a_task(
@@ -595,7 +600,23 @@ def test_a_phoned_in_report_is_found_by_its_reference_and_substantiated_sends_a_
         with runtime.use_case() as ctx, pytest.raises(NotFound):
             supervision.find_by_reference(ctx, who, ref)
 
-    _investigate(runtime, investigator, tip_id, substantiated=True)
+    second = _staff_actor(runtime, login, "yuzhong.inv2", "500103", ("investigator",))
+    with runtime.use_case() as ctx:
+        supervision.assign(ctx, investigator, tip_id)
+    with runtime.use_case() as ctx:
+        supervision.record_findings(ctx, investigator, tip_id, findings="走访邻居及村委会核实")
+    scale = runtime.settings.reward_scale()
+    with runtime.use_case() as ctx:
+        tip = supervision.close(
+            ctx, investigator, scale, tip_id, substantiated=True, recovered_fen=0
+        )
+    assert tip.closure_waiting  # nothing happens to the benefit on one person's word
+    assert clerk.get("/api/verification/tasks?status=open").get_json()["items"] == []
+    for alone in (investigator,):
+        with runtime.use_case() as ctx, pytest.raises(AccessDenied, match="Another investigator"):
+            supervision.confirm_closure(ctx, alone, scale, tip_id, confirm=True)
+    with runtime.use_case() as ctx:
+        supervision.confirm_closure(ctx, second, scale, tip_id, confirm=True, note="核对了死亡证明")
     [task] = clerk.get("/api/verification/tasks?status=open").get_json()["items"]
     assert task["person_id"] == person["id"] and task["source"] == "tip_off"
     assert reference in task["reason"]
@@ -616,7 +637,11 @@ def test_a_substantiated_report_can_propose_suspending_the_benefit_named(clerk, 
     named = [UUID(pension["id"])]
     with pytest.raises(ValidationFailed):  # not substantiated: nothing to suspend
         _investigate(runtime, investigator, tip_id, substantiated=False, suspend=named)
-    _close(runtime, investigator, tip_id, substantiated=True, recovered_fen=120_000, suspend=named)
+    second = _staff_actor(runtime, login, "yuzhong.inv2", "500103", ("investigator",))
+    _close(
+        runtime, investigator, tip_id, substantiated=True, recovered_fen=120_000, suspend=named,
+        confirmer=second,
+    )  # fmt: skip
     [proposal] = clerk.get("/api/proposals?status=proposed&kind=suspend").get_json()["items"]
     assert proposal["entitlement_id"] == pension["id"] and proposal["source"] == "tip_off"
     assert clerk.get("/api/verification/tasks?status=open").get_json()["items"] == []
@@ -689,8 +714,9 @@ def test_a_reward_is_recorded_as_paid_by_a_second_investigator_only(clerk, login
             ),
         ).id
     closed = _investigate(
-        runtime, investigator, tip_id, substantiated=True, recovered_fen=3_600_000
-    )
+        runtime, investigator, tip_id, substantiated=True, recovered_fen=3_600_000,
+        confirmer=second,
+    )  # fmt: skip
     assert closed.reward_fen and closed.reward_fen > 0
     with runtime.use_case() as ctx, pytest.raises(AccessDenied, match="Another investigator"):
         supervision.pay_reward(ctx, investigator, tip_id, payment_ref="JL-1")

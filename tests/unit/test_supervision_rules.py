@@ -147,3 +147,12 @@ def test_report_validation_names_each_field() -> None:
         reporter_name=None,
         reporter_phone=None,
     )
+
+
+def test_a_recovered_amount_beyond_the_configured_bound_is_refused():
+    scale = RewardScale.parse("0:100;min=0;max=500000;recovered_max=1000000")
+    scale.check_recovered(1_000_000)
+    for wrong in (-1, 1_000_001):
+        with pytest.raises(ValidationFailed, match=r"between 0 and 10,000\.00"):
+            scale.check_recovered(wrong)
+    assert PLACEHOLDER_SCALE.max_recovered_fen == 100_000_000  # 1,000,000 yuan by default

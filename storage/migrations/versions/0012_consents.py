@@ -2,7 +2,8 @@
 form recorded by staff, withdrawn by the person. Existing people have none on record: they
 are asked in the app (or sign at a service point) before their next face check. Face
 templates record when their vector was erased (withdrawal, or retention over). A
-certification can be annulled by two agency clerks (one asks with reasons, another confirms).
+certification can be annulled by two agency clerks (one asks with reasons, another confirms);
+a substantiated tip-off closing waits for a second investigator.
 
 Revision ID: 0012
 Revises: 0011
@@ -64,6 +65,15 @@ def upgrade() -> None:
     op.create_index("ix_consents_account", "consents", ["account_id", "purpose", "withdrawn_at"])
     with op.batch_alter_table("face_templates") as batch:
         batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("tip_offs") as batch:
+        batch.add_column(sa.Column("closure_proposed_by", sa.Uuid(), nullable=True))
+        batch.add_column(
+            sa.Column("closure_proposed_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        batch.add_column(sa.Column("proposed_recovered_fen", sa.BigInteger(), nullable=True))
+        batch.add_column(
+            sa.Column("proposed_suspend", sa.JSON(), nullable=False, server_default="[]")
+        )
     with op.batch_alter_table("certifications") as batch:
         batch.add_column(sa.Column("annulment_requested_by", sa.Uuid(), nullable=True))
         batch.add_column(
@@ -82,6 +92,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tip_offs") as batch:
+        for column in (
+            "proposed_suspend",
+            "proposed_recovered_fen",
+            "closure_proposed_at",
+            "closure_proposed_by",
+        ):
+            batch.drop_column(column)
     with op.batch_alter_table("certifications") as batch:
         for column in (
             "annulled_at",
