@@ -37,6 +37,8 @@ class NoticeKind(StrEnum):
     APPEAL_RECEIVED = "appeal_received"  # 申诉已受理: by when it is answered
     APPEAL_DECIDED = "appeal_decided"  # 申诉结果
     CERTIFICATION_ANNULLED = "certification_annulled"  # 认证记录已撤销: certify again by
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # 人脸信息已删除: urgent (someone else may have
+    # done it in a taken-over account)
 
 
 class Channel(StrEnum):
@@ -76,7 +78,7 @@ FAMILY_KINDS = frozenset(
 # they are told how it ends whether or not the person asked for family copies
 COPY_TO = "copy_to"
 # sent even in quiet hours: someone else may be taking over the account right now
-URGENT_KINDS = frozenset({NoticeKind.ACCOUNT_CONFIRMED})
+URGENT_KINDS = frozenset({NoticeKind.ACCOUNT_CONFIRMED, NoticeKind.CONSENT_WITHDRAWN})
 REMINDER_KINDS = frozenset({NoticeKind.REMINDER, NoticeKind.OVERDUE})
 
 
@@ -215,6 +217,15 @@ CATALOGUE: dict[NoticeKind, Template] = {
         "{name}, your certification of {certified_on} was annulled after a check; certify "
         "again by {due_on}. Questions: call 12333.",
         wechat_date="due_on",
+    ),
+    NoticeKind.CONSENT_WITHDRAWN: Template(
+        ("name",),
+        "人脸信息已删除",
+        "{name}，您已撤回人脸识别认证的同意，您的人脸信息已删除，今后请到服务网点或预约上门认证。"
+        "如非本人操作，请立即拨打12333。",
+        "Face data deleted",
+        "{name}, you withdrew your consent to face checks and your face data was deleted; "
+        "certify at a service point or by a home visit. If this was not you, call 12333 now.",
     ),
 }
 

@@ -21,8 +21,11 @@ from certification.consent import (
 )
 from certification.errors import AccessDenied, RuleViolation, ValidationFailed
 from certification.model import FaceTemplate
+from certification.notices import NoticeKind
 from certification.ports import EvidenceStore
 from certification.services.context import UseCaseContext
+from certification.services.notices import tell
+from certification.services.persons import load_person
 from certification.verification import EVIDENCE_RETENTION_YEARS
 from certification.vocabulary import AccountKind
 
@@ -208,6 +211,9 @@ def withdraw(ctx: UseCaseContext, actor: Actor, store: EvidenceStore) -> int:
         held = ctx.uow.templates.held_for(subject["person_id"])
         forget(ctx, store, held)
         erased = len(held)
+        person = load_person(ctx, subject["person_id"])
+        # urgent: in a taken-over account this is how the person learns of it
+        tell(ctx, person, NoticeKind.CONSENT_WITHDRAWN, key=f"{person.id}:{now.isoformat()}")
     ctx.audit(
         actor,
         "consent.withdrawn",

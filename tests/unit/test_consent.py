@@ -139,6 +139,7 @@ def test_withdrawal_stops_face_processing_and_erases_the_templates():
     assert attempt.object_key not in store.objects  # deleted unanalysed
     assert not ctx.uow.review_cases.rows  # nobody is to look at that face
     assert "sent_to_review" not in ctx.uow.notices.told(person.id)
+    assert "consent_withdrawn" in ctx.uow.notices.told(person.id)  # urgent: a takeover shows
     with pytest.raises(RuleViolation, match="service point"):  # no template left either
         start(ctx, me)
     with pytest.raises(RuleViolation, match="no consent in force"):

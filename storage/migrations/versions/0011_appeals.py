@@ -33,7 +33,7 @@ KINDS_BEFORE = (
     "overdue",
     "account_confirmed",
 )
-NEW_KINDS = ("appeal_received", "appeal_decided", "certification_annulled")
+NEW_KINDS = ("appeal_received", "appeal_decided", "certification_annulled", "consent_withdrawn")
 KINDS_AFTER = (*KINDS_BEFORE, *NEW_KINDS)
 KIND_CHECK = "ck_notices_notice_kind"
 
@@ -116,19 +116,22 @@ def downgrade() -> None:
         sa.text(
             "DELETE FROM notice_attempts WHERE delivery_id IN (SELECT d.id FROM "
             "notice_deliveries d JOIN notices n ON n.id = d.notice_id "
-            "WHERE n.kind IN ('appeal_received', 'appeal_decided', 'certification_annulled'))"
+            "WHERE n.kind IN ('appeal_received', 'appeal_decided', 'certification_annulled', "
+            "'consent_withdrawn'))"
         )
     )
     op.execute(
         sa.text(
             "DELETE FROM notice_deliveries WHERE notice_id IN (SELECT id FROM notices "
-            "WHERE kind IN ('appeal_received', 'appeal_decided', 'certification_annulled'))"
+            "WHERE kind IN ('appeal_received', 'appeal_decided', 'certification_annulled', "
+            "'consent_withdrawn'))"
         )
     )
     op.execute(
         sa.text(
             "DELETE FROM notices WHERE kind IN "
-            "('appeal_received', 'appeal_decided', 'certification_annulled')"
+            "('appeal_received', 'appeal_decided', 'certification_annulled', "
+            "'consent_withdrawn')"
         )
     )
     with op.batch_alter_table("notices") as batch:
