@@ -284,13 +284,13 @@ class VerificationTask:
     def is_overdue(self, today: date) -> bool:
         return task_overdue(self.status, self.deadline_on, today)
 
-    def _require_open(self) -> None:
+    def require_open(self) -> None:
         if self.status is not TaskStatus.OPEN:
             raise RuleViolation(f"This verification task is already {self.status.value}.")
 
     def employer_could_not_confirm(self, on: date, note: str, actor_id: UUID | None) -> None:
         """Art. 16: the employer cannot confirm; the township takes over with a new deadline."""
-        self._require_open()
+        self.require_open()
         if self.route is not TaskRoute.EMPLOYER:
             raise RuleViolation("This task is already with the township.")
         self.route = TaskRoute.TOWNSHIP
@@ -310,7 +310,7 @@ class VerificationTask:
         actor_id: UUID | None,
         at: datetime,
     ) -> None:
-        self._require_open()
+        self.require_open()
         if channel is VerificationChannel.EMPLOYER and self.route is not TaskRoute.EMPLOYER:
             raise ValidationFailed(
                 "Only a task routed to the employer can be confirmed by the employer.",
@@ -355,7 +355,7 @@ class VerificationTask:
         self.evidence = [f"certification:{certification_id}"]
 
     def cancel(self, note: str, actor_id: UUID | None, at: datetime) -> None:
-        self._require_open()
+        self.require_open()
         self.status = TaskStatus.CANCELLED
         self.note = note
         self.recorded_by = actor_id

@@ -184,6 +184,12 @@ class ResultSchema(ma.Schema):
     statement = f.Nested(StatementSchema, load_default=None, allow_none=True)
     note = f.String(load_default=None, validate=v.Length(max=2000))
     benefits = benefits_concerned()
+    certification_id = f.UUID(
+        load_default=None,
+        metadata={
+            "description": "channel app: the person's app certification the result relies on"
+        },
+    )
 
 
 class RouteSchema(ma.Schema):
@@ -318,6 +324,7 @@ class TaskResult(MethodView):
             note=data["note"],
             expected_version=current["version"],
             benefits=data["benefits"],
+            relies_on=data["certification_id"],
         )
         tasks_blp.set_etag({"id": str(task_id), "version": task.version})
         return {"task": task, "proposals": proposals}

@@ -15,7 +15,7 @@ from certification.errors import (
     RuleViolation,
     ValidationFailed,
 )
-from certification.model import Person
+from certification.model import Certification, Person
 from certification.notices import NoticeKind
 from certification.ports import (
     EvidenceStore,
@@ -290,6 +290,33 @@ def store_evidence(
     return key
 
 
+APP_CHANNELS = frozenset(
+    {CertificationChannel.SELF_SERVICE_FACE, CertificationChannel.FAMILY_ASSISTED}
+)
+
+
+def _app_certification(
+    ctx: UseCaseContext, person: Person, task: VerificationTask, relies_on: UUID | None
+) -> Certification:
+    """The app certification a township result through the app relies on: the person's own,
+    made in the app (face or family-assisted), since the task was received, not annulled."""
+    made = ctx.uow.certifications.get(relies_on) if relies_on else None
+    if (
+        made is None
+        or made.person_id != person.id
+        or made.channel not in APP_CHANNELS
+        or made.annulled
+        or made.certified_on < task.received_on
+    ):
+        raise ValidationFailed(
+            "A result through the app names the person's app certification made since the "
+            "task was received (certification_id); there is none with that id. (A certification "
+            "in the app closes the task by itself.)",
+            field="certification_id",
+        )
+    return made
+
+
 def record_result(
     ctx: UseCaseContext,
     actor: Actor,
@@ -303,10 +330,13 @@ def record_result(
     note: str | None,
     expected_version: int | None = None,
     benefits: list[UUID] | None = None,
+    relies_on: UUID | None = None,
 ) -> tuple[VerificationTask, list[DecisionProposal]]:
     """Record what the township found and send the consequence to the agency (Art. 21).
     A loss names the benefits concerned (``benefits``) unless it is a death on an official
-    record or the person has one benefit; unreachable concerns every active benefit."""
+    record or the person has one benefit; unreachable concerns every active benefit. Found
+    qualified through the app, the result names the app certification it relies on
+    (``relies_on``) and makes no second one."""
     task = load_task(ctx, task_id)
     person = load_person(ctx, task.person_id, for_update=True)
     _require_township_clerk(actor, person, "record the result of this verification")
@@ -323,6 +353,11 @@ def record_result(
                 "video first.",
                 field="evidence",
             )
+    app_certification = None
+    task.require_open()
+    if result is VerificationResult.QUALIFIED and channel is VerificationChannel.APP:
+        app_certification = _app_certification(ctx, person, task, relies_on)
+        evidence = [f"certification:{app_certification.id}"]
     now = ctx.clock.now()
     task.record(
         result=result,
@@ -348,7 +383,9 @@ def record_result(
                     result=result.value,
                 )
     proposals: list[DecisionProposal] = []
-    if result is VerificationResult.QUALIFIED:
+    if app_certification is not None:
+        pass  # certified already, in the app: that certification proposed any restoration
+    elif result is VerificationResult.QUALIFIED:
         outcome = certify(
             ctx,
             actor,

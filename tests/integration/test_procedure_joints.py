@@ -723,3 +723,30 @@ def test_a_reward_is_recorded_as_paid_by_a_second_investigator_only(clerk, login
     with runtime.use_case() as ctx:
         paid = supervision.pay_reward(ctx, second, tip_id, payment_ref="JL-2026-0002")
         assert paid.reward_paid_by == second.account_id
+
+
+def test_a_township_result_through_the_app_must_name_the_app_certification(
+    operator, clerk, counter, login
+):
+    from uuid import uuid4
+
+    township_clerk = login("qixinggang.clerk", TOWNSHIP, ("clerk",))
+    person = new_person(clerk, cid(74), region=TOWNSHIP)
+    grant(clerk, person["id"], start_date="2015-03-01")
+    run_comparison(operator)
+    [task] = township_clerk.get("/api/verification/tasks?status=open").get_json()["items"]
+    url = f"/api/verification/tasks/{task['id']}"
+    for relies_on in (None, str(uuid4())):
+        body = {"result": "qualified", "channel": "app"}
+        if relies_on:
+            body["certification_id"] = relies_on
+        refused = township_clerk.put(
+            url + "/result",
+            json=body,
+            headers={"If-Match": township_clerk.get(url).headers["ETag"]},
+        )
+        assert refused.status_code == 422, refused.get_json()
+        assert "certification_id" in str(refused.get_json()["errors"])
+    # nothing was certified on the clerk's word, and the task is still open
+    assert clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"] == []
+    assert township_clerk.get(url).get_json()["status"] == "open"
