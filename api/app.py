@@ -124,6 +124,7 @@ def create_api(runtime: Runtime) -> Flask:
         periods.blp,
         suspensions.blp,
         counter.blp,
+        counter.review_blp,
         admin.regions_blp,
         admin.accounts_blp,
         admin.audit_blp,

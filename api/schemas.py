@@ -248,6 +248,12 @@ class CertificationSchema(ma.Schema):
     annulled_at = f.DateTime(
         allow_none=True, metadata={"description": "set: it no longer counts (two clerks)"}
     )
+    review_flag = f.String(
+        allow_none=True,
+        metadata={"description": "outside_clerk_district, id_card_not_read (comma-separated)"},
+    )
+    review_cleared_by = f.UUID(allow_none=True)
+    review_cleared_at = f.DateTime(allow_none=True)
 
 
 class AnnulmentRequestSchema(StrictSchema):
@@ -314,6 +320,21 @@ class CounterLookupSchema(StrictSchema):
 
 class CounterCertifySchema(CounterLookupSchema):
     note = f.String(load_default=None, allow_none=True, validate=v.Length(max=1000))
+    id_check = f.String(
+        required=True,
+        validate=v.OneOf(("chip", "visual")),
+        metadata={
+            "description": "chip: read by the counter's ID card reader (give reader_ref); "
+            "visual: only looked at (the person's district reviews it)",
+            "example": "chip",
+        },
+    )
+    reader_ref = f.String(
+        load_default=None,
+        allow_none=True,
+        validate=v.Length(max=64),
+        metadata={"example": "RD-0311-20261204-0042"},
+    )
 
 
 class CounterViewSchema(ma.Schema):

@@ -289,6 +289,18 @@ class Certification:
     annulment_reason: str | None = None
     annulled_by: UUID | None = None
     annulled_at: datetime | None = None
+    # a counter certification the person's district looks at again: outside the clerk's own
+    # district, or the ID card only looked at (not read by the reader)
+    review_flag: str | None = None
+    review_cleared_by: UUID | None = None
+    review_cleared_at: datetime | None = None
+
+    def clear_review(self, by: UUID | None, at: datetime) -> None:
+        if self.review_flag is None or self.review_cleared_at is not None:
+            raise RuleViolation("This certification is not waiting for a district review.")
+        if by is None or by == self.recorded_by:
+            raise AccessDenied("Another clerk reviews a counter certification, not its author.")
+        self.review_cleared_by, self.review_cleared_at = by, at
 
     @property
     def annulled(self) -> bool:

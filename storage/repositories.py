@@ -195,6 +195,14 @@ class SqlCertificationRepository:
     def get(self, certification_id: UUID, *, for_update: bool = False) -> Certification | None:
         return get_row(self.session, Certification, certification_id, for_update=for_update)
 
+    def to_review(self, *, scope: Scope, page: PageRequest) -> Page[Certification]:
+        t = schema.certifications
+        filters = [t.c.review_flag.is_not(None), t.c.review_cleared_at.is_(None)]
+        return scoped_page(
+            self.session, Certification, t, scope=scope, filters=filters, page=page,
+            order="certified_at",
+        )  # fmt: skip
+
     def latest_valid_on(self, person_id: UUID) -> date | None:
         """The day of the person's latest certification that is not annulled."""
         t = schema.certifications

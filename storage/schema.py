@@ -166,7 +166,16 @@ certifications = sa.Table(
     sa.Column("annulment_reason", sa.Text),
     sa.Column("annulled_by", sa.Uuid),
     sa.Column("annulled_at", UTCDateTime),
+    sa.Column("review_flag", sa.String(64)),
+    sa.Column("review_cleared_by", sa.Uuid),
+    sa.Column("review_cleared_at", UTCDateTime),
     sa.Index("ix_certifications_person", "person_id", "certified_at"),
+    sa.Index(
+        "ix_certifications_to_review",
+        "certified_at",
+        postgresql_where=sa.text("review_flag IS NOT NULL AND review_cleared_at IS NULL"),
+        sqlite_where=sa.text("review_flag IS NOT NULL AND review_cleared_at IS NULL"),
+    ),
     sa.Index("ix_certifications_on_channel", "certified_on", "channel"),
 )
 

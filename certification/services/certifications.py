@@ -7,7 +7,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from certification import access
-from certification.access import Actor
+from certification.access import Actor, Scope
 from certification.citizen_id import CitizenId
 from certification.errors import NotFound, RuleViolation, ValidationFailed
 from certification.model import Certification, Person
@@ -20,6 +20,7 @@ from certification.services.notices import tell
 from certification.services.persons import load_person, normalise_name
 from certification.services.proposing import propose_for_each
 from certification.services.receipts import issue_receipt
+from certification.services.records import found
 from certification.verification import DecisionProposal, ProposalKind
 from certification.vocabulary import (
     STAFF_RECORDABLE_CHANNELS,
@@ -299,11 +300,31 @@ def counter_lookup(ctx: UseCaseContext, actor: Actor, citizen_id: str, name: str
     return _counter_view(person)
 
 
+ID_CHECKS = ("chip", "visual")  # the card's chip read by the counter's reader, or only seen
+
+
 def counter_certify(
-    ctx: UseCaseContext, actor: Actor, citizen_id: str, name: str, *, note: str | None
+    ctx: UseCaseContext,
+    actor: Actor,
+    citizen_id: str,
+    name: str,
+    *,
+    note: str | None,
+    id_check: str,
+    reader_ref: str | None = None,
 ) -> tuple[CounterView, CertificationOutcome]:
-    """Art. 5 全市同城通办: any counter in the city certifies anyone who appears in person."""
+    """Art. 5 全市同城通办: any counter in the city certifies anyone who appears in person,
+    with the ID card checked: read by the card reader (its read's reference kept as evidence)
+    or only looked at. A card only looked at, or a person registered outside the clerk's own
+    district, leaves the certification for the person's district to review (decision 0019)."""
     access.require_counter_clerk(actor)
+    if id_check not in ID_CHECKS:
+        raise ValidationFailed("Say how the ID card was checked: chip or visual.", field="id_check")
+    reference = " ".join((reader_ref or "").split())[:64]
+    if id_check == "chip" and len(reference) < 4:
+        raise ValidationFailed(
+            "Give the card reader's record of the read (its reference).", field="reader_ref"
+        )
     person = _counter_lookup(ctx, citizen_id, name, for_update=True)
     outcome = certify(
         ctx,
@@ -311,11 +332,59 @@ def counter_certify(
         person,
         channel=CertificationChannel.COUNTER,
         certified_at=ctx.clock.now(),
+        evidence=[f"id_card:chip:{reference}" if id_check == "chip" else "id_card:visual"],
         note=note,
         source_ref=f"counter:{actor.scope_code}",
     )
+    flags = []
+    if id_check == "visual":
+        flags.append("id_card_not_read")
+    if not actor.is_system and not (
+        actor.scope_code and Scope.of(actor.scope_code).covers(person.district_code)
+    ):
+        flags.append("outside_clerk_district")
+    if flags:
+        outcome.certification.review_flag = ",".join(flags)
+        ctx.audit(
+            actor,
+            "certification.flagged",
+            "certification",
+            outcome.certification.id,
+            person_id=str(person.id),
+            flags=flags,
+        )
     ctx.uow.commit()
     return _counter_view(person), outcome
+
+
+def certifications_to_review(
+    ctx: UseCaseContext, actor: Actor, page: PageRequest
+) -> Page[Certification]:
+    """Counter certifications flagged for the district: about people in the staff's region."""
+    return ctx.uow.certifications.to_review(scope=access.staff_scope(actor), page=page)
+
+
+def clear_review(ctx: UseCaseContext, actor: Actor, certification_id: UUID) -> Certification:
+    """A clerk of the person's region (not the one who recorded it) finds a flagged counter
+    certification right. A wrong one is annulled instead (services/annulments.py)."""
+    made = found(
+        ctx.uow.certifications.get(certification_id, for_update=True),
+        "certification",
+        certification_id,
+    )
+    person = load_person(ctx, made.person_id)
+    access.require_clerk_for(actor, person.region_code, "review counter certifications")
+    made.clear_review(actor.account_id, ctx.clock.now())
+    ctx.audit(
+        actor,
+        "certification.reviewed",
+        "certification",
+        made.id,
+        person_id=str(person.id),
+        flag=made.review_flag,
+    )
+    ctx.uow.commit()
+    return made
 
 
 def list_certifications(

@@ -208,7 +208,13 @@ def counter() -> Any:
         citizen_id, name = form.get("citizen_id", ""), form.get("name", "")
         if form.get("action") == "certify":
             view, outcome = certifications_service.counter_certify(
-                ctx(), _actor(), citizen_id, name, note=(form.get("note") or "").strip() or None
+                ctx(),
+                _actor(),
+                citizen_id,
+                name,
+                note=(form.get("note") or "").strip() or None,
+                id_check=form.get("id_check", ""),
+                reader_ref=form.get("reader_ref"),
             )
             due = outcome.period.due_on.isoformat() if outcome.period else "—"
             message = f"已认证，下次到期 {due} / Certified; next due {due}."

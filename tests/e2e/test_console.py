@@ -406,10 +406,23 @@ def test_a_counter_clerk_anywhere_certifies_the_person_at_the_counter(clerk, log
     page.click("#lookup-form button")
     shown = page.inner_text("#counter-view")
     assert "500103********" in shown and cid not in shown  # another district: masked
+    page.click("#certify-form button")  # the card read, but no reader record given
+    assert "reader" in page.inner_text(".flash.error")
+    page.fill("#lookup-form input[name=citizen_id]", cid)
+    page.fill("#lookup-form input[name=name]", "周秀英")
+    page.click("#lookup-form button")
+    page.fill("#certify-form input[name=reader_ref]", "RD-0311-0042")
     page.click("#certify-form button")
     assert "next due" in page.inner_text(".flash")
     certs = clerk.get(f"/api/persons/{person['id']}/certifications").get_json()["items"]
-    assert [c["channel"] for c in certs] == ["counter"]
+    assert [(c["channel"], c["evidence"]) for c in certs] == [
+        ("counter", ["id_card:chip:RD-0311-0042"])
+    ]
+    # made outside the clerk's district: the person's district reviews it
+    (flagged,) = clerk.get("/api/certifications/to-review").get_json()["items"]
+    assert flagged["review_flag"] == "outside_clerk_district"
+    reviewed = clerk.post(f"/api/certifications/{flagged['id']}/review")
+    assert reviewed.status_code == 200 and reviewed.get_json()["review_cleared_at"]
 
 
 def test_a_district_clerk_answers_an_appeal_on_the_appeals_page(

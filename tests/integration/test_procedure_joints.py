@@ -75,7 +75,7 @@ def test_a_suspended_pensioner_who_certifies_at_a_counter_gets_a_restoration_wit
     assert restorations(clerk) == []
     at_counter = counter.post(
         "/api/counter/certifications",
-        json={"citizen_id": person["citizen_id"], "name": person["name"], "note": None},
+        json={**at_the_counter(person), "note": None},
     )
     assert at_counter.status_code == 201, at_counter.get_json()
     assert at_counter.get_json()["restoration_proposed"] is True
@@ -86,7 +86,7 @@ def test_a_suspended_pensioner_who_certifies_at_a_counter_gets_a_restoration_wit
     # a second certification does not open a second proposal for the same benefit
     again = counter.post(
         "/api/counter/certifications",
-        json={"citizen_id": person["citizen_id"], "name": person["name"], "note": None},
+        json={**at_the_counter(person), "note": None},
     )
     assert again.status_code == 201
     assert len(restorations(clerk)) == 1
@@ -132,6 +132,16 @@ def test_a_hand_recorded_certification_proposes_and_a_hand_restoration_answers_t
     assert restorations(clerk) == []
 
 
+def at_the_counter(person):
+    """The card on the counter, read by the reader."""
+    return {
+        "citizen_id": person["citizen_id"],
+        "name": person["name"],
+        "id_check": "chip",
+        "reader_ref": "RD-0001",
+    }
+
+
 def test_an_open_township_task_closes_when_the_person_certifies_at_a_counter(
     operator, clerk, counter, login
 ):
@@ -148,7 +158,7 @@ def test_an_open_township_task_closes_when_the_person_certifies_at_a_counter(
 
     at_counter = counter.post(
         "/api/counter/certifications",
-        json={"citizen_id": person["citizen_id"], "name": person["name"], "note": None},
+        json={**at_the_counter(person), "note": None},
     )
     assert at_counter.status_code == 201, at_counter.get_json()
     assert township_clerk.get("/api/verification/tasks?status=open").get_json()["items"] == []

@@ -132,11 +132,19 @@ def test_a_counter_clerk_anywhere_certifies_anyone_seeing_only_what_it_needs(
     }
     done = wanzhou.post(
         "/api/counter/certifications",
-        json={"citizen_id": CID, "name": "张秀兰", "note": "came to the Wanzhou counter"},
+        json={
+            "citizen_id": CID,
+            "name": "张秀兰",
+            "note": "came to the Wanzhou counter",
+            "id_check": "visual",
+        },
     )
     assert done.status_code == 201
     cert = done.get_json()["certification"]
     assert cert["channel"] == "counter" and cert["source_ref"] == "counter:500101"
+    # the card only looked at, by a counter of another district: 渝中区 reviews it
+    assert cert["review_flag"] == "id_card_not_read,outside_clerk_district"
+    assert cert["evidence"] == ["id_card:visual"]
     today = runtime.clock.today()
     assert done.get_json()["due_on"] == today.replace(year=today.year + 1).isoformat()
 

@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from certification.access import Actor
 from certification.appeals import Appeal, AppealSubject
-from certification.model import Account, FamilyBinding, ReviewCase, Suspension
+from certification.model import Account, Certification, FamilyBinding, ReviewCase, Suspension
 from certification.regions import within
 from certification.verification import HomeVisitReason
-from certification.vocabulary import AccountKind, SuspensionReason
+from certification.vocabulary import AccountKind, CertificationChannel, SuspensionReason
 from lifecert.demo import PopulationGenerator
 from lifecert.demo_feeds import run_demo_comparison
 from lifecert.demo_load import load_population
@@ -43,6 +43,7 @@ PEOPLE_LISTINGS: dict[str, tuple[str, str]] = {
     "home visits": ("/api/home-visits", "own"),
     "proposals": ("/api/proposals", "person"),
     "appeals": ("/api/appeals", "own"),
+    "counter certifications to review": ("/api/certifications/to-review", "person"),
     "comparison entries": ("/api/comparison/runs/{run}/entries", "own"),
 }
 # GET operations about people that are not lists of records, or not region-scoped lists,
@@ -110,6 +111,16 @@ def city_data(runtime: Any, make_region: Callable[..., None]) -> dict[str, Any]:
         ctx.uow.accounts.add(helper)
         ctx.uow.flush()
         for person_id in picks.values():
+            ctx.uow.certifications.add(
+                Certification(
+                    person_id=person_id,
+                    certified_at=runtime.clock.now(),
+                    certified_on=today,
+                    channel=CertificationChannel.COUNTER,
+                    recorded_by=None,
+                    review_flag="outside_clerk_district",
+                )
+            )
             case = ReviewCase(person_id=person_id, reason="failed")
             ctx.uow.review_cases.add(case)
             person = ctx.uow.persons.get(person_id)

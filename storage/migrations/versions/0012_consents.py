@@ -3,7 +3,8 @@ form recorded by staff, withdrawn by the person. Existing people have none on re
 are asked in the app (or sign at a service point) before their next face check. Face
 templates record when their vector was erased (withdrawal, or retention over). A
 certification can be annulled by two agency clerks (one asks with reasons, another confirms);
-a substantiated tip-off closing waits for a second investigator.
+a substantiated tip-off closing waits for a second investigator; a counter certification
+outside the clerk's district, or with the ID card only looked at, waits for a district review.
 
 Revision ID: 0012
 Revises: 0011
@@ -82,6 +83,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("annulment_reason", sa.Text(), nullable=True))
         batch.add_column(sa.Column("annulled_by", sa.Uuid(), nullable=True))
         batch.add_column(sa.Column("annulled_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("review_flag", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("review_cleared_by", sa.Uuid(), nullable=True))
+        batch.add_column(sa.Column("review_cleared_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_certifications_to_review",
+        "certifications",
+        ["certified_at"],
+        postgresql_where=sa.text("review_flag IS NOT NULL AND review_cleared_at IS NULL"),
+        sqlite_where=sa.text("review_flag IS NOT NULL AND review_cleared_at IS NULL"),
+    )
     op.create_index(
         "ix_face_templates_held",
         "face_templates",
@@ -92,6 +103,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_certifications_to_review", table_name="certifications")
     with op.batch_alter_table("tip_offs") as batch:
         for column in (
             "proposed_suspend",
@@ -102,6 +114,9 @@ def downgrade() -> None:
             batch.drop_column(column)
     with op.batch_alter_table("certifications") as batch:
         for column in (
+            "review_cleared_at",
+            "review_cleared_by",
+            "review_flag",
             "annulled_at",
             "annulled_by",
             "annulment_reason",
