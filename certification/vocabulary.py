@@ -112,3 +112,4 @@ class StaffRole(StrEnum):
     REVIEWER = "reviewer"  # decides self-service review cases
     AUDITOR = "auditor"  # reads the audit trail of the region
     INVESTIGATOR = "investigator"  # investigates public tip-offs (Art. 22-23)
+    SUPERVISOR = "supervisor"  # assigns tip-offs to investigators (never to themselves)

@@ -276,7 +276,7 @@ def accounts() -> None:
 @click.option("--username", required=True)
 @click.option("--display-name", required=True)
 @click.option("--region", "region_code", default=None, help="Staff scope: 500000, 6 or 9 digits.")
-@click.option("--role", "roles", multiple=True, help="clerk, counter, reviewer, auditor")
+@click.option("--role", "roles", multiple=True, help="clerk, counter, reviewer, auditor, investigator, supervisor")
 def accounts_create(
     kind: str, username: str, display_name: str, region_code: str | None, roles: tuple[str, ...]
 ) -> None:

@@ -227,7 +227,7 @@ DEMO_STAFF: tuple[tuple[str, AccountKind, str, str | None, list[StaffRole]], ...
     ("operator", AccountKind.OPERATOR, "值班运维", None, []),
     ("city.clerk", AccountKind.STAFF, "市社保局经办", "500000",
      [StaffRole.CLERK, StaffRole.COUNTER, StaffRole.AUDITOR, StaffRole.REVIEWER,
-      StaffRole.INVESTIGATOR]),
+      StaffRole.INVESTIGATOR, StaffRole.SUPERVISOR]),
     ("yuzhong.clerk", AccountKind.STAFF, "渝中区经办", "500103",
      [StaffRole.CLERK, StaffRole.COUNTER, StaffRole.REVIEWER, StaffRole.INVESTIGATOR]),
     ("jiangbei.clerk", AccountKind.STAFF, "江北区经办", "500105", [StaffRole.CLERK]),

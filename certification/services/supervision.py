@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from certification.access import Actor, Listing, staff_scope
+from certification.access import Actor, Listing, Scope, staff_scope
 from certification.citizen_id import CitizenId
 from certification.errors import AccessDenied, NotFound, RuleViolation, ValidationFailed
 from certification.ports import Page, PageRequest
@@ -206,20 +206,27 @@ def assign(
     investigator_id: UUID | None = None,
     expected_version: int | None = None,
 ) -> TipOff:
+    """A supervisor of the district hands the report to an investigator other than
+    themselves (four eyes: whoever sees the reporter's identity was chosen by someone else)."""
     tip = _load_for_change(ctx, actor, tip_id, expected_version)
-    target = investigator_id or actor.account_id
+    if not actor.has_role(StaffRole.SUPERVISOR):
+        raise AccessDenied("A supervisor assigns reports to investigators.")
+    target = investigator_id
     if target is None:
         raise ValidationFailed("Name the investigator.", field="investigator_id")
-    if target != actor.account_id:
-        account = ctx.uow.accounts.get(target)
-        if (
-            account is None
-            or not account.active
-            or StaffRole.INVESTIGATOR.value not in (account.roles or [])
-        ):
-            raise ValidationFailed(
-                "That account is not an active investigator.", field="investigator_id"
-            )
+    if target == actor.account_id:
+        raise AccessDenied("A supervisor assigns a report to someone else, not to themselves.")
+    account = ctx.uow.accounts.get(target)
+    if (
+        account is None
+        or not account.active
+        or StaffRole.INVESTIGATOR.value not in (account.roles or [])
+        or not (account.region_code and Scope.of(account.region_code).covers(tip.district_code))
+    ):
+        raise ValidationFailed(
+            "That account is not an active investigator of this district.",
+            field="investigator_id",
+        )
     tip.assign(target, ctx.clock.now())
     ctx.audit(actor, "tipoff.assigned", "tip_off", tip.id, investigator=str(target))
     ctx.uow.commit()

@@ -96,7 +96,12 @@ def _yuan_to_fen(text: str, field: str) -> int | None:
 def tipoff_action(tip_id: UUID, action: str) -> Any:
     actor, form, version = _actor(), request.form, _version()
     if action == "assign":
-        supervision_service.assign(ctx(), actor, tip_id, expected_version=version)
+        account = ctx().uow.accounts.by_username(form.get("investigator", "").strip())
+        if account is None:
+            raise ValidationFailed("No account has this user name.", field="investigator")
+        supervision_service.assign(
+            ctx(), actor, tip_id, investigator_id=account.id, expected_version=version
+        )
     elif action == "findings":
         supervision_service.record_findings(
             ctx(), actor, tip_id, findings=form.get("findings", ""), expected_version=version

@@ -212,6 +212,7 @@ def test_a_tip_off_is_submitted_investigated_and_closed_with_a_reward(login, new
 
     login("yuzhong.investigator", "500103", ("investigator",))
     login("yuzhong.colleague", "500103", ("investigator",))
+    login("yuzhong.supervisor", "500103", ("investigator", "supervisor"))
     colleague = new_page()
     console_sign_in(colleague, "yuzhong.colleague", PASSWORD)
     staff = new_page()
@@ -223,7 +224,18 @@ def test_a_tip_off_is_submitted_investigated_and_closed_with_a_reward(login, new
     assert reference in staff.inner_text("h1")
     assert "<script>" in staff.inner_text("#tip-description")  # shown as text, never run
     assert "13900001111" not in staff.inner_text("#reporter")  # not assigned yet
-    staff.click("#assign")
+    assert not staff.is_visible("#assign-form")  # an investigator does not choose their cases
+    supervisor = new_page()
+    console_sign_in(supervisor, "yuzhong.supervisor", PASSWORD)
+    supervisor.goto(tip_url)
+    supervisor.fill("#assign-form input[name=investigator]", "yuzhong.supervisor")
+    supervisor.click("#assign")
+    assert "someone else" in supervisor.inner_text(".flash.error, main")
+    supervisor.goto(tip_url)
+    supervisor.fill("#assign-form input[name=investigator]", "yuzhong.investigator")
+    supervisor.click("#assign")
+    assert "13900001111" not in supervisor.inner_text("#reporter")  # only the assignee sees it
+    staff.goto(tip_url)
     assert "13900001111" in staff.inner_text("#reporter")
     colleague.goto(tip_url)
     assert "13900001111" not in colleague.inner_text("#reporter")

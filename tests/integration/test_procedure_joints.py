@@ -544,6 +544,11 @@ def _staff_actor(runtime, login, username, scope, roles):
         return actor_for(ctx.uow.accounts.by_username(username), None)
 
 
+def _supervisor(runtime, login):
+    """The district's supervisor, who assigns reports (and investigates others)."""
+    return _staff_actor(runtime, login, "yuzhong.sup", "500103", ("investigator", "supervisor"))
+
+
 def _report_about(person, **given):
     from certification.services.supervision import Report
 
@@ -558,11 +563,11 @@ def _report_about(person, **given):
     return Report(**(fields | given))
 
 
-def _investigate(runtime, investigator, tip_id, **close):
+def _investigate(runtime, investigator, tip_id, *, supervisor, **close):
     from certification.services import supervision
 
     with runtime.use_case() as ctx:
-        supervision.assign(ctx, investigator, tip_id)
+        supervision.assign(ctx, supervisor, tip_id, investigator_id=investigator.account_id)
     with runtime.use_case() as ctx:
         supervision.record_findings(ctx, investigator, tip_id, findings="走访邻居及村委会核实")
     return _close(runtime, investigator, tip_id, **close)
@@ -611,8 +616,13 @@ def test_a_phoned_in_report_is_found_by_its_reference_and_substantiated_sends_a_
             supervision.find_by_reference(ctx, who, ref)
 
     second = _staff_actor(runtime, login, "yuzhong.inv2", "500103", ("investigator",))
+    supervisor = _supervisor(runtime, login)
+    with runtime.use_case() as ctx, pytest.raises(AccessDenied, match="supervisor"):
+        supervision.assign(ctx, investigator, tip_id, investigator_id=investigator.account_id)
+    with runtime.use_case() as ctx, pytest.raises(AccessDenied, match="someone else"):
+        supervision.assign(ctx, supervisor, tip_id, investigator_id=supervisor.account_id)
     with runtime.use_case() as ctx:
-        supervision.assign(ctx, investigator, tip_id)
+        supervision.assign(ctx, supervisor, tip_id, investigator_id=investigator.account_id)
     with runtime.use_case() as ctx:
         supervision.record_findings(ctx, investigator, tip_id, findings="走访邻居及村委会核实")
     scale = runtime.settings.reward_scale()
@@ -646,7 +656,10 @@ def test_a_substantiated_report_can_propose_suspending_the_benefit_named(clerk, 
         tip_id = supervision.take_in(ctx, desk, _report_about(person, channel="letter")).id
     named = [UUID(pension["id"])]
     with pytest.raises(ValidationFailed):  # not substantiated: nothing to suspend
-        _investigate(runtime, investigator, tip_id, substantiated=False, suspend=named)
+        _investigate(
+            runtime, investigator, tip_id, substantiated=False, suspend=named,
+            supervisor=_supervisor(runtime, login),
+        )  # fmt: skip
     second = _staff_actor(runtime, login, "yuzhong.inv2", "500103", ("investigator",))
     _close(
         runtime, investigator, tip_id, substantiated=True, recovered_fen=120_000, suspend=named,
@@ -725,7 +738,7 @@ def test_a_reward_is_recorded_as_paid_by_a_second_investigator_only(clerk, login
         ).id
     closed = _investigate(
         runtime, investigator, tip_id, substantiated=True, recovered_fen=3_600_000,
-        confirmer=second,
+        confirmer=second, supervisor=_supervisor(runtime, login),
     )  # fmt: skip
     assert closed.reward_fen and closed.reward_fen > 0
     with runtime.use_case() as ctx, pytest.raises(AccessDenied, match="Another investigator"):
