@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # separated; the public address printed on receipts and in their QR codes
     receipt_signing_key: SecretStr | None = None
     receipt_signing_key_file: Path | None = None
+    # Face templates are sealed (AES-256-GCM) under their own keys: base64url 32-byte keys,
+    # comma-separated, the current one first (older ones only read); development generates
+    # one in the data directory; production names them
+    template_keys: SecretStr | None = None
     receipt_earlier_public_keys: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     receipt_checks_per_address_minute: int = Field(default=30, ge=1, le=10000)
@@ -220,6 +224,8 @@ class Settings(BaseSettings):
                 )
             if self.sms_provider == "log":
                 missing.append("LIFECERT_SMS_PROVIDER=aliyun|tencent")
+            if not self.template_keys:
+                missing.append("LIFECERT_TEMPLATE_KEYS (the face templates' keys)")
             if not self.receipt_signing_key and not self.receipt_signing_key_file:
                 missing.append("LIFECERT_RECEIPT_SIGNING_KEY (or _FILE)")
             if not self.public_base_url.startswith("https://"):
@@ -292,6 +298,15 @@ class Settings(BaseSettings):
                     f"(known: {', '.join(sorted(kinds))})."
                 )
         return self
+
+    @property
+    def template_key_spec(self) -> str:
+        """The template keys, the current first (development: one generated on first use)."""
+        if self.template_keys is not None:
+            return self.template_keys.get_secret_value()
+        from storage.crypto import generated_key_file
+
+        return generated_key_file(self.data_path / "template-keys")
 
     @property
     def resolved_receipt_key_file(self) -> Path:

@@ -23,6 +23,7 @@ from infra.ratelimit import FailureCounter, RateLimiter
 from infra.runtime import Runtime
 from infra.settings import Settings
 from infra.sms import AliyunSms, LoggingSms, SmsSenderType, TencentSms
+from storage import crypto
 from storage.db import make_engine, make_session_factory
 from worker.celery_app import attach, make_celery
 
@@ -96,6 +97,7 @@ def build_sms(settings: Settings) -> SmsSenderType:
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    crypto.configure(crypto.KeyRing.parse(settings.template_key_spec))
     database = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
     providers: dict[str, IdentityProvider] = {}
     if settings.dev_identity_enabled:

@@ -276,7 +276,12 @@ def accounts() -> None:
 @click.option("--username", required=True)
 @click.option("--display-name", required=True)
 @click.option("--region", "region_code", default=None, help="Staff scope: 500000, 6 or 9 digits.")
-@click.option("--role", "roles", multiple=True, help="clerk, counter, reviewer, auditor, investigator, supervisor")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="clerk, counter, reviewer, auditor, investigator, supervisor",
+)
 def accounts_create(
     kind: str, username: str, display_name: str, region_code: str | None, roles: tuple[str, ...]
 ) -> None:
@@ -414,6 +419,26 @@ def enrolment_import(folder: Path, consent_ref: str) -> None:
     click.echo(f"queued {queued} photos; {len(problems)} refused")
     for line in problems:
         click.echo("  " + line, err=True)
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys of sealed data (the face templates)."""
+
+
+@keys.command("rotate")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
+def keys_rotate(batch: int) -> None:
+    """Rewrite every face template under the current key (the first of
+    LIFECERT_TEMPLATE_KEYS), in batches; resumable. Then the older keys can be removed."""
+    from storage.keys import reseal_templates
+
+    runtime = _runtime()
+    try:
+        done = reseal_templates(runtime.session_factory, batch=batch)
+    finally:
+        runtime.close()
+    click.echo(f"checked {done.checked} templates, resealed {done.resealed} under the current key")
 
 
 @main.group()

@@ -41,6 +41,7 @@ from certification.vocabulary import (
     SuspensionReason,
     SuspensionStatus,
 )
+from storage.crypto import EncryptedTemplate
 from storage.types import EnumList, UTCDateTime, enum_column
 
 metadata = sa.MetaData(
@@ -361,7 +362,7 @@ face_templates = sa.Table(
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
     sa.Column("model", sa.String(64), nullable=False),
     sa.Column("model_version", sa.String(32), nullable=False),
-    sa.Column("template", sa.JSON, nullable=False),
+    sa.Column("template", EncryptedTemplate, nullable=False),  # sealed (storage/crypto.py)
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("photo_key", sa.String(300)),
     sa.Column("active", sa.Boolean, nullable=False),

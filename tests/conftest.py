@@ -3,6 +3,7 @@ S3-compatible server (moto's, on loopback), as the test command provides them.""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import socket
@@ -36,6 +37,11 @@ def redis_url(slot: int) -> str:
 
 
 REDIS_URL = redis_url(0)
+# One face-template key for every runtime and worker process of this test process (a worker
+# subprocess opens what the test process sealed, and the reverse).
+os.environ.setdefault(
+    "LIFECERT_TEMPLATE_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+)
 MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
 
 # fixtures that load the face models: a test using one is marked ``models``

@@ -223,6 +223,7 @@ def test_the_development_provider_lives_only_in_the_demo_and_never_in_production
         sms_sign_name="重庆社保",
         sms_template_code="SMS_1",
         receipt_signing_key="A" * 43,
+        template_keys="B" * 43,
         public_base_url="https://lifecert.example.gov.cn",
     )
     settled = Settings(**production)
@@ -233,6 +234,7 @@ def test_the_development_provider_lives_only_in_the_demo_and_never_in_production
         {"sms_provider": "log"},
         {"staff_second_factor": False},
         {"receipt_signing_key": None},
+        {"template_keys": None},
         {"public_base_url": "http://lifecert.example.gov.cn"},
     ):
         with pytest.raises((SettingsError, ValueError)):

@@ -4,6 +4,7 @@ database itself."""
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 import pytest
@@ -69,7 +70,10 @@ def test_the_person_consents_in_the_app_and_withdrawing_erases_the_templates(
             ),
             {"p": person["id"]},
         ).all()
-    assert [(r[0].replace(" ", ""), r[1]) for r in rows] == [("{}", False)]  # no vector left
+    assert [("embedding" in r[0], r[1]) for r in rows] == [(False, False)]  # sealed, inactive
+    with runtime.use_case() as ctx:
+        (erased,) = ctx.uow.templates.all_for(UUID(person["id"]))
+        assert erased.template == {} and erased.erased_at is not None  # no vector left
     assert consents == [("app", shown["notice_version"], True)]
     again = client.post("/api/selfservice/sessions", json={}, headers=me)
     assert again.status_code == 409  # no template and no consent: the service point
@@ -162,3 +166,57 @@ def test_faces_of_people_whose_benefits_ended_are_forgotten_once_retention_is_ov
     assert store.stat(f"enrolment/{people['ended_long_ago']}/photo.img") is None
     assert store.stat(f"enrolment/{people['still_paid']}/photo.img") is not None
     assert sweep_face_data(runtime.use_case, store).templates == 0  # nothing twice
+
+
+def test_templates_are_sealed_in_the_database_and_rotate_to_a_new_key(clerk, runtime):
+    """A copy of the table holds no vector; after rotation every row is under the new key and
+    the old key can be retired."""
+    import base64
+    import os
+
+    from storage import crypto
+    from storage.keys import reseal_templates
+
+    person = new_person(clerk, CID)
+    with runtime.use_case() as ctx:
+        ctx.uow.templates.add(
+            FaceTemplate(
+                person_id=UUID(person["id"]),
+                model="w600k_r50",
+                model_version="test",
+                template={"embedding": [0.123456] * 8},
+                source="photo",
+            )
+        )
+        ctx.uow.commit()
+
+    def stored() -> list[dict]:
+        with runtime.database.connect() as conn:
+            return [
+                r[0] if isinstance(r[0], dict) else json.loads(r[0])
+                for r in conn.execute(sa.text("SELECT template FROM face_templates"))
+            ]
+
+    (raw,) = stored()
+    assert "embedding" not in str(raw) and "0.123456" not in str(raw)
+    old_kid = raw["enc"]["kid"]
+    with runtime.use_case() as ctx:
+        (read,) = ctx.uow.templates.active_for(UUID(person["id"]))
+        assert read.template == {"embedding": [0.123456] * 8}
+    fresh = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    previous = crypto.process_ring().current
+    crypto.configure(crypto.KeyRing.parse(fresh))
+    try:
+        first = reseal_templates(runtime.session_factory, batch=1)
+        assert (first.checked, first.resealed) == (1, 1)
+        assert reseal_templates(runtime.session_factory).resealed == 0  # resumable, idempotent
+        (raw,) = stored()
+        assert raw["enc"]["kid"] == crypto.key_id(base64.urlsafe_b64decode(fresh + "="))
+        assert raw["enc"]["kid"] != old_kid
+        with runtime.use_case() as ctx:  # readable with the new key alone
+            retired = crypto.KeyRing.parse(fresh)
+            assert crypto.open_template.__module__ == "storage.crypto"
+            opened = __import__("json").loads(retired.decrypt(raw["enc"], crypto.TEMPLATE_AAD))
+            assert opened == {"embedding": [0.123456] * 8}
+    finally:
+        crypto.process_ring().current = previous
