@@ -295,6 +295,21 @@ def close(
         )
         ctx.uow.commit()
         return tip
+    return _finish(ctx, actor, scale, tip, substantiated=False, recovered_fen=recovered_fen)
+
+
+def _finish(
+    ctx: UseCaseContext,
+    actor: Actor,
+    scale: RewardScale,
+    tip: TipOff,
+    *,
+    substantiated: bool,
+    recovered_fen: int | None,
+    suspend: list[UUID] | None = None,
+    **audited: str | None,
+) -> TipOff:
+    """The report closed, the benefit acted on when it was substantiated, audited."""
     tip.close(
         substantiated=substantiated,
         recovered_fen=recovered_fen,
@@ -312,9 +327,16 @@ def close(
         recovered_fen=tip.recovered_fen,
         reward_fen=tip.reward_fen,
         consequence=consequence,
+        **audited,
     )
     ctx.uow.commit()
     return tip
+
+
+def _require_second_person(actor: Actor, tip: TipOff, what: str) -> None:
+    """Four eyes: not the investigator of the report."""
+    if actor.account_id is None or actor.account_id in (tip.assigned_to, tip.closure_proposed_by):
+        raise AccessDenied(f"Another investigator {what}: not the one who investigated the report.")
 
 
 def confirm_closure(
@@ -332,11 +354,7 @@ def confirm_closure(
     tip = _load_for_change(ctx, actor, tip_id, expected_version)
     if not tip.closure_waiting:
         raise RuleViolation("No closing of this report is waiting for confirmation.")
-    if actor.account_id is None or actor.account_id in (tip.assigned_to, tip.closure_proposed_by):
-        raise AccessDenied(
-            "Another investigator confirms a substantiated closing: not the one who "
-            "investigated it (four eyes)."
-        )
+    _require_second_person(actor, tip, "confirms a substantiated closing")
     if not confirm:
         proposer = tip.closure_proposed_by
         tip.drop_proposal()
@@ -346,29 +364,17 @@ def confirm_closure(
         )  # fmt: skip
         ctx.uow.commit()
         return tip
-    suspend = [UUID(s) for s in tip.proposed_suspend]
-    tip.close(
+    return _finish(
+        ctx,
+        actor,
+        scale,
+        tip,
         substantiated=True,
         recovered_fen=tip.proposed_recovered_fen,
-        scale=scale,
-        by=actor.account_id,
-        at=ctx.clock.now(),
-    )
-    consequence = _act_on(ctx, actor, tip, suspend)
-    ctx.audit(
-        actor,
-        "tipoff.closed",
-        "tip_off",
-        tip.id,
-        status=tip.status.value,
-        recovered_fen=tip.recovered_fen,
-        reward_fen=tip.reward_fen,
-        consequence=consequence,
+        suspend=[UUID(s) for s in tip.proposed_suspend],
         proposed_by=str(tip.closure_proposed_by),
         reason=note,
     )
-    ctx.uow.commit()
-    return tip
 
 
 def _act_on(ctx: UseCaseContext, actor: Actor, tip: TipOff, suspend: list[UUID]) -> str | None:
@@ -416,14 +422,7 @@ def pay_reward(
     expected_version: int | None = None,
 ) -> TipOff:
     tip = _load_for_change(ctx, actor, tip_id, expected_version)
-    if actor.account_id is None or actor.account_id in (
-        tip.assigned_to,
-        tip.closure_proposed_by,
-    ):
-        raise AccessDenied(
-            "Another investigator records the reward's payment: not the one who investigated "
-            "the report (four eyes where money moves)."
-        )
+    _require_second_person(actor, tip, "records the reward's payment")
     tip.record_reward_payment(payment_ref=payment_ref, by=actor.account_id, at=ctx.clock.now())
     ctx.audit(
         actor,
