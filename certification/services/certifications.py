@@ -365,15 +365,16 @@ def certifications_to_review(
 
 
 def clear_review(ctx: UseCaseContext, actor: Actor, certification_id: UUID) -> Certification:
-    """A clerk of the person's region (not the one who recorded it) finds a flagged counter
-    certification right. A wrong one is annulled instead (services/annulments.py)."""
+    """An agency clerk of the person's district or the city (not the one who recorded it)
+    finds a flagged counter certification right. A wrong one is annulled instead
+    (services/annulments.py)."""
     made = found(
         ctx.uow.certifications.get(certification_id, for_update=True),
         "certification",
         certification_id,
     )
     person = load_person(ctx, made.person_id)
-    access.require_clerk_for(actor, person.region_code, "review counter certifications")
+    access.require_agency_clerk_for(actor, person.region_code, "review counter certifications")
     made.clear_review(actor.account_id, ctx.clock.now())
     ctx.audit(
         actor,
