@@ -14,6 +14,7 @@ from flask import abort, flash, render_template, request
 from api.context import ctx, runtime
 from certification.errors import NotFound, ValidationFailed
 from certification.ports import PageRequest
+from certification.services import annulments as annulments_service
 from certification.services import certifications as certifications_service
 from certification.services import contacts as contacts_service
 from certification.services import family as family_service
@@ -181,6 +182,23 @@ def person_action(person_id: UUID, action: str) -> Any:
             reason=form.get("reason", ""),
         )
         message = "已处理绑定申请 / Binding request decided."
+    elif action in ("annul", "annulment", "reviewed"):
+        raw = form.get("certification_id", "")
+        if not _is_uuid(raw):
+            raise ValidationFailed("Choose the certification.", field="certification_id")
+        if action == "annul":
+            annulments_service.request_annulment(
+                ctx(), actor, person_id, UUID(raw), reason=form.get("reason", "")
+            )
+            message = "已申请撤销，待另一名经办人复核 / Asked; another clerk confirms."
+        elif action == "annulment":
+            annulments_service.decide_annulment(
+                ctx(), actor, person_id, UUID(raw), confirm=form.get("confirm") == "yes", note=None
+            )
+            message = "已处理撤销申请 / Annulment decided."
+        else:
+            certifications_service.clear_review(ctx(), actor, UUID(raw))
+            message = "已复核 / Reviewed."
     elif action == "update":
         persons_service.update_person(
             ctx(),

@@ -476,3 +476,34 @@ def test_a_district_clerk_answers_an_appeal_on_the_appeals_page(
     assert answered["remedy"] == "verification_opened"
     (pension,) = clerk.get(f"/api/persons/{person['id']}/entitlements").get_json()
     assert pension["status"] == "suspended"
+
+
+def test_two_clerks_annul_a_wrong_certification_on_the_person_page(clerk, login, new_page):
+    cid = make_citizen_id("500103", date(1946, 6, 6), 46).value
+    person = new_person(clerk, cid, name="吴桂兰")
+    grant(clerk, person["id"], start_date="2012-01-01")
+    before = clerk.get(f"/api/persons/{person['id']}").get_json()["period"]["due_on"]
+    made = clerk.post(
+        f"/api/persons/{person['id']}/certifications",
+        json={"channel": "partner_bank", "evidence": ["bank record 7"]},
+    )
+    assert made.status_code == 201
+    page = new_page()
+    console_sign_in(page, "yuzhong.clerk", PASSWORD)
+    page.goto(f"/console/persons/{person['id']}")
+    page.click("#certifications details.annul summary")
+    page.fill("#certifications details.annul input[name=reason]", "银行记录属于同名的另一人")
+    page.click("#certifications details.annul button")
+    assert "another clerk" in page.inner_text(".flash")
+    assert not page.is_visible(".annul-decide")  # the one who asked cannot confirm
+    login("city.second", "500000", ("clerk",))
+    second = new_page()
+    console_sign_in(second, "city.second", PASSWORD)
+    second.goto(f"/console/persons/{person['id']}")
+    second.click(".annul-decide button[value=yes]")
+    assert "annulled" in second.inner_text("#certifications") or "已撤销" in second.inner_text(
+        "#certifications"
+    )
+    screenshot(second, "console-annulled")
+    after = clerk.get(f"/api/persons/{person['id']}").get_json()["period"]["due_on"]
+    assert after == before  # back to where it was before the wrong certification
