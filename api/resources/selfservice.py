@@ -18,7 +18,7 @@ from api.blueprint import Blueprint
 from api.context import ctx, runtime
 from api.streams import StreamGate, StreamsFull
 from api.uploads import upload_stream
-from certification.errors import TooManyRequests
+from certification.errors import DomainError, TooManyRequests
 from certification.services import selfservice
 from certification.services.selfservice import SessionView, StartedSession
 
@@ -340,8 +340,12 @@ class SessionEvents(MethodView):
                 deadline = time.monotonic() + rt.settings.event_stream_seconds
                 quiet_since = time.monotonic()
                 while time.monotonic() < deadline and not stop.is_set():
-                    with rt.use_case() as use:
-                        body = status_body(selfservice.session_status(use, actor, session_id))
+                    try:
+                        with rt.use_case() as use:
+                            body = status_body(selfservice.session_status(use, actor, session_id))
+                    except DomainError as err:  # gone meanwhile: say so and end the stream
+                        yield f"event: ended\ndata: {json.dumps({'message': err.message})}\n\n"
+                        return
                     text = json.dumps(body, default=str, ensure_ascii=False)
                     if text != last:
                         yield f"event: status\ndata: {text}\n\n"

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from certification.access import Actor
 from certification.citizen_id import make_citizen_id
@@ -174,3 +175,24 @@ def test_the_embedded_database_makes_concurrent_writers_wait_instead_of_failing(
         assert sorted(set(answers)) == [201, 401], answers
     finally:
         local.close()
+
+
+def test_a_session_gone_while_its_status_is_streamed_ends_the_stream_cleanly(
+    client, runtime, clerk
+):
+    headers, session_id = open_session(client, runtime, clerk, 77)
+    resp = client.get(
+        f"/api/selfservice/sessions/{session_id}/events", headers=headers, buffered=False
+    )
+    assert resp.status_code == 200
+    chunks = iter(resp.response)
+    first = next(chunks)
+    assert b"event: status" in first
+    with runtime.database.begin() as conn:  # the session disappears (a purge, an operator)
+        conn.execute(
+            sa.text("DELETE FROM challenge_sessions WHERE id = :s"),
+            {"s": session_id},
+        )
+    rest = b"".join(chunks)  # ends instead of raising inside the server
+    assert b"event: ended" in rest and b"No such certification session" in rest
+    resp.close()
