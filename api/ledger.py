@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import tempfile
 from collections.abc import Iterable
 from datetime import date
@@ -34,6 +35,11 @@ def ledger_response(rows: Iterable[dict[str, Any]], fmt: str) -> Response:
     stamp = date.today().isoformat()
     # Written to a spooled file first: the request's transaction ends with the request,
     # not when a slow client finishes downloading.
+    # the first row is read before any file is made: a refusal (access, a bad filter) raised
+    # by the query leaves no half-written workbook behind
+    pending = iter(rows)
+    first = next(pending, None)
+    rows = pending if first is None else itertools.chain([first], pending)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     if fmt == "xlsx":
         from openpyxl import Workbook
