@@ -9,11 +9,16 @@ from typing import Any
 _NAMED = ("signer_name",)
 
 
-def mask_name(name: str | None) -> str | None:
-    """张秀兰 → 张**, Li Ming → L******: the first character only."""
+def mask_name(name: str | None, *, for_helper: bool = False) -> str | None:
+    """The one masking of a name. For records and anyone holding a code (audit, notices,
+    receipts): the first character only, 张秀兰 → 张**, Li Ming → L******. For a bound family
+    member choosing whom they help (``for_helper``): the first and the last, 王建国 → 王*国,
+    李四 → 李*, so that two parents with one surname can be told apart."""
     if not name:
         return name
     text = name.strip()
+    if for_helper and len(text) != 2:
+        return text if len(text) < 2 else text[0] + "*" * (len(text) - 2) + text[-1]
     return text[:1] + "*" * max(1, len(text) - 1)
 
 

@@ -19,6 +19,7 @@ from certification.errors import (
 )
 from certification.model import FamilyBinding, Person
 from certification.ports import Page, PageRequest
+from certification.privacy import mask_name
 from certification.selfservice import BindingStatus
 from certification.services.context import UseCaseContext
 from certification.services.persons import load_person, normalise_name
@@ -194,11 +195,7 @@ def require_self_or_helper(
 
 def masked_name(name: str) -> str:
     """王建国 → 王*国, 李四 → 李*: enough for a helper to recognise whom they help."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    return mask_name(name, for_helper=True) or name
 
 
 def bound_names(
