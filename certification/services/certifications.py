@@ -7,7 +7,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from certification import access
-from certification.access import Actor, Scope
+from certification.access import Actor
 from certification.citizen_id import CitizenId
 from certification.errors import NotFound, RuleViolation, ValidationFailed
 from certification.model import Certification, Person
@@ -339,9 +339,7 @@ def counter_certify(
     flags = []
     if id_check == "visual":
         flags.append("id_card_not_read")
-    if not actor.is_system and not (
-        actor.scope_code and Scope.of(actor.scope_code).covers(person.district_code)
-    ):
+    if not actor.sees_region(person.district_code):
         flags.append("outside_clerk_district")
     if flags:
         outcome.certification.review_flag = ",".join(flags)

@@ -9,11 +9,9 @@ from datetime import timedelta
 from certification import access
 from certification.access import Actor
 from certification.services.context import UseCaseContext
-from certification.vocabulary import CertificationChannel, StaffRole
+from certification.vocabulary import SELF_SERVICE_CHANNELS, StaffRole
 
-SELF_SERVICE = frozenset(
-    {CertificationChannel.SELF_SERVICE_FACE.value, CertificationChannel.FAMILY_ASSISTED.value}
-)
+SELF_SERVICE = frozenset(c.value for c in SELF_SERVICE_CHANNELS)  # the report's keys
 AGE_BANDS = ((0, 60, "<60"), (60, 70, "60-69"), (70, 80, "70-79"), (80, 90, "80-89"))
 OLDEST_BAND = "90+"
 DECISIONS = ("pass", "retry", "fail")

@@ -43,6 +43,7 @@ from certification.verification import (
     VerificationTask,
 )
 from certification.vocabulary import (
+    SELF_SERVICE_CHANNELS,
     BenefitKind,
     CertificationChannel,
     SuspensionReason,
@@ -290,11 +291,6 @@ def store_evidence(
     return key
 
 
-APP_CHANNELS = frozenset(
-    {CertificationChannel.SELF_SERVICE_FACE, CertificationChannel.FAMILY_ASSISTED}
-)
-
-
 def _app_certification(
     ctx: UseCaseContext, person: Person, task: VerificationTask, relies_on: UUID | None
 ) -> Certification:
@@ -304,7 +300,7 @@ def _app_certification(
     if (
         made is None
         or made.person_id != person.id
-        or made.channel not in APP_CHANNELS
+        or made.channel not in SELF_SERVICE_CHANNELS
         or made.annulled
         or made.certified_on < task.received_on
     ):
