@@ -110,7 +110,6 @@ class Appeal:
         reason: str,
         actor_id: UUID | None,
         at: datetime,
-        remedy: Remedy | None = None,
     ) -> None:
         if status not in (AppealStatus.UPHELD, AppealStatus.DISMISSED):
             raise ValidationFailed("Decide an appeal as upheld or dismissed.", field="outcome")
@@ -125,7 +124,6 @@ class Appeal:
         self.decision_reason = reason
         self.decided_by = actor_id
         self.decided_at = at
-        self.remedy = remedy
 
     def withdraw(self, actor_id: UUID | None, at: datetime) -> None:
         self.status = APPEAL_LIFECYCLE.move(

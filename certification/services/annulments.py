@@ -14,13 +14,12 @@ from uuid import UUID
 
 from certification import access
 from certification.access import Actor
-from certification.errors import ValidationFailed
+from certification.errors import NotFound, ValidationFailed
 from certification.model import Certification, Person
 from certification.notices import NoticeKind
 from certification.services.context import UseCaseContext
 from certification.services.notices import tell
 from certification.services.persons import load_person
-from certification.services.records import found
 
 MIN_REASON = 10
 
@@ -30,13 +29,9 @@ def _load(
 ) -> tuple[Person, Certification]:
     person = load_person(ctx, person_id, for_update=True)
     access.require_agency_clerk_for(actor, person.region_code, "annul a certification")
-    certification = found(
-        ctx.uow.certifications.get(certification_id, for_update=True),
-        "certification",
-        certification_id,
-    )
-    if certification.person_id != person.id:
-        found(None, "certification", certification_id)
+    certification = ctx.uow.certifications.get(certification_id, for_update=True)
+    if certification is None or certification.person_id != person.id:
+        raise NotFound(f"No certification with id {certification_id}.")
     return person, certification
 
 

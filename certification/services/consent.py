@@ -115,22 +115,19 @@ def record_paper(ctx: UseCaseContext, actor: Actor, person_id: UUID, reference: 
     )
 
 
+def has_face_consent(ctx: UseCaseContext, *, person_id: UUID, claimant: UUID | None = None) -> bool:
+    """Whether a face may be processed: the person's consent, or for a claim's check the
+    claimant account's own."""
+    subject = {"account_id": claimant} if claimant else {"person_id": person_id}
+    return ctx.uow.consents.in_force(FACE_PROCESSING, **subject) is not None
+
+
 def require_face_consent(
     ctx: UseCaseContext, *, person_id: UUID, claimant: UUID | None = None
 ) -> None:
-    """Refuse a face check without consent: the person's, or for a claim's check the
-    claimant account's own."""
-    subject = {"account_id": claimant} if claimant else {"person_id": person_id}
-    if ctx.uow.consents.in_force(FACE_PROCESSING, **subject) is None:
+    """Refuse a face check without consent (409 ``consent_required``)."""
+    if not has_face_consent(ctx, person_id=person_id, claimant=claimant):
         raise consent_required()
-
-
-def has_face_consent(ctx: UseCaseContext, *, person_id: UUID, claimant: UUID | None) -> bool:
-    try:
-        require_face_consent(ctx, person_id=person_id, claimant=claimant)
-    except RuleViolation:
-        return False
-    return True
 
 
 def adopt_claimant_consent(ctx: UseCaseContext, account_id: UUID, person_id: UUID) -> None:

@@ -137,9 +137,9 @@ def route(ctx: UseCaseContext, notice: Notice, lookups: _Lookups) -> list[Delive
 
     made = [delivery(Recipient.PERSON, c, reach.person.account_id) for c in channels]
     copy_to = notice.data.get(COPY_TO)
+    every_helper = prefs.family_copy and notice.kind in FAMILY_KINDS
     for contact in reach.family:
-        wanted = prefs.family_copy and notice.kind in FAMILY_KINDS
-        if wanted or (copy_to is not None and copy_to == str(contact.account_id)):
+        if every_helper or (copy_to is not None and copy_to == str(contact.account_id)):
             channel = family_channel(contact)
             if channel is not None:
                 made.append(delivery(Recipient.FAMILY, channel, contact.account_id))

@@ -18,7 +18,7 @@ from certification.appeals import Appeal
 from certification.services import family
 from certification.services.appeals import Contestable, contestable
 from certification.services.context import UseCaseContext
-from certification.services.receipts import latest_valid, receipt_of_latest
+from certification.services.receipts import latest_valid, receipt_for
 from certification.verification import HomeVisitRequest
 from certification.vocabulary import EntitlementStatus
 
@@ -68,7 +68,7 @@ def overview(ctx: UseCaseContext, actor: Actor, person_id: UUID | None) -> Overv
     else:
         standing = "certified"
     latest = latest_valid(ctx, person)
-    receipt = receipt_of_latest(ctx, person) if latest else None
+    receipt = receipt_for(ctx, person, latest) if latest else None
     tasks = [
         OpenTask(t.route.value, t.deadline_on) for t in ctx.uow.tasks.open_for_person(person.id)
     ]

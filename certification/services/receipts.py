@@ -93,8 +93,14 @@ def receipt_of_latest(ctx: UseCaseContext, person: Person) -> Receipt | None:
     has none yet; None when there is no certification or no signer. The caller has checked
     who may see it."""
     certification = latest_valid(ctx, person)
-    if certification is None:
-        return None
+    return None if certification is None else receipt_for(ctx, person, certification)
+
+
+def receipt_for(
+    ctx: UseCaseContext, person: Person, certification: Certification
+) -> Receipt | None:
+    """The certification's receipt, issued (and committed) now if it has none yet; None
+    when no signer is configured."""
     receipt = ctx.uow.receipts.for_certification(certification.id)
     if receipt is None:
         period = person.period(ctx.config.period)

@@ -379,9 +379,9 @@ def record_result(
                     result=result.value,
                 )
     proposals: list[DecisionProposal] = []
-    if app_certification is not None:
-        pass  # certified already, in the app: that certification proposed any restoration
-    elif result is VerificationResult.QUALIFIED:
+    # found qualified through the app: certified already, and that certification proposed
+    # any restoration
+    if result is VerificationResult.QUALIFIED and app_certification is None:
         outcome = certify(
             ctx,
             actor,
