@@ -193,7 +193,9 @@ class PersonQuerySchema(StrictSchema):
         load_default=None, metadata={"description": "Narrow to a region in your scope."}
     )
     name = f.String(
-        load_default=None, validate=v.Length(1, 64), metadata={"description": "Name prefix."}
+        load_default=None,
+        validate=v.Length(1, 64),
+        metadata={"description": "The whole name (names are sealed: exact match)."},
     )
     limit = f.Integer(load_default=50, validate=v.Range(1, 200))
     cursor = cursor_field()

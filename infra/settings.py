@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     # comma-separated, the current one first (older ones only read); development generates
     # one in the data directory; production names them
     template_keys: SecretStr | None = None
+    # Citizen IDs, names, phones and addresses are sealed the same way under the personal
+    # data's own keys (same form), and found by a keyed HMAC under the index key (one
+    # base64url 32-byte key, never rotated without `lifecert keys reindex`); both generated
+    # in development, named in production
+    data_keys: SecretStr | None = None
+    index_key: SecretStr | None = None
     receipt_earlier_public_keys: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     receipt_checks_per_address_minute: int = Field(default=30, ge=1, le=10000)
@@ -226,6 +232,10 @@ class Settings(BaseSettings):
                 missing.append("LIFECERT_SMS_PROVIDER=aliyun|tencent")
             if not self.template_keys:
                 missing.append("LIFECERT_TEMPLATE_KEYS (the face templates' keys)")
+            if not self.data_keys:
+                missing.append("LIFECERT_DATA_KEYS (the personal data's keys)")
+            if not self.index_key:
+                missing.append("LIFECERT_INDEX_KEY (the look-up index's key)")
             if not self.receipt_signing_key and not self.receipt_signing_key_file:
                 missing.append("LIFECERT_RECEIPT_SIGNING_KEY (or _FILE)")
             if not self.public_base_url.startswith("https://"):
@@ -307,6 +317,24 @@ class Settings(BaseSettings):
         from storage.crypto import generated_key_file
 
         return generated_key_file(self.data_path / "template-keys")
+
+    @property
+    def data_key_spec(self) -> str:
+        """The personal data's keys, the current first (development: generated on first use)."""
+        if self.data_keys is not None:
+            return self.data_keys.get_secret_value()
+        from storage.crypto import generated_key_file
+
+        return generated_key_file(self.data_path / "data-keys")
+
+    @property
+    def index_key_spec(self) -> str:
+        """The blind index's key (development: generated on first use)."""
+        if self.index_key is not None:
+            return self.index_key.get_secret_value()
+        from storage.crypto import generated_key_file
+
+        return generated_key_file(self.data_path / "index-key")
 
     @property
     def resolved_receipt_key_file(self) -> Path:

@@ -96,8 +96,26 @@ def build_sms(settings: Settings) -> SmsSenderType:
     return LoggingSms()
 
 
+class SettingsKeys:
+    """The key provider (storage.crypto.KeyProvider) of the settings: environment variables
+    in production, files made in the data directory in development. A KMS client would
+    take its place here."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def template_keys(self) -> crypto.KeyRing:
+        return crypto.KeyRing.parse(self.settings.template_key_spec)
+
+    def personal_keys(self) -> crypto.KeyRing:
+        return crypto.KeyRing.parse(self.settings.data_key_spec)
+
+    def index_key(self) -> bytes:
+        return crypto.parse_key(self.settings.index_key_spec)
+
+
 def build_runtime(settings: Settings) -> Runtime:
-    crypto.configure(crypto.KeyRing.parse(settings.template_key_spec))
+    crypto.install(SettingsKeys(settings))
     database = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
     providers: dict[str, IdentityProvider] = {}
     if settings.dev_identity_enabled:

@@ -37,14 +37,22 @@ def main() -> None:
     """Benefit eligibility certification service (重庆市社会保险待遇领取资格认证)."""
 
 
+def _upgrade(settings: Settings, revision: str) -> None:
+    """The migrations, with the keys a data migration seals or hashes with."""
+    from lifecert.bootstrap import SettingsKeys
+    from storage import crypto
+    from storage.migrate import upgrade
+
+    crypto.install(SettingsKeys(settings))
+    upgrade(settings.resolved_database_url, revision, signing_key=settings.signing_key)
+
+
 @main.command()
 @click.option("--revision", default="head", show_default=True)
 def migrate(revision: str) -> None:
     """Bring the database schema up to date (SQLite or PostgreSQL)."""
-    from storage.migrate import upgrade
-
     settings = _settings()
-    upgrade(settings.resolved_database_url, revision, signing_key=settings.signing_key)
+    _upgrade(settings, revision)
     click.echo(f"database at {revision}: {_redact(settings.resolved_database_url)}")
     if settings.object_store == "s3":
         from infra.runtime import build_object_store
@@ -164,7 +172,6 @@ def serve(
     from waitress import serve as waitress_serve
 
     from lifecert.web import create_app
-    from storage.migrate import upgrade
 
     settings = _settings()
     if demo:
@@ -173,7 +180,7 @@ def serve(
         # the demo's own sign-in: the development identity provider and on-page SMS codes
         settings = settings.model_copy(update={"demo": True})
     if run_migrations:
-        upgrade(settings.resolved_database_url, signing_key=settings.signing_key)
+        _upgrade(settings, "head")
     from lifecert.bootstrap import build_runtime
 
     runtime = build_runtime(settings)
@@ -423,22 +430,26 @@ def enrolment_import(folder: Path, consent_ref: str) -> None:
 
 @main.group()
 def keys() -> None:
-    """Encryption keys of sealed data (the face templates)."""
+    """Encryption keys of sealed data (face templates, personal data)."""
 
 
 @keys.command("rotate")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
 def keys_rotate(batch: int) -> None:
     """Rewrite every face template under the current key (the first of
-    LIFECERT_TEMPLATE_KEYS), in batches; resumable. Then the older keys can be removed."""
-    from storage.keys import reseal_templates
+    LIFECERT_TEMPLATE_KEYS) and every sealed personal value under the current key of
+    LIFECERT_DATA_KEYS, in batches; resumable. Then the older keys can be removed."""
+    from storage.keys import reseal_personal_data, reseal_templates
 
     runtime = _runtime()
     try:
         done = reseal_templates(runtime.session_factory, batch=batch)
+        personal = reseal_personal_data(runtime.session_factory, batch=batch)
     finally:
         runtime.close()
     click.echo(f"checked {done.checked} templates, resealed {done.resealed} under the current key")
+    tables = ", ".join(f"{t} {n}" for t, n in personal.resealed.items() if n) or "none"
+    click.echo(f"resealed {personal.total} rows of personal data under the current key ({tables})")
 
 
 @main.group()

@@ -50,8 +50,8 @@ def write_sample_feed(engine: sa.Engine, out: Path, today: date, seed: int = 7) 
         stmt = (
             sa.select(p.c.citizen_id, sa.func.min(e.c.kind))
             .join(e, e.c.person_id == p.c.id)
-            .group_by(p.c.citizen_id)
-            .order_by(p.c.citizen_id)
+            .group_by(p.c.id, p.c.citizen_id)
+            .order_by(p.c.id)
         )
         for n, (citizen_id, kind) in enumerate(conn.execute(stmt)):
             roll = rnd.random()

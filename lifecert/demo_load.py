@@ -33,6 +33,7 @@ from certification.vocabulary import (
 from infra.runtime import Runtime
 from lifecert.demo import DemoPerson, demo_regions
 from storage import schema
+from storage.crypto import blind_index
 
 ART12_CHANNELS = (
     CertificationChannel.DATA_COMPARISON,
@@ -189,15 +190,16 @@ def load_population(
     policy = runtime.procedure.period
     total = 0
     for candidates in _chunks(people, batch_size):
+        keys = {blind_index("citizen_id", p.citizen_id): p for p in candidates}
         with runtime.database.connect() as conn:
             known = set(
                 conn.scalars(
-                    sa.select(schema.persons.c.citizen_id).where(
-                        schema.persons.c.citizen_id.in_([p.citizen_id for p in candidates])
+                    sa.select(schema.persons.c.citizen_id_key).where(
+                        schema.persons.c.citizen_id_key.in_(list(keys))
                     )
                 )
             )
-        chunk = [p for p in candidates if p.citizen_id not in known]
+        chunk = [p for k, p in keys.items() if k not in known]
         now = runtime.clock.now()
         batch: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in TABLES}
         for offset, person in enumerate(chunk):

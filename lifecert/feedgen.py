@@ -13,6 +13,10 @@ The events: two thirds are signs of life for about 70 % of the beneficiaries
 1.5 % are signs of loss (mostly deaths, from every listed source, plus the
 benefit-specific ones), and the rest concern people who are not
 beneficiaries at all, as real feeds do.
+
+Both files carry the citizen ID (for the reference checks) and a stand-in for its blind
+index (``citizen_id_key``: an md5 of it, the same 32 hex characters wide), which is what the
+engine joins on; the service's own exports hold the keyed HMAC and no citizen ID.
 """
 
 from __future__ import annotations
@@ -91,6 +95,8 @@ def generate(
             row_number() OVER () AS entitlement_id,
             i AS person_id,
             cid(i) AS citizen_id,
+            md5(cid(i)) AS citizen_id_key,
+            strptime(substr(cid(i), 7, 8), '%Y%m%d')::DATE AS birth_date,
             CASE WHEN r < 800 THEN 'pension' WHEN r < 880 THEN 'unemployment'
                  ELSE 'work_injury_long_term' END AS kind,
             CASE WHEN r >= 940 THEN 'dependant' ELSE 'insured' END AS role,
@@ -141,6 +147,7 @@ def generate(
           SELECT
             row_number() OVER () AS event_id,
             cid(who) AS citizen_id,
+            md5(cid(who)) AS citizen_id_key,
             CASE
               WHEN part = 'a' THEN {alive}[1 + rnd(i, 14) % {len(ALIVE_CHANNEL)}]
               WHEN part = 'l' AND rnd(i, 15) % 10 < 7
@@ -161,5 +168,5 @@ def generate(
 
 
 def fingerprint(people: int, events: int, run_date: date, seed: int) -> str:
-    text = f"{people}:{events}:{run_date.isoformat()}:{seed}:v3"
+    text = f"{people}:{events}:{run_date.isoformat()}:{seed}:v4"
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -2,12 +2,15 @@
 
 Input, two Parquet datasets (files or globs):
 
-- entitlements: ``entitlement_id, person_id, citizen_id, kind, role,
+- entitlements: ``entitlement_id, person_id, citizen_id_key, birth_date, kind, role,
   relationship, start_date, last_certified_on, district_code, township_code,
   suspended, in_scope`` (ids of any type; they are passed through; a suspended or
   not-yet-in-scope benefit is listed only when the data says something about it);
-- events: ``event_id, citizen_id, event_kind, event_date`` (the stored
+- events: ``event_id, citizen_id_key, event_kind, event_date`` (the stored
   department events; ``event_id`` is what the evidence refers to).
+
+People are joined on ``citizen_id_key``, the blind index of the citizen ID (32 hex
+characters of a keyed HMAC, storage/crypto.py): the engine never sees a citizen ID.
 
 Output: one Parquet file with one row per entitlement: its list
 (``qualified`` / ``lost`` / ``to_verify``), how many signs of life and of
@@ -104,43 +107,44 @@ def run_comparison(
     out = str(output).replace("'", "''")
     start, end = window.starts_on.isoformat(), window.ends_on.isoformat()
     evidence = f"max_by(ev.event_id, ev.event_date, {EVIDENCE_PER_ENTRY})"
-    # Citizen IDs are joined as integers: the 17 digits before the check
-    # character identify the person and fit in a BIGINT.
-    key = "CAST(substr({0}, 1, 17) AS BIGINT)"
-    # Age on the day of an event, from the birth date inside the key (digits 7-14): the
-    # difference of two yyyymmdd numbers, in whole ten-thousands, is the age in years
-    # (someone born on 29 February turns a year older on 1 March in a common year, as
+    # People are joined on their blind index read as a 128-bit integer (a fast hash join;
+    # 128 bits: no two people share one at any population).
+    key = "CAST('0x' || {0} AS UHUGEINT)"
+    # Age on the day of an event, from the person's birth date: the difference of two
+    # yyyymmdd numbers, in whole ten-thousands, is the age in years (someone born on
+    # 29 February turns a year older on 1 March in a common year, as
     # certification.calendar.anniversary says).
     age = (
         "((year(ev.event_date) * 10000 + month(ev.event_date) * 100 + day(ev.event_date))"
-        " - (ev.pkey // 1000) % 100000000) // 10000"
+        " - (year(b.birth_date) * 10000 + month(b.birth_date) * 100 + day(b.birth_date)))"
+        " // 10000"
     )
     # Every value in the statement is ours: enum values, ISO dates, quoted paths.
     con.execute(
         f"""
         COPY (
           WITH ents AS (
-            SELECT entitlement_id, person_id, citizen_id, kind, role,
+            SELECT entitlement_id, person_id, birth_date, kind, role,
                    coalesce(relationship, '') AS relationship, start_date,
                    coalesce(last_certified_on BETWEEN DATE '{start}' AND DATE '{end}',
                             false) AS certified,
-                   district_code, township_code, {key.format("citizen_id")} AS pkey,
+                   district_code, township_code, {key.format("citizen_id_key")} AS pkey,
                    coalesce(in_scope, true) AND NOT coalesce(suspended, false)
                      AS verified_when_silent
             FROM read_parquet('{ent}')
           ),
           ev AS (
-            SELECT {key.format("citizen_id")} AS pkey, event_id, event_kind, event_date
+            SELECT {key.format("citizen_id_key")} AS pkey, event_id, event_kind, event_date
             FROM read_parquet('{evs}')
             WHERE event_date <= DATE '{end}'
           ),
+          born AS (SELECT pkey, any_value(birth_date) AS birth_date FROM ents GROUP BY pkey),
           alive AS (
             SELECT ev.pkey, count(*) AS n, {evidence} AS evidence
-            FROM ev
+            FROM ev JOIN born b ON b.pkey = ev.pkey
             WHERE ev.event_kind IN ({alive_kinds}) AND ev.event_date >= DATE '{start}'
               AND (ev.event_kind <> '{EventKind.BUS_CARD_REVIEW.value}'
                    OR {age} >= {int(BUS_CARD_MIN_AGE)})
-              AND ev.pkey IN (SELECT pkey FROM ents)
             GROUP BY ev.pkey
           ),
           ended AS (
@@ -160,7 +164,7 @@ def run_comparison(
             WHERE d.ended_on IS NULL OR d.ended_on < ev.event_date
             GROUP BY e.entitlement_id
           )
-          SELECT e.entitlement_id, e.person_id, e.citizen_id, e.kind, e.district_code,
+          SELECT e.entitlement_id, e.person_id, e.kind, e.district_code,
                  e.township_code,
                  CASE
                    WHEN (a.n IS NOT NULL OR e.certified) AND l.n IS NULL THEN 'qualified'

@@ -93,7 +93,7 @@ class SqlComparisonRepository:
             sa.select(
                 e.c.id.label("entitlement_id"),
                 p.c.id.label("person_id"),
-                p.c.citizen_id,
+                p.c.citizen_id_key,
                 e.c.kind,
                 e.c.role,
                 e.c.relationship,
@@ -115,7 +115,8 @@ class SqlComparisonRepository:
             [
                 ("entitlement_id", pa.string()),
                 ("person_id", pa.string()),
-                ("citizen_id", pa.string()),
+                ("citizen_id_key", pa.string()),
+                ("birth_date", pa.date32()),
                 ("kind", pa.string()),
                 ("role", pa.string()),
                 ("relationship", pa.string()),
@@ -140,7 +141,8 @@ class SqlComparisonRepository:
                 cols["in_scope"].append(entry <= scope_on)
                 cols["entitlement_id"].append(str(r.entitlement_id))
                 cols["person_id"].append(str(r.person_id))
-                cols["citizen_id"].append(r.citizen_id)
+                cols["citizen_id_key"].append(r.citizen_id_key)
+                cols["birth_date"].append(r.birth_date)
                 cols["kind"].append(_value(r.kind))
                 cols["role"].append(_value(r.role))
                 cols["relationship"].append(_value(r.relationship))
@@ -154,13 +156,13 @@ class SqlComparisonRepository:
 
     def export_events(self, path: Path, until: date) -> int:
         t = schema.department_events
-        stmt = sa.select(t.c.id, t.c.citizen_id, t.c.event_kind, t.c.event_date).where(
+        stmt = sa.select(t.c.id, t.c.citizen_id_key, t.c.event_kind, t.c.event_date).where(
             t.c.event_date <= until
         )
         arrow_schema = pa.schema(
             [
                 ("event_id", pa.int64()),
-                ("citizen_id", pa.string()),
+                ("citizen_id_key", pa.string()),
                 ("event_kind", pa.string()),
                 ("event_date", pa.date32()),
             ]
@@ -169,7 +171,7 @@ class SqlComparisonRepository:
         def convert(rows: list[sa.Row[Any]]) -> dict[str, list[Any]]:
             return {
                 "event_id": [r.id for r in rows],
-                "citizen_id": [r.citizen_id for r in rows],
+                "citizen_id_key": [r.citizen_id_key for r in rows],
                 "event_kind": [r.event_kind for r in rows],
                 "event_date": [r.event_date for r in rows],
             }

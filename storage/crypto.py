@@ -1,9 +1,15 @@
-"""Field encryption at rest: AES-256-GCM under a key ring (key ids, rotation). Used for the
-face templates (their own keys, `LIFECERT_TEMPLATE_KEYS`), so a copy of the database or a
-backup holds no usable biometric vector.
+"""Field encryption at rest: AES-256-GCM under key rings (key ids, rotation), so a copy of the
+database or a backup holds no usable biometric vector and no readable citizen ID, name, phone
+or address (decision 0020).
 
-The ring is set once per process by the composition root (`lifecert.bootstrap`): the column
-type below cannot be handed objects. Keys are identified by a short hash of the key, so a
+Two rings and one index key, each from the settings behind the :class:`KeyProvider` port (a
+KMS can stand behind it): the face templates' ring (`LIFECERT_TEMPLATE_KEYS`), the personal
+data's ring (`LIFECERT_DATA_KEYS`), and the key of the blind index (`LIFECERT_INDEX_KEY`): a
+keyed HMAC of a citizen ID, phone or exact name, stored beside the sealed value, by which the
+database finds and joins records without holding the value itself.
+
+The rings are set once per process by the composition root (`lifecert.bootstrap`): the column
+types below cannot be handed objects. Keys are identified by a short hash of the key, so a
 process that builds several runtimes (the tests) keeps every key it was given: a row written
 under one stays readable. New values are written under the current (first) key;
 `lifecert keys rotate` rewrites older rows under it, after which an old key can be retired.
@@ -13,18 +19,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.types import TypeDecorator
 
 TEMPLATE_AAD = b"lifecert face template v1"
+TEMPLATES = "templates"
+PERSONAL = "personal"
+SEALED_TEXT = "e1."  # the prefix of a sealed text value: e1.<kid>.<nonce>.<ciphertext>
 
 
 def _b64(data: bytes) -> str:
@@ -60,7 +70,7 @@ class KeyRing:
 
     def add(self, key: bytes, *, current: bool) -> str:
         if len(key) != 32:
-            raise ValueError("a template key is 32 bytes (AES-256)")
+            raise ValueError("a key is 32 bytes (AES-256)")
         kid = key_id(key)
         self.keys[kid] = key
         if current or self.current is None:
@@ -81,21 +91,94 @@ class KeyRing:
         return AESGCM(key).decrypt(_unb64(doc["n"]), _unb64(doc["ct"]), aad)
 
 
+def parse_key(text: str) -> bytes:
+    """One base64url 32-byte key."""
+    key = _unb64(text.strip())
+    if len(key) != 32:
+        raise ValueError("a key is 32 bytes (AES-256)")
+    return key
+
+
+class KeyProvider(Protocol):
+    """Where a process gets its keys: the settings (file or environment) here, a KMS later."""
+
+    def template_keys(self) -> KeyRing: ...
+
+    def personal_keys(self) -> KeyRing: ...
+
+    def index_key(self) -> bytes: ...
+
+
 _lock = threading.Lock()
-_ring = KeyRing()
+_rings: dict[str, KeyRing] = {TEMPLATES: KeyRing(), PERSONAL: KeyRing()}
+_index: list[bytes] = []
 
 
-def configure(ring: KeyRing) -> None:
-    """Add the runtime's keys to the process ring; its current key becomes current."""
+def install(provider: KeyProvider) -> None:
+    """Add the provider's keys to the process rings (its current keys become current) and
+    set the index key."""
+    configure(provider.template_keys(), TEMPLATES)
+    configure(provider.personal_keys(), PERSONAL)
+    key = provider.index_key()
+    if len(key) != 32:
+        raise ValueError("the index key is 32 bytes")
     with _lock:
+        _index[:] = [key]
+
+
+def configure(ring: KeyRing, which: str = TEMPLATES) -> None:
+    """Add a ring's keys to the process ring ``which``; its current key becomes current."""
+    with _lock:
+        target = _rings[which]
         for key in ring.keys.values():
-            _ring.add(key, current=False)
+            target.add(key, current=False)
         if ring.current is not None:
-            _ring.current = ring.current
+            target.current = ring.current
 
 
-def process_ring() -> KeyRing:
-    return _ring
+def process_ring(which: str = TEMPLATES) -> KeyRing:
+    return _rings[which]
+
+
+def blind_index(domain: str, value: str) -> str:
+    """The keyed HMAC-SHA256 of a value, 128 bits in hex: equal values give equal indexes in
+    every table (``domain`` keeps citizen IDs, phones and names apart), and without the key
+    nobody can test a guess against the database."""
+    if not _index:
+        raise KeyMissing("no index key is configured")
+    mac = hmac.new(_index[0], domain.encode() + b"\x00" + value.encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def blind_default(source: str, domain: str) -> Any:
+    """A column default: the blind index of the row's ``source`` value (None for None)."""
+
+    def default(context: Any) -> str | None:
+        value = context.get_current_parameters().get(source)
+        return None if value is None else blind_index(domain, value)
+
+    return default
+
+
+def seal_text(value: str, purpose: str) -> str:
+    doc = _rings[PERSONAL].encrypt(value.encode(), purpose.encode())
+    return f"{SEALED_TEXT}{doc['kid']}.{doc['n']}.{doc['ct']}"
+
+
+def open_text(stored: str, purpose: str) -> str:
+    if not stored.startswith(SEALED_TEXT):
+        return stored  # written before encryption: readable until `keys rotate` seals it
+    kid, nonce, sealed = stored[len(SEALED_TEXT) :].split(".")
+    doc = {"kid": kid, "n": nonce, "ct": sealed}
+    return _rings[PERSONAL].decrypt(doc, purpose.encode()).decode()
+
+
+def sealed_text_prefix() -> str:
+    """What every value sealed under the current personal-data key starts with."""
+    current = _rings[PERSONAL].current
+    if current is None:
+        raise KeyMissing("no personal-data key is configured")
+    return f"{SEALED_TEXT}{current}."
 
 
 def generated_key_file(path: Path) -> str:
@@ -110,13 +193,13 @@ def generated_key_file(path: Path) -> str:
 
 
 def seal_template(value: dict[str, Any]) -> dict[str, Any]:
-    return {"enc": _ring.encrypt(json.dumps(value).encode(), TEMPLATE_AAD)}
+    return {"enc": _rings[TEMPLATES].encrypt(json.dumps(value).encode(), TEMPLATE_AAD)}
 
 
 def open_template(stored: dict[str, Any]) -> dict[str, Any]:
     if "enc" not in stored:
         return stored  # written before encryption: readable until `keys rotate` seals it
-    opened: dict[str, Any] = json.loads(_ring.decrypt(stored["enc"], TEMPLATE_AAD))
+    opened: dict[str, Any] = json.loads(_rings[TEMPLATES].decrypt(stored["enc"], TEMPLATE_AAD))
     return opened
 
 
@@ -136,3 +219,23 @@ class EncryptedTemplate(TypeDecorator[dict[str, Any]]):
 
     def process_result_value(self, value: Any, dialect: Any) -> dict[str, Any] | None:
         return None if value is None else open_template(value)
+
+
+class SealedText(TypeDecorator[str]):
+    """A personal text value stored sealed (``e1.<kid>.<nonce>.<ciphertext>``) under the
+    personal-data ring, bound to its ``purpose`` (the table and column) as associated data, so
+    a value copied into another column does not open. Never compare this column in SQL: the
+    same value seals differently each time; compare its blind index."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else seal_text(value, self.purpose)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else open_text(value, self.purpose)

@@ -17,6 +17,7 @@ from certification.verification import (
     ImportStatus,
 )
 from storage import schema
+from storage.crypto import blind_index
 from storage.db import dialect_insert, rowcount
 from storage.paging import page_by_time
 from storage.repositories import get_row
@@ -65,7 +66,7 @@ class SqlFeedImportRepository:
         t = schema.department_events
         rows = [
             {
-                "citizen_id": e.citizen_id,
+                "citizen_id_key": blind_index("citizen_id", e.citizen_id),
                 "event_kind": e.kind.value,
                 "event_date": e.event_date,
                 "source_department": e.source,
@@ -85,10 +86,11 @@ class SqlFeedImportRepository:
 
     def _copy_events(self, import_id: UUID, events: list[DepartmentEvent]) -> int:
         """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT that
-        skips records already stored (several times faster than row inserts)."""
+        skips records already stored (several times faster than row inserts). The citizen ID
+        is kept only as its blind index (the comparison joins on it)."""
         self.session.execute(
             sa.text(
-                "CREATE TEMP TABLE IF NOT EXISTS feed_batch (citizen_id varchar(18), "
+                "CREATE TEMP TABLE IF NOT EXISTS feed_events_batch (citizen_id_key varchar(32), "
                 "event_kind varchar(32), event_date date, source_department varchar(32), "
                 "source_record_id varchar(64), detail text) ON COMMIT DELETE ROWS"
             )
@@ -98,14 +100,14 @@ class SqlFeedImportRepository:
         with (
             raw.cursor() as cur,
             cur.copy(
-                "COPY feed_batch (citizen_id, event_kind, event_date, source_department, "
-                "source_record_id, detail) FROM STDIN"
+                "COPY feed_events_batch (citizen_id_key, event_kind, event_date, "
+                "source_department, source_record_id, detail) FROM STDIN"
             ) as copy,
         ):
             for e in events:
                 copy.write_row(
                     (
-                        e.citizen_id,
+                        blind_index("citizen_id", e.citizen_id),
                         e.kind.value,
                         e.event_date,
                         e.source,
@@ -116,13 +118,14 @@ class SqlFeedImportRepository:
         # DISTINCT ON: a record repeated inside one batch is kept once, like across batches.
         result = self.session.execute(
             sa.text(
-                "INSERT INTO department_events (citizen_id, event_kind, event_date, "
+                "INSERT INTO department_events (citizen_id_key, event_kind, event_date, "
                 "source_department, source_record_id, detail, import_id) "
-                "SELECT DISTINCT ON (source_department, source_record_id) citizen_id, "
+                "SELECT DISTINCT ON (source_department, source_record_id) citizen_id_key, "
                 "event_kind, event_date, source_department, source_record_id, detail, :import_id "
-                "FROM feed_batch ON CONFLICT (source_department, source_record_id) DO NOTHING"
+                "FROM feed_events_batch "
+                "ON CONFLICT (source_department, source_record_id) DO NOTHING"
             ),
             {"import_id": import_id},
         )
-        self.session.execute(sa.text("TRUNCATE feed_batch"))
+        self.session.execute(sa.text("TRUNCATE feed_events_batch"))
         return rowcount(result)

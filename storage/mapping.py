@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-from sqlalchemy.orm import registry, relationship
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapper, registry, relationship
 
 from certification import (
     appeals,
@@ -17,6 +19,7 @@ from certification import (
     verification,
 )
 from storage import schema
+from storage.crypto import blind_index
 
 mapper_registry = registry(metadata=schema.metadata)
 _lock = threading.Lock()
@@ -137,4 +140,25 @@ def start_mappers() -> None:
         mapper_registry.map_imperatively(
             supervision.TipOff, schema.tip_offs, version_id_col=schema.tip_offs.c.version
         )
+        for mapper in mapper_registry.mappers:
+            _keep_blind_indexes(mapper)
         _mapped = True
+
+
+def _keep_blind_indexes(mapper: Mapper[Any]) -> None:
+    """On an ORM update, a changed sealed value gets its blind index anew (inserts get it from
+    the column default, storage.schema.sealed)."""
+    table = mapper.local_table
+    assert isinstance(table, sa.Table)
+    indexed = [(c.name, *c.info["blind_index"]) for c in table.columns if "blind_index" in c.info]
+    if not indexed:
+        return
+
+    def reindex(_mapper: Mapper[Any], _connection: Any, target: Any) -> None:
+        state = sa.inspect(target)
+        for key, source, domain in indexed:
+            if state.attrs[source].history.has_changes():
+                value = getattr(target, source)
+                setattr(target, key, None if value is None else blind_index(domain, value))
+
+    sa.event.listen(mapper, "before_update", reindex)

@@ -27,6 +27,7 @@ from certification.model import (
 from certification.ports import Page, PageRequest, PersonFilter, RegionCount
 from certification.vocabulary import AccountKind, EntitlementStatus, SuspensionStatus
 from storage import schema
+from storage.crypto import blind_index
 from storage.paging import keyset_page, page_by_time
 from storage.scoping import scoped_page, within_scope
 
@@ -101,7 +102,8 @@ class SqlPersonRepository:
         return len(rows)
 
     def by_citizen_id(self, citizen_id: str) -> Person | None:
-        stmt = sa.select(Person).where(schema.persons.c.citizen_id == citizen_id)
+        key = blind_index("citizen_id", citizen_id)
+        stmt = sa.select(Person).where(schema.persons.c.citizen_id_key == key)
         return self.session.scalars(stmt).first()
 
     def _filtered(self, flt: PersonFilter) -> sa.Select[Any]:
@@ -110,13 +112,13 @@ class SqlPersonRepository:
         stmt = within_scope(stmt, flt.scope, t)
         if flt.region_code is not None:  # narrower than the scope
             stmt = within_scope(stmt, Scope.of(flt.region_code), t)
+        # names, citizen IDs and phones are sealed: found by the exact value's blind index
         if flt.name:
-            escaped = flt.name.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-            stmt = stmt.where(t.c.name.like(escaped + "%", escape="\\"))
+            stmt = stmt.where(t.c.name_key == blind_index("name", flt.name))
         if flt.citizen_id is not None:
-            stmt = stmt.where(t.c.citizen_id == flt.citizen_id)
+            stmt = stmt.where(t.c.citizen_id_key == blind_index("citizen_id", flt.citizen_id))
         if flt.phone is not None:
-            stmt = stmt.where(t.c.phone == flt.phone)
+            stmt = stmt.where(t.c.phone_key == blind_index("phone", flt.phone))
         if flt.due_from is not None:
             stmt = stmt.where(t.c.due_on >= flt.due_from)
         if flt.due_to is not None:
@@ -136,9 +138,9 @@ class SqlPersonRepository:
             self.session,
             self._filtered(flt),
             page,
-            [t.c.citizen_id],
-            [str],
-            lambda p: (p.citizen_id,),
+            [t.c.id],
+            [UUID],
+            lambda p: (str(p.id),),
         )
 
     def due_window(self, flt: PersonFilter, page: PageRequest) -> Page[Person]:
@@ -148,9 +150,9 @@ class SqlPersonRepository:
             self.session,
             stmt,
             page,
-            [t.c.due_on, t.c.citizen_id],
-            [date.fromisoformat, str],
-            lambda p: (p.due_on.isoformat(), p.citizen_id),
+            [t.c.due_on, t.c.id],
+            [date.fromisoformat, UUID],
+            lambda p: (p.due_on.isoformat(), str(p.id)),
         )
 
     def count_due_by_district(self, flt: PersonFilter) -> list[RegionCount]:
@@ -327,7 +329,7 @@ class SqlAccountRepository:
         stmt = (
             sa.select(Account)
             .join(x, x.c.account_id == schema.accounts.c.id)
-            .where(x.c.provider == provider, x.c.subject == subject)
+            .where(x.c.provider == provider, x.c.subject_key == blind_index("subject", subject))
         )
         return self.session.scalars(stmt).first()
 

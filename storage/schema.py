@@ -41,8 +41,33 @@ from certification.vocabulary import (
     SuspensionReason,
     SuspensionStatus,
 )
-from storage.crypto import EncryptedTemplate
+from storage.crypto import EncryptedTemplate, SealedText, blind_default
 from storage.types import EnumList, UTCDateTime, enum_column
+
+
+def sealed(
+    table: str, name: str, *, nullable: bool = True, index: str | None = None
+) -> list[sa.Column[str]]:
+    """A personal value stored sealed (storage/crypto.py), and with ``index`` (a blind-index
+    domain: ``citizen_id``, ``phone``, ``name``) its keyed hash ``<name>_key`` beside it, by
+    which SQL finds, joins and keeps it unique. The hash is computed on insert from the value
+    (a column default, for ORM and bulk inserts alike) and on an ORM update by
+    ``storage.mapping``; nothing else writes these columns."""
+    columns: list[sa.Column[str]] = [
+        sa.Column(name, SealedText(f"{table}.{name}"), nullable=nullable)
+    ]
+    if index is not None:
+        columns.append(
+            sa.Column(
+                f"{name}_key",
+                sa.String(32),
+                nullable=nullable,
+                default=blind_default(name, index),
+                info={"blind_index": (name, index)},
+            )
+        )
+    return columns
+
 
 metadata = sa.MetaData(
     naming_convention={
@@ -68,10 +93,10 @@ persons = sa.Table(
     "persons",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("citizen_id", sa.String(18), nullable=False, unique=True),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("phone", sa.String(20)),
-    sa.Column("address", sa.String(200)),  # where the person lives (visits, letters)
+    *sealed("persons", "citizen_id", nullable=False, index="citizen_id"),
+    *sealed("persons", "name", nullable=False, index="name"),
+    *sealed("persons", "phone", index="phone"),
+    *sealed("persons", "address"),  # where the person lives (visits, letters)
     sa.Column("birth_date", sa.Date, nullable=False),
     sa.Column("sex", sa.String(6), nullable=False),
     sa.Column("region_code", sa.String(12), sa.ForeignKey("regions.code"), nullable=False),
@@ -85,11 +110,13 @@ persons = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("ix_persons_due_on", "due_on", "citizen_id"),
-    sa.Index("ix_persons_district_due", "district_code", "due_on", "citizen_id"),
-    sa.Index("ix_persons_township_due", "township_code", "due_on", "citizen_id"),
-    sa.Index("ix_persons_district_cid", "district_code", "citizen_id"),
-    sa.Index("ix_persons_name", "name"),
+    sa.UniqueConstraint("citizen_id_key", name="uq_persons_citizen_id_key"),
+    sa.Index("ix_persons_due_on", "due_on", "id"),
+    sa.Index("ix_persons_district_due", "district_code", "due_on", "id"),
+    sa.Index("ix_persons_township_due", "township_code", "due_on", "id"),
+    sa.Index("ix_persons_district_id", "district_code", "id"),
+    sa.Index("ix_persons_name_key", "name_key"),
+    sa.Index("ix_persons_phone_key", "phone_key"),
 )
 
 entitlements = sa.Table(
@@ -231,14 +258,14 @@ accounts = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("kind", enum_column(AccountKind, "account_kind"), nullable=False),
-    sa.Column("display_name", sa.String(64), nullable=False),
+    *sealed("accounts", "display_name", nullable=False),
     sa.Column("username", sa.String(64), unique=True),
     sa.Column("password_hash", sa.String(255)),
     sa.Column("region_code", sa.String(12), sa.ForeignKey("regions.code")),
     sa.Column("roles", sa.JSON, nullable=False),
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id")),
-    sa.Column("citizen_id", sa.String(18)),
-    sa.Column("phone", sa.String(20)),
+    *sealed("accounts", "citizen_id"),
+    *sealed("accounts", "phone"),
     sa.Column("identity_verified", sa.Boolean, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("failed_logins", sa.Integer, nullable=False),
@@ -263,10 +290,13 @@ external_identities = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("provider", sa.String(32), nullable=False),
-    sa.Column("subject", sa.String(128), nullable=False),
+    # the provider's identifier (an SMS login's is the phone number), found by its keyed hash
+    *sealed("external_identities", "subject", nullable=False, index="subject"),
     sa.Column("account_id", sa.Uuid, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("provider", "subject", name="uq_external_identities_provider_subject"),
+    sa.UniqueConstraint(
+        "provider", "subject_key", name="uq_external_identities_provider_subject_key"
+    ),
     sa.Index("ix_external_identities_account", "account_id"),
 )
 
@@ -702,7 +732,7 @@ feed_import_problems = sa.Table(
     sa.Column("code", sa.String(32), nullable=False),
     sa.Column("column_name", sa.String(32)),
     sa.Column("message", sa.Text, nullable=False),
-    sa.Column("raw", sa.Text),
+    *sealed("feed_import_problems", "raw"),  # the refused row as received
     sa.Index("ix_feed_import_problems_import", "import_id", "row_number"),
 )
 
@@ -710,7 +740,8 @@ department_events = sa.Table(
     "department_events",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("citizen_id", sa.String(18), nullable=False),
+    # the blind index of the citizen ID only: the comparison joins on it, nobody reads it back
+    sa.Column("citizen_id_key", sa.String(32), nullable=False),
     sa.Column("event_kind", sa.String(32), nullable=False),
     sa.Column("event_date", sa.Date, nullable=False),
     sa.Column("source_department", sa.String(32), nullable=False),
@@ -720,7 +751,7 @@ department_events = sa.Table(
     sa.UniqueConstraint(
         "source_department", "source_record_id", name="uq_department_events_record"
     ),
-    sa.Index("ix_department_events_citizen", "citizen_id"),
+    sa.Index("ix_department_events_citizen", "citizen_id_key"),
     sa.Index("ix_department_events_date", "event_date"),
 )
 
@@ -832,8 +863,8 @@ home_visit_requests = sa.Table(
     sa.Column("township_code", sa.String(12)),
     sa.Column("reason", enum_column(HomeVisitReason, "home_visit_reason"), nullable=False),
     sa.Column("requested_via", sa.String(16), nullable=False),
-    sa.Column("contact_phone", sa.String(32)),
-    sa.Column("address_note", sa.Text),
+    *sealed("home_visit_requests", "contact_phone"),
+    *sealed("home_visit_requests", "address_note"),
     sa.Column("preferred_on", sa.Date),
     sa.Column("status", enum_column(HomeVisitStatus, "home_visit_status"), nullable=False),
     sa.Column("scheduled_on", sa.Date),
@@ -888,8 +919,8 @@ national_upload_items = sa.Table(
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id"), nullable=False),
     sa.Column("suspension_id", sa.Uuid, sa.ForeignKey("suspensions.id"), nullable=False),
     sa.Column("district_code", sa.String(12), nullable=False),
-    sa.Column("citizen_id", sa.String(18), nullable=False),
-    sa.Column("name", sa.String(64), nullable=False),
+    *sealed("national_upload_items", "citizen_id", nullable=False),
+    *sealed("national_upload_items", "name", nullable=False),
     sa.Column("suspended_on", sa.Date, nullable=False),
     sa.Column("restored_on", sa.Date, nullable=False),
     sa.Column("national_record_ids", sa.JSON, nullable=False),
@@ -922,12 +953,12 @@ tip_offs = sa.Table(
     sa.Column("reference", sa.String(24), nullable=False),
     sa.Column("category", enum_column(TipOffCategory, "tip_off_category"), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
-    sa.Column("subject_name", sa.String(64), nullable=False),
-    sa.Column("subject_citizen_id", sa.String(18)),
+    *sealed("tip_offs", "subject_name", nullable=False),
+    *sealed("tip_offs", "subject_citizen_id"),
     sa.Column("district_code", sa.String(12), nullable=False),
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("persons.id")),
-    sa.Column("reporter_name", sa.String(64)),
-    sa.Column("reporter_phone", sa.String(32)),
+    *sealed("tip_offs", "reporter_name"),
+    *sealed("tip_offs", "reporter_phone"),
     sa.Column("wants_reward", sa.Boolean, nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("status", enum_column(TipOffStatus, "tip_off_status"), nullable=False),

@@ -37,11 +37,11 @@ def redis_url(slot: int) -> str:
 
 
 REDIS_URL = redis_url(0)
-# One face-template key for every runtime and worker process of this test process (a worker
-# subprocess opens what the test process sealed, and the reverse).
-os.environ.setdefault(
-    "LIFECERT_TEMPLATE_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-)
+# One set of keys (face templates, personal data, the look-up index) for every runtime and
+# worker process of this test process (a worker subprocess opens what the test process
+# sealed, and the reverse).
+for _name in ("LIFECERT_TEMPLATE_KEYS", "LIFECERT_DATA_KEYS", "LIFECERT_INDEX_KEY"):
+    os.environ.setdefault(_name, base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))
 MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
 
 # fixtures that load the face models: a test using one is marked ``models``

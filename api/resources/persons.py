@@ -58,7 +58,7 @@ class Persons(MethodView):
     @blp.arguments(PersonQuerySchema, location="query")
     @blp.response(200, PersonPage)
     def get(self, args: dict[str, Any]) -> Any:
-        """List people in your region, by citizen ID order; filter by region or name prefix."""
+        """List people in your region (a stable order); filter by region or the whole name."""
         page = persons.list_persons(
             ctx(),
             current_actor(),

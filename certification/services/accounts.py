@@ -24,6 +24,7 @@ from certification.errors import (
 )
 from certification.model import Account, ExternalIdentity, RefreshToken
 from certification.ports import Page, PageRequest, PasswordHasher, VerifiedIdentity
+from certification.privacy import mask_name
 from certification.regions import RegionLevel, level_of
 from certification.services import signin
 from certification.services.context import UseCaseContext
@@ -39,7 +40,9 @@ def actor_for(account: Account, origin: str | None) -> Actor:
     return Actor(
         kind=account.kind.value,
         account_id=account.id,
-        label=account.username or account.display_name,
+        # what the audit trail and the logs name the actor by: staff by their login, an app
+        # account (named after a person) by the masked name only
+        label=account.username or mask_name(account.display_name) or "",
         roles=frozenset(account.roles),
         scope_code=account.region_code,
         person_id=account.person_id,

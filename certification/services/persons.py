@@ -172,8 +172,9 @@ _LOOKS_LIKE_PHONE = re.compile(r"\+?[\d -]{7,20}")
 
 
 def search_people(ctx: UseCaseContext, actor: Actor, query: str, page: PageRequest) -> Page[Person]:
-    """Staff find a person in their region by citizen ID, phone number or the start of the
-    name, whichever was typed."""
+    """Staff find a person in their region by citizen ID, phone number or the whole name,
+    whichever was typed (all three are sealed in the database and found by their blind index:
+    an exact value, never a part of one; decision 0020)."""
     text = " ".join((query or "").split())
     base = scoped_filter(actor, None)
     if _CITIZEN_ID.fullmatch(text):
@@ -197,5 +198,10 @@ def list_persons(
 ) -> Page[Person]:
     base = scoped_filter(actor, region_code)
     return ctx.uow.persons.find(
-        PersonFilter(scope=base.scope, region_code=base.region_code, name=name), page
+        PersonFilter(
+            scope=base.scope,
+            region_code=base.region_code,
+            name=normalise_name(name) if name else None,
+        ),
+        page,
     )

@@ -224,6 +224,8 @@ def test_the_development_provider_lives_only_in_the_demo_and_never_in_production
         sms_template_code="SMS_1",
         receipt_signing_key="A" * 43,
         template_keys="B" * 43,
+        data_keys="C" * 43,
+        index_key="D" * 43,
         public_base_url="https://lifecert.example.gov.cn",
     )
     settled = Settings(**production)
@@ -235,6 +237,8 @@ def test_the_development_provider_lives_only_in_the_demo_and_never_in_production
         {"staff_second_factor": False},
         {"receipt_signing_key": None},
         {"template_keys": None},
+        {"data_keys": None},
+        {"index_key": None},
         {"public_base_url": "http://lifecert.example.gov.cn"},
     ):
         with pytest.raises((SettingsError, ValueError)):

@@ -21,6 +21,7 @@ from certification.services.persons import load_person
 from certification.services.proposals import expected_arrears
 from certification.services.verification import refer_for_verification
 from certification.vocabulary import AccountKind
+from storage.crypto import blind_index
 from tests.integration.conftest import audit_actions, grant, new_person
 
 pytestmark = pytest.mark.postgres
@@ -509,9 +510,13 @@ def test_ledger_and_overdue_per_district(operator, clerk, township_clerk, runtim
         conn.execute(
             sa.text(
                 "UPDATE verification_tasks SET received_on = :r, deadline_on = :d "
-                "WHERE person_id = (SELECT id FROM persons WHERE citizen_id = :c)"
+                "WHERE person_id = (SELECT id FROM persons WHERE citizen_id_key = :c)"
             ),
-            {"r": today() - timedelta(days=120), "d": today() - timedelta(days=28), "c": cid(25)},
+            {
+                "r": today() - timedelta(days=120),
+                "d": today() - timedelta(days=28),
+                "c": blind_index("citizen_id", cid(25)),
+            },
         )
     overdue = clerk.get("/api/verification/overdue").get_json()
     assert overdue == [{"district_code": "500103", "overdue": 1}]

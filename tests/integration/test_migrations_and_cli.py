@@ -121,3 +121,114 @@ def test_regions_import_reports_rows_it_refuses(embedded, tmp_path):
     assert result.exit_code == 1
     assert "added 2" in result.output and "refused 1" in result.output
     assert "row 4" in result.output
+
+
+@pytest.mark.postgres
+def test_the_sealing_migration_seals_what_was_stored_in_clear_and_the_downgrade_opens_it():
+    """A database of the revision before sealing, with a person, an app account and its SMS
+    login and a department event in clear: after the upgrade nothing is readable in the
+    table, everything is found by its blind index and reads back; the downgrade refuses while
+    events (which keep only the index) exist, then restores the clear values."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from infra.settings import Settings
+    from lifecert.bootstrap import SettingsKeys
+    from storage import crypto
+
+    crypto.install(SettingsKeys(Settings()))
+    name = f"lifecert_mig_{secrets.token_hex(4)}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = sa.create_engine(url)
+    cid, person_id, account_id = "50010319450301123X", uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    try:
+        upgrade(url, "0012")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO persons (id, citizen_id, name, phone, address, birth_date, sex,"
+                    " region_code, district_code, created_at, updated_at, version) VALUES "
+                    "(:id, :cid, '张秀兰', '13800138000', '民族路1号', '1945-03-01', 'male',"
+                    " '500103', '500103', :now, :now, 0)"
+                ),
+                {"id": person_id, "cid": cid, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO accounts (id, kind, display_name, roles, citizen_id, phone,"
+                    " identity_verified, active, failed_logins, created_at, version) VALUES "
+                    "(:id, 'family', '张建国', '[]', :cid, '13900139000', false, true, 0, :now,"
+                    " 0)"
+                ),
+                {"id": account_id, "cid": cid, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO external_identities (id, provider, subject, account_id,"
+                    " created_at) VALUES (:id, 'sms', '13900139000', :a, :now)"
+                ),
+                {"id": uuid.uuid4(), "a": account_id, "now": now},
+            )
+            import_id = uuid.uuid4()
+            conn.execute(
+                sa.text(
+                    "INSERT INTO feed_imports (id, file_name, file_format, status, started_at,"
+                    " rows_read, rows_accepted, rows_refused, rows_duplicate,"
+                    " problems_by_code, ignored_columns) VALUES"
+                    " (:id, 'f.csv', 'csv', 'done', :now, 1, 1, 0, 0, '{}', '[]')"
+                ),
+                {"id": import_id, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO department_events (citizen_id, event_kind, event_date,"
+                    " source_department, source_record_id, import_id) VALUES"
+                    " (:cid, 'hospital_stay', '2026-06-01', 'health', 'H1', :i)"
+                ),
+                {"cid": cid, "i": import_id},
+            )
+        upgrade(url)
+        with engine.connect() as conn:
+            dump = " ".join(
+                str(r)
+                for table in ("persons", "accounts", "external_identities", "department_events")
+                for r in conn.execute(sa.text(f"SELECT * FROM {table}"))
+            )
+            for clear in (cid, "张秀兰", "13800138000", "民族路1号", "张建国", "13900139000"):
+                assert clear not in dump
+            key = crypto.blind_index("citizen_id", cid)
+            assert (
+                conn.scalar(sa.text("SELECT id FROM persons WHERE citizen_id_key = :k"), {"k": key})
+                == person_id
+            )
+            assert (
+                conn.scalar(
+                    sa.text("SELECT count(*) FROM department_events WHERE citizen_id_key = :k"),
+                    {"k": key},
+                )
+                == 1
+            )
+            sealed = conn.scalar(sa.text("SELECT name FROM persons"))
+            assert crypto.open_text(sealed, "persons.name") == "张秀兰"
+            subject = conn.scalar(sa.text("SELECT subject_key FROM external_identities"))
+            assert subject == crypto.blind_index("subject", "13900139000")
+        with pytest.raises(RuntimeError, match="department events"):
+            downgrade(url, "0012")
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM department_events"))
+        downgrade(url, "0012")
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT citizen_id, name, phone, address FROM persons")
+            ).one()
+            assert tuple(row) == (cid, "张秀兰", "13800138000", "民族路1号")
+            assert conn.scalar(sa.text("SELECT subject FROM external_identities")) == "13900139000"
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -31,3 +31,47 @@ def test_the_first_key_seals_older_ones_open_and_a_retired_one_is_refused():
     for bad in ("", "c2hvcnQ"):
         with pytest.raises(ValueError):
             KeyRing.parse(bad)
+
+
+@pytest.fixture
+def personal_keys():
+    """A personal-data key and an index key for this test, the process's own put back after."""
+    from storage import crypto
+
+    ring = crypto.process_ring(crypto.PERSONAL)
+    saved_current, saved_index = ring.current, list(crypto._index)
+    crypto.configure(KeyRing.parse(key()), crypto.PERSONAL)
+    crypto._index[:] = [os.urandom(32)]
+    yield crypto
+    ring.current = saved_current
+    crypto._index[:] = saved_index
+
+
+def test_a_sealed_text_opens_only_for_its_own_column_and_shows_nothing(personal_keys):
+    crypto = personal_keys
+    sealed = crypto.seal_text("50010319450301123X", "persons.citizen_id")
+    assert sealed.startswith(crypto.sealed_text_prefix()) and "1945" not in sealed
+    assert sealed != crypto.seal_text("50010319450301123X", "persons.citizen_id")  # fresh nonce
+    assert crypto.open_text(sealed, "persons.citizen_id") == "50010319450301123X"
+    with pytest.raises(InvalidTag):  # copied into another column, it does not open
+        crypto.open_text(sealed, "accounts.citizen_id")
+    assert crypto.open_text("张秀兰", "persons.name") == "张秀兰"  # written before sealing
+
+
+def test_the_blind_index_is_stable_keyed_and_kept_apart_by_kind(personal_keys):
+    import hashlib
+
+    crypto = personal_keys
+    cid = "50010319450301123X"
+    first = crypto.blind_index("citizen_id", cid)
+    assert first == crypto.blind_index("citizen_id", cid) and len(first) == 32
+    assert first != crypto.blind_index("phone", cid)
+    assert first not in (
+        hashlib.sha256(cid.encode()).hexdigest()[:32],
+        hashlib.md5(cid.encode()).hexdigest(),
+    )
+    crypto._index[:] = [os.urandom(32)]  # another key: another index, a guess cannot be tested
+    assert crypto.blind_index("citizen_id", cid) != first
+    crypto._index[:] = []
+    with pytest.raises(KeyMissing):
+        crypto.blind_index("citizen_id", cid)
