@@ -22,6 +22,7 @@ from uuid import UUID, uuid4
 
 from certification.errors import ValidationFailed
 from certification.states import Lifecycle
+from certification.text import one_line
 
 DEFAULT_APPEAL_WORKING_DAYS = 15
 MIN_STATEMENT = 4  # characters: "不是我" is too little to act on; "我还活着" is enough
@@ -62,7 +63,7 @@ class Remedy(StrEnum):
 
 
 def clean_statement(text: str) -> str:
-    statement = " ".join((text or "").split())
+    statement = one_line(text)
     if len(statement) < MIN_STATEMENT:
         raise ValidationFailed(
             "Say in a few words why the decision is wrong (for example: 我仍健在，一直住在原址).",
@@ -113,7 +114,7 @@ class Appeal:
     ) -> None:
         if status not in (AppealStatus.UPHELD, AppealStatus.DISMISSED):
             raise ValidationFailed("Decide an appeal as upheld or dismissed.", field="outcome")
-        reason = " ".join((reason or "").split())
+        reason = one_line(reason)
         if len(reason) < MIN_DECISION_REASON:
             raise ValidationFailed(
                 "Write the reasons for the decision: the person reads them.", field="reason"

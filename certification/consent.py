@@ -22,6 +22,7 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from certification.errors import RuleViolation, ValidationFailed
+from certification.text import one_line
 
 FACE_PROCESSING = "face_processing"
 
@@ -92,7 +93,7 @@ class Consent:
 
 
 def paper_reference(text: str | None) -> str:
-    reference = " ".join((text or "").split())
+    reference = one_line(text)
     if not 3 <= len(reference) <= 64:
         raise ValidationFailed(
             "Give the number of the signed consent form (3 to 64 characters): a face is "

@@ -20,6 +20,7 @@ from certification.notices import NoticeKind
 from certification.services.context import UseCaseContext
 from certification.services.notices import tell
 from certification.services.persons import load_person
+from certification.text import one_line
 
 MIN_REASON = 10
 
@@ -38,7 +39,7 @@ def _load(
 def request_annulment(
     ctx: UseCaseContext, actor: Actor, person_id: UUID, certification_id: UUID, *, reason: str
 ) -> Certification:
-    text = " ".join((reason or "").split())
+    text = one_line(reason)
     if len(text) < MIN_REASON:
         raise ValidationFailed(
             "Say why the certification is wrong (for example: the counter record names "

@@ -21,6 +21,7 @@ from certification.services.persons import load_person, normalise_name
 from certification.services.proposing import propose_for_each
 from certification.services.receipts import issue_receipt
 from certification.services.records import found
+from certification.text import one_line
 from certification.verification import DecisionProposal, ProposalKind
 from certification.vocabulary import (
     STAFF_RECORDABLE_CHANNELS,
@@ -320,7 +321,7 @@ def counter_certify(
     access.require_counter_clerk(actor)
     if id_check not in ID_CHECKS:
         raise ValidationFailed("Say how the ID card was checked: chip or visual.", field="id_check")
-    reference = " ".join((reader_ref or "").split())[:64]
+    reference = one_line(reader_ref)[:64]
     if id_check == "chip" and len(reference) < 4:
         raise ValidationFailed(
             "Give the card reader's record of the read (its reference).", field="reader_ref"

@@ -20,6 +20,7 @@ from certification.regions import RegionLevel, RegionPlacement, level_of
 from certification.services.access_log import record_read
 from certification.services.context import UseCaseContext
 from certification.services.records import check_version, found
+from certification.text import one_line
 
 _PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
 
@@ -40,7 +41,7 @@ def normalise_phone(raw: str | None) -> str | None:
 
 
 def normalise_name(raw: str) -> str:
-    name = " ".join(raw.split())
+    name = one_line(raw)
     if not name:
         raise ValidationFailed("The name is required.", field="name")
     if len(name) > 64:
@@ -63,7 +64,7 @@ def resolve_placement(ctx: UseCaseContext, region_code: str) -> RegionPlacement:
 
 def normalise_address(address: str | None) -> str | None:
     """One line, spaces collapsed, at most 200 characters; empty is none."""
-    text = " ".join((address or "").split())
+    text = one_line(address)
     return text[:200] or None
 
 
@@ -175,7 +176,7 @@ def search_people(ctx: UseCaseContext, actor: Actor, query: str, page: PageReque
     """Staff find a person in their region by citizen ID, phone number or the whole name,
     whichever was typed (all three are sealed in the database and found by their blind index:
     an exact value, never a part of one; decision 0020)."""
-    text = " ".join((query or "").split())
+    text = one_line(query)
     base = scoped_filter(actor, None)
     if _CITIZEN_ID.fullmatch(text):
         flt = PersonFilter(scope=base.scope, citizen_id=text.upper())
