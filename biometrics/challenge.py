@@ -106,9 +106,10 @@ def valley_depth(
 class Series:
     """The time series the detectors read, from the observations of one video."""
 
-    head_t: npt.NDArray[np.float64]  # base frames (the head moves slowly: an even sampling)
-    head_yaw: npt.NDArray[np.float64]  # degrees, the person's own left positive
+    head_t: npt.NDArray[np.float64]  # base frames (an even sampling, for nods)
     head_pitch: npt.NDArray[np.float64]  # degrees, head down positive (NaN where unreadable)
+    turn_t: npt.NDArray[np.float64]  # every frame read, profiles included (a turn's furthest
+    turn_yaw: npt.NDArray[np.float64]  # is read at the clip's rate), degrees, own left positive
     t: npt.NDArray[np.float64]  # readable frames (the face turned little enough)
     ear: npt.NDArray[np.float64]  # eye opening (mean of both eyes)
     eye_closed: npt.NDArray[np.float64]  # eye-closed logit
@@ -122,11 +123,12 @@ def series(observations: Sequence[Observation], *, mirrored: bool = False) -> Se
     sign = -1.0 if mirrored else 1.0
     head = [o.measures for o in tracked if o.base and o.measures is not None]
     head_readable = [o.readable for o in tracked if o.base]
-    read = [o for o in tracked if o.readable]
+    read = [o for o in tracked if o.features]
     m = [o.measures for o in read if o.measures is not None]
     return Series(
         head_t=np.array([o.t for o in tracked if o.base], dtype=np.float64),
-        head_yaw=np.array([x.yaw for x in head], dtype=np.float64) * sign,
+        turn_t=np.array([o.t for o in tracked], dtype=np.float64),
+        turn_yaw=np.array([o.measures.yaw for o in tracked if o.measures], dtype=np.float64) * sign,
         head_pitch=np.array(
             [x.pitch if ok else np.nan for x, ok in zip(head, head_readable, strict=True)],
             dtype=np.float64,
@@ -208,8 +210,8 @@ class ChallengeDetector:
     def events(self, observations: Sequence[Observation]) -> list[Event]:
         s = series(observations, mirrored=self.mirrored)
         events: list[Event] = []
-        if s.head_t.size >= 3:  # head turns: base frames, profiles included
-            events += self._turns(s.head_t, s.head_yaw)
+        if s.turn_t.size >= 3:  # head turns: every frame read, profiles included
+            events += self._turns(s.turn_t, s.turn_yaw)
         nod = ~np.isnan(s.head_pitch)
         if nod.sum() >= 3:  # nods: base frames where the face can be read
             events += self._nods(s.head_t[nod], s.head_pitch[nod])

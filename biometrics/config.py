@@ -23,6 +23,10 @@ class TrackingConfig:
     refine_ear_drop: float = 0.07
     refine_eye_rise: float = 1.2  # ...or the eye-closed logit up by this
     refine_mouth_rise: float = 0.08  # ...or the mouth opening (of its width) up by this
+    # ...or the head at a turn's furthest (at least this far, and this much further than on
+    # one neighbour): a brief turn is then judged on frames 1/fps apart, as blinks are
+    refine_turn_deg: float = 10.0
+    refine_turn_rise: float = 3.0
     detect_max_side: int = 320  # detector input, long side
     detect_every_s: float = 1.0  # the whole frame is searched this often (a second face?)
     roi_side: int = 128  # between searches, the detector confirms the face on a small crop...
@@ -69,7 +73,7 @@ class ChallengeConfig:
     blink_half_window_s: float = 0.5  # the eyes reopen within this of the deepest point
     blink_ear_scale: float = 0.517  # *calibrated*: a typical blink's dip / the open-eye ratio
     blink_logit_scale: float = 6.5  # *calibrated*: a typical blink's eye-closed logit rise
-    blink_threshold: float = 1.0  # *calibrated*: summed evidence (1 per signal at typical)
+    blink_threshold: float = 1.3  # *calibrated*: summed evidence (1 per signal at typical)
     max_pose_for_eyes: float = 35.0  # degrees from the resting pose; eyes unread beyond
     # head turns, as the labels define one (the head rotates by 25 degrees and ends 20 towards
     # that side) less the yaw estimate's error (5 degrees against FaceMesh's 3-D yaw)
@@ -90,9 +94,9 @@ class LivenessConfig:
     threshold: float = 0.699  # *calibrated*: fused live score below this = not live
     weights: tuple[float, float, float] = (0.4, 0.4, 0.2)  # *calibrated*: v2, v1se, m128
     # non-rigid motion: each feature divided by its reference; a still photo scores below 1
-    eye_range_ref: float = 0.25  # *calibrated*
-    mouth_range_ref: float = 0.109  # *calibrated*
-    shape_motion_ref: float = 0.0735  # *calibrated*
+    eye_range_ref: float = 0.302  # *calibrated*
+    mouth_range_ref: float = 0.198  # *calibrated*
+    shape_motion_ref: float = 0.0659  # *calibrated*
     min_non_rigid: float = 1.0
 
 

@@ -10,16 +10,18 @@ Two steps, so that the rules can be read and tested without the models:
 
   1. the upload is unusable (format, size, length)            -> retry or invalid, with reason
   2. too short; several faces; no face; the face left the picture -> retry
-  3. a still photo (no non-rigid movement of the face)          -> fail (a possible attack)
-  4. capture quality (dark, backlit, blurred, far, covered)     -> retry, with what to fix
+  3. capture quality (dark, backlit, blurred, far, covered)     -> retry, with what to fix
+  4. a still photo (no non-rigid movement of the face)          -> fail (a possible attack)
   5. the passive liveness score too low                         -> fail (a possible attack)
   6. the challenge not performed, or not in the asked order     -> retry
   7. the face does not match the enrolled templates             -> fail
   8. otherwise                                                  -> pass
 
 A ``fail`` opens a case for staff; a ``retry`` tells the person what to change. Capture
-problems (4) come before passive liveness (5) because the small public anti-spoof models also
-score poor *live* captures low: a person in bad light is told what to fix, not refused.
+problems (3) come before the still-photo check (4) and passive liveness (5) because neither
+can be judged on a poor capture (a heavy blur flattens the eyelids; the small public
+anti-spoof models score poor *live* captures low): a person in bad light or a shaking hand is
+told what to fix, not refused.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def shape_motion(observations: Sequence[Observation]) -> float:
     meshes = [
         o.shape.points.astype(np.float64)
         for o in observations
-        if o.shape is not None and o.readable
+        if o.shape is not None and o.features
     ]
     if len(meshes) < 3:
         return 0.0
@@ -180,7 +180,7 @@ def _median3(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def non_rigid_motion(observations: Sequence[Observation], config: LivenessConfig) -> NonRigidMotion:
-    measured = [o.measures for o in observations if o.measures is not None and o.readable]
+    measured = [o.measures for o in observations if o.measures is not None and o.features]
     if len(measured) < 3:
         return NonRigidMotion(0.0, 0.0, 0.0, 0.0)
     # a three-sample median: a single frame's landmark jitter (glasses, a small face) is

@@ -30,10 +30,12 @@ ORDER: tuple[Rule, ...] = (
     Rule("single_face", "retry", "multiple_faces"),
     Rule("face_seen", "retry", "no_face"),
     Rule("face_stayed", "retry", "face_lost"),
-    Rule("moving", "fail", "still_image"),  # a photo held up: a possible attack
-    # capture quality before passive liveness: the small anti-spoof models also score poor
-    # live captures low, and a person in bad light is told what to fix, not refused
+    # capture quality before the still-photo check and passive liveness: neither can be
+    # judged on a blurred or dark capture (a heavy blur flattens the eyelids' movement, and
+    # the small anti-spoof models score poor live captures low), and a person in bad light is
+    # told what to fix, not refused; a photo held up is still refused once the capture is good
     Rule("quality", "retry", "poor_capture"),
+    Rule("moving", "fail", "still_image"),  # a photo held up: a possible attack
     Rule("live", "fail", "liveness_failed"),
     Rule("challenge", "retry", "challenge_not_performed"),
     Rule("match", "fail", "face_mismatch"),

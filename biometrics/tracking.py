@@ -4,7 +4,7 @@ The 68-point model reads the face on ``base_fps`` frames a second. When the eyes
 frame are more shut than on the base frames either side of it (or the mouth more open), every
 frame between those neighbours is read too: a quick blink, shut for a single frame, is seen at
 the clip's own frame rate, while the frames where nothing happens cost nothing but their
-decoding. (Heads move slowly enough for the base rate.)
+decoding. A brief head turn's furthest moment is read the same way.
 
 The detector searches the whole frame about once a second (to notice a second face, or to
 find the face again) and confirms the face on a small crop at every base frame in between.
@@ -45,6 +45,7 @@ class Observation:
     extra_faces: int  # other sizeable faces seen by the detector (0 if it did not run)
     base: bool = True  # a base-rate frame (capture statistics are read on these only)
     readable: bool = True  # the face is turned little enough for its eyes and mouth to be read
+    pose_only: bool = False  # read for the head's pose only (a brief turn's furthest moment)
     face_px: float = 0.0  # face width in original-video pixels
     face_fraction: float = 0.0  # face extent / frame short side
     luminance: float = 0.0  # mean face luminance
@@ -53,6 +54,11 @@ class Observation:
     clipped: float = 0.0  # share of face pixels >= 250
     sharpness: float = 0.0  # variance of the Laplacian, face resized to 128 px
     detail: float = 0.0  # sharpness whatever the contrast and resolution (geometry.detail)
+
+    @property
+    def features(self) -> bool:
+        """Whether its eyes and mouth count (blinks, mouth, non-rigid motion)."""
+        return self.readable and not self.pose_only
 
 
 @dataclass
@@ -209,8 +215,9 @@ class FaceTracker:
         after: tuple[Observation, list[Frame]],
     ) -> None:
         """If the eyes on the middle base frame are more shut than on both neighbours (or the
-        mouth more open), read every frame between the neighbours: a quick blink's deepest
-        moment, or a brief wide opening, is between them."""
+        mouth more open, or the head turned further), read every frame between the
+        neighbours: a quick blink's deepest moment, a brief wide opening or a brief turn's
+        furthest is between them."""
         a, m, c = before[0].measures, middle[0].measures, after[0].measures
         shape = middle[0].shape
         if a is None or m is None or c is None or shape is None or not middle[0].readable:
@@ -230,9 +237,17 @@ class FaceTracker:
         opens = m.mar >= max(a.mar, c.mar) and (
             m.mar - min(a.mar, c.mar) >= self.config.refine_mouth_rise
         )
-        if dips or rises or opens:
+        side = 1.0 if m.yaw >= 0 else -1.0
+        turns = (
+            abs(m.yaw) >= self.config.refine_turn_deg
+            and side * m.yaw >= max(side * a.yaw, side * c.yaw)
+            and side * m.yaw - min(side * a.yaw, side * c.yaw) >= self.config.refine_turn_rise
+        )
+        if dips or rises or opens or turns:
             for skipped in (*middle[1], *after[1]):
-                self._extra(skipped, shape)
+                # frames read for a turn alone serve the head's pose: landmarks of a
+                # turning face are not eyes and mouth moving
+                self._extra(skipped, shape, pose_only=not (dips or rises or opens))
 
     def flush(self) -> None:
         """The end of the video: the last base frame has no later neighbour to compare."""
@@ -249,12 +264,14 @@ class FaceTracker:
             return replace(measures, yaw=self._yaw), False
         return measures, True
 
-    def _extra(self, frame: Frame, near: Shape) -> Observation:
+    def _extra(self, frame: Frame, near: Shape, *, pose_only: bool = False) -> Observation:
         """A frame between base frames: landmarks only, from the neighbouring face's crop (and
         its head yaw: the head does not turn far in a tenth of a second)."""
         shape = self._read(frame, near.crop())
         measures, readable = self._measures(shape)
-        obs = Observation(frame.t, shape, measures, False, 0, base=False, readable=readable)
+        obs = Observation(
+            frame.t, shape, measures, False, 0, base=False, readable=readable, pose_only=pose_only
+        )
         self.result.observations.append(obs)
         return obs
 

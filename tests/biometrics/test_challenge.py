@@ -45,11 +45,12 @@ def test_unknown_actions_are_refused():
 
 
 def series(fps, values):
-    """Observations from per-frame (ear, mar, yaw, pitch) tuples."""
+    """Observations from per-frame (ear, mar, yaw, pitch) tuples; shut eyes (an opening under
+    0.2) also raise the eye-closed logit, as the landmark model's state does."""
     mesh = Mesh(np.zeros((468, 3), dtype=np.float32), 1.0)
     out = []
     for i, (ear, mar, yaw, pitch) in enumerate(values):
-        m = FaceMeasures(ear, ear, mar, yaw, pitch, 0.0)
+        m = FaceMeasures(ear, ear, mar, yaw, pitch, 0.0, eye_closed=6.0 if ear < 0.2 else -2.0)
         out.append(Observation(i / fps, mesh, m, False, 0))
     return out
 
@@ -164,8 +165,12 @@ def test_the_rules_apply_in_their_order_without_any_model():
 
     # no template: everything else passes, the match fails last
     assert _decide(_analysis()).reasons == ["face_mismatch"]
-    # a still photo is refused before anything else is looked at
-    still = _analysis(motion=NonRigidMotion(0.01, 0.01, 0.001, 0.0), metrics={"bright": 10.0})
+    # a poor capture is told what to fix before the still-photo check (a blur or the dark
+    # flattens the eyelids' movement), and a photo in a good capture is refused
+    flat = NonRigidMotion(0.01, 0.01, 0.001, 0.0)
+    dark_still = _analysis(motion=flat, metrics={"bright": 10.0})
+    assert (_decide(dark_still).decision, _decide(dark_still).reasons) == ("retry", ["too_dark"])
+    still = _analysis(motion=flat, passive_frames=[PassiveScores(0.1, 0.1, 0.1, 0.1)])
     assert (_decide(still).decision, _decide(still).reasons) == ("fail", ["still_image"])
     # capture problems come before the passive models (which misjudge poor captures)
     dark = _analysis(metrics={"bright": 20.0}, passive_frames=[PassiveScores(0.1, 0.1, 0.1, 0.1)])
