@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import secrets
 import subprocess
 import sys
 import time
@@ -24,11 +23,11 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from certification.access import Actor  # noqa: E402
 from certification.services.feeds import import_feed  # noqa: E402
 from infra.settings import Settings  # noqa: E402
@@ -74,12 +73,7 @@ def main() -> None:
         subprocess.run(  # noqa: S603 - our own script
             [sys.executable, __file__, *sys.argv[1:], "--generate-only"], check=True
         )
-    name = f"lifecert_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(args.admin_url) as url:
         upgrade(url)
         runtime = build_runtime(Settings(database_url=url, data_dir=args.data / "service"))
         actor = Actor.system("benchmark")
@@ -91,9 +85,6 @@ def main() -> None:
                 records.append(import_feed(ctx, actor, open_feed(csv_path, fh)))
             timings.append(time.perf_counter() - started)
         runtime.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     first, second = records
     assert second.rows_accepted == 0, "a re-import must keep nothing twice"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -18,15 +18,13 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.scratch import scratch_database
 from certification.notices import Channel, DeliveryPolicy, NoticeKind
 from certification.services.notices import deliver_notices, tell
 from infra.notice_channels import SmsChannel
@@ -34,8 +32,6 @@ from infra.settings import Settings
 from infra.sms import AliyunSms
 from lifecert.bootstrap import build_runtime
 from storage.migrate import upgrade
-
-ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def say(line: str) -> None:
@@ -48,22 +44,6 @@ class Instant:
 
     def send(self, message: Any) -> str:
         return "ok"
-
-
-def _database() -> str:
-    name = f"lifecert_bench_notices_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return name
-
-
-def _drop(name: str) -> None:
-    engine = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def _people(runtime: Any, n: int) -> list[Any]:
@@ -124,9 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     from tests.standins import sms_provider
 
-    name = _database()
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with scratch_database(prefix="lifecert_bench_notices") as url:
         upgrade(url)
         runtime = build_runtime(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp())))
         people = _people(runtime, args.people)
@@ -158,8 +136,6 @@ def main() -> None:
             f"({rates['sms']:,.0f} vs {rates['instant']:,.0f} notices/s)"
         )
         runtime.close()
-    finally:
-        _drop(name)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.scratch import scratch_database
 from certification.citizen_id import make_citizen_id
 from certification.periods import PeriodPolicy
 from certification.regions import DISTRICTS
@@ -48,7 +49,6 @@ from storage.crypto import blind_index, seal_text
 from storage.migrate import upgrade
 from storage.repositories import SqlPersonRepository
 
-ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "秀兰建国明华英芳玉珍德文志强春梅淑桂"
 
@@ -56,22 +56,6 @@ GIVEN = "秀兰建国明华英芳玉珍德文志强春梅淑桂"
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def _database() -> str:
-    name = f"lifecert_bench_sealed_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return name
-
-
-def _drop(name: str) -> None:
-    engine = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def _citizen_id(i: int) -> str:
@@ -250,10 +234,8 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
-    name = _database()
     folder = Path(tempfile.mkdtemp())
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with scratch_database(prefix="lifecert_bench_sealed", keep=args.keep) as url:
         upgrade(url)
         runtime = build_runtime(Settings(database_url=url, data_dir=folder))
         crypto_s, load_s, sample = _load(runtime, args.people)
@@ -293,9 +275,6 @@ def main() -> None:
             f"read_opened_vs_stored={opened_s / max(stored_s, 1e-9):.1f}x peak_rss_mb={rss}"
         )
         runtime.close()
-    finally:
-        if not args.keep:
-            _drop(name)
 
 
 if __name__ == "__main__":
