@@ -34,9 +34,7 @@ def _every_text_value(runtime: Any) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     with runtime.database.connect() as conn:
         for table in schema.metadata.sorted_tables:
-            rows = conn.execute(
-                sa.text(f'SELECT CAST(t AS text) FROM "{table.name}" t')
-            ).scalars()
+            rows = conn.execute(sa.text(f'SELECT CAST(t AS text) FROM "{table.name}" t')).scalars()
             found[table.name] = list(rows)
     return found
 
