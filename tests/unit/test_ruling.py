@@ -25,8 +25,10 @@ def test_the_order_is_the_documented_one():
         ("single_face", "retry"),
         ("face_seen", "retry"),
         ("face_stayed", "retry"),
+        # before the still-photo check and passive liveness: a blur or bad light is told,
+        # not refused (neither can be judged on a poor capture)
+        ("quality", "retry"),
         ("moving", "fail"),
-        ("quality", "retry"),  # before passive liveness: bad light is told, not refused
         ("live", "fail"),
         ("challenge", "retry"),
         ("match", "fail"),
