@@ -323,6 +323,11 @@ def setup_people(env: dict[str, str], count: int) -> list[App]:
             (claim,) = ctx.uow.claims.for_account(UUID(tokens["account"]["id"]))
             confirm_claim(ctx, claim, person, Actor.system("bench"), how="counter")
             ctx.uow.commit()
+        # the person agrees to face processing in the app, as the capture page asks first
+        me = {"Authorization": f"Bearer {tokens['access_token']}"}
+        notice = app.get("/api/me/consent", headers=me).get_json()["notice_version"]
+        agreed = app.post("/api/me/consent", json={"notice_version": notice}, headers=me)
+        assert agreed.status_code == 201, agreed.get_json()
         apps.append(App(tokens["access_token"], str(person.id)))
     runtime.close()
     return apps
