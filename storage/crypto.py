@@ -45,6 +45,12 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _checked(key: bytes) -> bytes:
+    if len(key) != 32:
+        raise ValueError("a key is 32 bytes (AES-256)")
+    return key
+
+
 def key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:12]
 
@@ -69,9 +75,7 @@ class KeyRing:
         return ring
 
     def add(self, key: bytes, *, current: bool) -> str:
-        if len(key) != 32:
-            raise ValueError("a key is 32 bytes (AES-256)")
-        kid = key_id(key)
+        kid = key_id(_checked(key))
         self.keys[kid] = key
         if current or self.current is None:
             self.current = kid
@@ -93,10 +97,7 @@ class KeyRing:
 
 def parse_key(text: str) -> bytes:
     """One base64url 32-byte key."""
-    key = _unb64(text.strip())
-    if len(key) != 32:
-        raise ValueError("a key is 32 bytes (AES-256)")
-    return key
+    return _checked(_unb64(text.strip()))
 
 
 class KeyProvider(Protocol):
@@ -119,9 +120,7 @@ def install(provider: KeyProvider) -> None:
     set the index key."""
     configure(provider.template_keys(), TEMPLATES)
     configure(provider.personal_keys(), PERSONAL)
-    key = provider.index_key()
-    if len(key) != 32:
-        raise ValueError("the index key is 32 bytes")
+    key = _checked(provider.index_key())
     with _lock:
         _index[:] = [key]
 

@@ -1,6 +1,6 @@
 """Key rotation for sealed columns: every face template and every sealed personal value
-rewritten under the current key of its ring, in batches, each its own transaction
-(resumable: a value already under the current key is left alone, and found so by SQL).
+rewritten under the current key of its ring, in batches, each locked and its own transaction
+(resumable: a value already under the current key is left alone).
 Afterwards the old keys can be removed from the settings.
 
 The sealed personal columns are found in the tables' own definitions (their type is
@@ -9,9 +9,9 @@ here. A blind index does not change with the rotation: its key is another."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,30 +53,43 @@ def sealed_columns() -> dict[sa.Table, list[sa.Column[Any]]]:
     return found
 
 
+def _locked_batches(
+    session_factory: sessionmaker[Session],
+    stmt: sa.Select[Any],
+    pk: sa.ColumnElement[Any],
+    batch: int,
+) -> Iterator[tuple[Session, list[Any]]]:
+    """The rows of ``stmt`` in primary-key order, ``batch`` at a time, each batch locked and
+    in its own transaction, committed when the next is asked for: a value changed meanwhile
+    (a template erased, a name corrected) is not overwritten by its resealed old self."""
+    after: Any = None
+    while True:
+        with session_factory() as session:
+            page = stmt.order_by(pk).limit(batch).with_for_update()
+            if after is not None:
+                page = page.where(pk > after)
+            rows = list(session.execute(page).all())
+            if not rows:
+                return
+            yield session, rows
+            session.commit()
+            after = rows[-1][0]
+
+
 def reseal_templates(session_factory: sessionmaker[Session], *, batch: int = 500) -> Rotation:
     t = schema.face_templates
     raw = sa.type_coerce(t.c.template, sa.JSON)  # as stored, not opened
     current = process_ring().current
     checked = resealed = 0
-    after: UUID | None = None
-    while True:
-        with session_factory() as session:
-            stmt = sa.select(t.c.id, raw).order_by(t.c.id).limit(batch)
-            if after is not None:
-                stmt = stmt.where(t.c.id > after)
-            rows = session.execute(stmt).all()
-            if not rows:
-                break
-            for row_id, stored in rows:
-                checked += 1
-                if sealed_kid(stored) == current:
-                    continue
-                session.execute(
-                    sa.update(t).where(t.c.id == row_id).values(template=open_template(stored))
-                )
-                resealed += 1
-            session.commit()
-            after = rows[-1][0]
+    for session, rows in _locked_batches(session_factory, sa.select(t.c.id, raw), t.c.id, batch):
+        for row_id, stored in rows:
+            checked += 1
+            if sealed_kid(stored) == current:
+                continue
+            session.execute(
+                sa.update(t).where(t.c.id == row_id).values(template=open_template(stored))
+            )
+            resealed += 1
     return Rotation(checked, resealed)
 
 
@@ -93,39 +106,27 @@ def reseal_personal_data(
         stale = sa.or_(
             *(sa.and_(c.is_not(None), ~raw[i].startswith(current)) for i, c in enumerate(columns))
         )
+        plain = sa.table(
+            table.name, sa.column(pk.name), *(sa.column(c.name, sa.Text) for c in columns)
+        )
+        rewrite = (
+            sa.update(plain)
+            .where(plain.c[pk.name] == sa.bindparam("b_pk"))
+            .values({c.name: sa.bindparam(c.name) for c in columns})
+        )
         count = 0
-        after: Any = None
-        while True:
-            with session_factory() as session:
-                # locked until written, so a change made meanwhile is not overwritten
-                stmt = sa.select(pk, *raw).where(stale).order_by(pk).limit(batch).with_for_update()
-                if after is not None:
-                    stmt = stmt.where(pk > after)
-                rows = session.execute(stmt).all()
-                if not rows:
-                    break
-                updates = []
-                for row in rows:
-                    values: dict[str, Any] = {"b_pk": row[0]}
-                    for c, stored in zip(columns, row[1:], strict=True):
-                        purpose = c.type.purpose  # type: ignore[attr-defined]
-                        values[c.name] = (
-                            None
-                            if stored is None
-                            else seal_text(open_text(stored, purpose), purpose)
-                        )
-                    updates.append(values)
-                plain = sa.table(
-                    table.name, sa.column(pk.name), *(sa.column(c.name, sa.Text) for c in columns)
-                )
-                session.execute(
-                    sa.update(plain)
-                    .where(plain.c[pk.name] == sa.bindparam("b_pk"))
-                    .values({c.name: sa.bindparam(c.name) for c in columns}),
-                    updates,
-                )
-                session.commit()
-                count += len(rows)
-                after = rows[-1][0]
+        stmt = sa.select(pk, *raw).where(stale)
+        for session, rows in _locked_batches(session_factory, stmt, pk, batch):
+            updates = []
+            for row in rows:
+                values: dict[str, Any] = {"b_pk": row[0]}
+                for c, stored in zip(columns, row[1:], strict=True):
+                    purpose = c.type.purpose  # type: ignore[attr-defined]
+                    values[c.name] = (
+                        None if stored is None else seal_text(open_text(stored, purpose), purpose)
+                    )
+                updates.append(values)
+            session.execute(rewrite, updates)
+            count += len(rows)
         report.resealed[table.name] = count
     return report
