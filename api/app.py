@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -34,6 +33,7 @@ from api.resources import (
     suspensions,
     verification,
 )
+from infra import telemetry
 from infra.runtime import Runtime
 
 API_DESCRIPTION = """
@@ -82,7 +82,7 @@ UPLOAD_SUFFIXES = (
 
 def create_api(runtime: Runtime) -> Flask:
     settings = runtime.settings
-    logging.basicConfig(level=settings.log_level)
+    telemetry.configure_logging(settings.log_level, settings.log_format)
 
     app = Flask("lifecert")
     app.config.update(
@@ -112,6 +112,7 @@ def create_api(runtime: Runtime) -> Flask:
             x_proto=settings.trusted_proxy_hops,
             x_host=settings.trusted_proxy_hops,
         )
+    observe(app)
     app.secret_key = settings.signing_key()  # the console's cookies, the tip-off question
     install(app, runtime)
     install_human_check(app, settings.shared_redis_url)
@@ -187,3 +188,34 @@ def create_api(runtime: Runtime) -> Flask:
         return response
 
     return app
+
+
+def observe(app: Flask) -> None:
+    """Request ids and request metrics: installed first, so every answer has both (also one
+    refused by a check that runs before the view)."""
+
+    @app.before_request
+    def _request_id() -> None:
+        """Every request has an id (the proxy's, or a new one): in each log line, in the
+        tasks it queues, in the answer's X-Request-Id, and as the incident id of a 500."""
+        g.request_started = telemetry.now()
+        rid = telemetry.accept_request_id(request.headers.get(telemetry.REQUEST_ID_HEADER))
+        g.request_id = rid
+        g.request_id_token = telemetry.bind_request_id(rid)
+
+    @app.teardown_request
+    def _forget_request_id(_: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            telemetry.unbind_request_id(token)
+
+    @app.after_request
+    def _measured(response: Any) -> Any:
+        rid = g.get("request_id")
+        if rid:
+            response.headers[telemetry.REQUEST_ID_HEADER] = rid
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        telemetry.observe_request(
+            request.method, route, response.status_code, g.get("request_started")
+        )
+        return response

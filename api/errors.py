@@ -29,6 +29,7 @@ from certification.errors import (
     UnsupportedMedia,
     ValidationFailed,
 )
+from infra.telemetry import current_request_id
 from storage.objects import InvalidObjectKey, ObjectNotFound, ObjectStoreError, UploadRefused
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,9 @@ def handle_storage_error(err: Exception) -> ResponseReturnValue:
 
 
 def handle_unexpected(err: Exception) -> ResponseReturnValue:
-    incident = uuid.uuid4().hex[:12]
+    # the request's id: the same string is in every log line of this request and of the
+    # tasks it queued, so the person's quote leads straight to them
+    incident = current_request_id() or uuid.uuid4().hex
     current_app.logger.exception("unhandled error, incident %s", incident)
     response = jsonify(
         error_body(

@@ -678,6 +678,13 @@ class ChainReportSchema(ma.Schema):
 
 class HealthSchema(ma.Schema):
     status = f.String(metadata={"example": "ok"})
+    version = f.String()
+
+
+class ReadinessSchema(ma.Schema):
+    status = f.String(metadata={"example": "ok", "description": "ok or not_ready"})
+    version = f.String()
     database = f.String(metadata={"example": "ok"})
     object_store = f.String(metadata={"example": "ok"})
-    version = f.String()
+    broker = f.String(metadata={"example": "ok"})
+    models = f.String(metadata={"example": "ok"})

@@ -117,3 +117,16 @@ class EngineConfig:
     liveness: LivenessConfig = field(default_factory=LivenessConfig)
     match: MatchConfig = field(default_factory=MatchConfig)
     detector: str = "yunet_s"
+
+    def models_used(self) -> tuple[str, ...]:
+        """The registry names of every model the engine loads (``Engine.warm_up``): what a
+        deployment must carry and what readiness verifies."""
+        return (
+            self.detector,
+            "peppa_68",
+            "facemesh_468",
+            self.match.model,
+            "minifasnet_v2",
+            "minifasnet_v1se",
+            "minifas128",
+        )

@@ -78,18 +78,63 @@ class ChainedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """The chain's head written down outside the database (a notary, a signed letter, another
+    agency's system): the chain alone cannot show that records were cut from its end, or
+    that the whole chain was rewritten from some point on; a copy of an earlier head can."""
+
+    sequence: int
+    hash: str
+
+    PREFIX = "lifecert-audit-anchor:v1"
+
+    def __str__(self) -> str:
+        return f"{self.PREFIX}:{self.sequence}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        prefix, _, rest = text.strip().rpartition(":")
+        head, _, sequence = prefix.rpartition(":")
+        if head != cls.PREFIX or not sequence.isdigit() or not _is_sha256(rest):
+            raise ValueError(
+                f"an anchor reads {cls.PREFIX}:<sequence>:<sha256 hex>, as `lifecert audit "
+                "anchor` prints it"
+            )
+        return cls(int(sequence), rest)
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+@dataclass(frozen=True, slots=True)
 class ChainReport:
     checked: int
     first_broken_sequence: int | None = None
     problem: str | None = None
+    head: Anchor | None = None  # the last record checked
 
     @property
     def intact(self) -> bool:
         return self.first_broken_sequence is None
 
 
-def verify_chain(records: Iterable[ChainedRecord]) -> ChainReport:
-    """Walk records in sequence order; report the first that does not fit."""
+def verify_chain(records: Iterable[ChainedRecord], anchor: Anchor | None = None) -> ChainReport:
+    """Walk records in sequence order; report the first that does not fit. With an anchor,
+    the record at its sequence must carry its hash, and the chain must reach it."""
+    report = _walk(records, anchor)
+    if report.intact and anchor is not None and report.checked < anchor.sequence:
+        return ChainReport(
+            report.checked,
+            report.checked + 1,
+            f"the chain ends at sequence {report.checked}, before the anchored record "
+            f"{anchor.sequence} (records were cut from its end)",
+            report.head,
+        )
+    return report
+
+
+def _walk(records: Iterable[ChainedRecord], anchor: Anchor | None) -> ChainReport:
     expected_prev = GENESIS_HASH
     checked = 0
     last_sequence = 0
@@ -110,7 +155,15 @@ def verify_chain(records: Iterable[ChainedRecord]) -> ChainReport:
             )
         if chain_hash(record.prev_hash, record.content) != record.hash:
             return ChainReport(checked, seq, "its content does not match its hash (edited)")
+        if anchor is not None and seq == anchor.sequence and record.hash != anchor.hash:
+            return ChainReport(
+                checked,
+                seq,
+                "it is not the record that was anchored (the chain was rewritten from here "
+                "or before)",
+            )
         expected_prev = record.hash
         last_sequence = seq
         checked += 1
-    return ChainReport(checked)
+    head = Anchor(last_sequence, expected_prev) if checked else None
+    return ChainReport(checked, head=head)

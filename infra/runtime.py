@@ -200,12 +200,16 @@ class Runtime:
 
     def execute_comparison(self, run_id: UUID) -> ComparisonRun:
         """Classify and apply a queued comparison run with this runtime's engine and folders."""
-        return execute_run(
+        from infra.telemetry import observe_comparison
+
+        run = execute_run(
             self.run_contexts(),
             self.comparison_engine,
             run_id,
             workdir=self.settings.resolved_comparison_workdir,
         )
+        observe_comparison(run.timings or {})
+        return run
 
     @property
     def selfservice(self) -> SelfServiceConfig:

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from certification.ports import FaceEnrolment, FaceVerification, QueueUnavailable, TemplatesOutdated
+from infra.telemetry import observe_engine
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class BiometricFaceEngine:
             verdict = self.engine.verify(video_path, list(actions), parsed, mirrored=mirrored)
         except TemplateMismatch as err:
             raise TemplatesOutdated(str(err)) from err
+        observe_engine(verdict.decision, verdict.reasons, verdict.timings_ms)
         body = verdict.to_json()
         refresh = None
         if verdict.decision == "pass" and verdict.best_embedding is not None and parsed:

@@ -164,7 +164,15 @@ class Settings(BaseSettings):
     port: int = 8000
     max_request_bytes: int = 1024 * 1024
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # json: one JSON object per line for the log collector (the image's default); text for a
+    # person at a terminal. Both carry the request id.
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # /metrics: with a token, Prometheus sends it as a bearer token; without one it answers
+    # on loopback only (a development machine). The worker serves its own task metrics on
+    # worker_metrics_port (needs PROMETHEUS_MULTIPROC_DIR: its tasks run in child processes).
+    metrics_token: SecretStr | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Self-service certification
     selfservice_max_video_mb: int = Field(default=40, ge=1, le=200)

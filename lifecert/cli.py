@@ -247,23 +247,30 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--anchor",
+    default=None,
+    help="A head printed earlier by `lifecert audit anchor`: the chain must still reach it.",
+)
+def audit_verify(anchor: str | None) -> None:
     """Check the whole hash chain; exit 1 and name the first broken record if it is broken."""
     from certification.access import Actor
+    from certification.audit import Anchor
     from certification.services.audit import verify_audit_chain
 
+    try:
+        expected = Anchor.parse(anchor) if anchor else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--anchor") from err
     runtime = _runtime()
     try:
         with runtime.use_case() as ctx:
-            report = verify_audit_chain(ctx, Actor.system("cli"))
-            head = None
-            for record in ctx.uow.audit.chain():
-                head = record
+            report = verify_audit_chain(ctx, Actor.system("cli"), expected)
     finally:
         runtime.close()
     if report.intact:
-        head_text = f"head sequence {head.content.sequence} hash {head.hash}" if head else "empty"
-        click.echo(f"audit chain intact: {report.checked} records; {head_text}")
+        head = f"head {report.head}" if report.head else "empty"
+        click.echo(f"audit chain intact: {report.checked} records; {head}")
         return
     click.echo(
         f"audit chain BROKEN at sequence {report.first_broken_sequence}: {report.problem} "
@@ -271,6 +278,27 @@ def audit_verify() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@audit.command("anchor")
+def audit_anchor() -> None:
+    """Print the chain's head, after checking the chain, for safekeeping outside the database
+    (a notary, the agency's records): `audit verify --anchor` checks against it later."""
+    from certification.access import Actor
+    from certification.services.audit import verify_audit_chain
+
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            report = verify_audit_chain(ctx, Actor.system("cli"))
+    finally:
+        runtime.close()
+    if not report.intact:
+        click.echo(f"audit chain BROKEN at sequence {report.first_broken_sequence}", err=True)
+        sys.exit(1)
+    if report.head is None:
+        raise click.ClickException("The audit trail is empty: nothing to anchor yet.")
+    click.echo(str(report.head))
 
 
 @main.group()

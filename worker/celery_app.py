@@ -13,11 +13,15 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
+from infra import telemetry
 from infra.runtime import Runtime
 from infra.settings import Settings
 
 
 def make_celery(settings: Settings) -> Celery:
+    telemetry.instrument_celery(
+        settings.log_level, settings.log_format, settings.worker_metrics_port
+    )
     app = Celery("lifecert", include=["worker.tasks"])
     configure(app, settings)
     return app

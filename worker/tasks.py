@@ -78,6 +78,7 @@ def process_attempt(self: Any, attempt_id: str) -> dict[str, str]:
             rt.selfservice,
             UUID(attempt_id),
         )
+    log.info("self-service attempt %s: %s", attempt_id, result.outcome)
     return {"attempt": attempt_id, "outcome": result.outcome}
 
 

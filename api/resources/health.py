@@ -1,19 +1,23 @@
-"""/healthz and the API documentation assets."""
+"""/healthz (alive), /readyz (ready to work), /metrics, and the API documentation assets."""
 
 from __future__ import annotations
 
+import hmac
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import swagger_ui_bundle
-from flask import send_from_directory
+from flask import Response, request, send_from_directory
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import NotFound, Unauthorized
 
 from api.blueprint import Blueprint
 from api.context import runtime
-from api.schemas import HealthSchema
-from storage.db import ping
-from storage.objects import ObjectStoreError
+from api.schemas import HealthSchema, ReadinessSchema
+from certification.access import Actor
+from certification.services import notices
+from infra import readiness, telemetry
+from infra.runtime import Runtime
 
 blp = Blueprint("health", __name__, description="Service health for operators and load balancers.")
 
@@ -28,23 +32,53 @@ def _version() -> str:
 @blp.route("/healthz")
 @blp.doc(security=[])
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, schema=HealthSchema, description="A dependency is unreachable.")
 def healthz() -> Any:
-    """Database and object store reachability."""
+    """Liveness: the process answers. It asks no dependency (see /readyz), so an outage of
+    the database does not make the orchestrator restart healthy processes."""
+    return {"status": "ok", "version": _version()}
+
+
+@blp.route("/readyz")
+@blp.doc(security=[])
+@blp.response(200, ReadinessSchema)
+@blp.alt_response(503, schema=ReadinessSchema, description="A dependency is not ready.")
+def readyz() -> Any:
+    """Readiness: the database, the object store and the broker answer, and the face models
+    on disk are the registered ones (sha256)."""
+    checks = readiness.check(runtime())
+    ready = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if ready else "not_ready", "version": _version(), **checks}
+    return (body, 200) if ready else (body, 503)
+
+
+@blp.route("/metrics")
+@blp.doc(hide=True)
+def metrics() -> ResponseReturnValue:
+    """Prometheus exposition: with LIFECERT_METRICS_TOKEN, for a bearer of that token;
+    without one, for this machine only (a development server)."""
     rt = runtime()
-    body = {"status": "ok", "database": "ok", "object_store": "ok", "version": _version()}
-    try:
-        ping(rt.database)
-    except Exception as err:  # noqa: BLE001 - any failure means unreachable
-        body["database"] = f"unreachable: {type(err).__name__}"
-    try:
-        rt.object_store.ping()
-    except ObjectStoreError as err:
-        body["object_store"] = f"unreachable: {err}"
-    if body["database"] != "ok" or body["object_store"] != "ok":
-        body["status"] = "degraded"
-        return body, 503
-    return body
+    token = rt.settings.metrics_token
+    if token is not None:
+        offered = request.headers.get("Authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(offered.encode(), expected.encode()):
+            raise Unauthorized("Metrics need the scrape token (Authorization: Bearer …).")
+    elif request.remote_addr not in ("127.0.0.1", "::1"):
+        raise NotFound()
+    body, content_type = telemetry.render(
+        telemetry.Backlogs(
+            {
+                "queue_depth": lambda: readiness.queue_depth(rt),
+                "notice_backlog": lambda: _notice_backlog(rt),
+            }
+        )
+    )
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+def _notice_backlog(rt: Runtime) -> dict[str, int]:
+    with rt.use_case() as ctx:
+        return notices.backlog(ctx, Actor.system("metrics"))
 
 
 docs_assets = Blueprint("docs_assets", __name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from certification import access
 from certification.access import Actor
-from certification.audit import ChainReport, verify_chain
+from certification.audit import Anchor, ChainReport, verify_chain
 from certification.model import AuditRecord
 from certification.ports import Page, PageRequest
 from certification.services.context import UseCaseContext
@@ -26,7 +26,11 @@ def list_audit(
     )
 
 
-def verify_audit_chain(ctx: UseCaseContext, actor: Actor) -> ChainReport:
+def verify_audit_chain(
+    ctx: UseCaseContext, actor: Actor, anchor: Anchor | None = None
+) -> ChainReport:
+    """The whole chain, and with an anchor (a head written down earlier, outside the
+    database) also that the chain still reaches it unchanged."""
     access.require_auditor(actor)
-    report = verify_chain(ctx.uow.audit.chain())
+    report = verify_chain(ctx.uow.audit.chain(), anchor)
     return report

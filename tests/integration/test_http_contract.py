@@ -22,11 +22,6 @@ def test_openapi_document_and_browsable_docs_are_served(client):
     assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
 
 
-def test_healthz_reports_the_database(client):
-    body = client.get("/healthz").get_json()
-    assert body["status"] == "ok" and body["database"] == "ok"
-
-
 def test_without_a_token_the_answer_is_401_with_a_reason(client):
     resp = client.get("/api/persons")
     assert resp.status_code == 401

@@ -3,7 +3,16 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from certification.audit import GENESIS_HASH, AuditContent, ChainedRecord, chain_hash, verify_chain
+import pytest
+
+from certification.audit import (
+    GENESIS_HASH,
+    Anchor,
+    AuditContent,
+    ChainedRecord,
+    chain_hash,
+    verify_chain,
+)
 
 
 def build(n):
@@ -64,3 +73,47 @@ def test_naive_and_aware_times_hash_alike():
     a = build(1)[0].content
     naive = replace(a, occurred_at=a.occurred_at.replace(tzinfo=None))
     assert chain_hash(GENESIS_HASH, a) == chain_hash(GENESIS_HASH, naive)
+
+
+def rewritten_from(records, index, reason):
+    """An insider with database access rewrites the chain from ``index`` on, rehashing every
+    record after it: the chain alone stays consistent."""
+    out, prev = list(records[:index]), records[index - 1].hash if index else GENESIS_HASH
+    for record in records[index:]:
+        content = replace(record.content, reason=reason)
+        digest = chain_hash(prev, content)
+        out.append(ChainedRecord(content, prev, digest))
+        prev = digest
+    return out
+
+
+def test_the_head_is_the_anchor_and_a_chain_rewritten_after_it_was_written_down_is_found():
+    records = build(6)
+    head = verify_chain(records[:4]).head
+    assert head == Anchor(4, records[3].hash)
+    assert Anchor.parse(str(head)) == head
+    forged = rewritten_from(records, 2, "rewritten")
+    assert verify_chain(forged).intact  # consistent in itself
+    report = verify_chain(forged, head)
+    assert report.first_broken_sequence == 4 and "anchored" in report.problem
+    assert verify_chain(records, head).intact  # grown since: still reaches the anchor
+
+
+def test_records_cut_from_the_end_are_found_by_the_anchor():
+    records = build(6)
+    anchor = verify_chain(records).head
+    assert verify_chain(records[:5]).intact  # the chain alone cannot tell
+    report = verify_chain(records[:5], anchor)
+    assert report.first_broken_sequence == 6 and "cut from its end" in report.problem
+
+
+def test_an_anchor_is_read_strictly():
+    for text in (
+        "",
+        "lifecert-audit-anchor:v1:4",
+        "lifecert-audit-anchor:v2:4:" + "a" * 64,
+        "lifecert-audit-anchor:v1:x:" + "a" * 64,
+        "lifecert-audit-anchor:v1:4:" + "A" * 64,
+    ):
+        with pytest.raises(ValueError, match="lifecert audit"):
+            Anchor.parse(text)
