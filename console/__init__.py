@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, request, session
 
-from console.security import content_security_policy, csrf_token
+from console.security import content_security_policy, csrf_token, install_csrf
 from infra.settings import Settings
 
 PAGE_PREFIXES = ("/console", "/tipoff", "/capture")
@@ -39,6 +39,7 @@ def register(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.console_session_hours),
     )
+    install_csrf(app)
     app.register_blueprint(staff.bp)
     app.register_blueprint(public.bp)
     policy = content_security_policy(s3_origin(settings))

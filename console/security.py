@@ -7,7 +7,9 @@
   records, so either ends the session at once; every request reloads the account, so a
   changed scope takes effect at once.
 - Every form and every script request that changes something carries the session's CSRF
-  token (a hidden field or the ``X-CSRF-Token`` header).
+  token (a hidden field or the ``X-CSRF-Token`` header), made and checked by Flask-WTF's
+  ``CSRFProtect`` (decision 0021): a token signed with the app's key over a random value
+  kept in the session, so a new session (sign-in, sign-out) has a new token.
 - The public tip-off form has no login: a per-address and a global rate limit (shared
   through Redis when the service has a Redis broker), a honeypot
   field, a minimum filling time and a signed, single-use arithmetic question stand in for
@@ -17,12 +19,12 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from flask import abort, g, request, session
+from flask import Flask, abort, g, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf  # type: ignore[import-untyped]
 
 from api.context import ctx, runtime
 from certification.access import Actor
@@ -47,19 +49,35 @@ def content_security_policy(extra_connect: str = "") -> str:
     )
 
 
+csrf = CSRFProtect()
+
+
+def install_csrf(app: Flask) -> None:
+    """CSRFProtect on the pages only: the API is called with bearer tokens, which a foreign
+    page cannot make a browser send, so the console's and the public pages' guards call
+    ``check_csrf`` and nothing is checked by default."""
+    app.config.update(
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_FIELD_NAME=CSRF_FIELD,
+        WTF_CSRF_HEADERS=[CSRF_HEADER],
+        # the token lives as long as the session (whose end the server decides)
+        WTF_CSRF_TIME_LIMIT=None,
+        # the pages send no Referer (Referrer-Policy: no-referrer), which the strict HTTPS
+        # check needs; the SameSite=Lax cookie and the token carry the protection
+        WTF_CSRF_SSL_STRICT=False,
+    )
+    csrf.init_app(app)
+
+
 def csrf_token() -> str:
-    token = session.get(CSRF_FIELD)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_FIELD] = token
-    return str(token)
+    return str(generate_csrf())
 
 
 def check_csrf() -> None:
     """Refuse a state-changing request without this session's token (403)."""
-    expected = session.get(CSRF_FIELD)
-    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
-    if not expected or not hmac.compare_digest(str(expected), sent):
+    try:
+        csrf.protect()
+    except CSRFError:
         abort(403, description="csrf")
 
 
@@ -72,6 +90,7 @@ def _fresh_session() -> None:
     """A new cookie session (new CSRF token) keeping only the language: no fixation."""
     lang = session.get("lang")
     session.clear()
+    g.pop(CSRF_FIELD, None)  # the token made for the old session this request
     if lang:
         session["lang"] = lang
 
