@@ -84,35 +84,3 @@ def channels() -> PublishedChannels:
     """Where tip-offs are also taken: phone, fax, post (Art. 22)."""
     s = runtime().settings
     return PublishedChannels(s.tipoff_phone, s.tipoff_fax, s.tipoff_address, s.tipoff_postcode)
-
-
-def _per_address_and_overall(
-    form: str, address: str | None, per_address: tuple[int, float], overall: tuple[int, float]
-) -> bool:
-    """A public form's two limits: (count, seconds) per client address, and in all."""
-    limiter = runtime().limiter
-    return limiter.allow(f"{form}:addr:{address}", *per_address) and limiter.allow(
-        f"{form}:all", *overall
-    )
-
-
-def within_limits(address: str | None) -> bool:
-    settings = runtime().settings
-    return _per_address_and_overall(
-        "tipoff",
-        address,
-        (settings.tipoff_per_address_hour, 3600),
-        (settings.tipoff_per_minute, 60),
-    )
-
-
-def receipt_checks_allowed(address: str | None) -> bool:
-    """Receipt checks: enough for an office checking a pile of receipts, too few to guess
-    codes (60 random bits each)."""
-    settings = runtime().settings
-    return _per_address_and_overall(
-        "receipt",
-        address,
-        (settings.receipt_checks_per_address_minute, 60),
-        (settings.receipt_checks_per_minute, 60),
-    )

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
+from flask_limiter import RateLimitExceeded
 
-from api.abuse import channels, human_check, receipt_checks_allowed, within_limits
+from api.abuse import channels, human_check
 from api.context import ctx, runtime
+from api.limits import retry_after
 from certification.access import Actor
 from certification.regions import CITY_CODE, RegionLevel
 from certification.services import supervision as supervision_service
@@ -62,15 +64,20 @@ def _form(status: int = 200, errors: dict[str, str] | None = None, values: Any =
     )
 
 
+@bp.errorhandler(RateLimitExceeded)
+def _busy(err: RateLimitExceeded) -> Any:
+    """Over a limit of api/limits.py: the page says where else to report (phone, post)."""
+    seconds = retry_after(current_app)
+    page = render_template("public/busy.html", channels=channels())
+    return page, 429, {"Retry-After": str(seconds)}
+
+
 @bp.route("/tipoff", methods=["GET", "POST"])
 def tipoff() -> Any:
     if request.method == "GET":
         return _form()
     check_csrf()
     form = request.form
-    if not within_limits(request.remote_addr):
-        response = render_template("public/busy.html", channels=channels())
-        return response, 429, {"Retry-After": "3600"}
     errors: dict[str, str] = {}
     if form.get("website"):  # the honeypot: hidden from people, filled by scripts
         errors["check_answer"] = "请重新作答 / Please answer the question again."
@@ -108,8 +115,5 @@ def verify(code: str | None = None) -> Any:
         return render_template("public/verify.html", code=None, check=None)
     if len(code) > 40:
         return render_template("public/verify.html", code=None, check=None), 422
-    if not receipt_checks_allowed(request.remote_addr):
-        response = render_template("public/busy.html", channels=channels())
-        return response, 429, {"Retry-After": "60"}
     check = check_receipt(ctx(), code)
     return render_template("public/verify.html", code=code, check=check)

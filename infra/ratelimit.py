@@ -1,11 +1,11 @@
-"""Counting requests and failures per key: in this process, or shared by every process through
-Redis (the service runs several processes in production; the embedded mode runs one)."""
+"""Counting failures per key: in this process, or shared by every process through Redis (the
+service runs several processes in production; the embedded mode runs one). Request-rate
+limits are Flask-Limiter's (api/limits.py)."""
 
 from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections import deque
 from typing import Any
 
@@ -31,42 +31,6 @@ class _Counts:
         if self._redis is not None:
             for name in self._redis.scan_iter(self.PREFIX + "*"):
                 self._redis.delete(name)
-
-
-class RateLimiter(_Counts):
-    """Sliding-window counts per key: in this process, or shared by every process through
-    Redis once ``use_redis`` is called (the service runs several processes in production)."""
-
-    PREFIX = "lifecert:ratelimit:"
-
-    def allow(self, key: str, limit: int, window_s: float) -> bool:
-        if self._redis is not None:
-            return self._allow_shared(key, limit, window_s)
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - window_s:
-                hits.popleft()
-            if len(hits) >= limit:
-                return False
-            hits.append(now)
-            if len(self._hits) > 50_000:  # forget idle keys
-                for k in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[k]
-            return True
-
-    def _allow_shared(self, key: str, limit: int, window_s: float) -> bool:
-        name, now, member = self.PREFIX + key, time.time(), secrets.token_hex(8)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zremrangebyscore(name, 0, now - window_s)
-        pipe.zadd(name, {member: now})
-        pipe.zcard(name)
-        pipe.expire(name, int(window_s) + 1)
-        count = pipe.execute()[2]
-        if count > limit:
-            self._redis.zrem(name, member)  # a refused request does not use up the window
-            return False
-        return True
 
 
 class FailureCounter(_Counts):

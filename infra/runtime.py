@@ -37,7 +37,7 @@ from certification.services.selfservice import SelfServiceConfig
 from certification.services.signin import CodePolicy
 from certification.verification import ComparisonRun
 from infra.adapters import PyOtpTotp, SystemClock, WerkzeugPasswordHasher
-from infra.ratelimit import FailureCounter, RateLimiter
+from infra.ratelimit import FailureCounter
 from infra.settings import Settings
 from infra.sms import SmsSenderType
 from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
@@ -58,7 +58,9 @@ class Runtime:
     face_engine_factory: Callable[[Settings], FaceEngine]
     identity_providers: dict[str, IdentityProvider] = field(default_factory=dict)
     login_failures: FailureCounter = field(default_factory=FailureCounter)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    # the web app's request-rate limits: a flask_limiter.Limiter (api/limits.py), made by the
+    # composition root and bound to the app when it is created
+    limiter: Any = None
     code_policy: CodePolicy = field(default_factory=CodePolicy)
     _object_store: ObjectStore | None = None
     _face_engine: FaceEngine | None = None

@@ -19,7 +19,7 @@ from infra.adapters import (
     WeChatMiniProgramProvider,
     WerkzeugPasswordHasher,
 )
-from infra.ratelimit import FailureCounter, RateLimiter
+from infra.ratelimit import FailureCounter
 from infra.runtime import Runtime
 from infra.settings import Settings
 from infra.sms import AliyunSms, LoggingSms, SmsSenderType, TencentSms
@@ -128,8 +128,9 @@ def build_runtime(settings: Settings) -> Runtime:
         )
     failures = FailureCounter()
     failures.use_redis(settings.shared_redis_url)
-    limiter = RateLimiter()
-    limiter.use_redis(settings.shared_redis_url)
+    from api.limits import make_limiter
+
+    limiter = make_limiter(settings)
     runtime = Runtime(
         settings=settings,
         database=database,

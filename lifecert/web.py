@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 import console
+from api import limits
 from api.app import create_api
 from infra.runtime import Runtime
 from infra.settings import Settings, get_settings
@@ -17,4 +18,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings or get_settings())
     app = create_api(runtime)
     console.register(app, runtime.settings)
+    limits.install(app, runtime.limiter, runtime.settings)  # after every view is registered
     return app

@@ -13,9 +13,7 @@ from api.auth import current_actor
 from api.blueprint import Blueprint
 from api.context import ctx, runtime
 from api.pagination import PageArgs, page_body, page_request, page_schema
-from certification.access import Actor
 from certification.appeals import MAX_STATEMENT, AppealStatus, AppealSubject, Remedy
-from certification.errors import TooManyRequests
 from certification.services import appeals, consent, my_data, overview
 
 f = ma.fields
@@ -34,19 +32,6 @@ appeals_blp = Blueprint(
     description="Appeals for the agency clerks of the person's district (district/county or "
     "municipal level): oldest deadline first; decide with reasons (If-Match).",
 )
-
-FILINGS_PER_DAY = 10
-
-
-def _filing_allowed() -> Actor:
-    """The caller, within the filings (appeals and corrections) an account makes a day."""
-    actor = current_actor()
-    if not runtime().limiter.allow(f"appeal:{actor.account_id}", FILINGS_PER_DAY, 86400):
-        raise TooManyRequests(
-            "Too many appeals and corrections today; please call 12333 or visit a service point.",
-            retry_after=3600,
-        )
-    return actor
 
 
 class ForPersonArgs(ma.Schema):
@@ -274,7 +259,7 @@ class MyCorrections(MethodView):
         """Ask for your details to be corrected (PIPL Art. 46): what is wrong and what is
         right. The district's clerks answer within the appeal deadline; the answer is in your
         appeals."""
-        actor = _filing_allowed()
+        actor = current_actor()  # within the filings a day (api/limits.py)
         return appeals.ask_correction(ctx(), actor, statement=data["statement"])
 
 
@@ -305,7 +290,7 @@ class MyAppeals(MethodView):
         the overview lists what can be contested). The district's agency answers within the
         working days shown in ``due_on``; nothing already paid is affected meanwhile. At
         most 10 a day per account."""
-        actor = _filing_allowed()
+        actor = current_actor()  # within the filings a day (api/limits.py)
         return appeals.file_appeal(ctx(), actor, **data)
 
 

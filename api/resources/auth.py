@@ -24,7 +24,7 @@ from api.schemas import (
     SmsLoginSchema,
     TokenSchema,
 )
-from certification.errors import AuthenticationFailed, TooManyRequests, ValidationFailed
+from certification.errors import AuthenticationFailed, ValidationFailed
 from certification.model import Account
 from certification.ports import VerifiedIdentity
 from certification.services import accounts, claims, signin
@@ -159,11 +159,6 @@ class SmsCode(MethodView):
         """
         rt = runtime()
         phone = signin.normalise_mobile(data["phone"])
-        if not rt.limiter.allow("sms:all", rt.settings.sms_per_minute, 60):
-            raise TooManyRequests(
-                "Too many codes are being sent right now; please try again in a minute.",
-                retry_after=60,
-            )
         sent = signin.send_sign_in_code(
             ctx(),
             rt.sms,

@@ -16,7 +16,6 @@ from api.context import ctx, runtime
 from api.pagination import cursor_field, page_body, page_request, page_schema
 from api.schemas import ReasonSchema, citizen_id_field
 from api.uploads import upload_stream
-from certification.errors import TooManyRequests
 from certification.services import family, review, selfservice
 
 f = ma.fields
@@ -100,12 +99,7 @@ class Bindings(MethodView):
         beneficiary; the binding appears in your list once the person or staff confirm it.
         At most 10 requests a day per account.
         """
-        actor = current_actor()
-        if not runtime().limiter.allow(f"binding:{actor.account_id}", 10, 86400):
-            raise TooManyRequests(
-                "Too many requests to help someone today; please try again tomorrow.",
-                retry_after=3600,
-            )
+        actor = current_actor()  # at most 10 a day (api/limits.py)
         family.request_binding(ctx(), actor, **data)
         return {"status": "recorded", "message": family.BINDING_RECORDED}
 

@@ -11,12 +11,10 @@ import marshmallow as ma
 from flask import Response, send_file
 from flask.views import MethodView
 
-from api.abuse import receipt_checks_allowed
-from api.auth import client_origin, current_actor
+from api.auth import current_actor
 from api.blueprint import Blueprint
 from api.context import ctx, runtime
 from api.pagination import PageArgs, page_body, page_request, page_schema
-from certification.errors import TooManyRequests
 from certification.notices import Channel, DeliveryStatus, Language
 from certification.receipts import Receipt
 from certification.services import notices, receipts
@@ -208,10 +206,6 @@ class ReceiptCheck(MethodView):
     def get(self, code: str) -> Any:
         """Is this receipt genuine? Answers only valid (certified on D, next due D2, the
         masked name) or not valid."""
-        if not receipt_checks_allowed(client_origin()):
-            raise TooManyRequests(
-                "Too many receipt checks from here; wait a minute.", retry_after=60
-            )
         return receipts.check_receipt(ctx(), code)
 
 

@@ -8,9 +8,8 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import abort
 
-from api.abuse import channels, human_check, within_limits
+from api.abuse import channels, human_check
 from api.blueprint import Blueprint
 from api.context import ctx
 from api.schemas import citizen_id_field
@@ -113,12 +112,6 @@ class Reports(MethodView):
     @blp.response(201, ReceiptSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Send a report; keep the reference to follow it up by phone."""
-        if not within_limits(request.remote_addr):
-            abort(
-                429,
-                message="Too many reports from this address; try again in an hour or call.",
-                headers={"Retry-After": "3600"},
-            )
         if not human_check().passes(data.pop("check_token"), data.pop("check_answer")):
             raise ValidationFailed(
                 "The check answer is wrong or the question expired; ask for a new question.",
