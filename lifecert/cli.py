@@ -7,6 +7,8 @@ import csv
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +18,7 @@ import click
 from infra.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
+    from certification.services.context import UseCaseContext
     from infra.runtime import Runtime
 
 
@@ -30,6 +33,17 @@ def _runtime() -> Runtime:
     from lifecert.bootstrap import build_runtime
 
     return build_runtime(_settings())
+
+
+@contextmanager
+def _use_case() -> Iterator[UseCaseContext]:
+    """One use case on a runtime made for this command, closed after it."""
+    runtime = _runtime()
+    try:
+        with runtime.use_case() as ctx:
+            yield ctx
+    finally:
+        runtime.close()
 
 
 @click.group()
@@ -262,12 +276,8 @@ def audit_verify(anchor: str | None) -> None:
         expected = Anchor.parse(anchor) if anchor else None
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--anchor") from err
-    runtime = _runtime()
-    try:
-        with runtime.use_case() as ctx:
-            report = verify_audit_chain(ctx, Actor.system("cli"), expected)
-    finally:
-        runtime.close()
+    with _use_case() as ctx:
+        report = verify_audit_chain(ctx, Actor.system("cli"), expected)
     if report.intact:
         head = f"head {report.head}" if report.head else "empty"
         click.echo(f"audit chain intact: {report.checked} records; {head}")
@@ -287,12 +297,8 @@ def audit_anchor() -> None:
     from certification.access import Actor
     from certification.services.audit import verify_audit_chain
 
-    runtime = _runtime()
-    try:
-        with runtime.use_case() as ctx:
-            report = verify_audit_chain(ctx, Actor.system("cli"))
-    finally:
-        runtime.close()
+    with _use_case() as ctx:
+        report = verify_audit_chain(ctx, Actor.system("cli"))
     if not report.intact:
         click.echo(f"audit chain BROKEN at sequence {report.first_broken_sequence}", err=True)
         sys.exit(1)
@@ -515,12 +521,8 @@ def reminders_send() -> None:
     """Queue today's reminders (and any a missed day left unsent); safe to rerun."""
     from certification.services.reminders import send_due_reminders
 
-    runtime = _runtime()
-    try:
-        with runtime.use_case() as ctx:
-            sent = send_due_reminders(ctx)
-    finally:
-        runtime.close()
+    with _use_case() as ctx:
+        sent = send_due_reminders(ctx)
     click.echo(f"queued {sent} reminders")
 
 
@@ -570,12 +572,8 @@ def periods_recompute() -> None:
     from certification.access import Actor
     from certification.services.periods import recompute_periods
 
-    runtime = _runtime()
-    try:
-        with runtime.use_case() as ctx:
-            changed = recompute_periods(ctx, Actor.system("cli"))
-    finally:
-        runtime.close()
+    with _use_case() as ctx:
+        changed = recompute_periods(ctx, Actor.system("cli"))
     click.echo(f"recomputed; {changed} due dates changed")
 
 

@@ -38,6 +38,19 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures shared with in
 BUCKET = "lifecert-e2e"
 
 
+def s3_environment(s3_endpoint: str) -> dict[str, str]:
+    """The S3 test server's settings for a process started apart (a worker, a container)."""
+    return {
+        "LIFECERT_OBJECT_STORE": "s3",
+        "LIFECERT_S3_ENDPOINT": s3_endpoint,
+        "LIFECERT_S3_ACCESS_KEY": "testing",
+        "LIFECERT_S3_SECRET_KEY": "testing",
+        "LIFECERT_S3_BUCKET": BUCKET,
+        "LIFECERT_S3_SECURE": "false",
+        "LIFECERT_S3_REGION": "us-east-1",
+    }
+
+
 def e2e_settings(pg_url: str, s3_endpoint: str, tmp: Any, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
         database_url=pg_url,

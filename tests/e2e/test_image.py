@@ -25,7 +25,7 @@ import requests
 
 from tests.biometrics.conftest import SELFIES, frame_at, jpeg
 from tests.conftest import MODEL_DIR, free_port, redis_url
-from tests.e2e.conftest import BUCKET, upload_presigned
+from tests.e2e.conftest import s3_environment, upload_presigned
 from tests.integration.conftest import PASSWORD, staff_account
 
 IMAGE = os.environ.get("LIFECERT_TEST_IMAGE")
@@ -91,13 +91,7 @@ def test_the_image_serves_and_certifies_a_clip_with_its_worker(
     shared = {
         "LIFECERT_DATABASE_URL": pg_url,
         "LIFECERT_BROKER_URL": BROKER,
-        "LIFECERT_OBJECT_STORE": "s3",
-        "LIFECERT_S3_ENDPOINT": s3_endpoint,
-        "LIFECERT_S3_ACCESS_KEY": "testing",
-        "LIFECERT_S3_SECRET_KEY": "testing",
-        "LIFECERT_S3_BUCKET": BUCKET,
-        "LIFECERT_S3_SECURE": "false",
-        "LIFECERT_S3_REGION": "us-east-1",
+        **s3_environment(s3_endpoint),
         **{
             k: os.environ[k]
             for k in ("LIFECERT_TEMPLATE_KEYS", "LIFECERT_DATA_KEYS", "LIFECERT_INDEX_KEY")

@@ -22,7 +22,7 @@ from infra.selfservice_adapters import CeleryTaskQueue
 from storage.objects import S3ObjectStore
 from tests.biometrics.conftest import SELFIES
 from tests.conftest import MODEL_DIR, PROJECT, free_port, redis_url
-from tests.e2e.conftest import BUCKET, upload_presigned, wait_for
+from tests.e2e.conftest import s3_environment, upload_presigned, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
@@ -75,13 +75,7 @@ def _worker_process(settings, pg_url, s3_endpoint) -> subprocess.Popen:
         "LIFECERT_DATABASE_URL": pg_url,
         "LIFECERT_DATA_DIR": str(settings.data_dir),
         "LIFECERT_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "LIFECERT_OBJECT_STORE": "s3",
-        "LIFECERT_S3_ENDPOINT": s3_endpoint,
-        "LIFECERT_S3_ACCESS_KEY": "testing",
-        "LIFECERT_S3_SECRET_KEY": "testing",
-        "LIFECERT_S3_BUCKET": BUCKET,
-        "LIFECERT_S3_SECURE": "false",
-        "LIFECERT_S3_REGION": "us-east-1",
+        **s3_environment(s3_endpoint),
         "LIFECERT_BROKER_URL": KILL_BROKER,
         "LIFECERT_MODEL_DIR": str(MODEL_DIR),
         "LIFECERT_TASK_VISIBILITY_TIMEOUT": "10",
