@@ -463,6 +463,10 @@ class NoticeRepository(Protocol):
         """Deliveries by status (the operators' view of the outbox)."""
         ...
 
+    def reminder_backlog(self) -> dict[str, int]:
+        """Reminder and overdue notices not yet out: ``pending`` deliveries, ``unrouted``."""
+        ...
+
 
 class ReceiptRepository(Protocol):
     def add(self, receipt: Receipt) -> None: ...

@@ -155,6 +155,7 @@ class Backlogs(Collector):
 BACKLOG_HELP = {
     "queue_depth": "Messages waiting in the task queue, by queue.",
     "notice_backlog": "Notice deliveries by state; 'unrouted' are notices not yet routed.",
+    "reminder_backlog": "Reminder and overdue notices not yet out (pending, unrouted).",
 }
 
 

@@ -17,6 +17,7 @@ from certification.notices import (
     Delivery,
     DeliveryStatus,
     Notice,
+    NoticeKind,
     NoticePreferences,
     Reach,
 )
@@ -261,6 +262,21 @@ class SqlNoticeRepository:
         t = schema.letter_batches
         row = self.session.execute(sa.select(t).where(t.c.id == batch_id)).first()
         return dict(row._mapping) if row is not None else None
+
+    def reminder_backlog(self) -> dict[str, int]:
+        """Reminders (before and after the due date) not yet out: deliveries waiting to be
+        sent or retried, and notices not yet routed to a channel."""
+        d, n = schema.notice_deliveries, schema.notices
+        kinds = [NoticeKind.REMINDER, NoticeKind.OVERDUE]
+        pending = self.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(d.join(n, n.c.id == d.c.notice_id))
+            .where(d.c.status == DeliveryStatus.PENDING, n.c.kind.in_(kinds))
+        )
+        unrouted = self.session.scalar(
+            sa.select(sa.func.count()).where(n.c.routed_at.is_(None), n.c.kind.in_(kinds))
+        )
+        return {"pending": int(pending or 0), "unrouted": int(unrouted or 0)}
 
     def backlog(self) -> dict[str, int]:
         d = schema.notice_deliveries

@@ -70,6 +70,7 @@ def metrics() -> ResponseReturnValue:
             {
                 "queue_depth": lambda: readiness.queue_depth(rt),
                 "notice_backlog": lambda: _notice_backlog(rt),
+                "reminder_backlog": lambda: _reminder_backlog(rt),
             }
         )
     )
@@ -79,6 +80,11 @@ def metrics() -> ResponseReturnValue:
 def _notice_backlog(rt: Runtime) -> dict[str, int]:
     with rt.use_case() as ctx:
         return notices.backlog(ctx, Actor.system("metrics"))
+
+
+def _reminder_backlog(rt: Runtime) -> dict[str, int]:
+    with rt.use_case() as ctx:
+        return notices.reminder_backlog(ctx, Actor.system("metrics"))
 
 
 docs_assets = Blueprint("docs_assets", __name__)

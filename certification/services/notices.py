@@ -512,3 +512,8 @@ def send_again(ctx: UseCaseContext, actor: Actor, delivery_id: UUID) -> Delivery
 def backlog(ctx: UseCaseContext, actor: Actor) -> dict[str, int]:
     access.require_operator(actor, "watch the notice outbox")
     return ctx.uow.notices.backlog()
+
+
+def reminder_backlog(ctx: UseCaseContext, actor: Actor) -> dict[str, int]:
+    access.require_operator(actor, "watch the reminders")
+    return ctx.uow.notices.reminder_backlog()

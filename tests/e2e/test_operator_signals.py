@@ -120,6 +120,7 @@ def test_a_certification_shows_in_the_metrics_carries_its_request_id_and_logs_no
     assert series(text, "lifecert_backlog_up", source="notice_backlog") == 1
     assert 'lifecert_queue_depth{state="celery"}' in text
     assert 'lifecert_notice_backlog{state="pending"}' in text
+    assert 'lifecert_reminder_backlog{state="pending"}' in text
     # no path with an id as a label: routes are URL rules
     assert str(body["session_id"]) not in text
 

@@ -20,7 +20,7 @@ from certification.vocabulary import AccountKind
 from infra.settings import Settings
 from lifecert.bootstrap import Runtime, build_runtime
 from lifecert.web import create_app
-from tests.conftest import truncate_all
+from tests.conftest import MODEL_DIR, truncate_all
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -34,6 +34,7 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         secret_key="test-signing-key-" + secrets.token_hex(16),
         dev_identity_provider=True,
         db_pool_size=4,
+        model_dir=MODEL_DIR,
     )
 
 
