@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from certification.errors import ValidationFailed
 from certification.states import Lifecycle
+from certification.texts import chinese
 
 
 class NoticeKind(StrEnum):
@@ -88,70 +89,59 @@ class Template:
     templates take them (Tencent's template parameters are positional)."""
 
     params: tuple[str, ...]
-    zh_title: str
-    zh: str
     en_title: str
     en: str
     # the WeChat subscribe-message layout every kind uses: thing1 (what), date2 (when),
     # thing3 (what to do); see docs/notices.md for the template the agency registers
     wechat_date: str = ""
 
+    @property
+    def zh_title(self) -> str:
+        return chinese(self.en_title, "notice title")
 
+    @property
+    def zh(self) -> str:
+        return chinese(self.en, "notice")
+
+
+# English here; the Chinese is in the catalogue (certification/texts.py), context "notice"
 CATALOGUE: dict[NoticeKind, Template] = {
     NoticeKind.CERTIFIED: Template(
         ("name", "certified_on", "next_due_on", "receipt"),
-        "认证成功",
-        "{name}，您已于{certified_on}完成待遇资格认证，下次请于{next_due_on}前认证。"
-        "回执码{receipt}，可在官方渠道查验。",
         "Certified",
-        "{name}, you were certified on {certified_on}; certify again by {next_due_on}. "
-        "Receipt code {receipt}, checkable on the official site.",
+        "{name}, you were certified on {certified_on}; certify again by {next_due_on}. Receipt "
+        "code {receipt}, checkable on the official site.",
         wechat_date="certified_on",
     ),
     NoticeKind.RETRY_NEEDED: Template(
         ("name", "advice"),
-        "请重新认证",
-        "{name}，本次人脸认证未完成：{advice}。请用官方App重新认证。",
         "Please try again",
         "{name}, the face check did not finish: {advice}. Please try again in the official app.",
     ),
     NoticeKind.SENT_TO_REVIEW: Template(
         ("name",),
-        "已转人工审核",
-        "{name}，您的认证视频已转工作人员审核，结果会另行通知，无需重复认证。",
         "Sent to review",
         "{name}, your certification video was sent to staff for review; you will be told the "
         "result. There is no need to record again.",
     ),
     NoticeKind.REVIEW_DECIDED: Template(
-        ("name", "outcome"),
-        "审核结果",
-        "{name}，您的认证审核结果：{outcome}。",
-        "Review decided",
-        "{name}, your certification review: {outcome}.",
+        ("name", "outcome"), "Review decided", "{name}, your certification review: {outcome}."
     ),
     NoticeKind.TASK_OPENED: Template(
         ("name", "who", "deadline_on"),
-        "将上门核实",
-        "{name}，{who}将在{deadline_on}前联系您核实待遇资格，请保持电话畅通。"
-        "工作人员不会索要密码或转账。",
         "Verification visit",
-        "{name}, {who} will contact you by {deadline_on} to verify your entitlement. Staff "
-        "never ask for passwords or money.",
+        "{name}, {who} will contact you by {deadline_on} to verify your entitlement. Staff never "
+        "ask for passwords or money.",
         wechat_date="deadline_on",
     ),
     NoticeKind.SUSPENSION_PROPOSED: Template(
         ("name", "why"),
-        "待遇拟暂停",
-        "{name}，因{why}，您的待遇拟暂停发放。如有误，请尽快认证或到社保经办机构申诉。",
         "Suspension proposed",
-        "{name}, because of {why}, your benefit may be suspended. If this is wrong, certify "
-        "or contest it at the agency soon.",
+        "{name}, because of {why}, your benefit may be suspended. If this is wrong, certify or "
+        "contest it at the agency soon.",
     ),
     NoticeKind.SUSPENDED: Template(
         ("name", "why", "since"),
-        "待遇已暂停",
-        "{name}，因{why}，您的待遇自{since}起暂停发放。完成认证后可恢复并补发。",
         "Benefit suspended",
         "{name}, because of {why}, your benefit is suspended from {since}. Certify to have it "
         "restored with the arrears.",
@@ -159,16 +149,12 @@ CATALOGUE: dict[NoticeKind, Template] = {
     ),
     NoticeKind.RESTORED: Template(
         ("name", "since", "arrears"),
-        "待遇已恢复",
-        "{name}，您的待遇自{since}起恢复发放，补发{arrears}元。",
         "Benefit restored",
         "{name}, your benefit is paid again from {since}; arrears of {arrears} yuan are paid.",
         wechat_date="since",
     ),
     NoticeKind.REMINDER: Template(
         ("name", "due_on", "code"),
-        "认证提醒",
-        "{name}，您的待遇资格认证将于{due_on}到期，请用官方App或到服务网点认证。核验码{code}",
         "Certification due",
         "{name}, your certification is due on {due_on}. Certify with the official app or at a "
         "service point. Check code {code}",
@@ -176,8 +162,6 @@ CATALOGUE: dict[NoticeKind, Template] = {
     ),
     NoticeKind.OVERDUE: Template(
         ("name", "due_on", "code"),
-        "认证已逾期",
-        "{name}，您的待遇资格认证已于{due_on}到期，请尽快认证，以免待遇暂停。核验码{code}",
         "Certification overdue",
         "{name}, your certification was due on {due_on}. Certify soon so that your benefit is "
         "not suspended. Check code {code}",
@@ -185,17 +169,12 @@ CATALOGUE: dict[NoticeKind, Template] = {
     ),
     NoticeKind.ACCOUNT_CONFIRMED: Template(
         ("name",),
-        "账号已确认",
-        "{name}，您的社保待遇认证账号已确认为本人账号；其他申请使用您信息的账号已被拒绝。"
-        "如非本人操作，请拨打12333。",
         "Account confirmed",
-        "{name}, your benefit account was confirmed as yours; other registrations that used "
-        "your details were refused. If this was not you, call 12333.",
+        "{name}, your benefit account was confirmed as yours; other registrations that used your "
+        "details were refused. If this was not you, call 12333.",
     ),
     NoticeKind.APPEAL_RECEIVED: Template(
         ("name", "subject", "due_on"),
-        "申诉已受理",
-        "{name}，您关于{subject}的申诉已受理，经办机构将于{due_on}前答复。申诉期间已发待遇不受影响。",
         "Appeal received",
         "{name}, your appeal about {subject} was received; the agency answers by {due_on}. "
         "Nothing already paid is affected while it is considered.",
@@ -203,26 +182,18 @@ CATALOGUE: dict[NoticeKind, Template] = {
     ),
     NoticeKind.APPEAL_DECIDED: Template(
         ("name", "subject", "outcome"),
-        "申诉结果",
-        "{name}，您关于{subject}的申诉：{outcome}。详情请在官方App查看。",
         "Appeal decided",
         "{name}, your appeal about {subject}: {outcome}. See the official app for the reasons.",
     ),
     NoticeKind.CERTIFICATION_ANNULLED: Template(
         ("name", "certified_on", "due_on"),
-        "认证记录已撤销",
-        "{name}，您于{certified_on}的认证记录经核查已撤销，请于{due_on}前重新认证。"
-        "如有异议请拨打12333。",
         "Certification annulled",
-        "{name}, your certification of {certified_on} was annulled after a check; certify "
-        "again by {due_on}. Questions: call 12333.",
+        "{name}, your certification of {certified_on} was annulled after a check; certify again "
+        "by {due_on}. Questions: call 12333.",
         wechat_date="due_on",
     ),
     NoticeKind.CONSENT_WITHDRAWN: Template(
         ("name",),
-        "人脸信息已删除",
-        "{name}，您已撤回人脸识别认证的同意，您的人脸信息已删除，今后请到服务网点或预约上门认证。"
-        "如非本人操作，请立即拨打12333。",
         "Face data deleted",
         "{name}, you withdrew your consent to face checks and your face data was deleted; "
         "certify at a service point or by a home visit. If this was not you, call 12333 now.",
@@ -230,51 +201,28 @@ CATALOGUE: dict[NoticeKind, Template] = {
 }
 
 
-# values the data holds as codes, said in the reader's language
-PHRASES: dict[str, tuple[str, str]] = {
-    "period_expired_unreachable": (
-        "认证期满且多次联系不上",
-        "the certification period expired and you could not be reached",
-    ),
-    "lost_qualification": (
-        "有关部门的信息显示您可能已不符合领取条件",
-        "other departments' records show you may no longer qualify",
-    ),
-    "unreachable_in_verification": (
-        "核实期间无法联系到您",
-        "you could not be reached during verification",
-    ),
-    "other": ("经办机构核查", "a check by the agency"),
-    "approved": ("审核通过，认证成功", "approved; you are certified"),
-    "rejected": (
-        "审核未通过，乡镇（街道）工作人员将联系您核实",
-        "not approved; your township will contact you to verify",
-    ),
-    "retake": (
-        "请重新录制认证视频，按提示慢慢做动作",
-        "please record again, doing the actions slowly as shown",
-    ),
-    "township": ("您户籍所在乡镇（街道）的工作人员", "staff of your township"),
-    "rejected_review": ("认证审核未通过的决定", "the rejection of your certification review"),
-    "suspension": ("暂停发放待遇的决定", "the suspension of your benefit"),
-    "loss_record": ("不再符合领取条件的记录", "the record that you no longer qualify"),
-    "record_correction": ("登记的个人信息", "your registered details"),
-    "upheld_record_corrected": ("已按您的申请更正", "your details were corrected"),
-    "upheld_certified": ("申诉成立，已为您完成认证", "upheld; you are certified"),
-    "upheld_restored": (
-        "申诉成立，待遇已恢复并补发",
-        "upheld; your benefit is restored with arrears",
-    ),
-    "upheld_verification_opened": (
-        "申诉成立，乡镇（街道）工作人员将上门核实，核实后恢复待遇",
-        "upheld; your township will verify, then your benefit is restored",
-    ),
-    "upheld_proposal_dismissed": (
-        "申诉成立，该记录已撤销，待遇照常发放",
-        "upheld; the record is set aside and your benefit continues",
-    ),
-    "dismissed": ("申诉未获支持，原决定维持", "not upheld; the decision stands"),
-    "employer": ("您的用人单位", "your employer"),
+# values the data holds as codes, said in the reader's language (Chinese: the catalogue)
+PHRASES: dict[str, str] = {
+    "period_expired_unreachable": "the certification period expired and you could not be reached",
+    "lost_qualification": "other departments' records show you may no longer qualify",
+    "unreachable_in_verification": "you could not be reached during verification",
+    "other": "a check by the agency",
+    "approved": "approved; you are certified",
+    "rejected": "not approved; your township will contact you to verify",
+    "retake": "please record again, doing the actions slowly as shown",
+    "township": "staff of your township",
+    "rejected_review": "the rejection of your certification review",
+    "suspension": "the suspension of your benefit",
+    "loss_record": "the record that you no longer qualify",
+    "record_correction": "your registered details",
+    "upheld_record_corrected": "your details were corrected",
+    "upheld_certified": "upheld; you are certified",
+    "upheld_restored": "upheld; your benefit is restored with arrears",
+    "upheld_verification_opened": "upheld; your township will verify, then your benefit is "
+    "restored",
+    "upheld_proposal_dismissed": "upheld; the record is set aside and your benefit continues",
+    "dismissed": "not upheld; the decision stands",
+    "employer": "your employer",
 }
 
 
@@ -295,7 +243,9 @@ def render(kind: NoticeKind, data: Mapping[str, Any], language: Language) -> Mes
     def said(name: str) -> str:
         value = str(data.get(f"{name}_{language.value}", data.get(name, "")))
         phrase = PHRASES.get(value)
-        return (phrase[0] if zh else phrase[1]) if phrase else value
+        if phrase is None:
+            return value
+        return chinese(phrase, "notice phrase") if zh else phrase
 
     params = {name: said(name) for name in template.params}
     if language is Language.EN:

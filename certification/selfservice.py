@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from certification.calendar import age_on
 from certification.states import Lifecycle
+from certification.texts import both
 
 NON_RIGID = ("blink", "open_mouth")
 HEAD = ("turn_left", "turn_right", "nod")
@@ -208,33 +209,21 @@ class TemplateRefreshRule:
         return score >= threshold + self.margin and now - newest_template_at >= self.min_age
 
 
-NEXT_STEPS: dict[str, tuple[str, str]] = {
-    "wait": ("正在核验，请稍候", "Checking, please wait a moment"),
-    "done": (
-        "认证成功，下次认证前我们会提醒您",
-        "Certified. We will remind you before the next one is due",
-    ),
-    "retry": ("请按提示调整后重新录制", "Please adjust as shown and record again"),
-    "review": (
-        "已转工作人员审核，结果会通知您",
-        "Passed to our staff for review; you will be told the result",
-    ),
-    "locked": (
-        "尝试次数过多，请稍后再试或到服务网点办理",
-        "Too many attempts; please try later or visit a service point",
-    ),
-    "expired": ("本次认证已过期，请重新开始", "This session has expired; please start again"),
+# What the person does next, by step: English here, Chinese from the catalogue (texts.py).
+_NEXT_STEPS_EN: dict[str, str] = {
+    "wait": "Checking, please wait a moment",
+    "done": "Certified. We will remind you before the next one is due",
+    "retry": "Please adjust as shown and record again",
+    "review": "Passed to our staff for review; you will be told the result",
+    "locked": "Too many attempts; please try later or visit a service point",
+    "expired": "This session has expired; please start again",
     # a claim's face check (certification/claims.py)
-    "confirmed": (
-        "已确认是您本人，账号已生效，本次认证也已完成",
-        "Confirmed: the account is yours, and you are certified too",
-    ),
-    "claim_retry": (
-        "未能确认是您本人，请在光线明亮处正对手机重新录制",
-        "We could not confirm it is you; record again facing the phone in good light",
-    ),
+    "confirmed": "Confirmed: the account is yours, and you are certified too",
+    "claim_retry": "We could not confirm it is you; record again facing the phone in good light",
     "service_point": (
-        "请携带身份证到任一服务网点，由工作人员确认",
-        "Please bring your ID card to any service point, where a clerk will confirm it",
+        "Please bring your ID card to any service point, where a clerk will confirm it"
     ),
+}
+NEXT_STEPS: dict[str, tuple[str, str]] = {
+    step: both(en, "next step") for step, en in _NEXT_STEPS_EN.items()
 }

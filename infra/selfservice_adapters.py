@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from certification.ports import FaceEnrolment, FaceVerification, QueueUnavailable, TemplatesOutdated
+from certification.texts import chinese
 from infra.telemetry import observe_engine
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class BiometricFaceEngine:
             raise TemplatesOutdated(str(err)) from err
         observe_engine(verdict.decision, verdict.reasons, verdict.timings_ms)
         body = verdict.to_json()
+        for told in body.get("reasons", []):  # the Chinese from the service's catalogue
+            told["zh"] = chinese(told["en"], "reason")
         refresh = None
         if verdict.decision == "pass" and verdict.best_embedding is not None and parsed:
             refresh = Template(
