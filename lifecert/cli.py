@@ -250,6 +250,17 @@ def worker(ctx: click.Context) -> None:
             "No broker configured: set LIFECERT_BROKER_URL (redis://... or amqp://...). "
             "Without one, background work runs inside the API process."
         )
+    from infra.readiness import model_check
+
+    # the model pack is checked before any task is taken: a wrong pack stops the start
+    # here, not at the first pensioner's clip
+    problems = model_check(settings.resolved_model_dir).problems()
+    if problems:
+        raise click.ClickException(
+            f"The face models in {settings.resolved_model_dir} are not the registered ones: "
+            + "; ".join(problems)
+            + " (python -m models verify lists them)."
+        )
     from lifecert.worker_process import app
 
     app.worker_main(["worker", "--loglevel=INFO", *ctx.args])

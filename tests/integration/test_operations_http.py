@@ -134,3 +134,24 @@ def test_log_lines_are_json_with_the_request_id(tmp_path: Path):
     line = json.loads(out.getvalue().splitlines()[-1])
     assert line["message"] == "hello operators" and line["request_id"] == "req-json-line-01"
     assert line["level"] == "INFO" and line["logger"] == "lifecert.test" and line["time"]
+
+
+def test_a_worker_does_not_start_on_a_wrong_model_pack(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from infra.settings import get_settings
+    from lifecert.cli import main
+
+    models = tmp_path / "models"
+    shutil.copytree(MODEL_DIR, models)
+    (models / "recognition" / "w600k_mbf_int8.onnx").write_bytes(b"not the model")
+    monkeypatch.setenv("LIFECERT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("LIFECERT_MODEL_DIR", str(models))
+    monkeypatch.setenv("LIFECERT_BROKER_URL", "redis://127.0.0.1:1/0")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["worker"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "w600k_mbf altered (sha256 differs)" in result.output
