@@ -119,6 +119,11 @@ class PersonRepository(Protocol):
 
     def get(self, person_id: UUID, *, for_update: bool = False) -> Person | None: ...
 
+    def many(self, person_ids: Sequence[UUID]) -> dict[UUID, Person]:
+        """Several people in one query (the people of a list page), by id; an id not found
+        is left out."""
+        ...
+
     def lock_many(self, person_ids: list[UUID]) -> list[Person]:
         """Lock and load several people at once, in id order."""
         ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -54,6 +54,12 @@ class SqlPersonRepository:
 
     def get(self, person_id: UUID, *, for_update: bool = False) -> Person | None:
         return get_row(self.session, Person, person_id, for_update=for_update)
+
+    def many(self, person_ids: Sequence[UUID]) -> dict[UUID, Person]:
+        if not person_ids:
+            return {}
+        stmt = sa.select(Person).where(schema.persons.c.id.in_(set(person_ids)))
+        return {p.id: p for p in self.session.scalars(stmt)}
 
     def lock_many(self, person_ids: list[UUID]) -> list[Person]:
         """Lock and load several people at once (in id order, so batches never deadlock)."""

@@ -65,6 +65,9 @@ class FakePersons(FakeRepository):
     def lock_many(self, person_ids: list[UUID]) -> list[Any]:
         return [self.rows[i] for i in person_ids if i in self.rows]
 
+    def many(self, person_ids: list[UUID]) -> dict[UUID, Any]:
+        return {i: self.rows[i] for i in person_ids if i in self.rows}
+
 
 class FakeEntitlements(FakeRepository):
     def __init__(self, persons: FakePersons) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from uuid import UUID
 
 from certification import access
@@ -71,6 +72,16 @@ def normalise_address(address: str | None) -> str | None:
 def load_person(ctx: UseCaseContext, person_id: UUID, *, for_update: bool = False) -> Person:
     person = found(ctx.uow.persons.get(person_id, for_update=for_update), "person", person_id)
     return person
+
+
+def load_people(ctx: UseCaseContext, person_ids: Iterable[UUID]) -> dict[UUID, Person]:
+    """The people of a list page in one query, by id (a person not found: NotFound, as for
+    one)."""
+    wanted = set(person_ids)
+    people = ctx.uow.persons.many(list(wanted))
+    for person_id in wanted - set(people):
+        found(None, "person", person_id)
+    return people
 
 
 def register_person(

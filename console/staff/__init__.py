@@ -37,7 +37,7 @@ from certification.errors import (
 )
 from certification.ports import PageRequest
 from certification.services import contacts as contacts_service
-from certification.services.persons import load_person
+from certification.services.persons import load_people
 from certification.vocabulary import ContactChannel, ContactOutcome, StaffRole
 from console.security import (
     check_csrf,
@@ -153,7 +153,7 @@ def _next_link(page: Any) -> str | None:
 
 def _list_page(template: str, page: Any, *, people: bool = True, **extra: Any) -> str:
     """A list page: its items, the people they concern (by person_id), the next-page link."""
-    found = {i.person_id: load_person(ctx(), i.person_id) for i in page.items} if people else {}
+    found = load_people(ctx(), (i.person_id for i in page.items)) if people else {}
     return render_template(
         template, items=page.items, people=found, next_link=_next_link(page), **extra
     )

@@ -18,7 +18,7 @@ from certification.errors import (
 )
 from certification.services import proposals as proposals_service
 from certification.services import runs as runs_service
-from certification.services.persons import load_person
+from certification.services.persons import load_people
 from certification.vocabulary import AccountKind
 from console.staff import PAGE, _actor, _done, _is_date, _list_page, _page_request, _version, bp
 
@@ -63,7 +63,7 @@ def run(run_id: UUID) -> Any:
         if found.is_applied
         else []
     )
-    people = {e["person_id"]: load_person(ctx(), e["person_id"]) for e in entries}
+    people = load_people(ctx(), (e["person_id"] for e in entries))
     return render_template(
         "console/run.html",
         run=found,
