@@ -251,6 +251,8 @@ suspensions = sa.Table(
         postgresql_where=sa.text("status = 'in_force'"),
         sqlite_where=sa.text("status = 'in_force'"),
     ),
+    # the whole city's list, oldest first (tests/integration/test_list_plans.py)
+    sa.Index("ix_suspensions_listed", "suspended_on", "id"),
 )
 
 accounts = sa.Table(
@@ -497,6 +499,7 @@ review_cases = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_review_cases_status", "status", "opened_at"),
     sa.Index("ix_review_cases_person", "person_id"),
+    sa.Index("ix_review_cases_listed", "opened_at", "id"),
 )
 
 family_bindings = sa.Table(
@@ -525,6 +528,7 @@ family_bindings = sa.Table(
         postgresql_where=sa.text("status IN ('requested', 'active')"),
         sqlite_where=sa.text("status IN ('requested', 'active')"),
     ),
+    sa.Index("ix_family_bindings_listed", "requested_at", "id"),
 )
 
 verification_referrals = sa.Table(
@@ -852,6 +856,7 @@ verification_tasks = sa.Table(
     sa.Index("ix_verification_tasks_scope", "status", "township_code", "deadline_on"),
     sa.Index("ix_verification_tasks_district", "status", "district_code", "deadline_on"),
     sa.Index("ix_verification_tasks_person", "person_id", "status"),
+    sa.Index("ix_verification_tasks_listed", "deadline_on", "id"),
 )
 
 home_visit_requests = sa.Table(
@@ -877,6 +882,10 @@ home_visit_requests = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_home_visit_requests_scope", "status", "township_code", "created_at"),
+    # a list without a status filter, in a district's or a township's scope, oldest first
+    sa.Index("ix_home_visit_requests_district", "district_code", "created_at", "id"),
+    sa.Index("ix_home_visit_requests_township", "township_code", "created_at", "id"),
+    sa.Index("ix_home_visit_requests_listed", "created_at", "id"),
 )
 
 appeals = sa.Table(
@@ -910,6 +919,8 @@ appeals = sa.Table(
         postgresql_where=sa.text("status = 'open'"),
         sqlite_where=sa.text("status = 'open'"),
     ),
+    sa.Index("ix_appeals_listed", "due_on", "id"),
+    sa.Index("ix_appeals_township", "township_code", "due_on", "id"),
 )
 
 national_upload_items = sa.Table(
