@@ -55,7 +55,7 @@ def readyz() -> Any:
 @blp.doc(hide=True)
 def metrics() -> ResponseReturnValue:
     """Prometheus exposition: with LIFECERT_METRICS_TOKEN, for a bearer of that token;
-    without one, for this machine only (a development server)."""
+    without one, for this machine only, and never in production."""
     rt = runtime()
     token = rt.settings.metrics_token
     if token is not None:
@@ -63,7 +63,9 @@ def metrics() -> ResponseReturnValue:
         expected = f"Bearer {token.get_secret_value()}"
         if not hmac.compare_digest(offered.encode(), expected.encode()):
             raise Unauthorized("Metrics need the scrape token (Authorization: Bearer …).")
-    elif request.remote_addr not in ("127.0.0.1", "::1"):
+    elif rt.settings.environment == "production" or request.remote_addr not in LOOPBACK:
+        # production without a token serves no metrics at all: behind a misconfigured proxy
+        # a forged X-Forwarded-For could otherwise pass for this machine
         raise NotFound()
     body, content_type = telemetry.render(
         telemetry.Backlogs(
@@ -75,6 +77,9 @@ def metrics() -> ResponseReturnValue:
         )
     )
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 def _notice_backlog(rt: Runtime) -> dict[str, int]:

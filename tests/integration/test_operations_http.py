@@ -78,6 +78,9 @@ def test_metrics_are_for_the_scrape_token_or_this_machine_only(settings, app, cl
     )
     assert ok.status_code == 200 and ok.mimetype == "text/plain"
     assert b'lifecert_backlog_up{source="notice_backlog"} 1.0' in ok.data
+    # production without a token: no metrics, even for this machine
+    production = create_app(settings.model_copy(update={"environment": "production"}))
+    assert production.test_client().get("/metrics").status_code == 404
 
 
 def test_every_answer_has_a_request_id_a_proxys_is_kept_and_a_strange_one_replaced(client):
