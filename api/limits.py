@@ -149,14 +149,15 @@ def install(app: Flask, limiter: Limiter, settings: Settings) -> None:
     otherwise lose its limit silently."""
     limiter.init_app(app)
     app.extensions[EXTENSION] = limiter
-    missing = sorted({e for r in RULES for e in r.endpoints} - set(app.view_functions))
+    limited = sorted({e for r in RULES for e in r.endpoints})
+    missing = [e for e in limited if e not in app.view_functions]
     if missing:
         raise RuntimeError(f"rate limits name endpoints that do not exist: {missing}")
-    for endpoint in sorted({e for r in RULES for e in r.endpoints}):
+    for endpoint in limited:
         view: Any = app.view_functions[endpoint]
         for rule in (r for r in RULES if endpoint in r.endpoints):
             view = limiter.shared_limit(
-                _rate(rule, settings),
+                rule.rate(settings),
                 scope=rule.scope,
                 key_func=rule.per,
                 methods=list(rule.methods),
@@ -165,10 +166,6 @@ def install(app: Flask, limiter: Limiter, settings: Settings) -> None:
             )(view)
         app.view_functions[endpoint] = view
     app.register_error_handler(RateLimitExceeded, too_many)
-
-
-def _rate(rule: Rule, settings: Settings) -> str:
-    return rule.rate(settings)
 
 
 def _not(test: Callable[[], bool]) -> Callable[[], bool]:

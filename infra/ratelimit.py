@@ -10,10 +10,13 @@ from collections import deque
 from typing import Any
 
 
-class _Counts:
-    """Timestamps per key: in this process, or in Redis once ``use_redis`` is called."""
+class FailureCounter:
+    """Failures per key over the last hour and the time of the last one (the staff sign-in's
+    growing delays, certification.services.signin): in this process, or in Redis once
+    ``use_redis`` is called."""
 
-    PREFIX = "lifecert:counts:"
+    PREFIX = "lifecert:failures:"
+    WINDOW_S = 3600.0
 
     def __init__(self) -> None:
         self._hits: dict[str, deque[float]] = {}
@@ -31,14 +34,6 @@ class _Counts:
         if self._redis is not None:
             for name in self._redis.scan_iter(self.PREFIX + "*"):
                 self._redis.delete(name)
-
-
-class FailureCounter(_Counts):
-    """Failures per key over the last hour and the time of the last one (the staff sign-in's
-    growing delays, certification.services.signin)."""
-
-    PREFIX = "lifecert:failures:"
-    WINDOW_S = 3600.0
 
     def failures(self, key: str, now: float) -> tuple[int, float]:
         if self._redis is not None:

@@ -137,9 +137,7 @@ class Backlogs(Collector):
             try:
                 values = read()
             except Exception:
-                logging.getLogger(__name__).warning(
-                    "backlog %s could not be read", name, exc_info=True
-                )
+                log.warning("backlog %s could not be read", name, exc_info=True)
                 up.add_metric([name], 0)
                 continue
             up.add_metric([name], 1)
@@ -159,14 +157,17 @@ BACKLOG_HELP = {
 }
 
 
+def _every_process() -> CollectorRegistry:
+    """The counters of every process sharing PROMETHEUS_MULTIPROC_DIR, added up."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def render(extra: Collector | None = None) -> tuple[bytes, str]:
     """The exposition text of this process (or of every process when multi-process)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        body = generate_latest(registry)
-    else:
-        body = generate_latest(REGISTRY)
+    multi = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    body = generate_latest(_every_process() if multi else REGISTRY)
     if extra is not None:
         own = CollectorRegistry()
         own.register(extra)
@@ -224,8 +225,6 @@ class RequestIdFilter(logging.Filter):
 def configure_logging(level: str, fmt: str) -> None:
     """One handler on the root logger: JSON lines (``json``) for production, or plain text
     (``text``) for a person at a terminal; both carry the request id. Idempotent."""
-    from pythonjsonlogger.json import JsonFormatter
-
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_lifecert", False):
@@ -235,12 +234,7 @@ def configure_logging(level: str, fmt: str) -> None:
     handler.addFilter(RequestIdFilter())
     formatter: logging.Formatter
     if fmt == "json":
-        formatter = JsonFormatter(
-            "{asctime}{levelname}{name}{message}{request_id}",
-            style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            timestamp=False,
-        )
+        formatter = json_formatter()
     else:
         formatter = logging.Formatter(
             "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -251,10 +245,16 @@ def configure_logging(level: str, fmt: str) -> None:
 
 
 def json_formatter() -> logging.Formatter:
-    """The JSON formatter alone (tests read log lines through it)."""
+    """One JSON object per line: time, level, logger, message, request id (and a traceback
+    when there is one)."""
     from pythonjsonlogger.json import JsonFormatter
 
-    return JsonFormatter("{asctime}{levelname}{name}{message}{request_id}", style="{")
+    return JsonFormatter(
+        "{asctime}{levelname}{name}{message}{request_id}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        timestamp=False,
+    )
 
 
 # --- Celery ------------------------------------------------------------------------------------
@@ -315,9 +315,7 @@ def instrument_celery(log_level: str, log_format: str, metrics_port: int | None 
         Path(folder).mkdir(parents=True, exist_ok=True)
         for stale in Path(folder).glob("*.db"):  # a previous run's counters
             stale.unlink()
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        start_http_server(metrics_port, registry=registry)
+        start_http_server(metrics_port, registry=_every_process())
 
     def process_shutdown(pid: int | None = None, **_: Any) -> None:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -16,6 +17,7 @@ from api.context import runtime
 from api.schemas import HealthSchema, ReadinessSchema
 from certification.access import Actor
 from certification.services import notices
+from certification.services.context import UseCaseContext
 from infra import readiness, telemetry
 from infra.runtime import Runtime
 
@@ -71,8 +73,8 @@ def metrics() -> ResponseReturnValue:
         telemetry.Backlogs(
             {
                 "queue_depth": lambda: readiness.queue_depth(rt),
-                "notice_backlog": lambda: _notice_backlog(rt),
-                "reminder_backlog": lambda: _reminder_backlog(rt),
+                "notice_backlog": lambda: _as_operator(rt, notices.backlog),
+                "reminder_backlog": lambda: _as_operator(rt, notices.reminder_backlog),
             }
         )
     )
@@ -82,14 +84,12 @@ def metrics() -> ResponseReturnValue:
 LOOPBACK = ("127.0.0.1", "::1")
 
 
-def _notice_backlog(rt: Runtime) -> dict[str, int]:
+def _as_operator(
+    rt: Runtime, read: Callable[[UseCaseContext, Actor], dict[str, int]]
+) -> dict[str, int]:
+    """An operator's count, read for the scrape."""
     with rt.use_case() as ctx:
-        return notices.backlog(ctx, Actor.system("metrics"))
-
-
-def _reminder_backlog(rt: Runtime) -> dict[str, int]:
-    with rt.use_case() as ctx:
-        return notices.reminder_backlog(ctx, Actor.system("metrics"))
+        return read(ctx, Actor.system("metrics"))
 
 
 docs_assets = Blueprint("docs_assets", __name__)
