@@ -54,6 +54,7 @@ from certification.notices import (
 )
 from certification.periods import PeriodPolicy
 from certification.receipts import Receipt
+from certification.register import RegisterPerson
 from certification.selfservice import BindingStatus, CaseStatus
 from certification.supervision import TipOff, TipOffStatus
 from certification.verification import (
@@ -688,6 +689,21 @@ class ConsentRepository(Protocol):
     def for_account(self, account_id: UUID) -> list[Consent]: ...
 
 
+class RegisterLoad(Protocol):
+    """People of a register import written in bulk, a batch at a time, in the unit of work's
+    transaction."""
+
+    def known_regions(self) -> set[str]:
+        """The township and village codes in the region register."""
+        ...
+
+    def write(self, people: Sequence[RegisterPerson], now: datetime) -> set[int]:
+        """Write the people not registered yet with their benefits (first amount and status
+        change each) and their last certification. Returns the positions in ``people`` of
+        those already registered (left unchanged)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def persons(self) -> PersonRepository: ...
@@ -806,6 +822,9 @@ class UnitOfWork(Protocol):
     def savepoint(self) -> AbstractContextManager[None]:
         """A block whose changes (and audit records) are undone if it raises."""
         ...
+
+    @property
+    def register_load(self) -> RegisterLoad: ...
 
     def prefetch_open_work(self, person_ids: list[UUID]) -> None:
         """A hint before certifying a batch of people: read their open verification tasks

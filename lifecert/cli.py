@@ -88,16 +88,25 @@ def _demo_logins_file(settings: Settings) -> Path:
     return settings.data_path / "demo-logins.txt"
 
 
-def _load_demo(people: int, seed: int) -> None:
+def _load_demo(people: int, seed: int, processes: int) -> None:
     from lifecert.demo import PopulationGenerator
     from lifecert.demo_feeds import run_demo_comparison
-    from lifecert.demo_load import ensure_demo_accounts, load_population
+    from lifecert.demo_load import (
+        ensure_demo_accounts,
+        load_population,
+        load_population_parallel,
+    )
 
     settings = _settings()
     runtime = _runtime()
     try:
         runtime_today = runtime.clock.today()
-        loaded = load_population(runtime, PopulationGenerator(seed, runtime_today).people(people))
+        if processes > 1:
+            reports = load_population_parallel(settings, people, seed, runtime_today, processes)
+        else:
+            generated = PopulationGenerator(seed, runtime_today).people(people)
+            reports = [load_population(runtime, generated)]
+        loaded = sum(r.people_loaded for r in reports)
         logins = ensure_demo_accounts(runtime)
         run = run_demo_comparison(runtime)
     finally:
@@ -152,9 +161,16 @@ def demo() -> None:
 @demo.command("load")
 @click.option("--people", default=500, show_default=True, type=click.IntRange(1, 20_000_000))
 @click.option("--seed", default=20261127, show_default=True)
-def demo_load(people: int, seed: int) -> None:
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="load shards of the population side by side",
+)
+def demo_load(people: int, seed: int, processes: int) -> None:
     """Load people, benefits, certifications and demo staff accounts into the database."""
-    _load_demo(people, seed)
+    _load_demo(people, seed, processes)
     _print_demo_logins(_settings())
 
 
@@ -203,7 +219,7 @@ def serve(
             empty = conn.execute(sa.text("SELECT count(*) FROM persons")).scalar_one() == 0
         if empty:
             click.echo("loading demo data...")
-            _load_demo(500, 20261127)
+            _load_demo(500, 20261127, 1)
     settings.signing_key()
     app = create_app(settings, runtime)
     host = host or settings.host
@@ -570,6 +586,77 @@ def notices_letters() -> None:
     finally:
         runtime.close()
     click.echo(f"{len(batches)} batches, {sum(b['letters'] for b in batches)} letters")
+
+
+@main.group()
+def register() -> None:
+    """The benefit register: everyone on benefits, imported in bulk."""
+
+
+def _import_register_file(settings: Settings, path: Path) -> tuple[str, Any]:
+    from certification.access import Actor
+    from certification.services.register_import import import_register
+    from lifecert.bootstrap import build_runtime
+    from storage.feed_files import FeedFileError
+    from storage.register_files import RegisterFile
+
+    runtime = build_runtime(settings)
+    try:
+        try:
+            source = RegisterFile(path)
+            with runtime.use_case() as ctx:
+                report = import_register(
+                    ctx, Actor.system("cli register import"), source.rows(), source=path.name
+                )
+        except FeedFileError as err:
+            return str(path), str(err)
+        return str(path), report
+    finally:
+        runtime.close()
+
+
+@register.command("import")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="import this many files side by side",
+)
+def register_import(files: tuple[Path, ...], processes: int) -> None:
+    """Import register CSV files (one row per benefit; a large register split into several
+    files loads in parallel). People already registered are left unchanged; every refused
+    row is printed with its line number and reason."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    settings = _settings()
+    if processes > 1 and len(files) > 1:
+        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+            results = list(pool.map(_import_register_file, [settings] * len(files), files))
+    else:
+        results = [_import_register_file(settings, path) for path in files]
+    failed = False
+    for name, report in results:
+        if isinstance(report, str):
+            click.echo(f"{name}: refused: {report}", err=True)
+            failed = True
+            continue
+        click.echo(
+            f"{name}: {report.rows_read} rows read: {report.people_loaded} people loaded, "
+            f"{report.people_known} already registered (unchanged), "
+            f"{report.rows_refused} rows refused"
+        )
+        for number, problem in report.problems[:50]:
+            where = f" ({problem.column})" if problem.column else ""
+            click.echo(f"  line {number}{where}: {problem.code}: {problem.message}")
+        if len(report.problems) > 50:
+            click.echo(f"  … {report.rows_refused - 50} more refused rows")
+    if failed:
+        raise SystemExit(1)
 
 
 @main.group()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,8 +25,15 @@ from typing import IO
 
 from certification.calendar import add_months, age_on, anniversary
 from certification.citizen_id import make_citizen_id
+from certification.model import EARLIEST_BENEFIT_START
 from certification.regions import DISTRICTS
-from certification.vocabulary import BenefitKind, DependantRelationship, RecipientRole
+from certification.services.register_import import REGISTER_COLUMNS
+from certification.vocabulary import (
+    BenefitKind,
+    CertificationChannel,
+    DependantRelationship,
+    RecipientRole,
+)
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -114,6 +121,18 @@ TOWNSHIPS_PER_DISTRICT = 12
 VILLAGES_PER_TOWNSHIP = 8
 
 
+# how the synthetic history was certified: mostly by data comparison (Art. 11-12)
+ART12_CHANNELS = (
+    CertificationChannel.DATA_COMPARISON,
+    CertificationChannel.DATA_COMPARISON,
+    CertificationChannel.SELF_SERVICE_FACE,
+    CertificationChannel.COUNTER,
+    CertificationChannel.PARTNER_BANK,
+    CertificationChannel.HOSPITAL_STAY,
+    CertificationChannel.AIR_RAIL_TRAVEL,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DemoRegion:
     code: str
@@ -138,6 +157,7 @@ class DemoPerson:
     birth_date: date
     entitlements: tuple[DemoEntitlement, ...]
     last_certified_on: date | None
+    last_certified_channel: CertificationChannel | None = None
 
 
 def demo_regions() -> Iterator[DemoRegion]:
@@ -191,13 +211,15 @@ class PopulationGenerator:
         district_index, day = divmod(x, BIRTH_SPAN_DAYS)
         return DISTRICT_CODES[district_index], EARLIEST_BIRTH + timedelta(days=day), seq
 
-    def people(self, count: int) -> Iterator[DemoPerson]:
+    def people(self, count: int, *, shard: int = 0, shards: int = 1) -> Iterator[DemoPerson]:
+        """``count`` people; with ``shards`` > 1 this shard's people, drawn from every
+        ``shards``-th draw (the shards of one seed never share a person)."""
         made = 0
-        draw = 0
+        draw = shard
         while made < count:
             district, birth, seq = self._identity(draw)
             rng = random.Random(self.seed * 1_000_003 + draw)
-            draw += 1
+            draw += shards
             if birth > self.today:
                 continue
             age = age_on(birth, self.today)
@@ -235,6 +257,7 @@ class PopulationGenerator:
             days_ago = rng.randrange(430, 1500)
         candidate = self.today - timedelta(days=days_ago)
         last = candidate if candidate >= earliest else None
+        channel = rng.choice(ART12_CHANNELS) if last else None
         return DemoPerson(
             citizen_id=cid.value,
             name=name,
@@ -243,6 +266,7 @@ class PopulationGenerator:
             birth_date=birth,
             entitlements=tuple(entitlements),
             last_certified_on=last,
+            last_certified_channel=channel,
         )
 
     def _entitlements(
@@ -281,7 +305,7 @@ class PopulationGenerator:
             )
         elif rng.random() < (0.05 if out else 0.6):
             if rng.random() < 0.7 and age >= 25:
-                earliest = anniversary(birth, 20)
+                earliest = max(anniversary(birth, 20), EARLIEST_BENEFIT_START)
                 span = max(1, (min(today, anniversary(birth, 60)) - earliest).days)
                 start = earliest + timedelta(days=rng.randrange(span))
                 out.append(
@@ -321,45 +345,53 @@ class PopulationGenerator:
         )
 
 
-CSV_COLUMNS = (
-    "citizen_id",
-    "name",
-    "phone",
-    "region_code",
-    "kind",
-    "role",
-    "relationship",
-    "start_date",
-    "monthly_amount_fen",
-    "last_certified_on",
-)
+def register_rows(people: Iterable[DemoPerson]) -> Iterator[dict[str, str]]:
+    """The people as rows of a register import (one row per benefit)."""
+    for person in people:
+        for e in person.entitlements:
+            yield {
+                "citizen_id": person.citizen_id,
+                "name": person.name,
+                "phone": person.phone or "",
+                "region_code": person.region_code,
+                "kind": e.kind.value,
+                "role": e.role.value,
+                "relationship": e.relationship.value if e.relationship else "",
+                "start_date": e.start_date.isoformat(),
+                "monthly_amount_fen": str(e.monthly_amount_fen),
+                "last_certified_on": (
+                    person.last_certified_on.isoformat() if person.last_certified_on else ""
+                ),
+                "last_certified_channel": (
+                    person.last_certified_channel.value if person.last_certified_channel else ""
+                ),
+            }
 
 
 def write_csv(people: Iterator[DemoPerson], out: IO[str]) -> int:
-    """One row per benefit; people with two benefits have two rows. Returns people written."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    n = 0
-    for person in people:
-        for e in person.entitlements:
-            writer.writerow(
-                (
-                    person.citizen_id,
-                    person.name,
-                    person.phone or "",
-                    person.region_code,
-                    e.kind.value,
-                    e.role.value,
-                    e.relationship.value if e.relationship else "",
-                    e.start_date.isoformat(),
-                    e.monthly_amount_fen,
-                    person.last_certified_on.isoformat() if person.last_certified_on else "",
-                )
-            )
-        n += 1
-    return n
+    """A register file: one row per benefit. Returns people written."""
+    counted = _Counted(people)
+    writer = csv.DictWriter(out, REGISTER_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(register_rows(counted))
+    return counted.n
 
 
-def generate_csv_file(path: Path, count: int, seed: int, today: date) -> int:
+class _Counted:
+    def __init__(self, people: Iterator[DemoPerson]) -> None:
+        self.people = people
+        self.n = 0
+
+    def __iter__(self) -> Iterator[DemoPerson]:
+        for person in self.people:
+            self.n += 1
+            yield person
+
+
+def generate_csv_file(
+    path: Path, count: int, seed: int, today: date, *, shard: int = 0, shards: int = 1
+) -> int:
     with path.open("w", encoding="utf-8", newline="") as fh:
-        return write_csv(PopulationGenerator(seed, today).people(count), fh)
+        return write_csv(
+            PopulationGenerator(seed, today).people(count, shard=shard, shards=shards), fh
+        )

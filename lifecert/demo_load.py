@@ -1,49 +1,37 @@
-"""Loading the synthetic population and demo accounts into the database, in bulk.
+"""Loading the synthetic population and demo accounts into the database.
 
-Periods are computed by the same domain rules the API uses; rows are inserted
-with Core statements in batches (bounded memory at any size). One audit record
-summarises each load.
+The population goes through the register import (the same checks, periods and bulk
+writing as an agency's register file), in one process or several side by side.
 """
 
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import date
 from itertools import islice
+from multiprocessing import get_context
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from certification.access import Actor
-from certification.calendar import YearMonth
 from certification.model import Region
-from certification.periods import EntitlementFacts, PeriodPolicy, current_period
 from certification.regions import RegionLevel, level_of, parent_of
 from certification.services import accounts as account_service
+from certification.services.register_import import RegisterReport, import_register
 from certification.vocabulary import (
     AccountKind,
-    CertificationChannel,
-    EntitlementStatus,
     StaffRole,
 )
 from infra.runtime import Runtime
-from lifecert.demo import DemoPerson, demo_regions
+from infra.settings import Settings
+from lifecert.bootstrap import build_runtime
+from lifecert.demo import DemoPerson, PopulationGenerator, demo_regions, register_rows
 from storage import schema
-from storage.crypto import blind_index
-
-ART12_CHANNELS = (
-    CertificationChannel.DATA_COMPARISON,
-    CertificationChannel.DATA_COMPARISON,
-    CertificationChannel.SELF_SERVICE_FACE,
-    CertificationChannel.COUNTER,
-    CertificationChannel.PARTNER_BANK,
-    CertificationChannel.HOSPITAL_STAY,
-    CertificationChannel.AIR_RAIL_TRAVEL,
-)
 
 
 def ensure_demo_regions(engine: Engine) -> int:
@@ -72,150 +60,51 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _rows_for(
-    person: DemoPerson, policy: PeriodPolicy, now: datetime, index: int
-) -> dict[str, list[dict[str, Any]]]:
-    pid = uuid.uuid4()
-    facts = [
-        EntitlementFacts(e.kind, e.role, e.start_date, EntitlementStatus.ACTIVE)
-        for e in person.entitlements
-    ]
-    period = current_period(
-        birth_date=person.birth_date,
-        entitlements=facts,
-        last_certified_on=person.last_certified_on,
-        policy=policy,
-    )
-    region = person.region_code
-    out: dict[str, list[dict[str, Any]]] = {
-        "persons": [
-            {
-                "id": pid,
-                "citizen_id": person.citizen_id,
-                "name": person.name,
-                "phone": person.phone,
-                "birth_date": person.birth_date,
-                "sex": "male" if int(person.citizen_id[16]) % 2 else "female",
-                "region_code": region,
-                "district_code": region[:6],
-                "township_code": region[:9] if len(region) >= 9 else None,
-                "village_code": region if len(region) == 12 else None,
-                "last_certified_on": person.last_certified_on,
-                "period_starts_on": period.starts_on if period else None,
-                "due_on": period.due_on if period else None,
-                "period_basis": period.basis.value if period else None,
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-        ],
-        "entitlements": [],
-        "amounts": [],
-        "changes": [],
-        "certifications": [],
-    }
-    for e in person.entitlements:
-        eid = uuid.uuid4()
-        out["entitlements"].append(
-            {
-                "id": eid,
-                "person_id": pid,
-                "kind": e.kind,
-                "role": e.role,
-                "relationship": e.relationship,
-                "start_date": e.start_date,
-                "monthly_amount_fen": e.monthly_amount_fen,
-                "status": EntitlementStatus.ACTIVE,
-                "created_at": now,
-                "version": 1,
-            }
-        )
-        out["amounts"].append(
-            {
-                "id": uuid.uuid4(),
-                "entitlement_id": eid,
-                "effective_from": YearMonth.of(e.start_date).first_day,
-                "monthly_amount_fen": e.monthly_amount_fen,
-                "reason": "granted",
-                "actor_id": None,
-                "recorded_at": now,
-            }
-        )
-        out["changes"].append(
-            {
-                "id": uuid.uuid4(),
-                "entitlement_id": eid,
-                "from_status": None,
-                "to_status": EntitlementStatus.ACTIVE,
-                "effective_on": e.start_date,
-                "reason": "granted",
-                "actor_id": None,
-                "recorded_at": now,
-            }
-        )
-    if person.last_certified_on is not None:
-        at = datetime.combine(person.last_certified_on, time(2, 0), tzinfo=UTC)
-        out["certifications"].append(
-            {
-                "id": uuid.uuid4(),
-                "person_id": pid,
-                "certified_at": at,
-                "certified_on": person.last_certified_on,
-                "channel": ART12_CHANNELS[index % len(ART12_CHANNELS)],
-                "recorded_by": None,
-                "assisted_by": None,
-                "evidence": [],
-                "note": "synthetic history",
-                "source_ref": None,
-                "recorded_at": now,
-            }
-        )
-    return out
-
-
-TABLES = (
-    ("persons", schema.persons),
-    ("entitlements", schema.entitlements),
-    ("amounts", schema.entitlement_amounts),
-    ("changes", schema.entitlement_status_changes),
-    ("certifications", schema.certifications),
-)
-
-
-def load_population(
-    runtime: Runtime, people: Iterable[DemoPerson], *, batch_size: int = 2000
-) -> int:
-    """Insert people with their benefits and last certification. Returns people loaded."""
+def load_population(runtime: Runtime, people: Iterable[DemoPerson]) -> RegisterReport:
+    """Load people with their benefits and last certification through the register import
+    (the same checks and the same bulk writing as an agency's register file)."""
     ensure_demo_regions(runtime.database)
-    policy = runtime.procedure.period
-    total = 0
-    for candidates in _chunks(people, batch_size):
-        keys = {blind_index("citizen_id", p.citizen_id): p for p in candidates}
-        with runtime.database.connect() as conn:
-            known = set(
-                conn.scalars(
-                    sa.select(schema.persons.c.citizen_id_key).where(
-                        schema.persons.c.citizen_id_key.in_(list(keys))
-                    )
-                )
-            )
-        chunk = [p for k, p in keys.items() if k not in known]
-        now = runtime.clock.now()
-        batch: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in TABLES}
-        for offset, person in enumerate(chunk):
-            for name, rows in _rows_for(person, policy, now, total + offset).items():
-                batch[name].extend(rows)
-        with runtime.database.begin() as conn:
-            for name, table in TABLES:
-                if batch[name]:
-                    conn.execute(sa.insert(table), batch[name])
-        total += len(chunk)
+    numbered = enumerate(register_rows(people), start=2)  # row 1 is a file's header
     with runtime.use_case() as ctx:
-        ctx.audit(
-            Actor.system("demo-loader"), "demo.population_loaded", "system", None, people=total
+        return import_register(
+            ctx, Actor.system("demo-loader"), numbered, source="synthetic population"
         )
-        ctx.uow.commit()
-    return total
+
+
+def _load_shard(
+    settings: Settings, count: int, seed: int, today: date, shard: int, shards: int
+) -> RegisterReport:
+    runtime = build_runtime(settings)
+    try:
+        people = PopulationGenerator(seed, today).people(count, shard=shard, shards=shards)
+        return load_population(runtime, people)
+    finally:
+        runtime.close()
+
+
+def load_population_parallel(
+    settings: Settings, count: int, seed: int, today: date, processes: int
+) -> list[RegisterReport]:
+    """``count`` synthetic people loaded by ``processes`` processes, each its own shard of
+    the generator and its own connection (PostgreSQL takes the batches side by side)."""
+    ensure_demo_regions_for(settings)
+    shares = [count // processes + (1 if k < count % processes else 0) for k in range(processes)]
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(_load_shard, settings, share, seed, today, k, processes)
+            for k, share in enumerate(shares)
+            if share
+        ]
+        return [f.result() for f in futures]
+
+
+def ensure_demo_regions_for(settings: Settings) -> None:
+    """The synthetic regions, created once before shards start (they would race)."""
+    runtime = build_runtime(settings)
+    try:
+        ensure_demo_regions(runtime.database)
+    finally:
+        runtime.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ class KeyMissing(Exception):
 class KeyRing:
     keys: dict[str, bytes] = field(default_factory=dict)
     current: str | None = None
+    _ciphers: dict[str, AESGCM] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def parse(cls, spec: str) -> KeyRing:
@@ -85,14 +86,21 @@ class KeyRing:
         if self.current is None:
             raise KeyMissing("no encryption key is configured")
         nonce = os.urandom(12)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext, aad)
+        sealed = self._cipher(self.current).encrypt(nonce, plaintext, aad)
         return {"kid": self.current, "n": _b64(nonce), "ct": _b64(sealed)}
 
     def decrypt(self, doc: dict[str, str], aad: bytes) -> bytes:
         key = self.keys.get(doc.get("kid", ""))
         if key is None:
             raise KeyMissing(f"no key {doc.get('kid')!r} in this process's ring")
-        return AESGCM(key).decrypt(_unb64(doc["n"]), _unb64(doc["ct"]), aad)
+        return self._cipher(doc["kid"]).decrypt(_unb64(doc["n"]), _unb64(doc["ct"]), aad)
+
+    def _cipher(self, kid: str) -> AESGCM:
+        """The key's cipher, made once (its key schedule costs more than sealing a name)."""
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            cipher = self._ciphers[kid] = AESGCM(self.keys[kid])
+        return cipher
 
 
 def parse_key(text: str) -> bytes:

@@ -24,6 +24,7 @@ from storage.identity_repos import (
     SqlUsedTokenRepository,
 )
 from storage.notice_repos import SqlNoticeRepository, SqlReceiptRepository
+from storage.register_load import SqlRegisterLoad
 from storage.reports import SqlReportRepository
 from storage.repositories import (
     SqlAccountRepository,
@@ -97,6 +98,7 @@ class SqlUnitOfWork:
         self.appeals = SqlAppealRepository(session)
         self.consents = SqlConsentRepository(session)
         self.reports = SqlReportRepository(session)
+        self.register_load = SqlRegisterLoad(session)
         return self
 
     def __exit__(

@@ -323,6 +323,28 @@ class FakeAuditLog:
         return [r["action"] for r in self.records]
 
 
+class FakeRegisterLoad:
+    """The register's bulk writer in memory: the batches written, by citizen ID."""
+
+    def __init__(self, regions: set[str] | None = None) -> None:
+        self.regions = regions or set()
+        self.people: dict[str, Any] = {}
+        self.batches: list[int] = []
+
+    def known_regions(self) -> set[str]:
+        return set(self.regions)
+
+    def write(self, people: Any, now: datetime) -> set[int]:
+        self.batches.append(len(people))
+        known = set()
+        for pos, person in enumerate(people):
+            if person.citizen.value in self.people:
+                known.add(pos)
+            else:
+                self.people[person.citizen.value] = person
+        return known
+
+
 class FakeUnitOfWork:
     """certification.ports.UnitOfWork in memory. ``commits`` counts commits; nothing is rolled
     back on an error (a use case that raised is not used further in a test)."""
@@ -352,6 +374,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditLog()
         self.notices = FakeNotices()
         self.receipts = FakeReceipts()
+        self.register_load = FakeRegisterLoad()
         self.commits = 0
 
     def __getattr__(self, name: str) -> Any:
