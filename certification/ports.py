@@ -52,7 +52,7 @@ from certification.notices import (
     Outcome,
     Reach,
 )
-from certification.periods import PeriodPolicy
+from certification.periods import CertificationPeriod, EntitlementFacts, PeriodPolicy
 from certification.receipts import Receipt
 from certification.register import RegisterPerson
 from certification.selfservice import BindingStatus, CaseStatus
@@ -115,6 +115,30 @@ class Clock(Protocol):
     def local_date(self, moment: datetime) -> date: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    """What a comparison run needs to certify a person without loading the whole record."""
+
+    id: UUID
+    version: int
+    birth_date: date
+    last_certified_on: date | None
+    entitlements: tuple[EntitlementFacts, ...]
+    # open work that a certification settles (a suspended benefit to restore, an open
+    # verification task or home visit): such people take the one-at-a-time path
+    open_work: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodUpdate:
+    """A person's new certification day and period, written if the version is unchanged."""
+
+    id: UUID
+    version: int
+    last_certified_on: date | None
+    period: CertificationPeriod | None
+
+
 class PersonRepository(Protocol):
     def add(self, person: Person) -> None: ...
 
@@ -131,6 +155,14 @@ class PersonRepository(Protocol):
 
     def write_periods(self, persons: list[Person]) -> int:
         """Write many people's certification and period fields in one batch."""
+        ...
+
+    def facts_for_update(self, person_ids: list[UUID]) -> list[PersonFacts]:
+        """Lock several people (in id order) and read their facts in one query."""
+        ...
+
+    def write_period_updates(self, updates: Sequence[PeriodUpdate], now: datetime) -> None:
+        """Write many people's new periods at once; StaleVersion if any changed meanwhile."""
         ...
 
     def by_citizen_id(self, citizen_id: str) -> Person | None: ...
@@ -160,6 +192,10 @@ class CertificationRepository(Protocol):
     def to_review(self, *, scope: Scope, page: PageRequest) -> Page[Certification]: ...
 
     def for_person(self, person_id: UUID, page: PageRequest) -> Page[Certification]: ...
+
+    def add_many(self, certifications: Sequence[Certification]) -> None:
+        """Insert many new certifications at once (a comparison run's)."""
+        ...
 
 
 class ContactAttemptRepository(Protocol):
@@ -542,8 +578,13 @@ class ComparisonRepository(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def person_batches(
-        self, run_id: UUID, list_name: str, batch_size: int
-    ) -> Iterator[list[dict[str, Any]]]: ...
+        self, run_id: UUID, list_name: str, batch_size: int, *, news_only: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The entries of a list, a batch of people at a time; ``news_only``: only people
+        whose newest sign of life is after their last certification."""
+        ...
+
+    def people_on_list(self, run_id: UUID, list_name: str) -> int: ...
 
     def changes(
         self, run_id: UUID, previous_id: UUID, *, scope: Scope, limit: int, after: str | None

@@ -21,6 +21,7 @@ from certification.audit import GENESIS_HASH, AuditContent, ChainedRecord, chain
 from certification.model import AuditRecord
 from certification.ports import Page, PageRequest
 from storage import schema
+from storage.copying import copy_rows
 from storage.paging import keyset_page
 
 # Any constant shared by every writer; the advisory lock namespace of this service.
@@ -89,7 +90,7 @@ class SqlAuditLog:
             digest = chain_hash(prev, content)
             rows.append({**fields, "sequence": sequence, "prev_hash": prev, "hash": digest})
             prev = digest
-        self.session.execute(sa.insert(t), rows)
+        copy_rows(self.session, t, rows)
         self._pending.clear()
 
     def find(

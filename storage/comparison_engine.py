@@ -140,7 +140,8 @@ def run_comparison(
           ),
           born AS (SELECT pkey, any_value(birth_date) AS birth_date FROM ents GROUP BY pkey),
           alive AS (
-            SELECT ev.pkey, count(*) AS n, {evidence} AS evidence
+            SELECT ev.pkey, count(*) AS n, {evidence} AS evidence,
+                   max(ev.event_date) AS latest
             FROM ev JOIN born b ON b.pkey = ev.pkey
             WHERE ev.event_kind IN ({alive_kinds}) AND ev.event_date >= DATE '{start}'
               AND (ev.event_kind <> '{EventKind.BUS_CARD_REVIEW.value}'
@@ -175,7 +176,8 @@ def run_comparison(
                  coalesce(a.n, 0) AS alive_count,
                  coalesce(l.n, 0) AS lost_count,
                  a.evidence AS alive_evidence,
-                 l.evidence AS lost_evidence
+                 l.evidence AS lost_evidence,
+                 a.latest AS alive_latest
           FROM ents e
           LEFT JOIN alive a ON a.pkey = e.pkey
           LEFT JOIN lost l ON l.entitlement_id = e.entitlement_id

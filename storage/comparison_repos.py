@@ -24,9 +24,11 @@ from certification.verification import (
 )
 from certification.vocabulary import BenefitKind, EntitlementStatus, RecipientRole
 from storage import schema
+from storage.copying import copy_rows
 from storage.paging import page_by_time
 from storage.repositories import get_row
 from storage.scoping import within_scope
+from storage.sets import among
 
 EXPORT_BATCH = 100_000
 
@@ -213,12 +215,12 @@ class SqlComparisonRepository:
                     "lost_count": int(r["lost_count"]),
                     "alive_evidence": list(r["alive_evidence"] or []),
                     "lost_evidence": list(r["lost_evidence"] or []),
+                    "alive_latest": r.get("alive_latest"),
                 }
                 for r in batch
             ]
-            if rows:
-                self.session.execute(sa.insert(t), rows)
-                total += len(rows)
+            copy_rows(self.session, t, rows)
+            total += len(rows)
         return total
 
     def entries(
@@ -246,13 +248,20 @@ class SqlComparisonRepository:
         return [dict(r._mapping) for r in self.session.execute(stmt)]
 
     def person_batches(
-        self, run_id: UUID, list_name: str, batch_size: int
+        self, run_id: UUID, list_name: str, batch_size: int, *, news_only: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
-        """Entries of one list grouped by person, in pages of persons (for applying a run)."""
+        """Entries of one list grouped by person, in pages of persons (for applying a run).
+        ``news_only``: only people with a sign of life newer than their last certification
+        (the others have nothing to apply from the qualified list)."""
         t = schema.comparison_entries
+        p = schema.persons
         after: UUID | None = None
         while True:
             people = sa.select(t.c.person_id).where(t.c.run_id == run_id, t.c.list == list_name)
+            if news_only:
+                people = people.join(p, p.c.id == t.c.person_id).where(
+                    t.c.alive_latest > sa.func.coalesce(p.c.last_certified_on, date.min)
+                )
             if after is not None:
                 people = people.where(t.c.person_id > after)
             ids = list(
@@ -263,16 +272,24 @@ class SqlComparisonRepository:
             if not ids:
                 return
             # a range on (run_id, list, person_id): an index range scan, not a list filter
-            rows = self.session.execute(
-                sa.select(t).where(
-                    t.c.run_id == run_id,
-                    t.c.list == list_name,
-                    t.c.person_id >= ids[0],
-                    t.c.person_id <= ids[-1],
-                )
+            stmt = sa.select(t).where(
+                t.c.run_id == run_id,
+                t.c.list == list_name,
+                t.c.person_id >= ids[0],
+                t.c.person_id <= ids[-1],
             )
+            if news_only:  # the range also holds the people passed over
+                stmt = stmt.where(among(self.session, t.c.person_id, ids))
+            rows = self.session.execute(stmt)
             yield [dict(r._mapping) for r in rows]
             after = ids[-1]
+
+    def people_on_list(self, run_id: UUID, list_name: str) -> int:
+        t = schema.comparison_entries
+        stmt = sa.select(sa.func.count(sa.distinct(t.c.person_id))).where(
+            t.c.run_id == run_id, t.c.list == list_name
+        )
+        return int(self.session.scalar(stmt) or 0)
 
     def changes(
         self, run_id: UUID, previous_id: UUID, *, scope: Scope, limit: int, after: str | None
@@ -317,7 +334,7 @@ class SqlComparisonRepository:
             t.c.source_department,
             t.c.source_record_id,
             t.c.detail,
-        ).where(t.c.id.in_(list(ids)))
+        ).where(among(self.session, t.c.id, ids))
         return [dict(r._mapping) for r in self.session.execute(stmt)]
 
 

@@ -24,12 +24,24 @@ from certification.model import (
     Region,
     Suspension,
 )
-from certification.ports import Page, PageRequest, PersonFilter, RegionCount
+from certification.periods import EntitlementFacts
+from certification.ports import (
+    Page,
+    PageRequest,
+    PeriodUpdate,
+    PersonFacts,
+    PersonFilter,
+    RegionCount,
+)
+from certification.verification import OPEN_VISIT, TaskStatus
 from certification.vocabulary import AccountKind, EntitlementStatus, SuspensionStatus
 from storage import schema
+from storage.copying import copy_rows
 from storage.crypto import blind_index
+from storage.db import rowcount
 from storage.paging import keyset_page, page_by_time
 from storage.scoping import scoped_page, within_scope
+from storage.sets import among
 
 T = TypeVar("T")
 
@@ -43,6 +55,19 @@ def get_row(session: Session, entity: type[T], key: UUID, *, for_update: bool) -
 
 
 _PERIOD_FIELDS = ("last_certified_on", "period_starts_on", "due_on", "period_basis", "updated_at")
+# a transaction's new periods, COPYed before one joined UPDATE (PostgreSQL)
+_PERIOD_UPDATES = sa.Table(
+    "period_updates",
+    sa.MetaData(),
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer),
+    sa.Column("last_certified_on", sa.Date),
+    sa.Column("period_starts_on", sa.Date),
+    sa.Column("due_on", sa.Date),
+    sa.Column("period_basis", sa.String(16)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
 
 
 class SqlPersonRepository:
@@ -106,6 +131,108 @@ class SqlPersonRepository:
         if result.rowcount != len(rows):
             raise StaleVersion("A person changed while their period was being written.")
         return len(rows)
+
+    def facts_for_update(self, person_ids: list[UUID]) -> list[PersonFacts]:
+        if not person_ids:
+            return []
+        p, e = schema.persons, schema.entitlements
+        ids = sorted(person_ids)
+        people = self.session.execute(
+            sa.select(p.c.id, p.c.version, p.c.birth_date, p.c.last_certified_on)
+            .where(among(self.session, p.c.id, ids))
+            .order_by(p.c.id)
+            .with_for_update()
+        ).all()
+        facts: dict[UUID, list[EntitlementFacts]] = {row.id: [] for row in people}
+        busy: set[UUID] = set()
+        for row in self.session.execute(
+            sa.select(e.c.person_id, e.c.kind, e.c.role, e.c.start_date, e.c.status).where(
+                among(self.session, e.c.person_id, ids)
+            )
+        ):
+            facts[row.person_id].append(
+                EntitlementFacts(row.kind, row.role, row.start_date, row.status)
+            )
+            if row.status is EntitlementStatus.SUSPENDED:
+                busy.add(row.person_id)
+        tasks, visits = schema.verification_tasks, schema.home_visit_requests
+        busy.update(
+            self.session.scalars(
+                sa.select(tasks.c.person_id).where(
+                    among(self.session, tasks.c.person_id, ids),
+                    tasks.c.status == TaskStatus.OPEN.value,
+                )
+            )
+        )
+        busy.update(
+            self.session.scalars(
+                sa.select(visits.c.person_id).where(
+                    among(self.session, visits.c.person_id, ids),
+                    visits.c.status.in_(sorted(OPEN_VISIT)),
+                )
+            )
+        )
+        return [
+            PersonFacts(
+                id=row.id,
+                version=row.version,
+                birth_date=row.birth_date,
+                last_certified_on=row.last_certified_on,
+                entitlements=tuple(facts[row.id]),
+                open_work=row.id in busy,
+            )
+            for row in people
+        ]
+
+    def write_period_updates(self, updates: Sequence[PeriodUpdate], now: datetime) -> None:
+        if not updates:
+            return
+        rows: list[dict[str, Any]] = [
+            {
+                "id": u.id,
+                "version": u.version,
+                "last_certified_on": u.last_certified_on,
+                "period_starts_on": u.period.starts_on if u.period else None,
+                "due_on": u.period.due_on if u.period else None,
+                "period_basis": u.period.basis.value if u.period else None,
+            }
+            for u in updates
+        ]
+        t = schema.persons
+        if self.session.get_bind().dialect.name == "postgresql":
+            # one UPDATE joined to the COPYed values instead of one statement per person
+            self.session.execute(sa.schema.CreateTable(_PERIOD_UPDATES, if_not_exists=True))
+            copy_rows(self.session, _PERIOD_UPDATES, rows)
+            u = _PERIOD_UPDATES
+            stmt = (
+                sa.update(t)
+                .where(t.c.id == u.c.id, t.c.version == u.c.version)
+                .values(
+                    {f: u.c[f] for f in _PERIOD_FIELDS if f != "updated_at"}
+                    | {"updated_at": now, "version": t.c.version + 1}
+                )
+            )
+            result = self.session.execute(stmt)
+            self.session.execute(sa.delete(u))
+        else:
+            stmt = (
+                sa.update(t)
+                .where(t.c.id == sa.bindparam("b_id"), t.c.version == sa.bindparam("b_version"))
+                .values(
+                    {f: sa.bindparam(f"v_{f}") for f in _PERIOD_FIELDS if f != "updated_at"}
+                    | {"updated_at": now, "version": sa.bindparam("v_version")}
+                )
+            )
+            result = self.session.connection().execute(
+                stmt,
+                [
+                    {"b_id": r["id"], "b_version": r["version"], "v_version": r["version"] + 1}
+                    | {f"v_{k}": v for k, v in r.items() if k not in ("id", "version")}
+                    for r in rows
+                ],
+            )
+        if rowcount(result) != len(rows):
+            raise StaleVersion("A person changed while their period was being written.")
 
     def by_citizen_id(self, citizen_id: str) -> Person | None:
         key = blind_index("citizen_id", citizen_id)
@@ -202,6 +329,16 @@ class SqlCertificationRepository:
 
     def get(self, certification_id: UUID, *, for_update: bool = False) -> Certification | None:
         return get_row(self.session, Certification, certification_id, for_update=for_update)
+
+    def add_many(self, certifications: Sequence[Certification]) -> None:
+        if not certifications:
+            return
+        columns = [c.name for c in schema.certifications.columns]
+        copy_rows(
+            self.session,
+            schema.certifications,
+            [{name: getattr(c, name) for name in columns} for c in certifications],
+        )
 
     def to_review(self, *, scope: Scope, page: PageRequest) -> Page[Certification]:
         t = schema.certifications

@@ -798,6 +798,8 @@ comparison_entries = sa.Table(
     sa.Column("lost_count", sa.Integer, nullable=False),
     sa.Column("alive_evidence", sa.JSON, nullable=False),
     sa.Column("lost_evidence", sa.JSON, nullable=False),
+    # the newest sign of life: applying a run passes over who was certified since
+    sa.Column("alive_latest", sa.Date),
     sa.Index("ix_comparison_entries_list", "run_id", "list", "district_code"),
     # applying a run walks each list by person
     sa.Index("ix_comparison_entries_walk", "run_id", "list", "person_id"),

@@ -132,33 +132,40 @@ class SqlUnitOfWork:
         session = self._session()
         try:
             session.flush()
+            self.notices.write_pending()
             self.audit.write_pending()
             session.commit()
         except StaleDataError as err:
             session.rollback()
-            self.audit.discard_pending()
+            self._discard_pending()
             raise StaleVersion(
                 "The record was changed by someone else at the same time; reload it and try again."
             ) from err
         except BaseException:
             session.rollback()
-            self.audit.discard_pending()
+            self._discard_pending()
             raise
+
+    def _discard_pending(self) -> None:
+        self.audit.discard_pending()
+        self.notices.discard_pending()
 
     def flush(self) -> None:
         self._session().flush()
+        self.notices.write_pending()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Undo this block's changes (and its audit records) if it raises; keep the rest."""
         session = self._session()
-        mark = self.audit.mark()
+        mark, told = self.audit.mark(), self.notices.mark()
         nested = session.begin_nested()
         try:
             yield
         except BaseException:
             nested.rollback()
             self.audit.discard_after(mark)
+            self.notices.discard_after(told)
             self._forget_prefetched()
             raise
         nested.commit()
@@ -166,4 +173,4 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self._forget_prefetched()
         self._session().rollback()
-        self.audit.discard_pending()
+        self._discard_pending()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -86,31 +87,19 @@ def certify(
     channel joins the next steps here (Art. 21): each suspended benefit gets a restoration
     proposal for the district clerk, and the person's open verification tasks close with
     this certification as their result. Does not commit."""
-    now = ctx.clock.now()
-    if certified_at > now:
-        raise ValidationFailed(
-            "A certification cannot be dated in the future.", field="certified_at"
-        )
-    if not person.in_force():
-        raise RuleViolation("This person has no benefit in force, so there is nothing to certify.")
-    certified_on = ctx.clock.local_date(certified_at)
-    earliest_start = min(e.start_date for e in person.in_force())
-    if certified_on < earliest_start:
-        raise ValidationFailed(
-            "The certification date is before the person's benefits started.",
-            field="certified_at",
-        )
-    certification = Certification(
-        person_id=person.id,
-        certified_at=certified_at,
-        certified_on=certified_on,
+    certification = new_certification(
+        ctx,
+        actor,
+        person.id,
+        [e.start_date for e in person.in_force()],
         channel=channel,
-        recorded_by=actor.account_id,
-        assisted_by=assisted_by,
-        evidence=_clean_evidence(evidence),
+        certified_at=certified_at,
+        evidence=evidence,
         note=note,
         source_ref=source_ref,
+        assisted_by=assisted_by,
     )
+    certified_on = certification.certified_on
     ctx.uow.certifications.add(certification)
     person.record_certification(certification, ctx.config.period)
     period = person.period(ctx.config.period)
@@ -137,21 +126,75 @@ def certify(
     closed = _close_settled_tasks(ctx, actor, person, certification, said)
     settle_open_visits(ctx, actor, person.id, said)
     receipt = _tell_certified(ctx, person, certification, period)
+    audit_certified(ctx, actor, certification, period, pending, restorations, closed)
+    return CertificationOutcome(certification, period, pending, restorations, closed, receipt)
+
+
+def audit_certified(
+    ctx: UseCaseContext,
+    actor: Actor,
+    certification: Certification,
+    period: CertificationPeriod | None,
+    pending: Sequence[UUID] = (),
+    restorations: Sequence[DecisionProposal] = (),
+    closed: Sequence[UUID] = (),
+) -> None:
+    """The audit record of a certification (one shape for every path that makes one)."""
     ctx.audit(
         actor,
         "certification.recorded",
         "person",
-        person.id,
+        certification.person_id,
         certification_id=str(certification.id),
-        channel=channel.value,
-        certified_on=certified_on.isoformat(),
-        assisted_by=str(assisted_by) if assisted_by else None,
+        channel=certification.channel.value,
+        certified_on=certification.certified_on.isoformat(),
+        assisted_by=str(certification.assisted_by) if certification.assisted_by else None,
         due_on=period.due_on.isoformat() if period else None,
         restoration_pending=[str(e) for e in pending],
         restoration_proposals=[str(p.id) for p in restorations],
         tasks_closed=[str(t) for t in closed],
     )
-    return CertificationOutcome(certification, period, pending, restorations, closed, receipt)
+
+
+def new_certification(
+    ctx: UseCaseContext,
+    actor: Actor,
+    person_id: UUID,
+    in_force_starts: Sequence[date],
+    *,
+    channel: CertificationChannel,
+    certified_at: datetime,
+    evidence: list[str] | None = None,
+    note: str | None = None,
+    source_ref: str | None = None,
+    assisted_by: UUID | None = None,
+) -> Certification:
+    """A certification checked against the clock and the benefits in force (their start
+    dates); :func:`certify` records it with everything it joins, a comparison run's bulk
+    path records it on its own when nothing else waits on the person."""
+    if certified_at > ctx.clock.now():
+        raise ValidationFailed(
+            "A certification cannot be dated in the future.", field="certified_at"
+        )
+    if not in_force_starts:
+        raise RuleViolation("This person has no benefit in force, so there is nothing to certify.")
+    certified_on = ctx.clock.local_date(certified_at)
+    if certified_on < min(in_force_starts):
+        raise ValidationFailed(
+            "The certification date is before the person's benefits started.",
+            field="certified_at",
+        )
+    return Certification(
+        person_id=person_id,
+        certified_at=certified_at,
+        certified_on=certified_on,
+        channel=channel,
+        recorded_by=actor.account_id,
+        assisted_by=assisted_by,
+        evidence=_clean_evidence(evidence),
+        note=note,
+        source_ref=source_ref,
+    )
 
 
 def _tell_certified(

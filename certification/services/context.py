@@ -30,6 +30,8 @@ class ProcedureConfig:
     comparison_window: WindowReading = WindowReading.TWELVE_MONTHS
     # People per transaction when a comparison run's lists are applied.
     apply_batch: int = 500
+    # People per transaction on the qualified list's bulk path (nothing else waits on them)
+    bulk_apply_batch: int = 5000
     # Appeals are answered within this many working days of the calendar below.
     appeal_working_days: int = DEFAULT_APPEAL_WORKING_DAYS
     working_days: WorkingCalendar = field(default_factory=WorkingCalendar)

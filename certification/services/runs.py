@@ -30,17 +30,20 @@ from certification.errors import (
 from certification.feeds import (
     NATIONAL_CROSS_REGION,
 )
+from certification.model import Certification
+from certification.periods import current_period
 from certification.ports import (
     Clock,
     ComparisonEngine,
     Page,
     PageRequest,
+    PeriodUpdate,
     TaskQueue,
     UnitOfWorkFactory,
 )
 from certification.regions import CITY_CODE, DISTRICTS
 from certification.services.access_log import record_read
-from certification.services.certifications import certify
+from certification.services.certifications import audit_certified, certify, new_certification
 from certification.services.context import ProcedureConfig, UseCaseContext
 from certification.services.jobs import hand_over
 from certification.services.persons import load_person
@@ -310,7 +313,30 @@ def _apply(contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor) -
     with reader.uow:
         batch_size = reader.config.apply_batch
         for list_name in ("qualified", "lost", "to_verify"):
-            for entries in reader.uow.comparison.person_batches(run_id, list_name, batch_size):
+            qualified = list_name == "qualified"
+            size = reader.config.bulk_apply_batch if qualified else batch_size
+            # the qualified list: only people seen alive since their last certification;
+            # the others are counted at the end (a second run touches only what changed)
+            batches = reader.uow.comparison.person_batches(
+                run_id, list_name, size, news_only=qualified
+            )
+            seen = 0
+            for entries in batches:
+                seen += len({e["person_id"] for e in entries}) if qualified else 0
+                if qualified:
+                    try:
+                        ctx = contexts()
+                        with ctx.uow:
+                            done, rest = _apply_qualified_in_bulk(ctx, actor, run_id, entries)
+                            ctx.uow.commit()
+                    except DomainError:
+                        pass  # the whole batch again below, one person at a time
+                    else:
+                        applied.update(done)
+                        entries = rest
+                    if not entries:
+                        _progress_note(contexts, run_id, applied)
+                        continue
                 try:
                     done = _apply_batch(contexts, actor, run_id, list_name, entries, careful=False)
                 except DomainError:
@@ -319,6 +345,10 @@ def _apply(contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor) -
                     done = _apply_batch(contexts, actor, run_id, list_name, entries, careful=True)
                 applied.update(done)
                 _progress_note(contexts, run_id, applied)
+            if qualified:
+                passed_over = reader.uow.comparison.people_on_list(run_id, list_name) - seen
+                if passed_over:
+                    applied["qualified_already_certified"] += passed_over
     return dict(applied)
 
 
@@ -420,29 +450,111 @@ def _apply_qualified(
     rows: list[dict[str, Any]],
     known: Events,
 ) -> str:
+    events = _alive_events(rows, known)
+    person = load_person(ctx, person_id)  # locked with its batch
+    outcome = qualified_outcome(
+        person.last_certified_on, [e.start_date for e in person.in_force()], events
+    )
+    if outcome != CERTIFY:
+        return outcome
+    certify(ctx, actor, person, **_comparison_certification(ctx, run_id, events))
+    return "certified"
+
+
+CERTIFY = "certified"
+
+
+def _alive_events(rows: list[dict[str, Any]], known: Events) -> list[dict[str, Any]]:
+    """The signs of life of a person's entries, newest last."""
     ids = sorted({i for r in rows for i in (r["alive_evidence"] or [])})
-    events = [known[i] for i in ids if i in known]
+    return sorted((known[i] for i in ids if i in known), key=lambda e: (e["event_date"], e["id"]))
+
+
+def qualified_outcome(
+    last_certified_on: date | None, in_force_starts: list[date], events: list[dict[str, Any]]
+) -> str:
+    """Whether a person on the qualified list is certified by the run (:data:`CERTIFY`), or
+    why not. ``events``: their signs of life, newest last."""
     if not events:
         return "qualified_already_certified"  # certified in the window, nothing new
-    newest = max(events, key=lambda e: (e["event_date"], e["id"]))
-    person = load_person(ctx, person_id)  # locked with its batch
-    if person.last_certified_on is not None and person.last_certified_on >= newest["event_date"]:
+    newest = events[-1]["event_date"]
+    if last_certified_on is not None and last_certified_on >= newest:
         return "qualified_already_certified"
-    if not person.in_force():
+    if not in_force_starts:
         return "qualified_no_benefit"
-    if newest["event_date"] < min(e.start_date for e in person.in_force()):
+    if newest < min(in_force_starts):
         return "qualified_before_benefit"  # seen alive, but before the benefit started
-    certify(
-        ctx,
-        actor,
-        person,
-        channel=CertificationChannel.DATA_COMPARISON,
-        certified_at=_noon(ctx, newest["event_date"]),
-        evidence=[f"department_event:{e['id']}" for e in events],
-        note=f"{newest['event_kind']} ({newest['source_department']})",
-        source_ref=f"comparison_run:{run_id}",
-    )
-    return "certified"
+    return CERTIFY
+
+
+def _comparison_certification(
+    ctx: UseCaseContext, run_id: UUID, events: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What a run's certification says: dated on the newest sign of life, all of them as
+    evidence."""
+    newest = events[-1]
+    return {
+        "channel": CertificationChannel.DATA_COMPARISON,
+        "certified_at": _noon(ctx, newest["event_date"]),
+        "evidence": [f"department_event:{e['id']}" for e in events],
+        "note": f"{newest['event_kind']} ({newest['source_department']})",
+        "source_ref": f"comparison_run:{run_id}",
+    }
+
+
+def _apply_qualified_in_bulk(
+    ctx: UseCaseContext, actor: Actor, run_id: UUID, entries: list[dict[str, Any]]
+) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """The qualified list's common case, set-based: people with nothing waiting on a
+    certification (no suspended benefit, open task or visit) are locked and read in a few
+    queries and their certifications, periods and audit records written together. Returns
+    the outcomes and the entries of the others, for :func:`_apply_batch`. Does not commit."""
+    done: Counter[str] = Counter()
+    by_person: dict[UUID, list[dict[str, Any]]] = {}
+    for e in entries:
+        by_person.setdefault(e["person_id"], []).append(e)
+    facts = {f.id: f for f in ctx.uow.persons.facts_for_update(sorted(by_person))}
+    ids = {i for e in entries for i in e["alive_evidence"] or []}
+    known = {ev["id"]: ev for ev in ctx.uow.comparison.events(sorted(ids))}
+    rest: list[dict[str, Any]] = []
+    certifications: list[Certification] = []
+    updates: list[PeriodUpdate] = []
+    policy = ctx.config.period
+    for person_id, rows in by_person.items():
+        person = facts.get(person_id)
+        if person is None or person.open_work:
+            rest.extend(rows)
+            continue
+        in_force = [e for e in person.entitlements if e.status is not EntitlementStatus.TERMINATED]
+        events = _alive_events(rows, known)
+        outcome = qualified_outcome(
+            person.last_certified_on, [e.start_date for e in in_force], events
+        )
+        done[outcome] += 1
+        if outcome != CERTIFY:
+            continue
+        certification = new_certification(
+            ctx,
+            actor,
+            person_id,
+            [e.start_date for e in in_force],
+            **_comparison_certification(ctx, run_id, events),
+        )
+        last = certification.certified_on
+        if person.last_certified_on is not None and person.last_certified_on > last:
+            last = person.last_certified_on
+        period = current_period(
+            birth_date=person.birth_date,
+            entitlements=person.entitlements,
+            last_certified_on=last,
+            policy=policy,
+        )
+        certifications.append(certification)
+        updates.append(PeriodUpdate(person_id, person.version, last, period))
+        audit_certified(ctx, actor, certification, period)
+    ctx.uow.certifications.add_many(certifications)
+    ctx.uow.persons.write_period_updates(updates, ctx.clock.now())
+    return done, rest
 
 
 def _evidence_summary(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -609,15 +609,19 @@ def test_one_bad_record_does_not_stop_the_run(operator, clerk, runtime, monkeypa
         f"{cid(52)},bank_in_person,{days_ago(3)},bank,B-52,",
     ]
     assert upload_feed(operator, ("\n".join(feed) + "\n").encode())["rows_accepted"] == 2
-    real = runs._apply_qualified
+    from certification.services import certifications
 
-    def flaky(ctx, actor, run_id, person_id, *rest):
-        outcome = real(ctx, actor, run_id, person_id, *rest)  # changes made, then a fault
+    real = certifications.new_certification
+
+    def flaky(ctx, actor, person_id, *rest, **given):
+        made = real(ctx, actor, person_id, *rest, **given)
         if str(person_id) == first["id"]:
             raise RuleViolation("simulated fault")
-        return outcome
+        return made
 
-    monkeypatch.setattr(runs, "_apply_qualified", flaky)
+    # the bulk path's batch fails whole and is applied again one person at a time
+    monkeypatch.setattr(runs, "new_certification", flaky)
+    monkeypatch.setattr(certifications, "new_certification", flaky)
     run = run_comparison(operator)
     assert run["applied"] == {"certified": 1, "not_applied": 1}
     assert clerk.get(f"/api/persons/{first['id']}/certifications").get_json()["items"] == []
