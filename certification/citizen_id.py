@@ -14,11 +14,11 @@ from datetime import date
 
 from certification.errors import InvalidCitizenId
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
 # First two digits of GB/T 2260: provinces, plus 81/82/83 used by residence
 # permits for Hong Kong, Macao and Taiwan residents.
-_PROVINCE_PREFIXES = frozenset(
+PROVINCE_PREFIXES = frozenset(
     {
         "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35",
         "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54",
@@ -31,10 +31,10 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 
 def check_character(first17: str) -> str:
     """The MOD 11-2 check character for the first 17 digits."""
-    if len(first17) != len(_WEIGHTS):
+    if len(first17) != len(WEIGHTS):
         raise ValueError("17 digits expected")
-    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
-    return _CHECK_CHARS[total % 11]
+    total = sum(map(operator.mul, map(int, first17), WEIGHTS))
+    return CHECK_CHARS[total % 11]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ class CitizenId:
                 "The first 17 characters of a citizen ID number are digits and the last "
                 "is a digit or X."
             )
-        if value[:2] not in _PROVINCE_PREFIXES:
+        if value[:2] not in PROVINCE_PREFIXES:
             raise InvalidCitizenId(
                 f"The number starts with {value[:2]}, which is not a province code."
             )

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from certification.citizen_id import CitizenId
 from certification.comparison import DepartmentEvent, EventKind
@@ -178,6 +178,28 @@ def parse_row(values: Mapping[str, object], today: date) -> DepartmentEvent | Ro
     )
 
 
+class FeedNotRegular(Exception):
+    """A feed that must be read row by row (see :meth:`FeedSource.checked_blocks`)."""
+
+
+class CheckedBlock(Protocol):
+    """A block of rows checked at once: the valid ones as a column table (opaque here; the
+    feed repository stores it), valid rows only :func:`parse_row` could vouch for, and the
+    refused rows as (row number, problem, raw text)."""
+
+    @property
+    def table(self) -> Any: ...
+
+    @property
+    def events(self) -> list[DepartmentEvent]: ...
+
+    @property
+    def problems(self) -> list[tuple[int, RowProblem, str]]: ...
+
+    @property
+    def rows(self) -> int: ...
+
+
 class FeedSource(Protocol):
     """An opened feed file: its header, and its rows one at a time (never loaded whole)."""
 
@@ -204,4 +226,10 @@ class FeedSource(Protocol):
 
     def rows(self) -> Iterator[tuple[int, Mapping[str, object] | RowProblem, str | None]]:
         """(row number, values by column or the problem that stopped reading it, raw text)."""
+        ...
+
+    def checked_blocks(self, today: date) -> Iterator[CheckedBlock] | None:
+        """The rows in blocks checked by whole columns with the same outcome as
+        :func:`parse_row` row by row, or None when the file must be read by :meth:`rows`.
+        May raise FeedNotRegular part-way: the caller then undoes and reads by rows."""
         ...

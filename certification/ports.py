@@ -537,6 +537,16 @@ class FeedImportRepository(Protocol):
         """Store new events, skipping (source, record id) pairs already stored; the count."""
         ...
 
+    def insert_checked(self, import_id: UUID, table: Any) -> int:
+        """Store a checked block's table of valid rows (certification.feeds.CheckedBlock) the
+        same way; the count of new events."""
+        ...
+
+    def forget(self, import_id: UUID) -> None:
+        """Remove the events and refused rows stored so far by this import (before it is
+        read again from the start)."""
+        ...
+
 
 class ComparisonRepository(Protocol):
     def add(self, run: ComparisonRun) -> None: ...

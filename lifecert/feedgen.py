@@ -27,13 +27,11 @@ from pathlib import Path
 
 import duckdb
 
+from certification.citizen_id import WEIGHTS
 from certification.comparison import ALIVE_CHANNEL, DEATH_OR_MISSING, ENDS, LOSS_KINDS
 from certification.feeds import DEPARTMENTS
 from certification.regions import DISTRICTS
 from certification.vocabulary import DependantRelationship
-
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
 
 def _list(values: list[str]) -> str:
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
@@ -52,7 +50,7 @@ def _macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
         "CREATE MACRO first17(i) AS district_of(i) || strftime(birth_of(i), '%Y%m%d') || "
         f"lpad(CAST((i // {len(DISTRICTS)}) // 24000 AS VARCHAR), 3, '0')"
     )
-    weights = "[" + ", ".join(map(str, _WEIGHTS)) + "]"
+    weights = "[" + ", ".join(map(str, WEIGHTS)) + "]"
     con.execute(
         "CREATE MACRO cid(i) AS first17(i) || ('10X98765432')[CAST(1 + (list_sum(list_transform("
         f"range(17), lambda k: CAST(substr(first17(i), k + 1, 1) AS INTEGER) * {weights}[k + 1]))"

@@ -11,13 +11,21 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from certification.feeds import COLUMNS, RowProblem, normalise_header
+from certification.feeds import (
+    COLUMNS,
+    CheckedBlock,
+    FeedNotRegular,
+    RowProblem,
+    normalise_header,
+)
+from storage.feed_vector import checked_blocks, scan_is_regular
 
 SNIFF_BYTES = 256 * 1024
 MAX_LINE_BYTES = 64 * 1024
@@ -68,8 +76,9 @@ def detect_encoding(sample: bytes) -> str:
 class CsvFeed:
     file_format = "csv"
 
-    def __init__(self, fh: BinaryIO, file_name: str) -> None:
+    def __init__(self, fh: BinaryIO, file_name: str, path: Path | None = None) -> None:
         self.fh = fh
+        self.path = path
         self.file_name = file_name
         self.sha256: str | None = None
         self._hash = hashlib.sha256()
@@ -166,6 +175,27 @@ class CsvFeed:
             yield start, dict(zip(self.columns, fields, strict=True)), text
         self.sha256 = self._hash.hexdigest()
 
+    def checked_blocks(self, today: date) -> Iterator[CheckedBlock] | None:
+        """Column-wise checking for a regular UTF-8 file on disk (storage.feed_vector)."""
+        if self.path is None or self.encoding not in ("utf-8", "utf-8-sig"):
+            return None
+        if len(set(self.columns)) != len(self.columns):
+            return None
+        try:
+            lines = scan_is_regular(self.path, MAX_LINE_BYTES)
+        except FeedNotRegular:
+            return None
+        return self._blocks(today, lines)
+
+    def _blocks(self, today: date, lines: int) -> Iterator[CheckedBlock]:
+        rows = 0
+        for block in checked_blocks(self.path or Path(), self.columns, self.delimiter, today):
+            rows += block.rows
+            yield block
+        if rows != lines - 1:  # a quoted line break: rows and lines parted
+            raise FeedNotRegular(f"{lines - 1} lines after the header but {rows} rows")
+        self.sha256 = _file_sha256(self.path or Path())
+
 
 class ParquetFeed:
     file_format = "parquet"
@@ -180,6 +210,9 @@ class ParquetFeed:
         self.names = list(self.parquet.schema_arrow.names)
         self.columns = normalise_header(self.names)
         self.sha256: str | None = _file_sha256(path)
+
+    def checked_blocks(self, today: date) -> Iterator[CheckedBlock] | None:
+        return None  # read row by row
 
     def rows(self) -> Iterator[Row]:
         wanted = [n for n, c in zip(self.names, self.columns, strict=True) if c in COLUMNS]
@@ -220,7 +253,7 @@ def open_feed(path: Path, fh: BinaryIO, file_name: str | None = None) -> CsvFeed
         fh.seek(0)
         raise FeedFileError("The file is neither CSV text nor Parquet.")
     fh.seek(0)
-    return CsvFeed(fh, name)
+    return CsvFeed(fh, name, path)
 
 
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:

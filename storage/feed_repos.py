@@ -1,16 +1,19 @@
-"""Department feed imports: the records, the kept events (COPY-free batched inserts that skip
-known source records) and the refused rows."""
+"""Department feed imports: the records, the kept events (COPYed in batches that skip known
+source records) and the refused rows."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from certification.comparison import DepartmentEvent
+from certification.comparison import DepartmentEvent, EventKind
 from certification.ports import Page, PageRequest
 from certification.verification import (
     FeedImport,
@@ -84,26 +87,39 @@ class SqlFeedImportRepository:
         inserted = self.session.execute(stmt, rows).all()
         return len(inserted)
 
+    def insert_checked(self, import_id: UUID, table: pa.Table) -> int:
+        """A checked block (storage.feed_vector): the blind indexes computed over the column,
+        the block sent to PostgreSQL as one CSV stream written by Arrow."""
+        if table.num_rows == 0:
+            return 0
+        if self.session.get_bind().dialect.name != "postgresql":
+            return self.insert_events(import_id, _events_of(table))
+        keys = pa.array(
+            [blind_index("citizen_id", c) for c in table.column("citizen_id").to_pylist()],
+            pa.string(),
+        )
+        body = table.drop_columns(["citizen_id"]).add_column(0, "citizen_id_key", keys)
+        buffer = io.BytesIO()
+        pacsv.write_csv(body, buffer, write_options=pacsv.WriteOptions(include_header=False))
+        self._stage()
+        raw = self.session.connection().connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur, cur.copy(_COPY_BATCH + " (FORMAT csv)") as copy:
+            copy.write(buffer.getbuffer())
+        return self._move(import_id)
+
+    def forget(self, import_id: UUID) -> None:
+        for t in (schema.department_events, schema.feed_import_problems):
+            self.session.execute(sa.delete(t).where(t.c.import_id == import_id))
+
     def _copy_events(self, import_id: UUID, events: list[DepartmentEvent]) -> int:
         """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT that
         skips records already stored (several times faster than row inserts). The citizen ID
         is kept only as its blind index (the comparison joins on it)."""
-        self.session.execute(
-            sa.text(
-                "CREATE TEMP TABLE IF NOT EXISTS feed_events_batch (citizen_id_key varchar(32), "
-                "event_kind varchar(32), event_date date, source_department varchar(32), "
-                "source_record_id varchar(64), detail text) ON COMMIT DELETE ROWS"
-            )
-        )
+        self._stage()
         raw = self.session.connection().connection.driver_connection
         assert raw is not None
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY feed_events_batch (citizen_id_key, event_kind, event_date, "
-                "source_department, source_record_id, detail) FROM STDIN"
-            ) as copy,
-        ):
+        with raw.cursor() as cur, cur.copy(_COPY_BATCH) as copy:
             for e in events:
                 copy.write_row(
                     (
@@ -115,7 +131,20 @@ class SqlFeedImportRepository:
                         e.detail,
                     )
                 )
-        # DISTINCT ON: a record repeated inside one batch is kept once, like across batches.
+        return self._move(import_id)
+
+    def _stage(self) -> None:
+        self.session.execute(
+            sa.text(
+                "CREATE TEMP TABLE IF NOT EXISTS feed_events_batch (citizen_id_key varchar(32), "
+                "event_kind varchar(32), event_date date, source_department varchar(32), "
+                "source_record_id varchar(64), detail text) ON COMMIT DELETE ROWS"
+            )
+        )
+
+    def _move(self, import_id: UUID) -> int:
+        """The staged batch into the events; DISTINCT ON: a record repeated inside one batch
+        is kept once, like across batches."""
         result = self.session.execute(
             sa.text(
                 "INSERT INTO department_events (citizen_id_key, event_kind, event_date, "
@@ -129,3 +158,23 @@ class SqlFeedImportRepository:
         )
         self.session.execute(sa.text("TRUNCATE feed_events_batch"))
         return rowcount(result)
+
+
+_COPY_BATCH = (
+    "COPY feed_events_batch (citizen_id_key, event_kind, event_date, source_department, "
+    "source_record_id, detail) FROM STDIN"
+)
+
+
+def _events_of(table: pa.Table) -> list[DepartmentEvent]:
+    return [
+        DepartmentEvent(
+            citizen_id=row["citizen_id"],
+            kind=EventKind(row["event_kind"]),
+            event_date=row["event_date"],
+            source=row["source_department"],
+            source_record_id=row["source_record_id"],
+            detail=row["detail"],
+        )
+        for row in table.to_pylist()
+    ]

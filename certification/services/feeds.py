@@ -16,6 +16,7 @@ from certification.errors import (
     RuleViolation,
 )
 from certification.feeds import (
+    FeedNotRegular,
     FeedSource,
     RowProblem,
     header_problems,
@@ -137,46 +138,38 @@ def import_feed(
     ctx.uow.commit()  # the import is visible while it runs
 
     today = ctx.clock.today()
-    problems: Counter[str] = Counter()
-    kept: list[dict[str, Any]] = []
-    batch: list[DepartmentEvent] = []
-    read = accepted = refused = 0
-    kept_total = 0
-
-    def flush() -> None:
-        nonlocal accepted, kept_total
-        if batch:
-            accepted += ctx.uow.feed_imports.insert_events(record.id, batch)
-            batch.clear()
-        if kept:
-            ctx.uow.feed_imports.add_problems(record.id, kept)
-            kept_total += len(kept)
-            kept.clear()
-        record.rows_read, record.rows_accepted, record.rows_refused = read, accepted, refused
-        record.problems_by_code = dict(problems)
-        ctx.uow.commit()
-
-    for number, values, raw in source.rows():
-        read += 1
-        outcome = values if isinstance(values, RowProblem) else parse_row(values, today)
-        if isinstance(outcome, RowProblem):
-            refused += 1
-            problems[outcome.code] += 1
-            if kept_total + len(kept) < max_problems_kept:
-                kept.append(
-                    {
-                        "row_number": number,
-                        "code": outcome.code,
-                        "column_name": outcome.column,
-                        "message": outcome.message,
-                        "raw": (raw or "")[:RAW_KEPT] or None,
-                    }
-                )
-        else:
-            batch.append(outcome)
-        if len(batch) >= IMPORT_BATCH or len(kept) >= IMPORT_BATCH:
-            flush()
-    flush()
+    tally = _Tally(ctx, record.id, max_problems_kept)
+    blocks = source.checked_blocks(today)
+    if blocks is not None:
+        try:
+            for block in blocks:
+                tally.read += block.rows
+                tally.accepted += ctx.uow.feed_imports.insert_checked(record.id, block.table)
+                tally.add_events(block.events)
+                for number, problem, text in block.problems:
+                    tally.refuse(number, problem, text)
+                tally.flush(record)
+        except FeedNotRegular as err:
+            # a block the column reader cannot take: the whole file again, row by row
+            log.info("feed %s: read row by row (%s)", record.id, err)
+            ctx.uow.rollback()
+            record = found(ctx.uow.feed_imports.get(record.id), "feed import", record.id)
+            ctx.uow.feed_imports.forget(record.id)
+            tally = _Tally(ctx, record.id, max_problems_kept)
+            blocks = None
+    if blocks is None:
+        for number, values, raw in source.rows():
+            tally.read += 1
+            outcome = values if isinstance(values, RowProblem) else parse_row(values, today)
+            if isinstance(outcome, RowProblem):
+                tally.refuse(number, outcome, raw)
+            else:
+                tally.add_events([outcome])
+            if tally.due():
+                tally.flush(record)
+    tally.flush(record)
+    read, accepted, refused = tally.read, tally.accepted, tally.refused
+    problems = tally.problems
     record.rows_duplicate = read - refused - accepted
     record.sha256 = source.sha256
     record.finish(
@@ -199,6 +192,55 @@ def import_feed(
     )
     ctx.uow.commit()
     return record
+
+
+class _Tally:
+    """An import's counts, its refused rows (the first ``kept`` with their reasons) and the
+    events waiting to be stored; flushed (stored, counted on the record, committed) in
+    batches so the import is visible while it runs."""
+
+    def __init__(self, ctx: UseCaseContext, import_id: UUID, kept: int) -> None:
+        self.ctx = ctx
+        self.import_id = import_id
+        self.kept = kept
+        self.read = self.accepted = self.refused = self.kept_total = 0
+        self.problems: Counter[str] = Counter()
+        self.rows: list[dict[str, Any]] = []
+        self.events: list[DepartmentEvent] = []
+
+    def refuse(self, number: int, problem: RowProblem, raw: str | None) -> None:
+        self.refused += 1
+        self.problems[problem.code] += 1
+        if self.kept_total + len(self.rows) < self.kept:
+            self.rows.append(
+                {
+                    "row_number": number,
+                    "code": problem.code,
+                    "column_name": problem.column,
+                    "message": problem.message,
+                    "raw": (raw or "")[:RAW_KEPT] or None,
+                }
+            )
+
+    def add_events(self, events: list[DepartmentEvent]) -> None:
+        self.events.extend(events)
+
+    def due(self) -> bool:
+        return len(self.events) >= IMPORT_BATCH or len(self.rows) >= IMPORT_BATCH
+
+    def flush(self, record: FeedImport) -> None:
+        repo = self.ctx.uow.feed_imports
+        if self.events:
+            self.accepted += repo.insert_events(self.import_id, self.events)
+            self.events.clear()
+        if self.rows:
+            repo.add_problems(self.import_id, self.rows)
+            self.kept_total += len(self.rows)
+            self.rows.clear()
+        record.rows_read, record.rows_accepted = self.read, self.accepted
+        record.rows_refused = self.refused
+        record.problems_by_code = dict(self.problems)
+        self.ctx.uow.commit()
 
 
 def get_import(ctx: UseCaseContext, actor: Actor, import_id: UUID) -> FeedImport:
