@@ -130,6 +130,16 @@ class PersonFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonBrief:
+    """Who a notice or a verification task is about, without the rest of the record."""
+
+    id: UUID
+    name: str
+    district_code: str
+    township_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PeriodUpdate:
     """A person's new certification day and period, written if the version is unchanged."""
 
@@ -163,6 +173,10 @@ class PersonRepository(Protocol):
 
     def write_period_updates(self, updates: Sequence[PeriodUpdate], now: datetime) -> None:
         """Write many people's new periods at once; StaleVersion if any changed meanwhile."""
+        ...
+
+    def briefs_for_update(self, person_ids: list[UUID]) -> list[PersonBrief]:
+        """Lock several people (in id order) and read who they are."""
         ...
 
     def by_citizen_id(self, citizen_id: str) -> Person | None: ...
@@ -588,10 +602,17 @@ class ComparisonRepository(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def person_batches(
-        self, run_id: UUID, list_name: str, batch_size: int, *, news_only: bool = False
+        self,
+        run_id: UUID,
+        list_name: str,
+        batch_size: int,
+        *,
+        news_only: bool = False,
+        without_open_task: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """The entries of a list, a batch of people at a time; ``news_only``: only people
-        whose newest sign of life is after their last certification."""
+        whose newest sign of life is after their last certification; ``without_open_task``:
+        only people with no open verification task."""
         ...
 
     def people_on_list(self, run_id: UUID, list_name: str) -> int: ...
@@ -682,15 +703,30 @@ class TipOffRepository(Protocol):
 
 
 class ReportRepository(Protocol):
-    def certifications_by_channel(self, scope: Scope, since: datetime) -> dict[str, int]: ...
+    """Dashboard figures, live or (``summary``) from the summary tables: those hold city and
+    district figures by whole days, as of :meth:`summaries_as_of`."""
+
+    def certifications_by_channel(
+        self, scope: Scope, since: date, *, summary: bool = False
+    ) -> dict[str, int]:
+        """Valid certifications by channel, certified on ``since`` or later."""
+        ...
 
     def selfservice_decisions(
-        self, scope: Scope, since: datetime
-    ) -> list[tuple[str, int, str, int]]: ...
+        self, scope: Scope, since: date, *, summary: bool = False
+    ) -> list[tuple[str, int, str, int]]:
+        """(district, birth year, decision, attempts) decided on ``since`` (UTC) or later."""
+        ...
 
-    def overdue_people_by_district(self, scope: Scope, today: date) -> dict[str, int]: ...
+    def overdue_people_by_district(
+        self, scope: Scope, today: date, *, summary: bool = False
+    ) -> dict[str, int]: ...
 
     def open_tasks_by_deadline(self, scope: Scope, today: date) -> dict[str, int]: ...
+
+    def summaries_as_of(self) -> datetime | None: ...
+
+    def refresh_summaries(self, now: datetime) -> int: ...
 
 
 class NationalUploadRepository(Protocol):

@@ -660,6 +660,21 @@ def register_import(files: tuple[Path, ...], processes: int) -> None:
 
 
 @main.group()
+def reports() -> None:
+    """The dashboards' figures."""
+
+
+@reports.command("refresh")
+def reports_refresh() -> None:
+    """Recompute the dashboards' summary tables now (beat does it every 10 minutes)."""
+    from certification.services.dashboard import refresh_summaries
+
+    with _use_case() as ctx:
+        rows = refresh_summaries(ctx)
+    click.echo(f"dashboard summaries recomputed: {rows} rows")
+
+
+@main.group()
 def periods() -> None:
     """Certification periods."""
 
@@ -766,6 +781,25 @@ def comparison_run(window_start: object, window_end: object) -> None:
     click.echo("  lists:   " + ", ".join(f"{k}={v}" for k, v in done.counts.items()))
     click.echo("  applied: " + ", ".join(f"{k}={v}" for k, v in sorted(done.applied.items())))
     click.echo("  timings: " + ", ".join(f"{k}={v}" for k, v in done.timings.items()))
+
+
+@comparison.command("resume")
+@click.argument("run_id", type=click.UUID)
+def comparison_resume(run_id: Any) -> None:
+    """Apply again the lists of a run whose worker stopped while applying them (nobody is
+    certified, sent to verification or proposed twice)."""
+    from certification.errors import DomainError
+    from certification.services.runs import resume_apply
+
+    runtime = _runtime()
+    try:
+        applied = resume_apply(runtime.run_contexts(), run_id)
+    except DomainError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        runtime.close()
+    click.echo(f"run {run_id}: applied")
+    click.echo("  this pass: " + ", ".join(f"{k}={v}" for k, v in sorted(applied.items())))
 
 
 @main.group()

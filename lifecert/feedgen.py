@@ -33,6 +33,7 @@ from certification.feeds import DEPARTMENTS
 from certification.regions import DISTRICTS
 from certification.vocabulary import DependantRelationship
 
+
 def _list(values: list[str]) -> str:
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 

@@ -21,6 +21,7 @@ from certification.verification import (
     RUN_LIFECYCLE,
     ComparisonRun,
     RunStatus,
+    TaskStatus,
 )
 from certification.vocabulary import BenefitKind, EntitlementStatus, RecipientRole
 from storage import schema
@@ -248,7 +249,13 @@ class SqlComparisonRepository:
         return [dict(r._mapping) for r in self.session.execute(stmt)]
 
     def person_batches(
-        self, run_id: UUID, list_name: str, batch_size: int, *, news_only: bool = False
+        self,
+        run_id: UUID,
+        list_name: str,
+        batch_size: int,
+        *,
+        news_only: bool = False,
+        without_open_task: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """Entries of one list grouped by person, in pages of persons (for applying a run).
         ``news_only``: only people with a sign of life newer than their last certification
@@ -261,6 +268,13 @@ class SqlComparisonRepository:
             if news_only:
                 people = people.join(p, p.c.id == t.c.person_id).where(
                     t.c.alive_latest > sa.func.coalesce(p.c.last_certified_on, date.min)
+                )
+            if without_open_task:
+                vt = schema.verification_tasks
+                people = people.where(
+                    ~sa.exists().where(
+                        vt.c.person_id == t.c.person_id, vt.c.status == TaskStatus.OPEN.value
+                    )
                 )
             if after is not None:
                 people = people.where(t.c.person_id > after)
@@ -278,7 +292,7 @@ class SqlComparisonRepository:
                 t.c.person_id >= ids[0],
                 t.c.person_id <= ids[-1],
             )
-            if news_only:  # the range also holds the people passed over
+            if news_only or without_open_task:  # the range also holds those passed over
                 stmt = stmt.where(among(self.session, t.c.person_id, ids))
             rows = self.session.execute(stmt)
             yield [dict(r._mapping) for r in rows]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,34 +12,125 @@ from sqlalchemy.orm import Session
 from certification.access import Scope
 from certification.verification import TaskStatus
 from storage import schema
+from storage.db import rowcount
 from storage.scoping import within_scope
+
+SUMMARY = "dashboard"
+
+
+def _summarised(stmt: sa.Select[Any], scope: Scope, table: sa.Table) -> sa.Select[Any]:
+    """A summary row is a district's: the city reads all, a district its own."""
+    if scope.is_city:
+        return stmt
+    return stmt.where(table.c.district_code == scope.code)
 
 
 class SqlReportRepository:
+    """Each figure is computed live, or with ``summary`` from the summary tables (city and
+    district scopes; whole days) that :meth:`refresh_summaries` recomputes."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def certifications_by_channel(self, scope: Scope, since: datetime) -> dict[str, int]:
+    def summaries_as_of(self) -> datetime | None:
+        t = schema.summary_refreshes
+        value = self.session.scalar(sa.select(t.c.refreshed_at).where(t.c.name == SUMMARY))
+        return value if isinstance(value, datetime) else None
+
+    def refresh_summaries(self, now: datetime) -> int:
+        """Recompute the summary tables in this transaction (readers see the old ones until
+        it commits). Returns the summary rows written."""
+        c, p, a = schema.certifications, schema.persons, schema.attempts
+        sc, sd, sx = schema.summary_certifications, schema.summary_due, schema.summary_decisions
+        started = time.perf_counter()
+        for table in (sc, sd, sx):
+            self.session.execute(sa.delete(table))
+        written = 0
+        certified = (
+            sa.select(p.c.district_code, c.c.certified_on, c.c.channel, sa.func.count())
+            .select_from(c.join(p, p.c.id == c.c.person_id))
+            .where(c.c.annulled_at.is_(None))
+            .group_by(p.c.district_code, c.c.certified_on, c.c.channel)
+        )
+        written += rowcount(
+            self.session.execute(
+                sa.insert(sc).from_select(
+                    ["district_code", "certified_on", "channel", "n"], certified
+                )
+            )
+        )
+        due = (
+            sa.select(p.c.district_code, p.c.due_on, sa.func.count())
+            .where(p.c.due_on.is_not(None))
+            .group_by(p.c.district_code, p.c.due_on)
+        )
+        written += rowcount(
+            self.session.execute(sa.insert(sd).from_select(["district_code", "due_on", "n"], due))
+        )
+        year = sa.cast(sa.extract("year", p.c.birth_date), sa.Integer)
+        day = sa.cast(a.c.decided_at, sa.Date)
+        decided = (
+            sa.select(p.c.district_code, year, day, a.c.decision, sa.func.count())
+            .select_from(a.join(p, p.c.id == a.c.person_id))
+            .where(a.c.decided_at.is_not(None), a.c.decision.is_not(None))
+            .group_by(p.c.district_code, year, day, a.c.decision)
+        )
+        written += rowcount(
+            self.session.execute(
+                sa.insert(sx).from_select(
+                    ["district_code", "birth_year", "decided_on", "decision", "n"], decided
+                )
+            )
+        )
+        r = schema.summary_refreshes
+        took = int((time.perf_counter() - started) * 1000)
+        self.session.execute(sa.delete(r).where(r.c.name == SUMMARY))
+        self.session.execute(sa.insert(r).values(name=SUMMARY, refreshed_at=now, took_ms=took))
+        return written
+
+    def certifications_by_channel(
+        self, scope: Scope, since: date, *, summary: bool = False
+    ) -> dict[str, int]:
+        if summary:
+            sc = schema.summary_certifications
+            stmt = (
+                sa.select(sc.c.channel, sa.func.sum(sc.c.n))
+                .where(sc.c.certified_on >= since)
+                .group_by(sc.c.channel)
+            )
+            rows = self.session.execute(_summarised(stmt, scope, sc))
+            return {str(ch): int(n) for ch, n in rows}
         c, p = schema.certifications, schema.persons
         stmt = (
             sa.select(c.c.channel, sa.func.count())
             .select_from(c.join(p, p.c.id == c.c.person_id))
-            .where(c.c.certified_at >= since, c.c.annulled_at.is_(None))
+            .where(c.c.certified_on >= since, c.c.annulled_at.is_(None))
             .group_by(c.c.channel)
         )
         rows = self.session.execute(within_scope(stmt, scope, p))
         return {getattr(ch, "value", str(ch)): int(n) for ch, n in rows}
 
     def selfservice_decisions(
-        self, scope: Scope, since: datetime
+        self, scope: Scope, since: date, *, summary: bool = False
     ) -> list[tuple[str, int, str, int]]:
         """(district, birth year, decision, attempts) of decided self-service attempts."""
+        if summary:
+            sx = schema.summary_decisions
+            stmt = (
+                sa.select(sx.c.district_code, sx.c.birth_year, sx.c.decision, sa.func.sum(sx.c.n))
+                .where(sx.c.decided_on >= since)
+                .group_by(sx.c.district_code, sx.c.birth_year, sx.c.decision)
+            )
+            return [
+                (str(d), int(y), str(dec), int(n))
+                for d, y, dec, n in self.session.execute(_summarised(stmt, scope, sx))
+            ]
         a, p = schema.attempts, schema.persons
         year = sa.extract("year", p.c.birth_date)
         stmt = (
             sa.select(p.c.district_code, year, a.c.decision, sa.func.count())
             .select_from(a.join(p, p.c.id == a.c.person_id))
-            .where(a.c.decided_at >= since, a.c.decision.is_not(None))
+            .where(sa.cast(a.c.decided_at, sa.Date) >= since, a.c.decision.is_not(None))
             .group_by(p.c.district_code, year, a.c.decision)
         )
         return [
@@ -45,7 +138,17 @@ class SqlReportRepository:
             for d, y, dec, n in self.session.execute(within_scope(stmt, scope, p))
         ]
 
-    def overdue_people_by_district(self, scope: Scope, today: date) -> dict[str, int]:
+    def overdue_people_by_district(
+        self, scope: Scope, today: date, *, summary: bool = False
+    ) -> dict[str, int]:
+        if summary:
+            sd = schema.summary_due
+            stmt = (
+                sa.select(sd.c.district_code, sa.func.sum(sd.c.n))
+                .where(sd.c.due_on < today)
+                .group_by(sd.c.district_code)
+            )
+            return {str(d): int(n) for d, n in self.session.execute(_summarised(stmt, scope, sd))}
         p = schema.persons
         stmt = (
             sa.select(p.c.district_code, sa.func.count())

@@ -29,6 +29,7 @@ from certification.ports import (
     Page,
     PageRequest,
     PeriodUpdate,
+    PersonBrief,
     PersonFacts,
     PersonFilter,
     RegionCount,
@@ -233,6 +234,18 @@ class SqlPersonRepository:
             )
         if rowcount(result) != len(rows):
             raise StaleVersion("A person changed while their period was being written.")
+
+    def briefs_for_update(self, person_ids: list[UUID]) -> list[PersonBrief]:
+        if not person_ids:
+            return []
+        p = schema.persons
+        rows = self.session.execute(
+            sa.select(p.c.id, p.c.name, p.c.district_code, p.c.township_code)
+            .where(among(self.session, p.c.id, sorted(person_ids)))
+            .order_by(p.c.id)
+            .with_for_update()
+        )
+        return [PersonBrief(r.id, r.name, r.district_code, r.township_code) for r in rows]
 
     def by_citizen_id(self, citizen_id: str) -> Person | None:
         key = blind_index("citizen_id", citizen_id)

@@ -994,3 +994,40 @@ tip_offs = sa.Table(
     sa.UniqueConstraint("reference", name="uq_tip_offs_reference"),
     sa.Index("ix_tip_offs_scope", "district_code", "status", "received_at"),
 )
+
+
+# Dashboard summaries (migration 0016): recomputed together by storage.reports.refresh
+summary_certifications = sa.Table(
+    "summary_certifications",
+    metadata,
+    sa.Column("district_code", sa.String(6), primary_key=True),
+    sa.Column("certified_on", sa.Date, primary_key=True),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+summary_due = sa.Table(
+    "summary_due",
+    metadata,
+    sa.Column("district_code", sa.String(6), primary_key=True),
+    sa.Column("due_on", sa.Date, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+summary_decisions = sa.Table(
+    "summary_decisions",
+    metadata,
+    sa.Column("district_code", sa.String(6), primary_key=True),
+    sa.Column("birth_year", sa.Integer, primary_key=True),
+    sa.Column("decided_on", sa.Date, primary_key=True),
+    sa.Column("decision", sa.String(32), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+summary_refreshes = sa.Table(
+    "summary_refreshes",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("refreshed_at", UTCDateTime, nullable=False),
+    sa.Column("took_ms", sa.Integer, nullable=False),
+)

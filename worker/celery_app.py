@@ -84,6 +84,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "lifecert.periods.expired",
             "schedule": crontab(hour=4, minute=0),
         },
+        "dashboard-summaries": {
+            "task": "lifecert.reports.refresh",
+            "schedule": 600.0,
+        },
         "evidence-retention-nightly": {
             "task": "lifecert.evidence.sweep",
             "schedule": crontab(hour=3, minute=15),

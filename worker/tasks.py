@@ -152,6 +152,16 @@ def send_reminders(self: Any) -> dict[str, int]:
     return {"sent": sent}
 
 
+@shared_task(name="lifecert.reports.refresh", soft_time_limit=1200, time_limit=1500, bind=True)
+def refresh_summaries(self: Any) -> dict[str, int]:
+    """The dashboards' summary tables recomputed (every 10 minutes by beat)."""
+    from certification.services.dashboard import refresh_summaries as run
+
+    rt = runtime_of(self.app)
+    with rt.use_case() as ctx:
+        return {"rows": run(ctx)}
+
+
 @shared_task(name="lifecert.notices.deliver", soft_time_limit=240, time_limit=300, bind=True)
 def deliver_notices(self: Any) -> dict[str, Any]:
     """One pass of the notice outbox (every 30 s by beat; overlapping passes skip each

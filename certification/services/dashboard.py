@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from certification import access
 from certification.access import Actor
+from certification.regions import RegionLevel
 from certification.services.context import UseCaseContext
 from certification.vocabulary import SELF_SERVICE_CHANNELS, StaffRole
 
@@ -44,6 +45,9 @@ class Dashboard:
     tasks_by_deadline: dict[str, int]
     tip_offs: dict[str, int] | None  # None: the viewer does not handle tip-offs
     appeals: dict[str, int]  # by status, and "overdue": open past their deadline
+    # when the certification, overdue and self-service figures were computed (the summary
+    # tables, for the city and districts); None: now
+    as_of: datetime | None = None
 
 
 def _rates(groups: dict[str, dict[str, int]]) -> dict[str, Rates]:
@@ -52,16 +56,19 @@ def _rates(groups: dict[str, dict[str, int]]) -> dict[str, Rates]:
 
 def dashboard(ctx: UseCaseContext, actor: Actor, *, days: int = 365) -> Dashboard:
     scope = access.staff_scope(actor)
-    now = ctx.clock.now()
     today = ctx.clock.today()
-    since = now - timedelta(days=days)
+    since = today - timedelta(days=days)  # whole days, as the summaries count them
     reports = ctx.uow.reports
-    by_channel = reports.certifications_by_channel(scope, since)
+    as_of = reports.summaries_as_of() if uses_summaries(scope) else None
+    summary = as_of is not None
+    by_channel = reports.certifications_by_channel(scope, since, summary=summary)
     total = sum(by_channel.values())
     self_service = sum(n for ch, n in by_channel.items() if ch in SELF_SERVICE)
     ages: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     districts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for district, birth_year, decision, n in reports.selfservice_decisions(scope, since):
+    for district, birth_year, decision, n in reports.selfservice_decisions(
+        scope, since, summary=summary
+    ):
         ages[age_band(today.year - birth_year)][decision] += n
         districts[district][decision] += n
     tip_offs = (
@@ -75,8 +82,24 @@ def dashboard(ctx: UseCaseContext, actor: Actor, *, days: int = 365) -> Dashboar
         self_service_share=self_service / total if total else 0.0,
         by_age_band=_rates(ages),
         by_district=_rates(districts),
-        overdue_people=dict(sorted(reports.overdue_people_by_district(scope, today).items())),
+        overdue_people=dict(
+            sorted(reports.overdue_people_by_district(scope, today, summary=summary).items())
+        ),
         tasks_by_deadline=reports.open_tasks_by_deadline(scope, today),
         tip_offs=tip_offs,
         appeals=ctx.uow.appeals.counts(scope, today),
+        as_of=as_of,
     )
+
+
+def uses_summaries(scope: access.Scope) -> bool:
+    """The city's and a district's dashboards read the summary tables once they exist (a
+    township's figures are few enough to count live)."""
+    return scope.is_city or scope.level is RegionLevel.DISTRICT
+
+
+def refresh_summaries(ctx: UseCaseContext) -> int:
+    """Recompute the dashboard summaries (the scheduled job, and after a comparison run)."""
+    written = ctx.uow.reports.refresh_summaries(ctx.clock.now())
+    ctx.uow.commit()
+    return written

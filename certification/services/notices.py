@@ -47,6 +47,7 @@ from certification.ports import (
     Outgoing,
     Page,
     PageRequest,
+    PersonBrief,
 )
 from certification.privacy import mask_name
 from certification.regions import CITY_CODE
@@ -58,7 +59,9 @@ from certification.vocabulary import AccountKind
 WECHAT_NOT_SUBSCRIBED = "43101"
 
 
-def tell(ctx: UseCaseContext, person: Person, kind: NoticeKind, *, key: str, **data: Any) -> None:
+def tell(
+    ctx: UseCaseContext, person: Person | PersonBrief, kind: NoticeKind, *, key: str, **data: Any
+) -> None:
     """Record that ``person`` must be told ``kind`` (in this unit of work; sent after it
     commits). ``key`` names the event: a second notice with the same key is left out, so a
     redelivered job or a repeated request never tells twice. The name is masked; the data

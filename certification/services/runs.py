@@ -30,7 +30,7 @@ from certification.errors import (
 from certification.feeds import (
     NATIONAL_CROSS_REGION,
 )
-from certification.model import Certification
+from certification.model import Certification, Person
 from certification.periods import current_period
 from certification.ports import (
     Clock,
@@ -38,6 +38,7 @@ from certification.ports import (
     Page,
     PageRequest,
     PeriodUpdate,
+    PersonBrief,
     TaskQueue,
     UnitOfWorkFactory,
 )
@@ -290,15 +291,50 @@ def _execute(
     t2 = clock(UTC)
     applied = _apply(contexts, run_id, actor)
     timings["apply_s"] = (clock(UTC) - t2).total_seconds()
+    return _finish(contexts, run_id, actor, applied, timings)
+
+
+def _finish(
+    contexts: Callable[[], UseCaseContext],
+    run_id: UUID,
+    actor: Actor,
+    applied: dict[str, int],
+    timings: dict[str, float],
+) -> ComparisonRun:
     ctx = contexts()
     with ctx.uow:
         run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
         run.finish_applied(ctx.clock.now())
         run.applied = applied
-        run.timings = {k: round(v, 3) for k, v in timings.items()}
+        run.timings = {k: round(v, 3) for k, v in {**(run.timings or {}), **timings}.items()}
         ctx.audit(actor, "comparison.applied", "comparison_run", run_id, applied=applied)
         ctx.uow.commit()
         return run
+
+
+def resume_apply(contexts: Callable[[], UseCaseContext], run_id: UUID) -> dict[str, int]:
+    """Apply again the lists of a run whose worker stopped while applying them (the run is
+    left running, its lists stored). Each list's walk passes over the people already done
+    (certified since, a task open, a proposal open), so nobody gets a second certification,
+    task or proposal; the counts returned are those of this pass."""
+    actor = Actor.system("comparison run")
+    ctx = contexts()
+    with ctx.uow:
+        run = found(ctx.uow.comparison.get(run_id, for_update=True), "comparison run", run_id)
+        if run.status is not RunStatus.RUNNING or not (run.progress or "").startswith(
+            APPLYING.split(":")[0]
+        ):
+            raise RuleViolation(
+                f"Comparison run {run_id} is {run.status} ({run.progress or '-'}); only a run "
+                "stopped while applying its lists is resumed."
+            )
+        ctx.audit(actor, "comparison.resumed", "comparison_run", run_id, progress=run.progress)
+        ctx.uow.commit()
+    started = datetime.now(UTC)
+    applied = _apply(contexts, run_id, actor)
+    took = (datetime.now(UTC) - started).total_seconds()
+    _finish(contexts, run_id, actor, applied, {"resumed_apply_s": took})
+    return applied
 
 
 def _noon(ctx: UseCaseContext, day: date) -> datetime:
@@ -308,48 +344,108 @@ def _noon(ctx: UseCaseContext, day: date) -> datetime:
 
 
 def _apply(contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor) -> dict[str, int]:
+    """Each list walked a batch of people at a time. The qualified list walks only people
+    seen alive since their last certification and the to-verify list only people with no
+    open task; those passed over are counted, so a second run touches only what changed."""
     applied: Counter[str] = Counter()
     reader = contexts()
     with reader.uow:
-        batch_size = reader.config.apply_batch
         for list_name in ("qualified", "lost", "to_verify"):
-            qualified = list_name == "qualified"
-            size = reader.config.bulk_apply_batch if qualified else batch_size
-            # the qualified list: only people seen alive since their last certification;
-            # the others are counted at the end (a second run touches only what changed)
+            size = (
+                reader.config.bulk_apply_batch if list_name in BULK else reader.config.apply_batch
+            )
             batches = reader.uow.comparison.person_batches(
-                run_id, list_name, size, news_only=qualified
+                run_id,
+                list_name,
+                size,
+                news_only=list_name == "qualified",
+                without_open_task=list_name == "to_verify",
             )
             seen = 0
             for entries in batches:
-                seen += len({e["person_id"] for e in entries}) if qualified else 0
-                if qualified:
-                    try:
-                        ctx = contexts()
-                        with ctx.uow:
-                            done, rest = _apply_qualified_in_bulk(ctx, actor, run_id, entries)
-                            ctx.uow.commit()
-                    except DomainError:
-                        pass  # the whole batch again below, one person at a time
-                    else:
-                        applied.update(done)
-                        entries = rest
-                    if not entries:
-                        _progress_note(contexts, run_id, applied)
-                        continue
-                try:
-                    done = _apply_batch(contexts, actor, run_id, list_name, entries, careful=False)
-                except DomainError:
-                    # A fault in this batch: again, person by person, each in a savepoint,
-                    # so one person's record cannot stop the city's run.
-                    done = _apply_batch(contexts, actor, run_id, list_name, entries, careful=True)
-                applied.update(done)
+                seen += len({e["person_id"] for e in entries})
+                applied.update(_apply_entries(contexts, actor, run_id, list_name, entries))
                 _progress_note(contexts, run_id, applied)
-            if qualified:
+            if list_name in PASSED_OVER:
                 passed_over = reader.uow.comparison.people_on_list(run_id, list_name) - seen
                 if passed_over:
-                    applied["qualified_already_certified"] += passed_over
+                    applied[PASSED_OVER[list_name]] += passed_over
     return dict(applied)
+
+
+def _apply_entries(
+    contexts: Callable[[], UseCaseContext],
+    actor: Actor,
+    run_id: UUID,
+    list_name: str,
+    entries: list[dict[str, Any]],
+) -> Counter[str]:
+    """One batch of a list: set-based where the list has a bulk path, the rest (and a batch
+    the bulk path refused) in one transaction, and a batch that fails again person by person,
+    each in a savepoint, so one person's record cannot stop the city's run."""
+    done: Counter[str] = Counter()
+    bulk = BULK.get(list_name)
+    if bulk is not None:
+        try:
+            ctx = contexts()
+            with ctx.uow:
+                outcome, entries = bulk(ctx, actor, run_id, entries)
+                ctx.uow.commit()
+            done.update(outcome)
+        except DomainError:
+            pass  # the whole batch again, below
+        if not entries:
+            return done
+    try:
+        done.update(_apply_batch(contexts, actor, run_id, list_name, entries, careful=False))
+    except DomainError:
+        done.update(_apply_batch(contexts, actor, run_id, list_name, entries, careful=True))
+    return done
+
+
+# what the people a list's walk passes over are counted as
+PASSED_OVER = {
+    "qualified": "qualified_already_certified",
+    "to_verify": "verification_already_open",
+}
+
+
+def _dispatch_in_bulk(
+    ctx: UseCaseContext, actor: Actor, run_id: UUID, entries: list[dict[str, Any]]
+) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """The to-verify list a batch at a time: the people locked and read in one query, each
+    sent to verification (:func:`dispatch_task`, its notice and audit record) unless a task
+    was opened for them meanwhile. Does not commit."""
+    done: Counter[str] = Counter()
+    by_person: dict[UUID, list[dict[str, Any]]] = {}
+    for e in entries:
+        by_person.setdefault(e["person_id"], []).append(e)
+    people = {p.id: p for p in ctx.uow.persons.briefs_for_update(sorted(by_person))}
+    busy = ctx.uow.tasks.with_open_task(sorted(by_person))
+    for person_id, rows in by_person.items():
+        person = people.get(person_id)
+        if person is None:
+            done["not_applied"] += 1
+            continue
+        done[_dispatch_one(ctx, actor, run_id, person, rows, busy)] += 1
+    return done, []
+
+
+def _dispatch_one(
+    ctx: UseCaseContext,
+    actor: Actor,
+    run_id: UUID,
+    person: Person | PersonBrief,
+    rows: list[dict[str, Any]],
+    busy: set[UUID],
+) -> str:
+    if person.id in busy:
+        return "verification_already_open"
+    work_injury = any(r["benefit_kind"] == BenefitKind.WORK_INJURY_LONG_TERM.value for r in rows)
+    dispatch_task(
+        ctx, actor, person, work_injury=work_injury, source="comparison_run", source_id=run_id
+    )
+    return "verification_dispatched"
 
 
 def _apply_batch(
@@ -644,14 +740,7 @@ def _apply_to_verify(
     rows: list[dict[str, Any]],
     busy: set[UUID],
 ) -> str:
-    person = load_person(ctx, person_id)
-    if person.id in busy:
-        return "verification_already_open"
-    work_injury = any(r["benefit_kind"] == BenefitKind.WORK_INJURY_LONG_TERM.value for r in rows)
-    dispatch_task(
-        ctx, actor, person, work_injury=work_injury, source="comparison_run", source_id=run_id
-    )
-    return "verification_dispatched"
+    return _dispatch_one(ctx, actor, run_id, load_person(ctx, person_id), rows, busy)
 
 
 def _reader_scope(actor: Actor) -> Scope:
@@ -724,3 +813,16 @@ def run_changes(
     return previous, ctx.uow.comparison.changes(
         run_id, previous, scope=scope, limit=limit, after=after
     )
+
+
+# the lists with a set-based path: (outcomes, the entries left for the one-at-a-time path)
+BULK: dict[
+    str,
+    Callable[
+        [UseCaseContext, Actor, UUID, list[dict[str, Any]]],
+        tuple[Counter[str], list[dict[str, Any]]],
+    ],
+] = {
+    "qualified": _apply_qualified_in_bulk,
+    "to_verify": _dispatch_in_bulk,
+}

@@ -21,6 +21,7 @@ from certification.ports import (
     EvidenceStore,
     Page,
     PageRequest,
+    PersonBrief,
 )
 from certification.privacy import redacted_statement
 from certification.services.certifications import Restoration, certify, settle_open_visits
@@ -55,7 +56,7 @@ EVIDENCE_PREFIX = "verification/"
 def dispatch_task(
     ctx: UseCaseContext,
     actor: Actor,
-    person: Person,
+    person: Person | PersonBrief,
     *,
     work_injury: bool,
     source: str,

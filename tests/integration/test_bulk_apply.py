@@ -1,0 +1,141 @@
+"""A comparison run applied set-based leaves exactly what the one-at-a-time path leaves on
+the same generated people and feed: periods, certifications and their evidence, tasks,
+proposals, notices, audit records and the run's counts; a second run touches only what
+changed; a run that dies half-way through applying and is applied again writes nobody
+twice."""
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from certification.access import Actor
+from certification.feeds import COLUMNS
+from certification.services import runs
+from certification.services.feeds import import_feed
+from certification.services.runs import start_run
+from lifecert.demo import PopulationGenerator
+from lifecert.demo_load import load_population
+from storage.feed_files import open_feed
+from tests.conftest import truncate_all
+from tests.integration.conftest import audit_actions
+
+PEOPLE = 1200
+
+
+def write_feed(path: Path, people: list[Any], today: date, tag: str) -> None:
+    """70 % seen alive this year, 3 % a cremation record, 1 % both; deterministic."""
+    year = today - timedelta(days=330)
+    lines = [",".join(COLUMNS)]
+    for n, person in enumerate(sorted(people, key=lambda p: p.citizen_id)):
+        roll = int(person.citizen_id[-5:-1]) % 100
+        day = (year + timedelta(days=n % 300)).isoformat()
+        if roll < 70 or roll == 99:
+            lines.append(f"{person.citizen_id},rail_travel,{day},transport,{tag}L{n},")
+        if roll >= 96:
+            lines.append(f"{person.citizen_id},cremation,{day},civil_affairs,{tag}D{n},")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run_once(runtime: Any, feed: Path) -> dict[str, int]:
+    with feed.open("rb") as fh, runtime.use_case() as ctx:
+        import_feed(ctx, Actor.system("test"), open_feed(feed, fh))
+    with runtime.use_case() as ctx:
+        run = start_run(ctx, Actor.system("test"))
+    done = runtime.execute_comparison(run.id)
+    assert done.status == "applied", done.error
+    return dict(done.applied)
+
+
+def state(runtime: Any) -> dict[str, Any]:
+    """What the runs wrote, keyed by the person's citizen ID index and the events' record
+    ids (the ids drawn differ from one load to the next)."""
+    q = {
+        "persons": "SELECT citizen_id_key, last_certified_on, period_starts_on, due_on, "
+        "period_basis, version FROM persons",
+        "certifications": "SELECT p.citizen_id_key, c.certified_at, c.certified_on, c.channel, "
+        "c.note, (SELECT string_agg(e.source_record_id, ',' ORDER BY e.source_record_id) "
+        "FROM department_events e WHERE 'department_event:' || e.id = ANY (SELECT "
+        "json_array_elements_text(c.evidence))) FROM certifications c JOIN persons p "
+        "ON p.id = c.person_id",
+        "tasks": "SELECT p.citizen_id_key, t.route, t.received_on, t.deadline_on, t.status, "
+        "t.source, t.reason FROM verification_tasks t JOIN persons p ON p.id = t.person_id",
+        "proposals": "SELECT p.citizen_id_key, x.kind, x.reason, x.status, x.auto_applied "
+        "FROM decision_proposals x JOIN persons p ON p.id = x.person_id",
+        "notices": "SELECT p.citizen_id_key, n.kind, n.data::text, n.urgent FROM notices n "
+        "JOIN persons p ON p.id = n.person_id",
+        "audit": "SELECT action, entity_type FROM audit_events",
+    }
+    with runtime.database.connect() as conn:
+        return {
+            name: Counter(tuple(r) for r in conn.execute(sa.text(sql))) for name, sql in q.items()
+        }
+
+
+@pytest.fixture
+def crowd(runtime: Any) -> list[Any]:
+    return list(PopulationGenerator(11, runtime.clock.today()).people(PEOPLE))
+
+
+def test_the_bulk_path_leaves_what_the_one_at_a_time_path_leaves(
+    runtime: Any, crowd: list[Any], tmp_path: Path, monkeypatch
+) -> None:
+    today = runtime.clock.today()
+    feed, second = tmp_path / "feed.csv", tmp_path / "second.csv"
+    write_feed(feed, crowd, today, "A")
+    write_feed(second, crowd[::50], today + timedelta(days=0), "B")  # 2 % seen again
+
+    load_population(runtime, crowd)
+    bulk_counts = [run_once(runtime, feed), run_once(runtime, second)]
+    bulk = state(runtime)
+
+    truncate_all(runtime.database)
+    monkeypatch.setattr(runs, "BULK", {})  # every list one person at a time
+    load_population(runtime, crowd)
+    row_counts = [run_once(runtime, feed), run_once(runtime, second)]
+    one_by_one = state(runtime)
+
+    assert bulk_counts == row_counts
+    assert bulk_counts[0]["certified"] > 500 and bulk_counts[0]["verification_dispatched"] > 50
+    assert bulk_counts[0]["suspension_proposed"] >= 3
+    assert bulk_counts[1].get("certified", 0) < 30  # the second run: only what changed
+    for name in bulk:
+        assert bulk[name] == one_by_one[name], name
+
+
+def test_a_run_that_dies_while_applying_is_applied_again_without_doubles(
+    runtime: Any, crowd: list[Any], tmp_path: Path, monkeypatch
+) -> None:
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, crowd, runtime.clock.today(), "A")
+    load_population(runtime, crowd)
+    real = runs._dispatch_in_bulk
+
+    def dies(*args: Any) -> Any:  # the worker is killed on the to-verify list
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(runs, "BULK", {**runs.BULK, "to_verify": dies})
+    with pytest.raises(SystemExit):
+        run_once(runtime, feed)
+    with runtime.database.connect() as conn:
+        certified = conn.scalar(sa.text("SELECT count(*) FROM certifications"))
+        run_id = conn.scalar(sa.text("SELECT id FROM comparison_runs"))
+    monkeypatch.setattr(runs, "BULK", {**runs.BULK, "to_verify": real})
+    contexts = runtime.run_contexts()
+    applied = runs.resume_apply(contexts, run_id)
+    assert "comparison.resumed" in audit_actions(runtime)
+    assert applied["qualified_already_certified"] >= 500  # done before, passed over now
+    assert applied.get("certified", 0) == 0 and applied["verification_dispatched"] > 50
+    with runtime.database.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM certifications")) == certified
+        doubles = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM (SELECT person_id FROM verification_tasks "
+                "GROUP BY person_id HAVING count(*) > 1) x"
+            )
+        )
+        assert doubles == 0
+        assert conn.scalar(sa.text("SELECT status FROM comparison_runs")) == "applied"
