@@ -268,6 +268,40 @@ class Entitlement:
         self._move(EntitlementStatus.TERMINATED, on, reason, actor_id)
 
 
+@dataclass(frozen=True, slots=True)
+class NewCertification:
+    """A certification checked and ready to be recorded: :meth:`record` makes the record
+    (``certify``); a comparison run writes thousands of these at once without making each a
+    mapped object."""
+
+    person_id: UUID
+    certified_at: datetime
+    certified_on: date
+    channel: CertificationChannel
+    recorded_by: UUID | None
+    assisted_by: UUID | None
+    evidence: list[str]
+    note: str | None
+    source_ref: str | None
+    id: UUID = field(default_factory=uuid4)
+    recorded_at: datetime = field(default_factory=utcnow)
+
+    def record(self) -> Certification:
+        return Certification(
+            person_id=self.person_id,
+            certified_at=self.certified_at,
+            certified_on=self.certified_on,
+            channel=self.channel,
+            recorded_by=self.recorded_by,
+            assisted_by=self.assisted_by,
+            evidence=self.evidence,
+            note=self.note,
+            source_ref=self.source_ref,
+            id=self.id,
+            recorded_at=self.recorded_at,
+        )
+
+
 @dataclass(eq=False)
 class Certification:
     """One certification of eligibility (资格认证); covers all the person's benefits (Art. 16)."""

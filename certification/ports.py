@@ -34,6 +34,7 @@ from certification.model import (
     ExternalIdentity,
     FaceTemplate,
     FamilyBinding,
+    NewCertification,
     OneTimeCode,
     Person,
     RefreshToken,
@@ -207,7 +208,7 @@ class CertificationRepository(Protocol):
 
     def for_person(self, person_id: UUID, page: PageRequest) -> Page[Certification]: ...
 
-    def add_many(self, certifications: Sequence[Certification]) -> None:
+    def add_many(self, certifications: Sequence[NewCertification]) -> None:
         """Insert many new certifications at once (a comparison run's)."""
         ...
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from certification.receipts import Receipt
+from storage.crypto import generated_secret_file
 
 
 def _b64(data: bytes) -> str:
@@ -55,17 +55,17 @@ class Ed25519Signer:
     def from_file(cls, path: Path, earlier_b64: Sequence[str] = ()) -> Ed25519Signer:
         """The key kept in ``path`` (base64url of the 32-byte seed), made on first use with
         owner-only permissions (the development default; production names its key)."""
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            seed = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.Raw,
-                serialization.PrivateFormat.Raw,
-                serialization.NoEncryption(),
+
+        def seed() -> str:
+            return _b64(
+                Ed25519PrivateKey.generate().private_bytes(
+                    serialization.Encoding.Raw,
+                    serialization.PrivateFormat.Raw,
+                    serialization.NoEncryption(),
+                )
             )
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(_b64(seed))
-        return cls.from_seed(path.read_text(), earlier_b64)
+
+        return cls.from_seed(generated_secret_file(path, seed), earlier_b64)
 
     def sign(self, statement: bytes) -> str:
         return _b64(self._private.sign(statement))

@@ -10,7 +10,6 @@ URL, an object store and a broker explicitly.
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import date, time
 from functools import lru_cache
@@ -19,6 +18,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.crypto import generated_secret_file
 
 if TYPE_CHECKING:
     from certification.calendar import WorkingCalendar
@@ -448,18 +449,9 @@ class Settings(BaseSettings):
             return key
         if self.environment == "production":
             raise SettingsError("LIFECERT_SECRET_KEY is required in production.")
-        path = self.data_path / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_path.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process generated it first
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key)
-        return key
+        return generated_secret_file(
+            self.data_path / "secret_key", lambda: secrets.token_urlsafe(48)
+        )
 
 
 @lru_cache(maxsize=1)

@@ -28,15 +28,16 @@ def copy_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any
     if session.get_bind().dialect.name != "postgresql":
         session.execute(sa.insert(table), list(rows))
         return
-    encoders = [_encoder(c) for c in columns]
+    encoders = [(i, encode) for i, c in enumerate(columns) if (encode := _encoder(c)) is not None]
     raw = session.connection().connection.driver_connection
     assert raw is not None
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"  # our own identifiers
     with raw.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
-            copy.write_row(
-                [encode(row[name]) for encode, name in zip(encoders, names, strict=True)]
-            )
+            values = [row[name] for name in names]
+            for i, encode in encoders:
+                values[i] = encode(values[i])
+            copy.write_row(values)
 
 
 def _plain(value: Any) -> Any:
@@ -49,6 +50,10 @@ def _json(value: Any) -> Any:
 
 
 def _encoder(column: sa.Column[Any]) -> Any:
+    """How a column's Python value is sent: JSON encoded, an enum member as its value, else
+    as it is (None)."""
     if isinstance(column.type, sa.JSON):
         return _json
-    return _plain
+    if isinstance(column.type, sa.Enum):
+        return _plain
+    return None

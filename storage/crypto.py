@@ -18,11 +18,14 @@ under one stays readable. New values are written under the current (first) key;
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -188,15 +191,29 @@ def sealed_text_prefix() -> str:
     return f"{SEALED_TEXT}{current}."
 
 
+def generated_secret_file(path: Path, make: Callable[[], str]) -> str:
+    """A development secret kept in ``path``: made by ``make`` on first use, owner-only. Safe
+    when several processes start at once: the secret is written whole to a file of its own
+    and linked into place, so every process reads the one that won, never a half-written
+    file."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(tmp, path)
+        finally:
+            Path(tmp).unlink()
+    return path.read_text().strip()
+
+
 def generated_key_file(path: Path) -> str:
     """The development default: a key made on first use, owner-only (production names its
     keys in the settings)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(_b64(AESGCM.generate_key(bit_length=256)))
-    return path.read_text().strip()
+    return generated_secret_file(path, lambda: _b64(AESGCM.generate_key(bit_length=256)))
 
 
 def seal_template(value: dict[str, Any]) -> dict[str, Any]:

@@ -143,15 +143,15 @@ class SqlFeedImportRepository:
         )
 
     def _move(self, import_id: UUID) -> int:
-        """The staged batch into the events; DISTINCT ON: a record repeated inside one batch
-        is kept once, like across batches."""
+        """The staged batch into the events. A record already stored, or repeated inside the
+        batch, is kept once: ON CONFLICT DO NOTHING skips a row that conflicts with one this
+        statement inserted before it, so the file's first wins, as across batches."""
         result = self.session.execute(
             sa.text(
                 "INSERT INTO department_events (citizen_id_key, event_kind, event_date, "
                 "source_department, source_record_id, detail, import_id) "
-                "SELECT DISTINCT ON (source_department, source_record_id) citizen_id_key, "
-                "event_kind, event_date, source_department, source_record_id, detail, :import_id "
-                "FROM feed_events_batch "
+                "SELECT citizen_id_key, event_kind, event_date, source_department, "
+                "source_record_id, detail, :import_id FROM feed_events_batch "
                 "ON CONFLICT (source_department, source_record_id) DO NOTHING"
             ),
             {"import_id": import_id},

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from certification.access import Scope
 from certification.verification import TaskStatus
 from storage import schema
-from storage.db import rowcount
 from storage.scoping import within_scope
 
 SUMMARY = "dashboard"
@@ -45,28 +44,21 @@ class SqlReportRepository:
         started = time.perf_counter()
         for table in (sc, sd, sx):
             self.session.execute(sa.delete(table))
-        written = 0
         certified = (
             sa.select(p.c.district_code, c.c.certified_on, c.c.channel, sa.func.count())
             .select_from(c.join(p, p.c.id == c.c.person_id))
             .where(c.c.annulled_at.is_(None))
             .group_by(p.c.district_code, c.c.certified_on, c.c.channel)
         )
-        written += rowcount(
-            self.session.execute(
-                sa.insert(sc).from_select(
-                    ["district_code", "certified_on", "channel", "n"], certified
-                )
-            )
+        self.session.execute(
+            sa.insert(sc).from_select(["district_code", "certified_on", "channel", "n"], certified)
         )
         due = (
             sa.select(p.c.district_code, p.c.due_on, sa.func.count())
             .where(p.c.due_on.is_not(None))
             .group_by(p.c.district_code, p.c.due_on)
         )
-        written += rowcount(
-            self.session.execute(sa.insert(sd).from_select(["district_code", "due_on", "n"], due))
-        )
+        self.session.execute(sa.insert(sd).from_select(["district_code", "due_on", "n"], due))
         year = sa.cast(sa.extract("year", p.c.birth_date), sa.Integer)
         day = sa.cast(a.c.decided_at, sa.Date)
         decided = (
@@ -75,12 +67,14 @@ class SqlReportRepository:
             .where(a.c.decided_at.is_not(None), a.c.decision.is_not(None))
             .group_by(p.c.district_code, year, day, a.c.decision)
         )
-        written += rowcount(
-            self.session.execute(
-                sa.insert(sx).from_select(
-                    ["district_code", "birth_year", "decided_on", "decision", "n"], decided
-                )
+        self.session.execute(
+            sa.insert(sx).from_select(
+                ["district_code", "birth_year", "decided_on", "decision", "n"], decided
             )
+        )
+        written = sum(
+            int(self.session.scalar(sa.select(sa.func.count()).select_from(t)) or 0)
+            for t in (sc, sd, sx)
         )
         r = schema.summary_refreshes
         took = int((time.perf_counter() - started) * 1000)

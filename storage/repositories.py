@@ -19,6 +19,7 @@ from certification.model import (
     ContactAttempt,
     Entitlement,
     ExternalIdentity,
+    NewCertification,
     Person,
     RefreshToken,
     Region,
@@ -343,14 +344,28 @@ class SqlCertificationRepository:
     def get(self, certification_id: UUID, *, for_update: bool = False) -> Certification | None:
         return get_row(self.session, Certification, certification_id, for_update=for_update)
 
-    def add_many(self, certifications: Sequence[Certification]) -> None:
+    def add_many(self, certifications: Sequence[NewCertification]) -> None:
         if not certifications:
             return
-        columns = [c.name for c in schema.certifications.columns]
         copy_rows(
             self.session,
             schema.certifications,
-            [{name: getattr(c, name) for name in columns} for c in certifications],
+            [
+                {
+                    "id": c.id,
+                    "person_id": c.person_id,
+                    "certified_at": c.certified_at,
+                    "certified_on": c.certified_on,
+                    "channel": c.channel.value,
+                    "recorded_by": c.recorded_by,
+                    "assisted_by": c.assisted_by,
+                    "evidence": c.evidence,
+                    "note": c.note,
+                    "source_ref": c.source_ref,
+                    "recorded_at": c.recorded_at,
+                }
+                for c in certifications
+            ],
         )
 
     def to_review(self, *, scope: Scope, page: PageRequest) -> Page[Certification]:

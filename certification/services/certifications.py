@@ -11,7 +11,7 @@ from certification import access
 from certification.access import Actor
 from certification.citizen_id import CitizenId
 from certification.errors import NotFound, RuleViolation, ValidationFailed
-from certification.model import Certification, Person
+from certification.model import Certification, NewCertification, Person
 from certification.notices import NoticeKind
 from certification.periods import CertificationPeriod
 from certification.ports import Page, PageRequest
@@ -98,7 +98,7 @@ def certify(
         note=note,
         source_ref=source_ref,
         assisted_by=assisted_by,
-    )
+    ).record()
     certified_on = certification.certified_on
     ctx.uow.certifications.add(certification)
     person.record_certification(certification, ctx.config.period)
@@ -133,7 +133,7 @@ def certify(
 def audit_certified(
     ctx: UseCaseContext,
     actor: Actor,
-    certification: Certification,
+    certification: Certification | NewCertification,
     period: CertificationPeriod | None,
     pending: Sequence[UUID] = (),
     restorations: Sequence[DecisionProposal] = (),
@@ -168,7 +168,7 @@ def new_certification(
     note: str | None = None,
     source_ref: str | None = None,
     assisted_by: UUID | None = None,
-) -> Certification:
+) -> NewCertification:
     """A certification checked against the clock and the benefits in force (their start
     dates); :func:`certify` records it with everything it joins, a comparison run's bulk
     path records it on its own when nothing else waits on the person."""
@@ -184,7 +184,7 @@ def new_certification(
             "The certification date is before the person's benefits started.",
             field="certified_at",
         )
-    return Certification(
+    return NewCertification(
         person_id=person_id,
         certified_at=certified_at,
         certified_on=certified_on,

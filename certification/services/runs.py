@@ -30,7 +30,7 @@ from certification.errors import (
 from certification.feeds import (
     NATIONAL_CROSS_REGION,
 )
-from certification.model import Certification, Person
+from certification.model import NewCertification, Person
 from certification.periods import current_period
 from certification.ports import (
     Clock,
@@ -613,7 +613,7 @@ def _apply_qualified_in_bulk(
     ids = {i for e in entries for i in e["alive_evidence"] or []}
     known = {ev["id"]: ev for ev in ctx.uow.comparison.events(sorted(ids))}
     rest: list[dict[str, Any]] = []
-    certifications: list[Certification] = []
+    certifications: list[NewCertification] = []
     updates: list[PeriodUpdate] = []
     policy = ctx.config.period
     for person_id, rows in by_person.items():
