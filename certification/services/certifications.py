@@ -83,10 +83,12 @@ def certify(
     assisted_by: UUID | None = None,
     restoration: Restoration | None = None,
 ) -> CertificationOutcome:
-    """The one place a certification is made; every channel goes through it, and so every
-    channel joins the next steps here (Art. 21): each suspended benefit gets a restoration
-    proposal for the district clerk, and the person's open verification tasks close with
-    this certification as their result. Does not commit."""
+    """The one place a certification is recorded with what it joins; every channel goes
+    through it, and so every channel joins the next steps here (Art. 21): each suspended
+    benefit gets a restoration proposal for the district clerk, and the person's open
+    verification tasks close with this certification as their result. (A comparison run
+    records certifications of people with none of that waiting in bulk, through the same
+    :func:`new_certification` and :func:`audit_certified`.) Does not commit."""
     certification = new_certification(
         ctx,
         actor,

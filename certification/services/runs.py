@@ -3,7 +3,12 @@ worker task) exports the active entitlements and the events, classifies them wit
 engine, stores every entry with its evidence and applies the lists: *qualified* → a
 data-comparison certification dated on the newest sign of life (the period restarts),
 *lost* → a suspension proposal for a district/county clerk (or applied at once for
-configured event kinds), *to verify* → a verification task for the person's township."""
+configured event kinds), *to verify* → a verification task for the person's township.
+
+The qualified and to-verify lists are applied set-based a batch of 5,000 people at a time
+(the same rules, written together); people with open work, the lost list and any batch that
+fails take the one-at-a-time path. A second run walks only what changed, and a run stopped
+while applying is resumed by :func:`resume_apply` (decision 0022)."""
 
 from __future__ import annotations
 
