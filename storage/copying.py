@@ -1,6 +1,7 @@
 """Many new rows into one table at once: ``COPY … FROM STDIN`` on PostgreSQL (several times
-faster than batched INSERTs), a batched INSERT elsewhere. Values are given as Python
-values, as to an INSERT; JSON columns are encoded here."""
+faster than batched INSERTs), a batched INSERT elsewhere. Values are given as Python values,
+as to an INSERT: the columns' own types prepare them as they would for an INSERT (a sealed
+column seals, a UTC column checks its zone), JSON is encoded and enums sent as values."""
 
 from __future__ import annotations
 
@@ -11,24 +12,23 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-
-from storage.crypto import SealedText
+from sqlalchemy.types import TypeDecorator
 
 
 def copy_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts by column name; every row names the same columns) into
-    ``table`` in the session's transaction. Sealed columns are refused: their values are
-    sealed by the column type on an INSERT, which COPY would bypass."""
+    ``table`` in the session's transaction."""
     if not rows:
         return
     names = list(rows[0])
     columns = [table.c[name] for name in names]
-    if any(isinstance(c.type, SealedText) for c in columns):
-        raise ValueError(f"copy_rows cannot write the sealed columns of {table.name}")
-    if session.get_bind().dialect.name != "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
         session.execute(sa.insert(table), list(rows))
         return
-    encoders = [(i, encode) for i, c in enumerate(columns) if (encode := _encoder(c)) is not None]
+    encoders = [
+        (i, encode) for i, c in enumerate(columns) if (encode := _encoder(c, dialect)) is not None
+    ]
     raw = session.connection().connection.driver_connection
     assert raw is not None
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"  # our own identifiers
@@ -49,11 +49,22 @@ def _json(value: Any) -> Any:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _encoder(column: sa.Column[Any]) -> Any:
-    """How a column's Python value is sent: JSON encoded, an enum member as its value, else
-    as it is (None)."""
-    if isinstance(column.type, sa.JSON):
-        return _json
-    if isinstance(column.type, sa.Enum):
-        return _plain
-    return None
+def _encoder(column: sa.Column[Any], dialect: Any) -> Any:
+    """How a column's Python value is sent (None: as it is): through the column type's own
+    bind processing if it has one, then JSON encoded or an enum member as its value."""
+    column_type: Any = column.type
+    prepare = None
+    if isinstance(column_type, TypeDecorator):
+        prepare = column_type.process_bind_param
+        column_type = column_type.impl_instance
+    if isinstance(column_type, sa.JSON):
+        send = _json
+    elif isinstance(column_type, sa.Enum):
+        send = _plain
+    else:
+        send = None
+    if prepare is None:
+        return send
+    if send is None:
+        return lambda value: prepare(value, dialect)
+    return lambda value: send(prepare(value, dialect))
