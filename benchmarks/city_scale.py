@@ -61,26 +61,7 @@ def _generate_shard(path: Path, count: int, shard: int, shards: int, today: date
     return generate_csv_file(path, count, SEED, today, shard=shard, shards=shards)
 
 
-def generate(folder: Path, people: int, processes: int, today: date) -> list[Path]:
-    """The register in ``processes`` files, and two feeds: the year's events (70 % seen
-    alive, 2 % a cremation record, 1 % both) and a second one with a new sign of life for
-    1 % of people."""
-    files = [folder / f"register-{k}.csv" for k in range(processes)]
-    if (folder / "complete").exists():
-        return files
-    folder.mkdir(parents=True, exist_ok=True)
-    shares = [people // processes + (1 if k < people % processes else 0) for k in range(processes)]
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-        list(
-            pool.map(
-                _generate_shard,
-                files,
-                shares,
-                range(processes),
-                [processes] * processes,
-                [today] * processes,
-            )
-        )
+def write_feeds(folder: Path, files: list[Path], today: date) -> None:
     sources = ", ".join(f"'{f}'" for f in files)
     year = (today - timedelta(days=330)).isoformat()
     con = duckdb.connect()
@@ -119,6 +100,30 @@ def generate(folder: Path, people: int, processes: int, today: date) -> list[Pat
         """  # noqa: S608
     )
     con.close()
+
+
+def generate(folder: Path, people: int, processes: int, today: date) -> list[Path]:
+    """The register in ``processes`` files, and two feeds: the year's events (70 % seen
+    alive, 2 % a cremation record, 1 % both) and a second one with a new sign of life for
+    1 % of people."""
+    files = [folder / f"register-{k}.csv" for k in range(processes)]
+    if (folder / "complete").exists():
+        return files
+    folder.mkdir(parents=True, exist_ok=True)
+    shares = [people // processes + (1 if k < people % processes else 0) for k in range(processes)]
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        list(
+            pool.map(
+                _generate_shard,
+                files,
+                shares,
+                range(processes),
+                [processes] * processes,
+                [today] * processes,
+            )
+        )
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        pool.submit(write_feeds, folder, files, today).result()  # its memory is not ours
     (folder / "complete").touch()
     return files
 

@@ -562,6 +562,10 @@ class FeedImportRepository(Protocol):
         read again from the start)."""
         ...
 
+    def refresh_statistics(self) -> None:
+        """After an import: the statistics of the events brought up to date."""
+        ...
+
 
 class ComparisonRepository(Protocol):
     def add(self, run: ComparisonRun) -> None: ...
@@ -783,6 +787,11 @@ class RegisterLoad(Protocol):
 
     def known_regions(self) -> set[str]:
         """The township and village codes in the region register."""
+        ...
+
+    def refresh_statistics(self) -> None:
+        """After an import: the database's statistics of the tables written brought up to
+        date (so its plans fit ten million rows, not the empty tables)."""
         ...
 
     def write(self, people: Sequence[RegisterPerson], now: datetime) -> set[int]:

@@ -26,6 +26,7 @@ from certification.verification import (
 from certification.vocabulary import BenefitKind, EntitlementStatus, RecipientRole
 from storage import schema
 from storage.copying import copy_rows
+from storage.db import refresh_statistics
 from storage.paging import page_by_time
 from storage.repositories import get_row
 from storage.scoping import within_scope
@@ -222,6 +223,7 @@ class SqlComparisonRepository:
             ]
             copy_rows(self.session, t, rows)
             total += len(rows)
+        refresh_statistics(self.session, t)  # the apply's walks plan on them
         return total
 
     def entries(

@@ -143,3 +143,11 @@ def dialect_insert(session: Session, table: sa.Table) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def refresh_statistics(session: Session, *tables: sa.Table) -> None:
+    """ANALYZE tables a bulk step has just filled (PostgreSQL): the planner's idea of their
+    size is otherwise the empty table's until autovacuum gets to them (or never, where it is
+    off), and a keyset page of ten million people becomes a sort of all of them."""
+    if tables and session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("ANALYZE " + ", ".join(t.name for t in tables)))

@@ -21,7 +21,7 @@ from certification.verification import (
 )
 from storage import schema
 from storage.crypto import blind_index
-from storage.db import dialect_insert, rowcount
+from storage.db import dialect_insert, refresh_statistics, rowcount
 from storage.paging import page_by_time
 from storage.repositories import get_row
 
@@ -107,6 +107,9 @@ class SqlFeedImportRepository:
         with raw.cursor() as cur, cur.copy(_COPY_BATCH + " (FORMAT csv)") as copy:
             copy.write(buffer.getbuffer())
         return self._move(import_id)
+
+    def refresh_statistics(self) -> None:
+        refresh_statistics(self.session, schema.department_events, schema.feed_import_problems)
 
     def forget(self, import_id: UUID) -> None:
         for t in (schema.department_events, schema.feed_import_problems):

@@ -25,6 +25,7 @@ from certification.register import RegisterPerson
 from certification.vocabulary import EntitlementStatus
 from storage import schema
 from storage.crypto import SealedText, blind_index, seal_text
+from storage.db import refresh_statistics
 
 CARRIED_OVER_NOTE = "carried over by the register import"
 CARRIED_OVER_AT = time(2, 0)  # a certification known only by its day: 02:00 UTC, as loaded
@@ -102,6 +103,15 @@ SELECT pos FROM register_people p WHERE NOT EXISTS (SELECT 1 FROM written w WHER
 """
 
 
+WRITTEN = (
+    schema.persons,
+    schema.entitlements,
+    schema.entitlement_amounts,
+    schema.entitlement_status_changes,
+    schema.certifications,
+)
+
+
 class SqlRegisterLoad:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -124,6 +134,9 @@ class SqlRegisterLoad:
         if value is None:
             return None, None
         return seal_text(value, purpose), blind_index(domain, value) if domain else None
+
+    def refresh_statistics(self) -> None:
+        refresh_statistics(self.session, *WRITTEN)
 
     def write(self, people: Sequence[RegisterPerson], now: datetime) -> set[int]:
         if not people:

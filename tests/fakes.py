@@ -334,6 +334,9 @@ class FakeRegisterLoad:
     def known_regions(self) -> set[str]:
         return set(self.regions)
 
+    def refresh_statistics(self) -> None:
+        return None
+
     def write(self, people: Any, now: datetime) -> set[int]:
         self.batches.append(len(people))
         known = set()

@@ -168,6 +168,7 @@ def import_feed(
             if tally.due():
                 tally.flush(record)
     tally.flush(record)
+    ctx.uow.feed_imports.refresh_statistics()
     read, accepted, refused = tally.read, tally.accepted, tally.refused
     problems = tally.problems
     record.rows_duplicate = read - refused - accepted

@@ -340,6 +340,7 @@ def import_register(
         if len(batch) >= batch_people:
             flush()
     flush()
+    ctx.uow.register_load.refresh_statistics()
     ctx.audit(
         actor,
         "register.imported",

@@ -82,6 +82,11 @@ def test_the_copy_path_writes_what_the_row_path_writes(runtime: Any, monkeypatch
     load_population(runtime, crowd)
     by_rows = state(runtime)
     assert by_copy == by_rows and len(by_copy) == 400
+    with runtime.database.connect() as conn:  # its plans are made for the rows now there
+        analyzed = conn.scalar(
+            sa.text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'persons'")
+        )
+    assert analyzed is not None
     # the stored periods are those the domain computes for the stored facts
     with runtime.use_case() as ctx:
         assert recompute_periods(ctx, Actor.system("test")) == 0
