@@ -268,6 +268,14 @@ class Entitlement:
         self._move(EntitlementStatus.TERMINATED, on, reason, actor_id)
 
 
+def latest_certification(last_certified_on: date | None, certified_on: date) -> date:
+    """The person's last certification day once one dated ``certified_on`` is recorded (one
+    dated before the last does not move it back)."""
+    if last_certified_on is None or certified_on > last_certified_on:
+        return certified_on
+    return last_certified_on
+
+
 @dataclass(frozen=True, slots=True)
 class NewCertification:
     """A certification checked and ready to be recorded: :meth:`record` makes the record
@@ -498,15 +506,16 @@ class Person:
     def record_certification(self, certification: Certification, policy: PeriodPolicy) -> None:
         if certification.person_id != self.id:
             raise RuleViolation("The certification belongs to another person.")
-        if self.last_certified_on is None or certification.certified_on > self.last_certified_on:
-            self.last_certified_on = certification.certified_on
+        self.last_certified_on = latest_certification(
+            self.last_certified_on, certification.certified_on
+        )
         self.refresh_period(policy)
 
     def entitlement(self, entitlement_id: UUID) -> Entitlement | None:
         return next((e for e in self.entitlements if e.id == entitlement_id), None)
 
     def in_force(self) -> list[Entitlement]:
-        return [e for e in self.entitlements if e.status is not EntitlementStatus.TERMINATED]
+        return [e for e in self.entitlements if e.facts().in_force]
 
     def active(self) -> list[Entitlement]:
         """The benefits being paid now (neither suspended nor terminated)."""

@@ -47,6 +47,11 @@ class EntitlementFacts:
     start_date: date
     status: EntitlementStatus
 
+    @property
+    def in_force(self) -> bool:
+        """Paid or suspended: only a terminated benefit is out of the procedure."""
+        return self.status is not EntitlementStatus.TERMINATED
+
 
 class PeriodBasis(StrEnum):
     FIRST_PERIOD = "first_period"  # entered the scope the year after the benefit started
@@ -100,11 +105,7 @@ def current_period(
     policy: PeriodPolicy,
 ) -> CertificationPeriod | None:
     """The person's current period, or None when no entitlement is in force."""
-    entries = [
-        scope_entry(e, birth_date, policy)
-        for e in entitlements
-        if e.status is not EntitlementStatus.TERMINATED
-    ]
+    entries = [scope_entry(e, birth_date, policy) for e in entitlements if e.in_force]
     if not entries:
         return None
     entry, basis = min(entries, key=lambda pair: pair[0])

@@ -70,7 +70,7 @@ from certification.verification import (
     TaskStatus,
     VerificationTask,
 )
-from certification.vocabulary import SuspensionStatus
+from certification.vocabulary import EntitlementStatus, SuspensionStatus
 
 Cursor = tuple[str, ...]
 T = TypeVar("T")
@@ -125,9 +125,11 @@ class PersonFacts:
     birth_date: date
     last_certified_on: date | None
     entitlements: tuple[EntitlementFacts, ...]
-    # open work that a certification settles (a suspended benefit to restore, an open
-    # verification task or home visit): such people take the one-at-a-time path
-    open_work: bool
+
+    @property
+    def restorable(self) -> bool:
+        """A suspended benefit, which a certification proposes to restore."""
+        return any(e.status is EntitlementStatus.SUSPENDED for e in self.entitlements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,6 +689,10 @@ class HomeVisitRepository(Protocol):
     def get(self, request_id: UUID) -> HomeVisitRequest | None: ...
 
     def open_for_person(self, person_id: UUID) -> list[HomeVisitRequest]: ...
+
+    def with_open_visit(self, person_ids: list[UUID]) -> set[UUID]:
+        """Those of these people with a visit still to be made."""
+        ...
 
     def find(
         self, *, scope: Scope, status: HomeVisitStatus | None, page: PageRequest

@@ -185,16 +185,16 @@ class CsvFeed:
             lines = scan_is_regular(self.path, MAX_LINE_BYTES)
         except FeedNotRegular:
             return None
-        return self._blocks(today, lines)
+        return self._blocks(self.path, today, lines)
 
-    def _blocks(self, today: date, lines: int) -> Iterator[CheckedBlock]:
+    def _blocks(self, path: Path, today: date, lines: int) -> Iterator[CheckedBlock]:
         rows = 0
-        for block in checked_blocks(self.path or Path(), self.columns, self.delimiter, today):
+        for block in checked_blocks(path, self.columns, self.delimiter, today):
             rows += block.rows
             yield block
         if rows != lines - 1:  # a quoted line break: rows and lines parted
             raise FeedNotRegular(f"{lines - 1} lines after the header but {rows} rows")
-        self.sha256 = _file_sha256(self.path or Path())
+        self.sha256 = _file_sha256(path)
 
 
 class ParquetFeed:

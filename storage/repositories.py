@@ -35,7 +35,6 @@ from certification.ports import (
     PersonFilter,
     RegionCount,
 )
-from certification.verification import OPEN_VISIT, TaskStatus
 from certification.vocabulary import AccountKind, EntitlementStatus, SuspensionStatus
 from storage import schema
 from storage.copying import copy_rows
@@ -146,7 +145,6 @@ class SqlPersonRepository:
             .with_for_update()
         ).all()
         facts: dict[UUID, list[EntitlementFacts]] = {row.id: [] for row in people}
-        busy: set[UUID] = set()
         for row in self.session.execute(
             sa.select(e.c.person_id, e.c.kind, e.c.role, e.c.start_date, e.c.status).where(
                 among(self.session, e.c.person_id, ids)
@@ -155,25 +153,6 @@ class SqlPersonRepository:
             facts[row.person_id].append(
                 EntitlementFacts(row.kind, row.role, row.start_date, row.status)
             )
-            if row.status is EntitlementStatus.SUSPENDED:
-                busy.add(row.person_id)
-        tasks, visits = schema.verification_tasks, schema.home_visit_requests
-        busy.update(
-            self.session.scalars(
-                sa.select(tasks.c.person_id).where(
-                    among(self.session, tasks.c.person_id, ids),
-                    tasks.c.status == TaskStatus.OPEN.value,
-                )
-            )
-        )
-        busy.update(
-            self.session.scalars(
-                sa.select(visits.c.person_id).where(
-                    among(self.session, visits.c.person_id, ids),
-                    visits.c.status.in_(sorted(OPEN_VISIT)),
-                )
-            )
-        )
         return [
             PersonFacts(
                 id=row.id,
@@ -181,7 +160,6 @@ class SqlPersonRepository:
                 birth_date=row.birth_date,
                 last_certified_on=row.last_certified_on,
                 entitlements=tuple(facts[row.id]),
-                open_work=row.id in busy,
             )
             for row in people
         ]

@@ -248,6 +248,13 @@ class SqlHomeVisitRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def with_open_visit(self, person_ids: list[UUID]) -> set[UUID]:
+        t = schema.home_visit_requests
+        stmt = sa.select(t.c.person_id).where(
+            t.c.person_id.in_(person_ids), t.c.status.in_(sorted(OPEN_VISIT))
+        )
+        return set(self.session.scalars(stmt))
+
     def prefetch_open(self, person_ids: list[UUID]) -> None:
         self.prefetched.prime(person_ids, self._open(person_ids))
 

@@ -99,7 +99,7 @@ def uses_summaries(scope: access.Scope) -> bool:
 
 
 def refresh_summaries(ctx: UseCaseContext) -> int:
-    """Recompute the dashboard summaries (the scheduled job, and after a comparison run)."""
+    """Recompute the dashboard summaries (the scheduled job every 10 minutes, or by hand)."""
     written = ctx.uow.reports.refresh_summaries(ctx.clock.now())
     ctx.uow.commit()
     return written

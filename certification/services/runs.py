@@ -35,7 +35,7 @@ from certification.errors import (
 from certification.feeds import (
     NATIONAL_CROSS_REGION,
 )
-from certification.model import NewCertification, Person
+from certification.model import NewCertification, Person, latest_certification
 from certification.periods import current_period
 from certification.ports import (
     Clock,
@@ -180,7 +180,8 @@ class RunContextFactory:
 # The stages a run reports in its progress note, with the share of the work done when each
 # starts; applying the lists takes the rest, person by person.
 STAGE_SHARES = (("exporting", 5), ("classifying", 10), ("storing", 20))
-APPLYING = "applying the lists: "
+APPLYING_LISTS = "applying the lists"
+APPLYING = f"{APPLYING_LISTS}: "
 _APPLIED = re.compile(re.escape(APPLYING) + r"(\d+)")
 
 
@@ -281,7 +282,7 @@ def _execute(
         run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
         run.counts = dict(outcome.counts)
         run.by_district = {k: dict(v) for k, v in outcome.by_district.items()}
-        run.progress = "applying the lists"
+        run.progress = APPLYING_LISTS
         ctx.audit(
             actor,
             "comparison.classified",
@@ -327,7 +328,7 @@ def resume_apply(contexts: Callable[[], UseCaseContext], run_id: UUID) -> dict[s
     with ctx.uow:
         run = found(ctx.uow.comparison.get(run_id, for_update=True), "comparison run", run_id)
         if run.status is not RunStatus.RUNNING or not (run.progress or "").startswith(
-            APPLYING.split(":")[0]
+            APPLYING_LISTS
         ):
             raise RuleViolation(
                 f"Comparison run {run_id} is {run.status} ({run.progress or '-'}); only a run "
@@ -408,6 +409,14 @@ def _apply_entries(
     return done
 
 
+def _by_person(entries: list[dict[str, Any]]) -> dict[UUID, list[dict[str, Any]]]:
+    """A batch's entries grouped by person (a person has one per benefit)."""
+    grouped: dict[UUID, list[dict[str, Any]]] = {}
+    for e in entries:
+        grouped.setdefault(e["person_id"], []).append(e)
+    return grouped
+
+
 # what the people a list's walk passes over are counted as
 PASSED_OVER = {
     "qualified": "qualified_already_certified",
@@ -422,9 +431,7 @@ def _dispatch_in_bulk(
     sent to verification (:func:`dispatch_task`, its notice and audit record) unless a task
     was opened for them meanwhile. Does not commit."""
     done: Counter[str] = Counter()
-    by_person: dict[UUID, list[dict[str, Any]]] = {}
-    for e in entries:
-        by_person.setdefault(e["person_id"], []).append(e)
+    by_person = _by_person(entries)
     people = {p.id: p for p in ctx.uow.persons.briefs_for_update(sorted(by_person))}
     busy = ctx.uow.tasks.with_open_task(sorted(by_person))
     for person_id, rows in by_person.items():
@@ -467,9 +474,7 @@ def _apply_batch(
     done: Counter[str] = Counter()
     ctx = contexts()
     with ctx.uow:
-        by_person: dict[UUID, list[dict[str, Any]]] = {}
-        for e in entries:
-            by_person.setdefault(e["person_id"], []).append(e)
+        by_person = _by_person(entries)
         # held here: the session's identity map keeps unchanged objects only weakly
         locked = ctx.uow.persons.lock_many(sorted(by_person))
         if list_name == "qualified":  # each certification settles open tasks and visits
@@ -611,10 +616,11 @@ def _apply_qualified_in_bulk(
     queries and their certifications, periods and audit records written together. Returns
     the outcomes and the entries of the others, for :func:`_apply_batch`. Does not commit."""
     done: Counter[str] = Counter()
-    by_person: dict[UUID, list[dict[str, Any]]] = {}
-    for e in entries:
-        by_person.setdefault(e["person_id"], []).append(e)
-    facts = {f.id: f for f in ctx.uow.persons.facts_for_update(sorted(by_person))}
+    by_person = _by_person(entries)
+    people = sorted(by_person)
+    facts = {f.id: f for f in ctx.uow.persons.facts_for_update(people)}
+    # what certify joins beyond the certification: the open tasks and visits it settles
+    settled = ctx.uow.tasks.with_open_task(people) | ctx.uow.home_visits.with_open_visit(people)
     ids = {i for e in entries for i in e["alive_evidence"] or []}
     known = {ev["id"]: ev for ev in ctx.uow.comparison.events(sorted(ids))}
     rest: list[dict[str, Any]] = []
@@ -623,10 +629,10 @@ def _apply_qualified_in_bulk(
     policy = ctx.config.period
     for person_id, rows in by_person.items():
         person = facts.get(person_id)
-        if person is None or person.open_work:
-            rest.extend(rows)
+        if person is None or person_id in settled or person.restorable:
+            rest.extend(rows)  # to certify, which also proposes restorations and settles work
             continue
-        in_force = [e for e in person.entitlements if e.status is not EntitlementStatus.TERMINATED]
+        in_force = [e for e in person.entitlements if e.in_force]
         events = _alive_events(rows, known)
         outcome = qualified_outcome(
             person.last_certified_on, [e.start_date for e in in_force], events
@@ -641,9 +647,7 @@ def _apply_qualified_in_bulk(
             [e.start_date for e in in_force],
             **_comparison_certification(ctx, run_id, events),
         )
-        last = certification.certified_on
-        if person.last_certified_on is not None and person.last_certified_on > last:
-            last = person.last_certified_on
+        last = latest_certification(person.last_certified_on, certification.certified_on)
         period = current_period(
             birth_date=person.birth_date,
             entitlements=person.entitlements,
