@@ -4,8 +4,10 @@ the face models mounted read-only. A pensioner certifies with a real clip throug
 image's API and worker; the production API answers /healthz, /readyz and /metrics; the
 logs are JSON lines with request ids and no personal data.
 
-The test command builds the image first (scripts/build-image) and names it in
-LIFECERT_TEST_IMAGE; without it (pytest run by hand) this module is skipped."""
+The test command builds the image (scripts/build-image) while the other tests run and names
+it in LIFECERT_TEST_IMAGE; this test waits for the build to end (LIFECERT_TEST_IMAGE_BUILT
+names the file its exit status is written to). Without it (pytest run by hand) this module is
+skipped."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +39,7 @@ pytestmark = [
         not IMAGE, reason="LIFECERT_TEST_IMAGE names the image (the test command builds it)"
     ),
 ]
+BUILT = os.environ.get("LIFECERT_TEST_IMAGE_BUILT")
 PODMAN = ["podman", "--runtime", "runc"]
 # this kind of host refuses a container's default rlimits (scripts/build-image)
 LIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]
@@ -46,8 +50,24 @@ def _key() -> str:
     return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
 
 
+def wait_for_the_build(timeout: float = 1200) -> None:
+    """The image is built in the background by the test command: wait for its exit status."""
+    if not BUILT:
+        return
+    status = Path(BUILT)
+    deadline = time.monotonic() + timeout
+    while not status.exists():
+        assert time.monotonic() < deadline, "the image build did not end in time"
+        time.sleep(1)
+    code = status.read_text().strip()
+    log = status.with_suffix(".log")
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    assert code == "0", f"the image did not build (exit {code}):\n{tail}"
+
+
 @pytest.fixture
 def containers() -> Iterator[Callable[..., str]]:
+    wait_for_the_build()
     started: list[str] = []
 
     def run(name: str, env: dict[str, str], *command: str) -> str:
