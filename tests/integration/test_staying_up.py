@@ -29,6 +29,13 @@ def served(app):  # type: ignore[no-untyped-def]
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
+    # Streams whose clients went away free their slots at the next heartbeat: wait for them,
+    # so that the next test in this process starts with every slot free.
+    gate = app.extensions.get("lifecert_streams")
+    deadline = time.monotonic() + 15
+    while gate is not None and gate.open_count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gate is None or gate.open_count == 0, "status streams left open after the test"
 
 
 def open_session(client, runtime, clerk, seq):  # type: ignore[no-untyped-def]
