@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from certification.errors import ValidationFailed
+from certification.ids import new_id
 from certification.states import Lifecycle
 from certification.text import one_line
 
@@ -94,7 +95,7 @@ class Appeal:
     decided_at: datetime | None = None
     decision_reason: str | None = None
     remedy: Remedy | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     filed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     version: int = 0
 

@@ -17,9 +17,10 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from certification.errors import RuleViolation
+from certification.ids import new_id
 
 
 class ClaimStatus(StrEnum):
@@ -56,7 +57,7 @@ class Claim:
     locked_until: datetime | None = None
     origin: str | None = None
     decided_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     version: int = 0
 

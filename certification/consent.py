@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from certification.errors import RuleViolation, ValidationFailed
+from certification.ids import new_id
 from certification.text import one_line
 
 FACE_PROCESSING = "face_processing"
@@ -78,7 +79,7 @@ class Consent:
     given_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     withdrawn_at: datetime | None = None
     withdrawn_by: UUID | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     version: int = 0
 
     @property

@@ -12,13 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from certification.arrears import AmountChange, Arrears, compute_arrears
 from certification.calendar import YearMonth
 from certification.citizen_id import CitizenId
 from certification.contact import ContactAttemptFacts
 from certification.errors import AccessDenied, RuleViolation, ValidationFailed
+from certification.ids import new_id
 from certification.periods import (
     CertificationPeriod,
     EntitlementFacts,
@@ -79,7 +80,7 @@ class EntitlementStatusChange:
     effective_on: date
     reason: str
     actor_id: UUID | None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     recorded_at: datetime = field(default_factory=utcnow)
 
 
@@ -92,7 +93,7 @@ class EntitlementAmount:
     monthly_amount_fen: int
     reason: str
     actor_id: UUID | None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     recorded_at: datetime = field(default_factory=utcnow)
 
 
@@ -126,7 +127,7 @@ class Entitlement:
     monthly_amount_fen: int
     relationship: DependantRelationship | None = None
     status: EntitlementStatus = EntitlementStatus.ACTIVE
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
     status_changes: list[EntitlementStatusChange] = field(default_factory=list)
@@ -291,7 +292,7 @@ class NewCertification:
     evidence: list[str]
     note: str | None
     source_ref: str | None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     recorded_at: datetime = field(default_factory=utcnow)
 
     def record(self) -> Certification:
@@ -323,7 +324,7 @@ class Certification:
     evidence: list[str] = field(default_factory=list)
     note: str | None = None
     source_ref: str | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     recorded_at: datetime = field(default_factory=utcnow)
     # annulment (撤销), four eyes: one agency clerk asks with reasons, another confirms
     annulment_requested_by: UUID | None = None
@@ -380,7 +381,7 @@ class ContactAttempt:
     attempted_on: date
     recorded_by: UUID | None
     note: str | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     recorded_at: datetime = field(default_factory=utcnow)
 
     def facts(self) -> ContactAttemptFacts:
@@ -406,7 +407,7 @@ class Suspension:
     restored_at: datetime | None = None
     arrears_fen: int | None = None
     arrears_months: list[dict[str, Any]] = field(default_factory=list)
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     version: int = 0
 
     def restore(
@@ -449,7 +450,7 @@ class Person:
     village_code: str | None
     phone: str | None = None
     address: str | None = None  # where the person lives (visits, letters)
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     last_certified_on: date | None = None
     period_starts_on: date | None = None
     due_on: date | None = None
@@ -554,7 +555,7 @@ class Account:
     tokens_valid_after: datetime | None = None  # access tokens issued before are refused
     totp_secret: str | None = None  # staff: the second factor
     totp_confirmed_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
 
@@ -569,7 +570,7 @@ class OneTimeCode:
     origin: str | None = None
     attempts: int = 0
     used_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
 
 
@@ -580,7 +581,7 @@ class ExternalIdentity:
     provider: str
     subject: str
     account_id: UUID
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
 
 
@@ -589,7 +590,7 @@ class RefreshToken:
     account_id: UUID
     token_hash: str
     expires_at: datetime
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     issued_at: datetime = field(default_factory=utcnow)
     revoked_at: datetime | None = None
 
@@ -625,7 +626,7 @@ class FaceTemplate:
     photo_key: str | None = None
     active: bool = True
     created_by: UUID | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     erased_at: datetime | None = None  # the vector erased (consent withdrawn, retention over)
 
@@ -648,7 +649,7 @@ class ChallengeSession:
     assisted_by: UUID | None = None  # the bound family member who started it
     claim_id: UUID | None = None  # a claim's face check: the claim, not the person, pays
     status: SessionStatus = SessionStatus.OPEN
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
 
@@ -688,7 +689,7 @@ class Attempt:
     evidence_keys: list[str] = field(default_factory=list)
     match_score: float | None = None
     certification_id: UUID | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -725,7 +726,7 @@ class ReviewCase:
     decided_at: datetime | None = None
     comment: str | None = None
     certification_id: UUID | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     opened_at: datetime = field(default_factory=utcnow)
     version: int = 0
 
@@ -755,7 +756,7 @@ class FamilyBinding:
     decided_at: datetime | None = None
     revoked_by: UUID | None = None
     revoked_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     requested_at: datetime = field(default_factory=utcnow)
     version: int = 0
 
@@ -794,7 +795,7 @@ class VerificationReferral:
     source_id: UUID | None
     note: str | None = None
     status: str = "open"
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
 
 
@@ -810,7 +811,7 @@ class EnrolmentRequest:
     detail: str | None = None
     template_id: UUID | None = None
     decided_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
 
     def accept(self, template_id: UUID, at: datetime) -> None:
@@ -831,5 +832,5 @@ class Reminder:
     days_before: int
     channel: str
     code_hash: str
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     sent_at: datetime = field(default_factory=utcnow)

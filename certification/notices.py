@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from certification.errors import ValidationFailed
+from certification.ids import new_id
 from certification.states import Lifecycle
 from certification.texts import chinese
 
@@ -278,7 +279,7 @@ class Notice:
     key: str  # idempotency: the same event never makes two notices
     urgent: bool = False
     routed_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -374,7 +375,7 @@ class Delivery:
     letter_batch_id: UUID | None = None
     delivered_at: datetime | None = None
     created_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     version: int = 0
 
     def claim(self, token: str, until: datetime) -> None:

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from certification.errors import RuleViolation, ValidationFailed
+from certification.ids import new_id
 from certification.model import utcnow
 
 
@@ -195,7 +196,7 @@ class TipOff:
     closure_proposed_at: datetime | None = None
     proposed_recovered_fen: int | None = None
     proposed_suspend: list[str] = field(default_factory=list)
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     received_at: datetime = field(default_factory=utcnow)
     version: int = 0
 

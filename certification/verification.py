@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from certification.calendar import add_months
 from certification.errors import RuleViolation, ValidationFailed
+from certification.ids import new_id
 from certification.model import utcnow
 from certification.regions import CITY_CODE
 from certification.states import Lifecycle
@@ -251,7 +252,7 @@ class VerificationTask:
     employer_note: str | None = None
     recorded_by: UUID | None = None
     recorded_at: datetime | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
     reason: str | None = None  # why the person is on the township's list
@@ -381,7 +382,7 @@ class DecisionProposal:
     decision_note: str | None = None
     suspension_id: UUID | None = None
     arrears_fen: int | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
 
@@ -423,7 +424,7 @@ class HomeVisitRequest:
     outcome: str | None = None
     task_id: UUID | None = None
     requested_by: UUID | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     version: int = 0
 
@@ -476,7 +477,7 @@ class ComparisonRun:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     previous_run_id: UUID | None = None
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     scope_code: str = CITY_CODE  # the city, or the one district the run compares
@@ -523,7 +524,7 @@ class FeedImport:
     message: str | None = None
     sha256: str | None = None
     object_key: str | None = None  # the uploaded file, when the import runs in the worker
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_id)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
 

@@ -6,7 +6,7 @@ People already registered (the citizen ID's blind index is unique) are skipped b
 ``ON CONFLICT DO NOTHING``, so two imports running at once, or an interrupted import run
 again, never write anyone twice. Personal values are sealed and indexed here exactly as the
 column types do for row inserts (the purposes and index domains are read from the table
-definitions); ids are drawn by PostgreSQL.
+definitions); ids are drawn here, time-ordered (certification.ids).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Any
-from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from certification.calendar import YearMonth
+from certification.ids import new_id
 from certification.regions import RegionLevel
 from certification.register import RegisterPerson
 from certification.vocabulary import EntitlementStatus
@@ -42,7 +42,7 @@ def _sealing(table: sa.Table, name: str) -> tuple[str, str | None]:
 
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS register_people ("
-    " pos integer NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(),"
+    " pos integer NOT NULL, id uuid NOT NULL, certification_id uuid,"
     " citizen_id text, citizen_id_key varchar(32), name text, name_key varchar(32),"
     " phone text, phone_key varchar(32), birth_date date, sex varchar(6),"
     " region_code varchar(12), district_code varchar(6), township_code varchar(9),"
@@ -50,17 +50,20 @@ _STAGE = (
     " channel varchar(32), period_starts_on date, due_on date, period_basis varchar(16)"
     ") ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS register_benefits ("
-    " pos integer NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(),"
+    " pos integer NOT NULL, id uuid NOT NULL, amount_id uuid NOT NULL, change_id uuid NOT NULL,"
     " kind varchar(32), role varchar(32), relationship varchar(32), start_date date,"
     " first_month date, monthly_amount_fen bigint"
     ") ON COMMIT DELETE ROWS",
 )
 _PEOPLE_COLUMNS = (
-    "pos, citizen_id, citizen_id_key, name, name_key, phone, phone_key, birth_date, sex, "
-    "region_code, district_code, township_code, village_code, last_certified_on, "
+    "pos, id, certification_id, citizen_id, citizen_id_key, name, name_key, phone, phone_key, "
+    "birth_date, sex, region_code, district_code, township_code, village_code, last_certified_on, "
     "certified_at, channel, period_starts_on, due_on, period_basis"
 )
-_BENEFIT_COLUMNS = "pos, kind, role, relationship, start_date, first_month, monthly_amount_fen"
+_BENEFIT_COLUMNS = (
+    "pos, id, amount_id, change_id, kind, role, relationship, start_date, first_month, "
+    "monthly_amount_fen"
+)
 # One statement: the people not registered yet, then their benefits, first amounts, status
 # changes and last certification from what was written; returns the positions skipped.
 _MOVE = """
@@ -85,17 +88,17 @@ entitlement_rows AS (
 amount_rows AS (
   INSERT INTO entitlement_amounts (id, entitlement_id, effective_from, monthly_amount_fen,
     reason, actor_id, recorded_at)
-  SELECT gen_random_uuid(), id, first_month, monthly_amount_fen, 'granted', NULL, :now
+  SELECT amount_id, id, first_month, monthly_amount_fen, 'granted', NULL, :now
   FROM benefits),
 change_rows AS (
   INSERT INTO entitlement_status_changes (id, entitlement_id, from_status, to_status,
     effective_on, reason, actor_id, recorded_at)
-  SELECT gen_random_uuid(), id, NULL, :active, start_date, 'granted', NULL, :now
+  SELECT change_id, id, NULL, :active, start_date, 'granted', NULL, :now
   FROM benefits),
 certification_rows AS (
   INSERT INTO certifications (id, person_id, certified_at, certified_on, channel,
     recorded_by, assisted_by, evidence, note, source_ref, recorded_at)
-  SELECT gen_random_uuid(), p.id, p.certified_at, p.last_certified_on, p.channel, NULL, NULL,
+  SELECT p.certification_id, p.id, p.certified_at, p.last_certified_on, p.channel, NULL, NULL,
     '[]', :note, NULL, :now
   FROM register_people p JOIN written w ON w.id = p.id
   WHERE p.last_certified_on IS NOT NULL)
@@ -155,6 +158,8 @@ class SqlRegisterLoad:
                     copy.write_row(
                         (
                             pos,
+                            new_id(),
+                            new_id() if last else None,
                             *self._sealed(self._citizen, p.citizen.value),
                             *self._sealed(self._name, p.name),
                             *self._sealed(self._phone, p.phone),
@@ -178,6 +183,9 @@ class SqlRegisterLoad:
                         copy.write_row(
                             (
                                 pos,
+                                new_id(),
+                                new_id(),
+                                new_id(),
                                 b.kind.value,
                                 b.role.value,
                                 b.relationship.value if b.relationship else None,
@@ -217,7 +225,7 @@ class SqlRegisterLoad:
                 known.add(pos)
                 continue
             stored.add(key)
-            person_id = uuid4()
+            person_id = new_id()
             period = p.period
             last = p.last_certified_on
             rows[schema.persons].append(
@@ -242,7 +250,7 @@ class SqlRegisterLoad:
                 }
             )
             for b in p.benefits:
-                entitlement_id = uuid4()
+                entitlement_id = new_id()
                 rows[schema.entitlements].append(
                     {
                         "id": entitlement_id,
@@ -259,7 +267,7 @@ class SqlRegisterLoad:
                 )
                 rows[schema.entitlement_amounts].append(
                     {
-                        "id": uuid4(),
+                        "id": new_id(),
                         "entitlement_id": entitlement_id,
                         "effective_from": YearMonth.of(b.start_date).first_day,
                         "monthly_amount_fen": b.monthly_amount_fen,
@@ -270,7 +278,7 @@ class SqlRegisterLoad:
                 )
                 rows[schema.entitlement_status_changes].append(
                     {
-                        "id": uuid4(),
+                        "id": new_id(),
                         "entitlement_id": entitlement_id,
                         "from_status": None,
                         "to_status": EntitlementStatus.ACTIVE,
@@ -283,7 +291,7 @@ class SqlRegisterLoad:
             if last is not None:
                 rows[schema.certifications].append(
                     {
-                        "id": uuid4(),
+                        "id": new_id(),
                         "person_id": person_id,
                         "certified_at": datetime.combine(last, CARRIED_OVER_AT, tzinfo=UTC),
                         "certified_on": last,

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from certification import access
 from certification.access import Actor
 from certification.arrears import Arrears
 from certification.contact import UnreachableFinding, assess_unreachable
 from certification.errors import NotFound, RuleViolation, ValidationFailed
+from certification.ids import new_id
 from certification.model import ContactAttempt, Entitlement, Person, Suspension
 from certification.notices import NoticeKind
 from certification.ports import Page, PageRequest
@@ -321,7 +322,7 @@ def apply_restoration(
         # qualified: the district uploads the person back to that system.
         ctx.uow.national.add_item(
             {
-                "id": uuid4(),
+                "id": new_id(),
                 "person_id": person.id,
                 "suspension_id": suspension.id,
                 "district_code": person.district_code,
