@@ -101,37 +101,32 @@ class SqlPersonRepository:
         return list(self.session.scalars(stmt))
 
     def write_periods(self, persons: list[Person]) -> int:
-        """Write the certification and period fields of many people in one batched UPDATE.
-
-        The ORM writes a versioned row one UPDATE at a time; a comparison run restarts the
-        periods of thousands of people it has locked (``lock_many``) in one transaction, so
-        their new values go out together here, still checked against the version read.
-        Returns the number of people written."""
-        rows = []
-        for person in persons:
-            state = sa.inspect(person)
-            if not any(state.attrs[f].history.has_changes() for f in _PERIOD_FIELDS):
-                continue
-            version = person.version
-            rows.append(
-                {"b_id": person.id, "b_version": version, "version": version + 1}
-                | {f: getattr(person, f) for f in _PERIOD_FIELDS}
-            )
+        """Write the certification and period fields of the loaded people that changed, as
+        ``write_period_updates`` does (the ORM would write a versioned row one UPDATE at a
+        time); the people stay loaded with their new version. Returns the number written."""
+        changed = [
+            person
+            for person in persons
+            if any(sa.inspect(person).attrs[f].history.has_changes() for f in _PERIOD_FIELDS)
+        ]
+        if not changed:
+            return 0
+        self._write_period_rows(
+            [
+                {
+                    "id": person.id,
+                    "version": person.version,
+                    **{f: getattr(person, f) for f in _PERIOD_FIELDS if f != "updated_at"},
+                }
+                for person in changed
+            ],
+            max(person.updated_at for person in changed),
+        )
+        for person in changed:
             for f in _PERIOD_FIELDS:
                 set_committed_value(person, f, getattr(person, f))
-            set_committed_value(person, "version", version + 1)
-        if not rows:
-            return 0
-        t = schema.persons
-        stmt = (
-            sa.update(t)
-            .where(t.c.id == sa.bindparam("b_id"), t.c.version == sa.bindparam("b_version"))
-            .values({f: sa.bindparam(f) for f in (*_PERIOD_FIELDS, "version")})
-        )
-        result = self.session.connection().execute(stmt, rows)
-        if result.rowcount != len(rows):
-            raise StaleVersion("A person changed while their period was being written.")
-        return len(rows)
+            set_committed_value(person, "version", person.version + 1)
+        return len(changed)
 
     def facts_for_update(self, person_ids: list[UUID]) -> list[PersonFacts]:
         if not person_ids:
@@ -167,17 +162,23 @@ class SqlPersonRepository:
     def write_period_updates(self, updates: Sequence[PeriodUpdate], now: datetime) -> None:
         if not updates:
             return
-        rows: list[dict[str, Any]] = [
-            {
-                "id": u.id,
-                "version": u.version,
-                "last_certified_on": u.last_certified_on,
-                "period_starts_on": u.period.starts_on if u.period else None,
-                "due_on": u.period.due_on if u.period else None,
-                "period_basis": u.period.basis.value if u.period else None,
-            }
-            for u in updates
-        ]
+        self._write_period_rows(
+            [
+                {
+                    "id": u.id,
+                    "version": u.version,
+                    "last_certified_on": u.last_certified_on,
+                    "period_starts_on": u.period.starts_on if u.period else None,
+                    "due_on": u.period.due_on if u.period else None,
+                    "period_basis": u.period.basis.value if u.period else None,
+                }
+                for u in updates
+            ],
+            now,
+        )
+
+    def _write_period_rows(self, rows: list[dict[str, Any]], now: datetime) -> None:
+        """New periods, each written only if the person's version is still the one read."""
         t = schema.persons
         if self.session.get_bind().dialect.name == "postgresql":
             # one UPDATE joined to the COPYed values instead of one statement per person
