@@ -40,15 +40,15 @@ from certification.ports import PageRequest  # noqa: E402
 from certification.services.dashboard import dashboard, refresh_summaries  # noqa: E402
 from certification.services.feeds import import_feed  # noqa: E402
 from certification.services.persons import list_persons  # noqa: E402
-from certification.services.register_import import RegisterReport, import_register  # noqa: E402
+from certification.services.register_import import RegisterReport  # noqa: E402
 from certification.services.runs import start_run  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 from lifecert.bootstrap import build_runtime  # noqa: E402
+from lifecert.cli import import_register_file  # noqa: E402
 from lifecert.demo import generate_csv_file  # noqa: E402
 from lifecert.demo_load import ensure_demo_regions_for  # noqa: E402
 from storage.feed_files import open_feed  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.register_files import RegisterFile  # noqa: E402
 
 SEED = 20261205
 
@@ -129,16 +129,8 @@ def generate(folder: Path, people: int, processes: int, today: date) -> list[Pat
 
 
 def _import_file(settings: Settings, path: Path) -> tuple[RegisterReport, float]:
-    runtime = build_runtime(settings)
-    try:
-        source = RegisterFile(path)
-        with runtime.use_case() as ctx:
-            report = import_register(
-                ctx, Actor.system("benchmark"), source.rows(), source=path.name
-            )
-        return report, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    finally:
-        runtime.close()
+    report = import_register_file(settings, path, by="benchmark")
+    return report, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed_ms(call: Any, repeat: int = 3) -> float:

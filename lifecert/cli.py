@@ -593,26 +593,31 @@ def register() -> None:
     """The benefit register: everyone on benefits, imported in bulk."""
 
 
-def _import_register_file(settings: Settings, path: Path) -> tuple[str, Any]:
+def import_register_file(settings: Settings, path: Path, by: str = "cli register import") -> Any:
+    """One register file imported in this process with its own runtime (a worker of
+    ``register import --processes``, and the city-scale benchmark). Returns the
+    RegisterReport; a file that cannot be read raises storage.feed_files.FeedFileError."""
     from certification.access import Actor
     from certification.services.register_import import import_register
     from lifecert.bootstrap import build_runtime
-    from storage.feed_files import FeedFileError
     from storage.register_files import RegisterFile
 
     runtime = build_runtime(settings)
     try:
-        try:
-            source = RegisterFile(path)
-            with runtime.use_case() as ctx:
-                report = import_register(
-                    ctx, Actor.system("cli register import"), source.rows(), source=path.name
-                )
-        except FeedFileError as err:
-            return str(path), str(err)
-        return str(path), report
+        source = RegisterFile(path)
+        with runtime.use_case() as ctx:
+            return import_register(ctx, Actor.system(by), source.rows(), source=path.name)
     finally:
         runtime.close()
+
+
+def _import_register_file(settings: Settings, path: Path) -> tuple[str, Any]:
+    from storage.feed_files import FeedFileError
+
+    try:
+        return str(path), import_register_file(settings, path)
+    except FeedFileError as err:
+        return str(path), str(err)
 
 
 @register.command("import")
