@@ -9,6 +9,7 @@ the district level are data (loaded into the regions table), not constants.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -142,6 +143,19 @@ class RegionPlacement:
             township_code=code[:9] if len(code) >= 9 else None,
             village_code=code if len(code) == 12 else None,
         )
+
+
+def registered_placement(code: str, in_register: Callable[[str], bool]) -> RegionPlacement:
+    """A household registration names a district, or a township or village of the region
+    register (the one rule for a person registered at the counter and by a register file)."""
+    placement = RegionPlacement.of(code)
+    if level_of(code) is not RegionLevel.DISTRICT and not in_register(code):
+        raise UnknownRegion(
+            f"Region {code[:12]} is not in the region register; add the township or village "
+            "first or use its district code.",
+            field="region_code",
+        )
+    return placement
 
 
 def within(code: str, scope: str) -> bool:

@@ -17,7 +17,7 @@ from certification.errors import (
 from certification.model import Person
 from certification.ports import Page, PageRequest, PersonFilter
 from certification.privacy import mask_name
-from certification.regions import RegionLevel, RegionPlacement, level_of
+from certification.regions import RegionPlacement, level_of, registered_placement
 from certification.services.access_log import record_read
 from certification.services.context import UseCaseContext
 from certification.services.records import check_version, found
@@ -52,15 +52,7 @@ def normalise_name(raw: str) -> str:
 
 def resolve_placement(ctx: UseCaseContext, region_code: str) -> RegionPlacement:
     """A household registration must name a known region of Chongqing."""
-    level = level_of(region_code)
-    placement = RegionPlacement.of(region_code)
-    if level is not RegionLevel.DISTRICT and ctx.uow.regions.get(region_code) is None:
-        raise ValidationFailed(
-            f"Region {region_code} is not in the region register; add the township or "
-            "village first or use its district code.",
-            field="region_code",
-        )
-    return placement
+    return registered_placement(region_code, lambda code: ctx.uow.regions.get(code) is not None)
 
 
 def normalise_address(address: str | None) -> str | None:

@@ -33,7 +33,7 @@ from certification.periods import (
     PeriodPolicy,
     current_period,
 )
-from certification.regions import RegionLevel, RegionPlacement, level_of
+from certification.regions import RegionPlacement, registered_placement
 from certification.register import RegisterBenefit, RegisterPerson
 from certification.services.context import UseCaseContext
 from certification.services.persons import normalise_name, normalise_phone
@@ -144,14 +144,7 @@ def parse_row(
         name = normalise_name(text("name"))
         phone = normalise_phone(text("phone"))
         code = text("region_code")
-        placement = RegionPlacement.of(code)
-        if level_of(code) is not RegionLevel.DISTRICT and code not in regions:
-            return RowProblem(
-                "unknown_region",
-                f"Region {code[:12]} is not in the region register; import the regions first "
-                "or use the district code.",
-                "region_code",
-            )
+        placement = registered_placement(code, regions.__contains__)
         kind = _choice(BenefitKind, text("kind"), "kind")
         role = _choice(RecipientRole, text("role"), "role")
         relationship = (
