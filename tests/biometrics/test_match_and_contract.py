@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from biometrics.accuracy import evaluate, identities
-from biometrics.calibrate import config_from_points
+from biometrics.calibrate import SAME_PEOPLE, config_from_points, photo_sets
 from biometrics.config import EngineConfig
 from biometrics.engine import mesh_of
 from biometrics.errors import TemplateMismatch
@@ -112,6 +112,17 @@ def test_match_accuracy_on_the_shared_adult_photo_sets(engine):
     far, frr = report.far_frr(engine.config.match.threshold)
     assert far <= 1e-3
     assert frr <= 0.01
+
+
+def test_the_same_people_in_two_photo_sets_are_one_identity_when_calibrating():
+    """An impostor pair of a person with himself would set the threshold (decision 0012)."""
+    sets, _, same_age = photo_sets(FACEDATA / "photos")
+    apart = {f"{name}/{k}" for name, groups in sets.items() for k in groups}
+    for alias, person in SAME_PEOPLE.items():
+        assert alias in apart, alias  # the shared sets still hold them under these names
+        assert alias not in same_age and person in same_age
+    dicaprio = same_age["cross_age_adults/LAG_leonardo_dicaprio"]
+    assert any(p.parent.name == "deepface" for p in dicaprio)
 
 
 def test_the_config_uses_the_committed_calibration():
