@@ -27,6 +27,18 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def transport_options(visibility_timeout: int) -> dict[str, int]:
+    """The broker keeps a delivered task until its worker acknowledges it; the task of a
+    worker that died is given to another once ``visibility_timeout`` seconds have passed, when
+    a worker next looks for such tasks. Kombu looks about every 100 s (every tenth check of
+    10 s); here every tenth of the timeout, between 1 and 10 s, one cheap Redis range query."""
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, visibility_timeout // 10)),
+        "unacked_restore_throttle": 1,
+    }
+
+
 def configure(app: Celery, settings: Settings) -> None:
     """(Re)configure the app from settings; tests point it at their broker this way."""
     eager = not settings.broker_url
@@ -44,7 +56,7 @@ def configure(app: Celery, settings: Settings) -> None:
         timezone=settings.timezone,
         enable_utc=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.task_visibility_timeout},
+        broker_transport_options=transport_options(settings.task_visibility_timeout),
         beat_schedule=beat_schedule(settings),
     )
 
