@@ -18,7 +18,8 @@ from certification.access import Actor
 from certification.appeals import Appeal, AppealSubject
 from certification.model import Account, Certification, FamilyBinding, ReviewCase, Suspension
 from certification.regions import within
-from certification.verification import HomeVisitReason
+from certification.services.proposing import open_proposal
+from certification.verification import HomeVisitReason, ProposalKind
 from certification.vocabulary import AccountKind, CertificationChannel, SuspensionReason
 from lifecert.demo import PopulationGenerator
 from lifecert.demo_feeds import run_demo_comparison
@@ -141,7 +142,20 @@ def city_data(runtime: Any, make_region: Callable[..., None]) -> dict[str, Any]:
                     family_account_id=helper.id, person_id=person_id, relationship="child"
                 )
             )
-            entitlement_id = ctx.uow.persons.get(person_id).entitlements[0].id
+            entitlement = ctx.uow.persons.get(person_id).entitlements[0]
+            entitlement_id = entitlement.id
+            # a proposal for each (the run's lost list is a few people, by chance anywhere)
+            open_proposal(
+                ctx,
+                system,
+                person,
+                entitlement,
+                ProposalKind.SUSPEND,
+                source="scope-table",
+                source_id=None,
+                reason="scope table",
+                evidence={},
+            )
             ctx.uow.suspensions.add(
                 Suspension(
                     person_id=person_id,
