@@ -93,7 +93,7 @@ class SqlPersonRepository:
             return []
         stmt = (
             sa.select(Person)
-            .where(schema.persons.c.id.in_(person_ids))
+            .where(among(self.session, schema.persons.c.id, person_ids))
             .order_by(schema.persons.c.id)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -111,6 +111,7 @@ class SqlPersonRepository:
         ]
         if not changed:
             return 0
+        now = max(person.updated_at for person in changed)  # one use case: one moment
         self._write_period_rows(
             [
                 {
@@ -120,9 +121,10 @@ class SqlPersonRepository:
                 }
                 for person in changed
             ],
-            max(person.updated_at for person in changed),
+            now,
         )
         for person in changed:
+            person.updated_at = now
             for f in _PERIOD_FIELDS:
                 set_committed_value(person, f, getattr(person, f))
             set_committed_value(person, "version", person.version + 1)

@@ -27,6 +27,7 @@ from storage.db import dialect_insert
 from storage.repositories import get_row
 from storage.rules_sql import task_overdue_clause
 from storage.scoping import scoped_page, within_scope
+from storage.sets import among
 
 
 class _OpenByPerson:
@@ -67,7 +68,7 @@ class SqlVerificationTaskRepository:
     def _open(self, person_ids: list[UUID]) -> list[VerificationTask]:
         t = schema.verification_tasks
         stmt = sa.select(VerificationTask).where(
-            t.c.person_id.in_(person_ids), t.c.status == TaskStatus.OPEN.value
+            among(self.session, t.c.person_id, person_ids), t.c.status == TaskStatus.OPEN.value
         )
         return list(self.session.scalars(stmt))
 
@@ -91,7 +92,7 @@ class SqlVerificationTaskRepository:
     def with_open_task(self, person_ids: list[UUID]) -> set[UUID]:
         t = schema.verification_tasks
         stmt = sa.select(t.c.person_id).where(
-            t.c.person_id.in_(person_ids), t.c.status == TaskStatus.OPEN.value
+            among(self.session, t.c.person_id, person_ids), t.c.status == TaskStatus.OPEN.value
         )
         return set(self.session.scalars(stmt))
 
@@ -244,14 +245,14 @@ class SqlHomeVisitRepository:
     def _open(self, person_ids: list[UUID]) -> list[HomeVisitRequest]:
         t = schema.home_visit_requests
         stmt = sa.select(HomeVisitRequest).where(
-            t.c.person_id.in_(person_ids), t.c.status.in_(sorted(OPEN_VISIT))
+            among(self.session, t.c.person_id, person_ids), t.c.status.in_(sorted(OPEN_VISIT))
         )
         return list(self.session.scalars(stmt))
 
     def with_open_visit(self, person_ids: list[UUID]) -> set[UUID]:
         t = schema.home_visit_requests
         stmt = sa.select(t.c.person_id).where(
-            t.c.person_id.in_(person_ids), t.c.status.in_(sorted(OPEN_VISIT))
+            among(self.session, t.c.person_id, person_ids), t.c.status.in_(sorted(OPEN_VISIT))
         )
         return set(self.session.scalars(stmt))
 
