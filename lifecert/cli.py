@@ -19,6 +19,7 @@ from infra.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from certification.services.context import UseCaseContext
+    from certification.services.register_import import RegisterReport
     from infra.runtime import Runtime
 
 
@@ -593,7 +594,9 @@ def register() -> None:
     """The benefit register: everyone on benefits, imported in bulk."""
 
 
-def import_register_file(settings: Settings, path: Path, by: str = "cli register import") -> Any:
+def import_register_file(
+    settings: Settings, path: Path, by: str = "cli register import"
+) -> RegisterReport:
     """One register file imported in this process with its own runtime (a worker of
     ``register import --processes``, and the city-scale benchmark). Returns the
     RegisterReport; a file that cannot be read raises storage.feed_files.FeedFileError."""

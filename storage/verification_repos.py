@@ -65,11 +65,15 @@ class SqlVerificationTaskRepository:
         self.session.add(task)
         self.prefetched.added(task)
 
-    def _open(self, person_ids: list[UUID]) -> list[VerificationTask]:
+    def _open_of(self, person_ids: list[UUID]) -> sa.ColumnElement[bool]:
+        """The open tasks of these people (one array parameter however many)."""
         t = schema.verification_tasks
-        stmt = sa.select(VerificationTask).where(
+        return sa.and_(
             among(self.session, t.c.person_id, person_ids), t.c.status == TaskStatus.OPEN.value
         )
+
+    def _open(self, person_ids: list[UUID]) -> list[VerificationTask]:
+        stmt = sa.select(VerificationTask).where(self._open_of(person_ids))
         return list(self.session.scalars(stmt))
 
     def prefetch_open(self, person_ids: list[UUID]) -> None:
@@ -91,10 +95,7 @@ class SqlVerificationTaskRepository:
 
     def with_open_task(self, person_ids: list[UUID]) -> set[UUID]:
         t = schema.verification_tasks
-        stmt = sa.select(t.c.person_id).where(
-            among(self.session, t.c.person_id, person_ids), t.c.status == TaskStatus.OPEN.value
-        )
-        return set(self.session.scalars(stmt))
+        return set(self.session.scalars(sa.select(t.c.person_id).where(self._open_of(person_ids))))
 
     def find(
         self,
@@ -242,19 +243,20 @@ class SqlHomeVisitRepository:
             return [visit for visit in known if visit.is_open]
         return self._open([person_id])
 
-    def _open(self, person_ids: list[UUID]) -> list[HomeVisitRequest]:
+    def _open_of(self, person_ids: list[UUID]) -> sa.ColumnElement[bool]:
+        """The open visit requests of these people (one array parameter however many)."""
         t = schema.home_visit_requests
-        stmt = sa.select(HomeVisitRequest).where(
+        return sa.and_(
             among(self.session, t.c.person_id, person_ids), t.c.status.in_(sorted(OPEN_VISIT))
         )
+
+    def _open(self, person_ids: list[UUID]) -> list[HomeVisitRequest]:
+        stmt = sa.select(HomeVisitRequest).where(self._open_of(person_ids))
         return list(self.session.scalars(stmt))
 
     def with_open_visit(self, person_ids: list[UUID]) -> set[UUID]:
         t = schema.home_visit_requests
-        stmt = sa.select(t.c.person_id).where(
-            among(self.session, t.c.person_id, person_ids), t.c.status.in_(sorted(OPEN_VISIT))
-        )
-        return set(self.session.scalars(stmt))
+        return set(self.session.scalars(sa.select(t.c.person_id).where(self._open_of(person_ids))))
 
     def prefetch_open(self, person_ids: list[UUID]) -> None:
         self.prefetched.prime(person_ids, self._open(person_ids))
