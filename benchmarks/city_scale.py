@@ -164,7 +164,11 @@ def runs(runtime: Any, actor: Actor, folder: Path) -> tuple[float, float, float,
         say(
             f"stage={label} export_s={t.get('export_s', 0):.1f} "
             f"classify_s={t.get('classify_s', 0):.1f} store_s={t.get('store_s', 0):.1f} "
-            f"apply_s={t.get('apply_s', 0):.1f} counts={done.counts} applied={done.applied}"
+            f"apply_s={t.get('apply_s', 0):.1f} "
+            + " ".join(
+                f"{k}={t[k]:.1f}" for k in sorted(t) if k.startswith("apply_") and k != "apply_s"
+            )
+            + f" counts={done.counts} applied={done.applied}"
         )
         return compare, t.get("apply_s", 0.0)
 

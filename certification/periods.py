@@ -19,7 +19,7 @@ Readings (docs/decisions/0002-period-rules.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -85,16 +85,61 @@ def is_exempt_dependant(facts: EntitlementFacts) -> bool:
     return facts.kind is BenefitKind.WORK_INJURY_LONG_TERM and facts.role is RecipientRole.DEPENDANT
 
 
+def _year_after(start: date) -> date:
+    """Art. 8 (次年): a benefit that starts in year Y enters the scope on 1 January Y+1."""
+    return date(start.year + 1, 1, 1)
+
+
 def scope_entry(
     facts: EntitlementFacts, birth_date: date, policy: PeriodPolicy
 ) -> tuple[date, PeriodBasis]:
     """The day an entitlement brings its holder into the certification scope."""
-    entry = date(facts.start_date.year + 1, 1, 1)
+    entry = _year_after(facts.start_date)
     if is_exempt_dependant(facts):
         comes_of_age = anniversary(birth_date, policy.dependant_exempt_below_age)
         if comes_of_age > entry:
             return comes_of_age, PeriodBasis.CAME_OF_AGE
     return entry, PeriodBasis.FIRST_PERIOD
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeCutoffs:
+    """Who has entered the scope by a given day, as two dates a query can compare against:
+    a benefit in force is in scope when it started on or before ``latest_start`` and, for a
+    dependant exempt while young, its holder was born on or before ``latest_dependant_birth``.
+    """
+
+    latest_start: date
+    latest_dependant_birth: date
+
+    def admits(self, facts: EntitlementFacts, birth_date: date) -> bool:
+        return facts.start_date <= self.latest_start and (
+            not is_exempt_dependant(facts) or birth_date <= self.latest_dependant_birth
+        )
+
+
+def scope_cutoffs(scope_on: date, policy: PeriodPolicy) -> ScopeCutoffs:
+    """The cutoffs of :func:`scope_entry` on ``scope_on``: ``scope_entry(...)[0] <= scope_on``
+    exactly when ``scope_cutoffs(scope_on, policy).admits(...)`` (a test walks the edges). Both
+    entry days grow with their date, so each cutoff is the last date whose entry day is on or
+    before ``scope_on``, found from a first guess by the rule's own functions."""
+
+    def last(guess: date, entry: Callable[[date], date]) -> date:
+        day = guess
+        while entry(day) > scope_on:
+            day -= timedelta(days=1)
+        while entry(day + timedelta(days=1)) <= scope_on:
+            day += timedelta(days=1)
+        return day
+
+    years = policy.dependant_exempt_below_age
+    return ScopeCutoffs(
+        latest_start=last(date(scope_on.year - 1, 12, 31), _year_after),
+        latest_dependant_birth=last(
+            date(scope_on.year - years, scope_on.month, 1),
+            lambda born: anniversary(born, years),
+        ),
+    )
 
 
 def current_period(

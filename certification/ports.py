@@ -7,7 +7,7 @@ commits except the use case that owns the transaction (``uow.commit()``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -596,7 +596,10 @@ class ComparisonRepository(Protocol):
 
     def export_events(self, path: Path, until: date) -> int: ...
 
-    def load_entries(self, run_id: UUID, batches: Iterable[list[dict[str, Any]]]) -> int: ...
+    def load_entries(self, run_id: UUID, output: Path) -> int:
+        """Store the engine's output file (``ComparisonEngine.classify``) as the run's lists;
+        returns how many entries."""
+        ...
 
     def entries(
         self,
@@ -1187,8 +1190,6 @@ class ComparisonEngine(Protocol):
     def classify(
         self, entitlements: Path, events: Path, window: ComparisonWindow, output: Path
     ) -> EngineOutcome: ...
-
-    def entries(self, output: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]: ...
 
 
 class NationalTransport(Protocol):

@@ -25,13 +25,11 @@ state the same rules; a test checks that they agree on generated data.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
 
 from certification.comparison import (
     ALIVE_CHANNEL,
@@ -230,8 +228,3 @@ class DuckDBComparisonEngine:
     ) -> EngineOutcome:
         result = run_comparison(entitlements, events, window, output, limits=self.limits)
         return EngineOutcome(result.output, result.counts, result.by_district, result.timings)
-
-    def entries(self, output: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        parquet = pq.ParquetFile(str(output))
-        for batch in parquet.iter_batches(batch_size=batch_size):
-            yield batch.to_pylist()

@@ -3,19 +3,22 @@ stored entries and the changes between runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import io
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import duckdb
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from certification.access import Scope
-from certification.periods import EntitlementFacts, PeriodPolicy, scope_entry
+from certification.periods import PeriodPolicy, scope_cutoffs
 from certification.ports import Page, PageRequest
 from certification.verification import (
     RUN_LIFECYCLE,
@@ -23,16 +26,44 @@ from certification.verification import (
     RunStatus,
     TaskStatus,
 )
-from certification.vocabulary import BenefitKind, EntitlementStatus, RecipientRole
+from certification.vocabulary import EntitlementStatus
 from storage import schema
-from storage.copying import copy_rows
-from storage.db import refresh_statistics
+from storage.copying import copy_csv, copy_rows, export_parquet
+from storage.db import as_dicts, refresh_statistics
 from storage.paging import page_by_time
 from storage.repositories import get_row
+from storage.rules_sql import in_scope_clause
 from storage.scoping import within_scope
 from storage.sets import among
 
-EXPORT_BATCH = 100_000
+ENTRY_BATCH = 50_000  # entries stored at once
+
+# What the engine reads (storage/comparison_engine.py), column for column.
+ENTITLEMENTS_FOR_ENGINE = pa.schema(
+    [
+        ("entitlement_id", pa.string()),
+        ("person_id", pa.string()),
+        ("citizen_id_key", pa.string()),
+        ("birth_date", pa.date32()),
+        ("kind", pa.string()),
+        ("role", pa.string()),
+        ("relationship", pa.string()),
+        ("start_date", pa.date32()),
+        ("last_certified_on", pa.date32()),
+        ("district_code", pa.string()),
+        ("township_code", pa.string()),
+        ("suspended", pa.bool_()),
+        ("in_scope", pa.bool_()),
+    ]
+)
+EVENTS_FOR_ENGINE = pa.schema(
+    [
+        ("event_id", pa.int64()),
+        ("citizen_id_key", pa.string()),
+        ("event_kind", pa.string()),
+        ("event_date", pa.date32()),
+    ]
+)
 
 
 # an advisory lock key of its own (the audit chain has another): starting runs
@@ -89,15 +120,16 @@ class SqlComparisonRepository:
     def export_entitlements(
         self, path: Path, *, scope_on: date, policy: PeriodPolicy, district_code: str | None
     ) -> int:
-        """Active and suspended entitlements with what the comparison needs, to Parquet, in
-        batches; ``in_scope`` says whether the benefit has entered the certification scope
-        by ``scope_on`` (Art. 7-8, by the periods' own rule)."""
+        """Active and suspended entitlements with what the comparison needs, to Parquet;
+        ``in_scope`` says whether the benefit has entered the certification scope by
+        ``scope_on`` (Art. 7-8, by the periods' own rule)."""
         e, p = schema.entitlements, schema.persons
         stmt = (
             sa.select(
                 e.c.id.label("entitlement_id"),
                 p.c.id.label("person_id"),
                 p.c.citizen_id_key,
+                p.c.birth_date,
                 e.c.kind,
                 e.c.role,
                 e.c.relationship,
@@ -105,104 +137,40 @@ class SqlComparisonRepository:
                 p.c.last_certified_on,
                 p.c.district_code,
                 p.c.township_code,
-                e.c.status,
-                p.c.birth_date,
+                (e.c.status == EntitlementStatus.SUSPENDED).label("suspended"),
+                in_scope_clause(e, p.c.birth_date, scope_cutoffs(scope_on, policy)).label(
+                    "in_scope"
+                ),
             )
             .join(p, p.c.id == e.c.person_id)
-            .where(
-                e.c.status.in_([EntitlementStatus.ACTIVE.value, EntitlementStatus.SUSPENDED.value])
-            )
+            .where(e.c.status.in_([EntitlementStatus.ACTIVE, EntitlementStatus.SUSPENDED]))
         )
         if district_code is not None:
             stmt = stmt.where(p.c.district_code == district_code)
-        arrow_schema = pa.schema(
-            [
-                ("entitlement_id", pa.string()),
-                ("person_id", pa.string()),
-                ("citizen_id_key", pa.string()),
-                ("birth_date", pa.date32()),
-                ("kind", pa.string()),
-                ("role", pa.string()),
-                ("relationship", pa.string()),
-                ("start_date", pa.date32()),
-                ("last_certified_on", pa.date32()),
-                ("district_code", pa.string()),
-                ("township_code", pa.string()),
-                ("suspended", pa.bool_()),
-                ("in_scope", pa.bool_()),
-            ]
-        )
-
-        def convert(rows: list[sa.Row[Any]]) -> dict[str, list[Any]]:
-            cols: dict[str, list[Any]] = {n: [] for n in arrow_schema.names}
-            for r in rows:
-                status = EntitlementStatus(_value(r.status))
-                facts = EntitlementFacts(
-                    BenefitKind(_value(r.kind)), RecipientRole(_value(r.role)), r.start_date, status
-                )
-                entry, _basis = scope_entry(facts, r.birth_date, policy)
-                cols["suspended"].append(status is EntitlementStatus.SUSPENDED)
-                cols["in_scope"].append(entry <= scope_on)
-                cols["entitlement_id"].append(str(r.entitlement_id))
-                cols["person_id"].append(str(r.person_id))
-                cols["citizen_id_key"].append(r.citizen_id_key)
-                cols["birth_date"].append(r.birth_date)
-                cols["kind"].append(_value(r.kind))
-                cols["role"].append(_value(r.role))
-                cols["relationship"].append(_value(r.relationship))
-                cols["start_date"].append(r.start_date)
-                cols["last_certified_on"].append(r.last_certified_on)
-                cols["district_code"].append(r.district_code)
-                cols["township_code"].append(r.township_code)
-            return cols
-
-        return self._export(stmt, path, arrow_schema, convert)
+        return export_parquet(self.session, stmt, path, ENTITLEMENTS_FOR_ENGINE)
 
     def export_events(self, path: Path, until: date) -> int:
         t = schema.department_events
-        stmt = sa.select(t.c.id, t.c.citizen_id_key, t.c.event_kind, t.c.event_date).where(
-            t.c.event_date <= until
-        )
-        arrow_schema = pa.schema(
-            [
-                ("event_id", pa.int64()),
-                ("citizen_id_key", pa.string()),
-                ("event_kind", pa.string()),
-                ("event_date", pa.date32()),
-            ]
-        )
+        stmt = sa.select(
+            t.c.id.label("event_id"), t.c.citizen_id_key, t.c.event_kind, t.c.event_date
+        ).where(t.c.event_date <= until)
+        return export_parquet(self.session, stmt, path, EVENTS_FOR_ENGINE)
 
-        def convert(rows: list[sa.Row[Any]]) -> dict[str, list[Any]]:
-            return {
-                "event_id": [r.id for r in rows],
-                "citizen_id_key": [r.citizen_id_key for r in rows],
-                "event_kind": [r.event_kind for r in rows],
-                "event_date": [r.event_date for r in rows],
-            }
-
-        return self._export(stmt, path, arrow_schema, convert)
-
-    def _export(
-        self,
-        stmt: sa.Select[Any],
-        path: Path,
-        arrow_schema: pa.Schema,
-        convert: Any,
-    ) -> int:
-        total = 0
-        result = self.session.execute(stmt.execution_options(yield_per=EXPORT_BATCH))
-        with pq.ParquetWriter(str(path), arrow_schema, compression="zstd") as writer:
-            for chunk in result.partitions(EXPORT_BATCH):
-                writer.write_table(pa.table(convert(list(chunk)), schema=arrow_schema))
-                total += len(chunk)
-            if total == 0:
-                writer.write_table(arrow_schema.empty_table())
+    def load_entries(self, run_id: UUID, output: Path) -> int:
+        """Store the engine's entries (its Parquet output, storage/comparison_engine.py) as
+        the run's lists. On PostgreSQL DuckDB turns them into CSV text and ``COPY`` stores
+        it, a batch at a time; no Python runs per entry."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            total = self._copy_entries(run_id, output)
+        else:
+            total = self._insert_entries(run_id, output)
+        refresh_statistics(self.session, schema.comparison_entries)  # the apply plans on them
         return total
 
-    def load_entries(self, run_id: UUID, batches: Iterable[list[dict[str, Any]]]) -> int:
-        t = schema.comparison_entries
+    def _insert_entries(self, run_id: UUID, output: Path) -> int:
+        """Any database: a batch of entries read into Python and inserted at a time."""
         total = 0
-        for batch in batches:
+        for batch in pq.ParquetFile(str(output)).iter_batches(batch_size=ENTRY_BATCH):
             rows = [
                 {
                     "run_id": run_id,
@@ -219,11 +187,56 @@ class SqlComparisonRepository:
                     "lost_evidence": list(r["lost_evidence"] or []),
                     "alive_latest": r.get("alive_latest"),
                 }
-                for r in batch
+                for r in batch.to_pylist()
             ]
-            copy_rows(self.session, t, rows)
+            copy_rows(self.session, schema.comparison_entries, rows)
             total += len(rows)
-        refresh_statistics(self.session, t)  # the apply's walks plan on them
+        return total
+
+    def _copy_entries(self, run_id: UUID, output: Path) -> int:
+        """PostgreSQL: DuckDB writes the entries as CSV text, ``COPY`` reads it."""
+        names = [
+            "run_id",
+            "entitlement_id",
+            "person_id",
+            "district_code",
+            "township_code",
+            "benefit_kind",
+            "list",
+            "certified_in_window",
+            "alive_count",
+            "lost_count",
+            "alive_evidence",
+            "lost_evidence",
+            "alive_latest",
+        ]
+        total = 0
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("SET threads = 2")
+            reader: pa.RecordBatchReader = con.sql(
+                """
+                SELECT CAST(? AS VARCHAR) AS run_id, entitlement_id, person_id, district_code,
+                       township_code, kind, list, certified_in_window, alive_count,
+                       lost_count, coalesce(to_json(alive_evidence), '[]'),
+                       coalesce(to_json(lost_evidence), '[]'), alive_latest
+                FROM read_parquet(?)
+                """,
+                params=[str(run_id), str(output)],
+            ).to_arrow_reader(ENTRY_BATCH)
+            options = pa_csv.WriteOptions(include_header=False)
+
+            def blocks() -> Iterator[bytes]:
+                nonlocal total
+                for batch in reader:
+                    sink = io.BytesIO()
+                    pa_csv.write_csv(batch, sink, options)
+                    total += batch.num_rows
+                    yield sink.getvalue()
+
+            copy_csv(self.session, schema.comparison_entries, names, blocks())
+        finally:
+            con.close()
         return total
 
     def entries(
@@ -248,7 +261,7 @@ class SqlComparisonRepository:
                 )
             )
         stmt = stmt.order_by(t.c.person_id, t.c.entitlement_id).limit(limit)
-        return [dict(r._mapping) for r in self.session.execute(stmt)]
+        return as_dicts(self.session.execute(stmt))
 
     def person_batches(
         self,
@@ -296,8 +309,7 @@ class SqlComparisonRepository:
             )
             if news_only or without_open_task:  # the range also holds those passed over
                 stmt = stmt.where(among(self.session, t.c.person_id, ids))
-            rows = self.session.execute(stmt)
-            yield [dict(r._mapping) for r in rows]
+            yield as_dicts(self.session.execute(stmt))
             after = ids[-1]
 
     def people_on_list(self, run_id: UUID, list_name: str) -> int:
@@ -337,7 +349,7 @@ class SqlComparisonRepository:
         if after:
             stmt = stmt.where(cur.c.entitlement_id > sa.literal(UUID(after), sa.Uuid))
         stmt = stmt.order_by(cur.c.entitlement_id).limit(limit)
-        return [dict(r._mapping) for r in self.session.execute(stmt)]
+        return as_dicts(self.session.execute(stmt))
 
     def events(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         if not ids:
@@ -351,8 +363,4 @@ class SqlComparisonRepository:
             t.c.source_record_id,
             t.c.detail,
         ).where(among(self.session, t.c.id, ids))
-        return [dict(r._mapping) for r in self.session.execute(stmt)]
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
+        return as_dicts(self.session.execute(stmt))

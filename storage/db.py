@@ -136,6 +136,13 @@ def rowcount(result: sa.Result[Any]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def as_dicts(result: sa.Result[Any]) -> list[dict[str, Any]]:
+    """A result's rows as dicts by column name (without a mapping view made per row: this
+    reads whole batches of a comparison run)."""
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]
+
+
 def dialect_insert(session: Session, table: sa.Table) -> Any:
     """An INSERT with the dialect's ON CONFLICT clause available (PostgreSQL or SQLite)."""
     from sqlalchemy.dialects import postgresql, sqlite

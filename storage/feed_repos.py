@@ -21,7 +21,7 @@ from certification.verification import (
 )
 from storage import schema
 from storage.crypto import blind_index
-from storage.db import dialect_insert, refresh_statistics, rowcount
+from storage.db import as_dicts, dialect_insert, refresh_statistics, rowcount
 from storage.paging import page_by_time
 from storage.repositories import get_row
 
@@ -58,7 +58,7 @@ class SqlFeedImportRepository:
             .order_by(t.c.row_number)
             .limit(limit)
         )
-        return [dict(r._mapping) for r in self.session.execute(stmt)]
+        return as_dicts(self.session.execute(stmt))
 
     def insert_events(self, import_id: UUID, events: list[DepartmentEvent]) -> int:
         """Store new events; a (source, record id) already stored is skipped. Returns inserted."""

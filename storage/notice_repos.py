@@ -26,9 +26,10 @@ from certification.receipts import Receipt
 from certification.selfservice import BindingStatus
 from certification.vocabulary import AccountKind
 from storage import schema
-from storage.db import dialect_insert
+from storage.db import as_dicts, dialect_insert
 from storage.repositories import get_row
 from storage.scoping import scoped_page, within_scope
+from storage.sets import among
 
 WECHAT = "wechat"
 
@@ -148,7 +149,7 @@ class SqlNoticeRepository:
         rows = self.session.execute(
             sa.select(e.c.account_id, e.c.subject, sa.func.coalesce(w.c.accepted, False))
             .outerjoin(w, w.c.account_id == e.c.account_id)
-            .where(e.c.account_id.in_(accounts), e.c.provider == WECHAT)
+            .where(among(self.session, e.c.account_id, accounts), e.c.provider == WECHAT)
         ).all()
         return {r[0]: (r[1], bool(r[2])) for r in rows}
 
@@ -218,12 +219,13 @@ class SqlNoticeRepository:
 
     def attempts_of(self, delivery_id: UUID) -> list[dict[str, Any]]:
         t = schema.notice_attempts
-        rows = self.session.execute(
-            sa.select(t.c.at, t.c.outcome, t.c.code, t.c.detail)
-            .where(t.c.delivery_id == delivery_id)
-            .order_by(t.c.at, t.c.id)
-        ).all()
-        return [dict(r._mapping) for r in rows]
+        return as_dicts(
+            self.session.execute(
+                sa.select(t.c.at, t.c.outcome, t.c.code, t.c.detail)
+                .where(t.c.delivery_id == delivery_id)
+                .order_by(t.c.at, t.c.id)
+            )
+        )
 
     def inbox(self, person_id: UUID, page: PageRequest) -> Page[Notice]:
         self.write_pending()
@@ -240,7 +242,7 @@ class SqlNoticeRepository:
         if not notice_ids:
             return []
         d = schema.notice_deliveries
-        stmt = sa.select(Delivery).where(d.c.notice_id.in_(list(notice_ids)))
+        stmt = sa.select(Delivery).where(among(self.session, d.c.notice_id, notice_ids))
         return list(self.session.scalars(stmt))
 
     def find_deliveries(
@@ -278,8 +280,7 @@ class SqlNoticeRepository:
     def letter_batches(self, scope: Scope, page: PageRequest) -> Page[dict[str, Any]]:
         t = schema.letter_batches
         stmt = within_scope(sa.select(t), scope, t).order_by(t.c.created_at.desc())
-        rows = self.session.execute(stmt.limit(page.limit)).all()
-        return Page([dict(r._mapping) for r in rows], None)
+        return Page(as_dicts(self.session.execute(stmt.limit(page.limit))), None)
 
     def letter_batch(self, batch_id: UUID) -> dict[str, Any] | None:
         t = schema.letter_batches

@@ -27,6 +27,7 @@ from storage import schema
 from storage.db import rowcount
 from storage.repositories import get_row
 from storage.scoping import scoped_page
+from storage.sets import among
 
 
 class SqlFaceTemplateRepository:
@@ -315,7 +316,7 @@ class SqlReminderRepository:
         t = schema.reminders
         rows = self.session.execute(
             sa.select(t.c.person_id, t.c.due_on, t.c.days_before).where(
-                t.c.person_id.in_(list(person_ids))
+                among(self.session, t.c.person_id, person_ids)
             )
         )
         sent: dict[tuple[UUID, date], set[int]] = {}

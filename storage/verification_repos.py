@@ -23,7 +23,7 @@ from certification.verification import (
     VerificationTask,
 )
 from storage import schema
-from storage.db import dialect_insert
+from storage.db import as_dicts, dialect_insert
 from storage.repositories import get_row
 from storage.rules_sql import task_overdue_clause
 from storage.scoping import scoped_page, within_scope
@@ -297,7 +297,7 @@ class SqlNationalUploadRepository:
             .where(t.c.district_code == district_code, t.c.batch_id.is_(None))
             .order_by(t.c.created_at, t.c.id)
         )
-        return [dict(r._mapping) for r in self.session.execute(stmt)]
+        return as_dicts(self.session.execute(stmt))
 
     def add_batch(self, batch: dict[str, Any], item_ids: list[UUID]) -> None:
         self.session.execute(sa.insert(schema.national_upload_batches).values(**batch))
@@ -317,7 +317,7 @@ class SqlNationalUploadRepository:
         stmt = sa.select(t).order_by(t.c.created_at.desc()).limit(200)
         if district_code:
             stmt = stmt.where(t.c.district_code == district_code)
-        return [dict(r._mapping) for r in self.session.execute(stmt)]
+        return as_dicts(self.session.execute(stmt))
 
     def batch(self, batch_id: UUID) -> dict[str, Any] | None:
         t = schema.national_upload_batches

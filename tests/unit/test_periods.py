@@ -1,6 +1,6 @@
 """Art. 7-9: the certification service period."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -10,6 +10,8 @@ from certification.periods import (
     PeriodBasis,
     PeriodPolicy,
     current_period,
+    scope_cutoffs,
+    scope_entry,
 )
 from certification.vocabulary import BenefitKind as K
 from certification.vocabulary import EntitlementStatus as S
@@ -192,3 +194,38 @@ def test_due_and_overdue_queries_on_a_period():
 def test_policy_refuses_nonsense():
     with pytest.raises(ValueError):
         PeriodPolicy(period_months=0)
+
+
+@pytest.mark.parametrize("policy", [PeriodPolicy(), PeriodPolicy(dependant_exempt_below_age=18)])
+def test_scope_cutoffs_admit_exactly_whom_scope_entry_brings_in_by_that_day(policy):
+    """The export to the comparison engine filters by the cutoffs in SQL; they must say what
+    ``scope_entry`` says on every edge: year ends, birthdays, 29 February on both sides."""
+    days = [
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+        date(2027, 2, 28),
+        date(2027, 3, 1),
+        date(2028, 2, 28),
+        date(2028, 2, 29),
+        date(2028, 3, 1),
+    ]
+    near = [-2, -1, 0, 1, 2]
+    checked = admitted = 0
+    for scope_on in days:
+        cutoffs = scope_cutoffs(scope_on, policy)
+        starts = [date(y, m, d) for y in (2025, 2026, 2027) for m, d in ((1, 1), (12, 31))]
+        years = policy.dependant_exempt_below_age
+        edges = [date(scope_on.year - years, scope_on.month, 1), date(2008, 2, 29)]
+        edges += [date(scope_on.year - years, 2, 28), date(scope_on.year - years, 3, 1)]
+        if scope_on.month != 2 or scope_on.day != 29:
+            edges.append(scope_on.replace(year=scope_on.year - years))
+        births = sorted({b + timedelta(days=n) for b in edges for n in near})
+        for kind, role in [(K.WORK_INJURY_LONG_TERM, R.DEPENDANT), (K.PENSION, R.INSURED)]:
+            for start in starts:
+                for born in births:
+                    facts = EntitlementFacts(kind, role, start, S.ACTIVE)
+                    expected = scope_entry(facts, born, policy)[0] <= scope_on
+                    assert cutoffs.admits(facts, born) is expected, (scope_on, facts, born)
+                    checked += 1
+                    admitted += expected
+    assert 0 < admitted < checked  # both sides of every edge were walked
