@@ -19,6 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+# one encoder for every record (json.dumps with options makes a new one per call)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+)
 
 
 def canonical_time(moment: datetime) -> str:
@@ -57,9 +61,7 @@ class AuditContent:
             "reason": self.reason,
             "details": self.details,
         }
-        return json.dumps(
-            payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
-        ).encode("utf-8")
+        return _CANONICAL.encode(payload).encode("utf-8")
 
 
 def chain_hash(prev_hash: str, content: AuditContent) -> str:

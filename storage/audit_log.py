@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -146,6 +146,35 @@ class SqlAuditLog:
             last = int(rows[-1].sequence)
 
 
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 def _json_roundtrip(details: Mapping[str, Any]) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(json.dumps(dict(details), default=str, ensure_ascii=False))
+    """A copy of ``details`` as the database will return them: through JSON, unless they are
+    plain JSON values already (most are; the round trip would give them back equal)."""
+    copied = _plain_copy(dict(details))
+    if copied is not _NOT_PLAIN:
+        return cast(dict[str, Any], copied)
+    loaded: dict[str, Any] = json.loads(_ENCODER.encode(dict(details)))
     return loaded
+
+
+_NOT_PLAIN = object()
+
+
+def _plain_copy(value: Any) -> Any:
+    """A deep copy of texts, whole numbers, true/false, null, and lists and text-keyed objects
+    of them — what JSON gives back unchanged — or ``_NOT_PLAIN`` (a float, an enum member, a
+    tuple, a date, a number as a key: JSON changes them)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is list:
+        items = [_plain_copy(v) for v in value]
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in items) else items
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            return _NOT_PLAIN
+        pairs = {k: _plain_copy(v) for k, v in value.items()}
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in pairs.values()) else pairs
+    return _NOT_PLAIN

@@ -117,3 +117,32 @@ def test_an_anchor_is_read_strictly():
     ):
         with pytest.raises(ValueError, match="lifecert audit"):
             Anchor.parse(text)
+
+
+def test_audit_details_are_kept_as_the_database_will_return_them():
+    """The hash covers the details as JSON gives them back: a plain value is copied as it is
+    (not shared with the caller), anything JSON changes goes through JSON."""
+    import json
+    from datetime import date
+    from enum import StrEnum
+
+    from storage.audit_log import _json_roundtrip
+
+    class Colour(StrEnum):
+        RED = "red"
+
+    evidence = ["department_event:1", "department_event:2"]
+    cases = [
+        {"a": "text", "n": 2**63, "ok": True, "none": None, "list": evidence, "obj": {"k": [1]}},
+        {"when": date(2026, 2, 28), "colour": Colour.RED, "pair": (1, 2), "share": 0.1},
+        {"nested": {"1": [{"deep": (3,)}]}, "keys": {1: "a"}},
+        {"nan": float("nan")},
+    ]
+    for details in cases:
+        expected = json.loads(json.dumps(details, default=str, ensure_ascii=False))
+        got = _json_roundtrip(details)
+        assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    kept = _json_roundtrip(cases[0])
+    evidence.append("department_event:3")  # the caller changes its list after the audit call
+    assert kept["list"] == ["department_event:1", "department_event:2"]
+    assert type(_json_roundtrip(cases[1])["colour"]) is str
