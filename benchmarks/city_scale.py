@@ -2,7 +2,7 @@
 a comparison run classified and applied, a second run with 1 % changes, the dashboard and a
 list page — each through the same use cases as the service.
 
-    python benchmarks/city_scale.py --people 1000000 [--processes 2] [--keep]
+    python benchmarks/city_scale.py --people 1000000 [--processes 2] [--workers 2] [--keep]
 
 The register files (one per process) and the two feeds are generated once per size under
 ``var/bench/city-<people>`` (in child processes; not timed, not counted in memory). A fresh
@@ -19,17 +19,22 @@ this process or any one loader, whichever is larger).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import date, timedelta
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,6 +56,7 @@ from storage.feed_files import open_feed  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
 SEED = 20261205
+BROKER = "redis://127.0.0.1:6379/9"  # the benchmark's own Redis database, emptied first
 
 
 def say(line: str) -> None:
@@ -159,6 +165,11 @@ def runs(runtime: Any, actor: Actor, folder: Path) -> tuple[float, float, float,
         with runtime.use_case() as ctx:
             run = start_run(ctx, actor)
         done = runtime.execute_comparison(run.id)
+        while not done.finished:  # the workers are applying its shards
+            time.sleep(1)
+            with runtime.use_case() as ctx:
+                done = ctx.uow.comparison.get(run.id) or done
+                ctx.uow.commit()  # ends the read; the record stays readable
         t = done.timings
         compare = t.get("export_s", 0) + t.get("classify_s", 0) + t.get("store_s", 0)
         say(
@@ -180,6 +191,35 @@ def runs(runtime: Any, actor: Actor, folder: Path) -> tuple[float, float, float,
     return compare_s, apply_s, second_apply_s, feed_rate
 
 
+@contextmanager
+def workers(count: int, settings: Settings) -> Iterator[None]:
+    """``count`` Celery worker processes on the benchmark's database and a Redis broker of
+    its own: the comparison runs' shards are applied by them, as in production."""
+    if count == 0:
+        yield
+        return
+    assert settings.broker_url is not None
+    redis.Redis.from_url(settings.broker_url).flushdb()
+    env = {
+        **os.environ,
+        "LIFECERT_DATABASE_URL": str(settings.database_url),
+        "LIFECERT_DATA_DIR": str(settings.data_dir),
+        "LIFECERT_BROKER_URL": settings.broker_url,
+    }
+    command = [sys.executable, "-m", "celery", "-A", "lifecert.worker_process", "worker"]
+    command += ["--concurrency", str(count), "--pool", "prefork", "--loglevel", "WARNING"]
+    log = (settings.data_dir / "workers.log").open("ab")
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        command, env=env, cwd=ROOT, stdout=log, stderr=log
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        log.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=1_000_000)
@@ -187,6 +227,13 @@ def main() -> None:
     parser.add_argument("--admin-url", default=ADMIN)
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="apply the runs' district shards in N Celery worker processes through Redis "
+        "(0: in this process, one after another)",
+    )
     parser.add_argument(
         "--skip-runs",
         action="store_true",
@@ -201,7 +248,8 @@ def main() -> None:
     loader_peak = 0.0
     with scratch_database(args.admin_url, prefix="lifecert_city", keep=args.keep) as url:
         upgrade(url)
-        settings = Settings(database_url=url, data_dir=folder / "service")
+        broker = BROKER if args.workers else None
+        settings = Settings(database_url=url, data_dir=folder / "service", broker_url=broker)
         ensure_demo_regions_for(settings)
         runtime = build_runtime(settings)
         actor = Actor.system("benchmark")
@@ -220,7 +268,8 @@ def main() -> None:
 
         compare_s = apply_s = second_apply_s = feed_rate = 0.0
         if not args.skip_runs:
-            compare_s, apply_s, second_apply_s, feed_rate = runs(runtime, actor, folder)
+            with workers(args.workers, settings):
+                compare_s, apply_s, second_apply_s, feed_rate = runs(runtime, actor, folder)
 
         started = time.perf_counter()
         with runtime.use_case() as ctx:  # once, counted live over the whole city

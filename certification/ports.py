@@ -67,6 +67,8 @@ from certification.verification import (
     ProposalKind,
     ProposalStatus,
     RunStatus,
+    ShardRecord,
+    ShardStatus,
     TaskStatus,
     VerificationTask,
 )
@@ -617,15 +619,46 @@ class ComparisonRepository(Protocol):
         list_name: str,
         batch_size: int,
         *,
+        district_code: str,
         news_only: bool = False,
         without_open_task: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
-        """The entries of a list, a batch of people at a time; ``news_only``: only people
-        whose newest sign of life is after their last certification; ``without_open_task``:
-        only people with no open verification task."""
+        """The entries of a list in one district, a batch of people at a time;
+        ``news_only``: only people whose newest sign of life is after their last
+        certification; ``without_open_task``: only people with no open verification task."""
         ...
 
-    def people_on_list(self, run_id: UUID, list_name: str) -> int: ...
+    def people_on_list(self, run_id: UUID, list_name: str, *, district_code: str) -> int: ...
+
+    def plan_shards(self, run_id: UUID, districts: Sequence[str], at: datetime) -> None:
+        """One queued shard per district for applying the run's lists."""
+        ...
+
+    def claim_shard(self, run_id: UUID, district_code: str, at: datetime) -> ShardStatus | None:
+        """Mark the shard running, locked until commit; returns its status before (None: no
+        such shard). A shard already done is left done."""
+        ...
+
+    def shard_progress(self, run_id: UUID, district_code: str, people_done: int) -> int: ...
+
+    def finish_shard(
+        self,
+        run_id: UUID,
+        district_code: str,
+        applied: dict[str, int],
+        timings: dict[str, float],
+        at: datetime,
+    ) -> list[ShardRecord]: ...
+
+    def shards(self, run_id: UUID) -> list[ShardRecord]: ...
+
+    def shard_handed(self, run_id: UUID, district_code: str, at: datetime) -> None:
+        """The broker took the shard's task."""
+        ...
+
+    def shards_queued_before(self, before: datetime) -> list[tuple[UUID, str]]:
+        """Shards of running runs queued before ``before`` that the broker never took."""
+        ...
 
     def changes(
         self, run_id: UUID, previous_id: UUID, *, scope: Scope, limit: int, after: str | None
@@ -1124,6 +1157,8 @@ class TaskQueue(Protocol):
     def enqueue_attempt(self, attempt_id: UUID) -> None: ...
 
     def enqueue_comparison(self, run_id: UUID) -> None: ...
+
+    def enqueue_comparison_shard(self, run_id: UUID, district_code: str) -> None: ...
 
     def enqueue_feed_import(self, import_id: UUID) -> None: ...
 

@@ -102,6 +102,26 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+class ShardStatus(StrEnum):
+    """A shard of a run's apply: one district's part of the three lists."""
+
+    QUEUED = "queued"  # recorded with the run's lists; waiting for a worker
+    RUNNING = "running"  # claimed (again, if its worker died)
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class ShardRecord:
+    district_code: str
+    status: ShardStatus
+    people_done: int
+    applied: dict[str, int]
+    timings: dict[str, float]
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+
+
 RUN_LIFECYCLE = Lifecycle(
     "comparison run",
     {

@@ -32,7 +32,7 @@ from certification.ports import (
 )
 from certification.selfservice import ChallengePolicy, FixedChallengePolicy
 from certification.services.context import ProcedureConfig, UseCaseContext
-from certification.services.runs import RunContextFactory, execute_run
+from certification.services.runs import RunContextFactory, apply_shard, execute_run
 from certification.services.selfservice import SelfServiceConfig
 from certification.services.signin import CodePolicy
 from certification.verification import ComparisonRun
@@ -201,7 +201,10 @@ class Runtime:
         return RunContextFactory(self.uow, self.clock, self.procedure)
 
     def execute_comparison(self, run_id: UUID) -> ComparisonRun:
-        """Classify and apply a queued comparison run with this runtime's engine and folders."""
+        """Classify a queued comparison run with this runtime's engine and folders, and
+        apply its lists: a shard per district, handed to the workers through the broker, or
+        with no broker (the embedded mode) applied here in turn. The run is returned applied,
+        or running while the workers apply its shards."""
         from infra.telemetry import observe_comparison
 
         run = execute_run(
@@ -209,8 +212,20 @@ class Runtime:
             self.comparison_engine,
             run_id,
             workdir=self.settings.resolved_comparison_workdir,
+            shards=None if self.queue_app.conf.task_always_eager else self.task_queue,
         )
-        observe_comparison(run.timings or {})
+        if run.finished:
+            observe_comparison(run.timings or {})
+        return run
+
+    def apply_comparison_shard(self, run_id: UUID, district_code: str) -> ComparisonRun | None:
+        """Apply one district's part of a run's lists (a worker's task); the run is
+        returned, applied when this was the last shard (None: the shard was already done)."""
+        from infra.telemetry import observe_comparison
+
+        run = apply_shard(self.run_contexts(), run_id, district_code)
+        if run is not None and run.finished:
+            observe_comparison(run.timings or {})
         return run
 
     @property

@@ -109,6 +109,9 @@ class CeleryTaskQueue:
     def enqueue_comparison(self, run_id: UUID) -> None:
         self._send_long("lifecert.comparison.execute_run", str(run_id))
 
+    def enqueue_comparison_shard(self, run_id: UUID, district_code: str) -> None:
+        self._send("lifecert.comparison.apply_shard", [str(run_id), district_code])
+
     def enqueue_feed_import(self, import_id: UUID) -> None:
         self._send_long("lifecert.feeds.import", str(import_id))
 

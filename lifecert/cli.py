@@ -764,7 +764,8 @@ def comparison() -> None:
 @click.option("--window-start", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--window-end", type=click.DateTime(["%Y-%m-%d"]), default=None)
 def comparison_run(window_start: object, window_end: object) -> None:
-    """Classify every active benefit and apply the lists, here and now."""
+    """Classify every active benefit, here and now, and apply the lists: a shard per
+    district, applied here in turn, or by the workers when a broker is configured."""
     from certification.access import Actor
     from certification.errors import DomainError
     from certification.services.runs import start_run
@@ -786,6 +787,8 @@ def comparison_run(window_start: object, window_end: object) -> None:
     finally:
         runtime.close()
     click.echo(f"run {done.id}: {done.status}")
+    if not done.finished:
+        click.echo("  the workers are applying its districts' shards; its page shows how far")
     click.echo("  lists:   " + ", ".join(f"{k}={v}" for k, v in done.counts.items()))
     click.echo("  applied: " + ", ".join(f"{k}={v}" for k, v in sorted(done.applied.items())))
     click.echo("  timings: " + ", ".join(f"{k}={v}" for k, v in done.timings.items()))

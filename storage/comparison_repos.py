@@ -24,6 +24,8 @@ from certification.verification import (
     RUN_LIFECYCLE,
     ComparisonRun,
     RunStatus,
+    ShardRecord,
+    ShardStatus,
     TaskStatus,
 )
 from certification.vocabulary import EntitlementStatus
@@ -269,17 +271,22 @@ class SqlComparisonRepository:
         list_name: str,
         batch_size: int,
         *,
+        district_code: str,
         news_only: bool = False,
         without_open_task: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Entries of one list grouped by person, in pages of persons (for applying a run).
-        ``news_only``: only people with a sign of life newer than their last certification
-        (the others have nothing to apply from the qualified list)."""
+        """Entries of one list in one district grouped by person, in pages of persons (for
+        applying a run's shard). ``news_only``: only people with a sign of life newer than
+        their last certification (the others have nothing to apply from the qualified
+        list)."""
         t = schema.comparison_entries
         p = schema.persons
         after: UUID | None = None
+        mine = sa.and_(
+            t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code
+        )
         while True:
-            people = sa.select(t.c.person_id).where(t.c.run_id == run_id, t.c.list == list_name)
+            people = sa.select(t.c.person_id).where(mine)
             if news_only:
                 people = people.join(p, p.c.id == t.c.person_id).where(
                     t.c.alive_latest > sa.func.coalesce(p.c.last_certified_on, date.min)
@@ -300,24 +307,140 @@ class SqlComparisonRepository:
             )
             if not ids:
                 return
-            # a range on (run_id, list, person_id): an index range scan, not a list filter
-            stmt = sa.select(t).where(
-                t.c.run_id == run_id,
-                t.c.list == list_name,
-                t.c.person_id >= ids[0],
-                t.c.person_id <= ids[-1],
-            )
+            # a range on the district's index: a range scan, not a list filter
+            stmt = sa.select(t).where(mine, t.c.person_id >= ids[0], t.c.person_id <= ids[-1])
             if news_only or without_open_task:  # the range also holds those passed over
                 stmt = stmt.where(among(self.session, t.c.person_id, ids))
             yield as_dicts(self.session.execute(stmt))
             after = ids[-1]
 
-    def people_on_list(self, run_id: UUID, list_name: str) -> int:
+    def people_on_list(self, run_id: UUID, list_name: str, *, district_code: str) -> int:
         t = schema.comparison_entries
         stmt = sa.select(sa.func.count(sa.distinct(t.c.person_id))).where(
-            t.c.run_id == run_id, t.c.list == list_name
+            t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code
         )
         return int(self.session.scalar(stmt) or 0)
+
+    # --- shards: a run's lists applied a district at a time ------------------------------
+
+    def plan_shards(self, run_id: UUID, districts: Sequence[str], at: datetime) -> None:
+        if not districts:
+            return
+        self.session.execute(
+            sa.insert(schema.comparison_shards),
+            [
+                {
+                    "run_id": run_id,
+                    "district_code": d,
+                    "status": ShardStatus.QUEUED.value,
+                    "applied": {},
+                    "timings": {},
+                    "queued_at": at,
+                }
+                for d in districts
+            ],
+        )
+
+    def claim_shard(self, run_id: UUID, district_code: str, at: datetime) -> ShardStatus | None:
+        """Mark a shard running (locked until the transaction ends) and say what it was: a
+        shard already done is left as it is; one that is running again was delivered again
+        (its worker died) and is taken over."""
+        t = schema.comparison_shards
+        mine = sa.and_(t.c.run_id == run_id, t.c.district_code == district_code)
+        status = self.session.scalar(sa.select(t.c.status).where(mine).with_for_update())
+        if status is None:
+            return None
+        if status != ShardStatus.DONE.value:
+            self.session.execute(
+                sa.update(t)
+                .where(mine)
+                .values(
+                    status=ShardStatus.RUNNING.value,
+                    attempts=t.c.attempts + 1,
+                    started_at=sa.func.coalesce(t.c.started_at, at),
+                )
+            )
+        return ShardStatus(status)
+
+    def shard_progress(self, run_id: UUID, district_code: str, people_done: int) -> int:
+        """Record a shard's people done; returns the run's people done over all shards."""
+        t = schema.comparison_shards
+        self.session.execute(
+            sa.update(t)
+            .where(t.c.run_id == run_id, t.c.district_code == district_code)
+            .values(people_done=people_done)
+        )
+        total = self.session.scalar(
+            sa.select(sa.func.sum(t.c.people_done)).where(t.c.run_id == run_id)
+        )
+        return int(total or 0)
+
+    def finish_shard(
+        self,
+        run_id: UUID,
+        district_code: str,
+        applied: dict[str, int],
+        timings: dict[str, float],
+        at: datetime,
+    ) -> list[ShardRecord]:
+        """Mark a shard done with what it applied; returns every shard of the run."""
+        t = schema.comparison_shards
+        self.session.execute(
+            sa.update(t)
+            .where(t.c.run_id == run_id, t.c.district_code == district_code)
+            .values(
+                status=ShardStatus.DONE.value,
+                applied=applied,
+                timings=timings,
+                finished_at=at,
+                people_done=sum(applied.values()),
+            )
+        )
+        return self.shards(run_id)
+
+    def shards(self, run_id: UUID) -> list[ShardRecord]:
+        t = schema.comparison_shards
+        rows = self.session.execute(
+            sa.select(t).where(t.c.run_id == run_id).order_by(t.c.district_code)
+        )
+        return [
+            ShardRecord(
+                district_code=r.district_code,
+                status=ShardStatus(r.status),
+                people_done=r.people_done,
+                applied=dict(r.applied or {}),
+                timings=dict(r.timings or {}),
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                attempts=r.attempts,
+            )
+            for r in rows
+        ]
+
+    def shard_handed(self, run_id: UUID, district_code: str, at: datetime) -> None:
+        t = schema.comparison_shards
+        self.session.execute(
+            sa.update(t)
+            .where(t.c.run_id == run_id, t.c.district_code == district_code)
+            .values(handed_at=at)
+        )
+
+    def shards_queued_before(self, before: datetime) -> list[tuple[UUID, str]]:
+        """Shards of running runs the broker never took (it was down when they were made)."""
+        t, r = schema.comparison_shards, schema.comparison_runs
+        stmt = (
+            sa.select(t.c.run_id, t.c.district_code)
+            .join(r, r.c.id == t.c.run_id)
+            .where(
+                t.c.status == ShardStatus.QUEUED.value,
+                t.c.handed_at.is_(None),
+                t.c.queued_at < before,
+                r.c.status == RunStatus.RUNNING,
+            )
+            .order_by(t.c.queued_at)
+            .limit(100)
+        )
+        return [(row.run_id, row.district_code) for row in self.session.execute(stmt)]
 
     def changes(
         self, run_id: UUID, previous_id: UUID, *, scope: Scope, limit: int, after: str | None

@@ -800,10 +800,30 @@ comparison_entries = sa.Table(
     sa.Column("lost_evidence", sa.JSON, nullable=False),
     # the newest sign of life: applying a run passes over who was certified since
     sa.Column("alive_latest", sa.Date),
-    sa.Index("ix_comparison_entries_list", "run_id", "list", "district_code"),
-    # applying a run walks each list by person
+    # a run is applied a district at a time (one shard each), each list walked by person;
+    # the district's counts and its pages of a list read the same index
+    sa.Index("ix_comparison_entries_district", "run_id", "list", "district_code", "person_id"),
+    # the city's pages of a list, by person
     sa.Index("ix_comparison_entries_walk", "run_id", "list", "person_id"),
     sa.Index("ix_comparison_entries_person", "person_id"),
+)
+
+# The shards a run's lists are applied in: one per district, each its own Celery task (or
+# run in turn in the embedded mode); the last shard done finishes the run.
+comparison_shards = sa.Table(
+    "comparison_shards",
+    metadata,
+    sa.Column("run_id", sa.Uuid, sa.ForeignKey("comparison_runs.id"), primary_key=True),
+    sa.Column("district_code", sa.String(6), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # queued, running, done
+    sa.Column("people_done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("applied", sa.JSON, nullable=False),
+    sa.Column("timings", sa.JSON, nullable=False),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.Column("handed_at", UTCDateTime),  # the broker took its task
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
 )
 
 decision_proposals = sa.Table(

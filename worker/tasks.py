@@ -203,6 +203,21 @@ def execute_comparison_run(self: Any, run_id: str) -> dict[str, Any]:
     return {"run": run_id, "status": run.status, "counts": run.counts, "applied": run.applied}
 
 
+@shared_task(
+    name="lifecert.comparison.apply_shard",
+    acks_late=True,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
+    bind=True,
+)
+def apply_comparison_shard(self: Any, run_id: str, district_code: str) -> dict[str, Any]:
+    """One district's part of a run's three lists; the last shard done finishes the run. A
+    second delivery (the worker died) takes the shard over where it stopped."""
+    run = runtime_of(self.app).apply_comparison_shard(UUID(run_id), district_code)
+    status = run.status if run is not None else "already done"
+    return {"run": run_id, "district": district_code, "status": status}
+
+
 @shared_task(name="lifecert.comparison.scheduled", bind=True)
 def start_scheduled_comparison(self: Any) -> dict[str, Any]:
     """Art. 11: the regular city-wide comparison, started by the schedule (no operator). A

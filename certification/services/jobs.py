@@ -40,7 +40,8 @@ def hand_over(
 
 def requeue_jobs(ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta) -> int:
     """The sweep: runs and imports still queued after ``older_than`` are sent again (the
-    worker's claim makes a second delivery harmless)."""
+    worker's claim makes a second delivery harmless), and the districts' shards of runs that
+    the broker never took."""
     before = ctx.clock.now() - older_than
     jobs: list[tuple[UUID, Callable[[UUID], None]]] = [
         *(
@@ -54,6 +55,14 @@ def requeue_jobs(ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta
         try:
             send(job_id)
         except QueueUnavailable:
-            break  # still down: the next sweep tries again
+            return sent  # still down: the next sweep tries again
+        sent += 1
+    for run_id, district in ctx.uow.comparison.shards_queued_before(before):
+        try:
+            queue.enqueue_comparison_shard(run_id, district)
+        except QueueUnavailable:
+            break
+        ctx.uow.comparison.shard_handed(run_id, district, ctx.clock.now())
+        ctx.uow.commit()
         sent += 1
     return sent

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -62,6 +63,7 @@ from certification.verification import (
     ComparisonRun,
     ProposalKind,
     RunStatus,
+    ShardStatus,
 )
 from certification.vocabulary import (
     AccountKind,
@@ -215,12 +217,15 @@ def execute_run(
     run_id: UUID,
     *,
     workdir: Path | None = None,
+    shards: TaskQueue | None = None,
 ) -> ComparisonRun:
-    """Classify and apply a queued run; on failure the run is marked failed with the reason."""
+    """Classify a queued run, store its lists and apply them a district at a time: each
+    district's shard handed to ``shards`` (the workers), or with none applied here in turn.
+    On failure the run is marked failed with the reason."""
     actor = Actor.system("comparison run")
     try:
         with tempfile.TemporaryDirectory(dir=workdir, prefix="comparison-") as tmp:
-            return _execute(contexts, engine, run_id, Path(tmp), actor)
+            return _execute(contexts, engine, run_id, Path(tmp), actor, shards)
     except RunNotQueued:
         ctx = contexts()
         with ctx.uow:
@@ -245,6 +250,7 @@ def _execute(
     run_id: UUID,
     tmp: Path,
     actor: Actor,
+    shards: TaskQueue | None,
 ) -> ComparisonRun:
     ctx = contexts()
     with ctx.uow:
@@ -284,6 +290,10 @@ def _execute(
         run.counts = dict(outcome.counts)
         run.by_district = {k: dict(v) for k, v in outcome.by_district.items()}
         run.progress = APPLYING_LISTS
+        districts = sorted(d for d, lists in outcome.by_district.items() if sum(lists.values()))
+        ctx.uow.comparison.plan_shards(run_id, districts, ctx.clock.now())
+        timings["store_s"] = (clock(UTC) - t1).total_seconds()
+        run.timings = _rounded(timings)
         ctx.audit(
             actor,
             "comparison.classified",
@@ -292,38 +302,148 @@ def _execute(
             entitlements=n_ents,
             events=n_evs,
             counts=dict(outcome.counts),
+            shards=len(districts),
         )
         ctx.uow.commit()
-    timings["store_s"] = (clock(UTC) - t1).total_seconds()
-    t2 = clock(UTC)
-    applied = _apply(contexts, run_id, actor, timings)
-    timings["apply_s"] = (clock(UTC) - t2).total_seconds()
-    return _finish(contexts, run_id, actor, applied, timings)
+    if not districts:  # nothing to apply
+        return _finish_now(contexts, run_id, actor)
+    _hand_out(contexts, run_id, districts, shards, actor)
+    return _current(contexts, run_id)
 
 
-def _finish(
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in timings.items()}
+
+
+def _current(contexts: Callable[[], UseCaseContext], run_id: UUID) -> ComparisonRun:
+    ctx = contexts()
+    with ctx.uow:
+        run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
+        ctx.uow.commit()  # ends the read; the record stays readable for the caller
+        return run
+
+
+def _hand_out(
     contexts: Callable[[], UseCaseContext],
     run_id: UUID,
+    districts: list[str],
+    shards: TaskQueue | None,
+    actor: Actor,
+) -> None:
+    """Each district's shard to the workers (a shard the broker did not take stays queued
+    for the sweep, :func:`certification.services.jobs.requeue_jobs`), or with no queue
+    applied here in turn."""
+    for district in districts:
+        if shards is None:
+            apply_shard(contexts, run_id, district)
+            continue
+        ctx = contexts()
+        with ctx.uow:
+            send = partial(shards.enqueue_comparison_shard, run_id, district)
+            if hand_over(ctx, actor, send, "comparison_run", run_id):
+                ctx.uow.comparison.shard_handed(run_id, district, ctx.clock.now())
+                ctx.uow.commit()
+
+
+def apply_shard(
+    contexts: Callable[[], UseCaseContext], run_id: UUID, district_code: str
+) -> ComparisonRun | None:
+    """Apply one district's part of a run's three lists (a worker's task, one per district;
+    several run at once). A second delivery of the shard — its worker died — walks its lists
+    again, passing over the people already done. The last shard done finishes the run.
+    Returns the run, or None when the shard was already done or the run is over."""
+    actor = Actor.system("comparison run")
+    ctx = contexts()
+    with ctx.uow:
+        run = ctx.uow.comparison.get(run_id)
+        before = ctx.uow.comparison.claim_shard(run_id, district_code, ctx.clock.now())
+        if run is None or run.finished or before in (None, ShardStatus.DONE):
+            ctx.uow.rollback()
+            return None
+        ctx.uow.commit()
+    try:
+        timings: dict[str, float] = {}
+        started = monotonic()
+        applied = _apply(contexts, run_id, actor, district_code, timings)
+        timings["apply_s"] = monotonic() - started
+        return _shard_done(contexts, run_id, district_code, actor, applied, timings)
+    except Exception as err:
+        _fail(contexts, run_id, actor, f"district {district_code}: {type(err).__name__}: {err}")
+        raise
+
+
+def _fail(contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor, error: str) -> None:
+    ctx = contexts()
+    with ctx.uow:
+        run = ctx.uow.comparison.get(run_id, for_update=True)
+        if run is not None and not run.finished:
+            run.fail(error, ctx.clock.now())
+            ctx.audit(actor, "comparison.failed", "comparison_run", run_id, reason=run.error)
+            ctx.uow.commit()
+
+
+def _shard_done(
+    contexts: Callable[[], UseCaseContext],
+    run_id: UUID,
+    district_code: str,
     actor: Actor,
     applied: dict[str, int],
     timings: dict[str, float],
 ) -> ComparisonRun:
+    """Record a shard done; when it was the last, the run is applied with every shard's
+    counts summed (the run's row is locked first, so exactly one shard finishes it)."""
     ctx = contexts()
     with ctx.uow:
-        run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
-        run.finish_applied(ctx.clock.now())
-        run.applied = applied
-        run.timings = {k: round(v, 3) for k, v in {**(run.timings or {}), **timings}.items()}
-        ctx.audit(actor, "comparison.applied", "comparison_run", run_id, applied=applied)
+        run = found(ctx.uow.comparison.get(run_id, for_update=True), "comparison run", run_id)
+        now = ctx.clock.now()
+        shards = ctx.uow.comparison.finish_shard(
+            run_id, district_code, applied, _rounded(timings), now
+        )
+        if run.finished or any(s.status is not ShardStatus.DONE for s in shards):
+            ctx.uow.commit()
+            return run
+        total: Counter[str] = Counter()
+        spent: Counter[str] = Counter()
+        for shard in shards:
+            total.update(shard.applied)
+            spent.update({k: v for k, v in shard.timings.items() if k != "apply_s"})
+        starts = [s.started_at for s in shards if s.started_at is not None]
+        wall = (now - min(starts)).total_seconds() if starts else 0.0
+        _record_applied(ctx, run, actor, dict(total), {**spent, "apply_s": wall})
+        ctx.uow.commit()
+        return run
+
+
+def _record_applied(
+    ctx: UseCaseContext,
+    run: ComparisonRun,
+    actor: Actor,
+    applied: dict[str, int],
+    timings: dict[str, float],
+) -> None:
+    run.finish_applied(ctx.clock.now())
+    run.applied = applied
+    run.timings = _rounded({**(run.timings or {}), **timings})
+    ctx.audit(actor, "comparison.applied", "comparison_run", run.id, applied=applied)
+
+
+def _finish_now(
+    contexts: Callable[[], UseCaseContext], run_id: UUID, actor: Actor
+) -> ComparisonRun:
+    """A run with nothing to apply."""
+    ctx = contexts()
+    with ctx.uow:
+        run = found(ctx.uow.comparison.get(run_id, for_update=True), "comparison run", run_id)
+        _record_applied(ctx, run, actor, {}, {"apply_s": 0.0})
         ctx.uow.commit()
         return run
 
 
 def resume_apply(contexts: Callable[[], UseCaseContext], run_id: UUID) -> dict[str, int]:
-    """Apply again the lists of a run whose worker stopped while applying them (the run is
-    left running, its lists stored). Each list's walk passes over the people already done
-    (certified since, a task open, a proposal open), so nobody gets a second certification,
-    task or proposal; the counts returned are those of this pass."""
+    """Apply here, in turn, the shards of a run whose workers stopped while applying them
+    (the run is left running, its lists stored). Each list's walk passes over the people
+    already done (certified since, a task open, a proposal open), so nobody gets a second
+    certification, task or proposal; the counts returned are those of this pass."""
     actor = Actor.system("comparison run")
     ctx = contexts()
     with ctx.uow:
@@ -335,13 +455,29 @@ def resume_apply(contexts: Callable[[], UseCaseContext], run_id: UUID) -> dict[s
                 f"Comparison run {run_id} is {run.status} ({run.progress or '-'}); only a run "
                 "stopped while applying its lists is resumed."
             )
-        ctx.audit(actor, "comparison.resumed", "comparison_run", run_id, progress=run.progress)
+        left = [
+            s.district_code
+            for s in ctx.uow.comparison.shards(run_id)
+            if s.status is not ShardStatus.DONE
+        ]
+        ctx.audit(
+            actor,
+            "comparison.resumed",
+            "comparison_run",
+            run_id,
+            progress=run.progress,
+            shards=left,
+        )
         ctx.uow.commit()
-    started = datetime.now(UTC)
-    applied = _apply(contexts, run_id, actor)
-    took = (datetime.now(UTC) - started).total_seconds()
-    _finish(contexts, run_id, actor, applied, {"resumed_apply_s": took})
-    return applied
+    this_pass: Counter[str] = Counter()
+    for district in left:
+        apply_shard(contexts, run_id, district)
+        ctx = contexts()
+        with ctx.uow:
+            shard = {s.district_code: s for s in ctx.uow.comparison.shards(run_id)}[district]
+            this_pass.update(shard.applied)
+            ctx.uow.commit()
+    return dict(this_pass)
 
 
 def _noon(ctx: UseCaseContext, day: date) -> datetime:
@@ -354,12 +490,13 @@ def _apply(
     contexts: Callable[[], UseCaseContext],
     run_id: UUID,
     actor: Actor,
-    timings: dict[str, float] | None = None,
+    district_code: str,
+    timings: dict[str, float],
 ) -> dict[str, int]:
-    """Each list walked a batch of people at a time. The qualified list walks only people
-    seen alive since their last certification and the to-verify list only people with no
-    open task; those passed over are counted, so a second run touches only what changed.
-    ``timings`` gets the seconds each list took (``apply_<list>_s``)."""
+    """One district's lists, each walked a batch of people at a time. The qualified list
+    walks only people seen alive since their last certification and the to-verify list only
+    people with no open task; those passed over are counted, so a second run touches only
+    what changed. ``timings`` gets the seconds each list took (``apply_<list>_s``)."""
     applied: Counter[str] = Counter()
     reader = contexts()
     with reader.uow:
@@ -372,6 +509,7 @@ def _apply(
                 run_id,
                 list_name,
                 size,
+                district_code=district_code,
                 news_only=list_name == "qualified",
                 without_open_task=list_name == "to_verify",
             )
@@ -379,13 +517,14 @@ def _apply(
             for entries in batches:
                 seen += len({e["person_id"] for e in entries})
                 applied.update(_apply_entries(contexts, actor, run_id, list_name, entries))
-                _progress_note(contexts, run_id, applied)
+                _progress_note(contexts, run_id, district_code, applied)
             if list_name in PASSED_OVER:
-                passed_over = reader.uow.comparison.people_on_list(run_id, list_name) - seen
-                if passed_over:
-                    applied[PASSED_OVER[list_name]] += passed_over
-            if timings is not None:
-                timings[f"apply_{list_name}_s"] = monotonic() - started
+                on_list = reader.uow.comparison.people_on_list(
+                    run_id, list_name, district_code=district_code
+                )
+                if on_list > seen:
+                    applied[PASSED_OVER[list_name]] += on_list - seen
+            timings[f"apply_{list_name}_s"] = monotonic() - started
     return dict(applied)
 
 
@@ -552,10 +691,19 @@ def _apply_person(
 
 
 def _progress_note(
-    contexts: Callable[[], UseCaseContext], run_id: UUID, applied: Counter[str]
+    contexts: Callable[[], UseCaseContext],
+    run_id: UUID,
+    district_code: str,
+    applied: Counter[str],
 ) -> None:
-    done = sum(applied.values())
-    _set_progress(contexts, run_id, f"{APPLYING}{done} people done")
+    """The shard's people done, and the run's over all its shards."""
+    ctx = contexts()
+    with ctx.uow:
+        done = ctx.uow.comparison.shard_progress(run_id, district_code, sum(applied.values()))
+        run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
+        if not run.finished:  # another shard may have failed it meanwhile
+            run.advance(f"{APPLYING}{done} people done")
+        ctx.uow.commit()
 
 
 def _apply_qualified(

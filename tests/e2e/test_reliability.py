@@ -65,6 +65,9 @@ class _DeadQueue:
     def enqueue_comparison(self, run_id):
         self.queue.enqueue_comparison(run_id)
 
+    def enqueue_comparison_shard(self, run_id, district_code):
+        self.queue.enqueue_comparison_shard(run_id, district_code)
+
     def enqueue_feed_import(self, import_id):
         self.queue.enqueue_feed_import(import_id)
 

@@ -112,30 +112,127 @@ def test_a_run_that_dies_while_applying_is_applied_again_without_doubles(
     feed = tmp_path / "feed.csv"
     write_feed(feed, crowd, runtime.clock.today(), "A")
     load_population(runtime, crowd)
+    with runtime.database.connect() as conn:  # the register's own, before any run
+        loaded = conn.scalar(sa.text("SELECT count(*) FROM certifications"))
     real = runs._dispatch_in_bulk
 
-    def dies(*args: Any) -> Any:  # the worker is killed on the to-verify list
+    def dies(*args: Any) -> Any:  # the worker is killed on the first shard's to-verify list
         raise SystemExit("worker killed")
 
     monkeypatch.setattr(runs, "BULK", {**runs.BULK, "to_verify": dies})
     with pytest.raises(SystemExit):
         run_once(runtime, feed)
     with runtime.database.connect() as conn:
-        certified = conn.scalar(sa.text("SELECT count(*) FROM certifications"))
+        certified = conn.scalar(sa.text("SELECT count(*) FROM certifications")) - loaded
         run_id = conn.scalar(sa.text("SELECT id FROM comparison_runs"))
+        shards = dict(
+            conn.execute(sa.text("SELECT status, count(*) FROM comparison_shards GROUP BY 1")).all()
+        )
+    assert certified > 0 and shards["running"] == 1 and shards["queued"] >= 2
     monkeypatch.setattr(runs, "BULK", {**runs.BULK, "to_verify": real})
     contexts = runtime.run_contexts()
     applied = runs.resume_apply(contexts, run_id)
     assert "comparison.resumed" in audit_actions(runtime)
-    assert applied["qualified_already_certified"] >= 500  # done before, passed over now
-    assert applied.get("certified", 0) == 0 and applied["verification_dispatched"] > 50
+    # the dead shard's people certified before are passed over; the others are new
+    assert applied["qualified_already_certified"] >= certified
+    assert applied["verification_dispatched"] > 50
     with runtime.database.connect() as conn:
-        assert conn.scalar(sa.text("SELECT count(*) FROM certifications")) == certified
-        doubles = conn.scalar(
-            sa.text(
-                "SELECT count(*) FROM (SELECT person_id FROM verification_tasks "
-                "GROUP BY person_id HAVING count(*) > 1) x"
+        total = conn.scalar(sa.text("SELECT count(*) FROM certifications")) - loaded
+        assert total == certified + applied["certified"]
+        for table, made_by_runs in (
+            ("certifications", f"source_ref = 'comparison_run:{run_id}'"),
+            ("verification_tasks", "true"),
+        ):
+            doubles = conn.scalar(
+                sa.text(
+                    f"SELECT count(*) FROM (SELECT person_id FROM {table} WHERE "
+                    f"{made_by_runs} GROUP BY person_id HAVING count(*) > 1) x"
+                )
             )
-        )
-        assert doubles == 0
+            assert doubles == 0, table
         assert conn.scalar(sa.text("SELECT status FROM comparison_runs")) == "applied"
+        attempts = conn.execute(
+            sa.text("SELECT status, max(attempts) FROM comparison_shards GROUP BY 1")
+        ).all()
+        assert attempts == [("done", 2)]  # every shard done; the dead one taken over once
+
+
+class _RecordingQueue:
+    """A broker that takes the districts' shards and keeps them for the test to run (or
+    refuses them while it is down)."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.down = down
+        self.shards: list[tuple[Any, str]] = []
+
+    def enqueue_comparison_shard(self, run_id: Any, district_code: str) -> None:
+        from certification.ports import QueueUnavailable
+
+        if self.down:
+            raise QueueUnavailable("the task queue is unreachable: connection refused")
+        self.shards.append((run_id, district_code))
+
+
+def _classified(runtime: Any, feed: Path, queue: Any) -> Any:
+    """A run classified and stored, its shards handed to ``queue``, none applied yet."""
+    with feed.open("rb") as fh, runtime.use_case() as ctx:
+        import_feed(ctx, Actor.system("test"), open_feed(feed, fh))
+    with runtime.use_case() as ctx:
+        run = start_run(ctx, Actor.system("test"))
+    contexts = runtime.run_contexts()
+    running = runs.execute_run(contexts, runtime.comparison_engine, run.id, shards=queue)
+    assert running.status == "running" and running.progress == runs.APPLYING_LISTS
+    return running
+
+
+def test_shards_applied_at_once_by_two_workers_leave_what_one_after_another_leaves(
+    runtime: Any, crowd: list[Any], tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, crowd, runtime.clock.today(), "A")
+    load_population(runtime, crowd)
+    one_after_another = run_once(runtime, feed)
+    expected = state(runtime)
+
+    truncate_all(runtime.database)
+    load_population(runtime, crowd)
+    queue = _RecordingQueue()
+    run = _classified(runtime, feed, queue)
+    districts = sorted(d for _, d in queue.shards)
+    assert len(districts) >= 3 and districts == sorted(run.by_district)
+    contexts = runtime.run_contexts()
+    with ThreadPoolExecutor(2) as workers:  # two workers, each its own connections
+        done = list(workers.map(lambda s: runs.apply_shard(contexts, *s), queue.shards))
+    finished = [r for r in done if r is not None and r.status == "applied"]
+    assert len(finished) == 1  # exactly one shard finished the run
+    assert dict(finished[0].applied) == one_after_another
+    assert runs.apply_shard(contexts, *queue.shards[0]) is None  # delivered again: done
+    assert state(runtime) == expected
+
+
+def test_shards_the_broker_did_not_take_wait_for_the_sweep(
+    runtime: Any, crowd: list[Any], tmp_path: Path
+) -> None:
+    from datetime import timedelta as td
+
+    from certification.services.jobs import requeue_jobs
+
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, crowd[:300], runtime.clock.today(), "A")
+    load_population(runtime, crowd[:300])
+    run = _classified(runtime, feed, _RecordingQueue(down=True))
+    assert "queue.deferred" in audit_actions(runtime)  # recorded, not lost
+    back = _RecordingQueue()
+    with runtime.use_case() as ctx:
+        assert requeue_jobs(ctx, back, older_than=td(0)) == len(run.by_district)
+    with runtime.use_case() as ctx:  # handed now: the next sweep leaves them alone
+        assert requeue_jobs(ctx, _RecordingQueue(), older_than=td(0)) == 0
+    contexts = runtime.run_contexts()
+    for shard in back.shards:
+        runs.apply_shard(contexts, *shard)
+    with runtime.use_case() as ctx:
+        applied = ctx.uow.comparison.get(run.id)
+        assert applied is not None and applied.status == "applied"
+        assert sum(applied.applied.values()) > 0
