@@ -285,21 +285,26 @@ class SqlComparisonRepository:
         mine = sa.and_(
             t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code
         )
+        vt = schema.verification_tasks
         while True:
-            people = sa.select(t.c.person_id).where(mine)
+            # Each table joined is bounded by the batch's start as well: PostgreSQL does not
+            # carry "person_id > after" across the join, and a merge join would read the
+            # persons' (or the tasks') index from its first row for every batch.
+            start = after if after is not None else UUID(int=0)
+            people = sa.select(t.c.person_id).where(mine, t.c.person_id > start)
             if news_only:
                 people = people.join(p, p.c.id == t.c.person_id).where(
-                    t.c.alive_latest > sa.func.coalesce(p.c.last_certified_on, date.min)
+                    p.c.id > start,
+                    t.c.alive_latest > sa.func.coalesce(p.c.last_certified_on, date.min),
                 )
             if without_open_task:
-                vt = schema.verification_tasks
                 people = people.where(
                     ~sa.exists().where(
-                        vt.c.person_id == t.c.person_id, vt.c.status == TaskStatus.OPEN.value
+                        vt.c.person_id == t.c.person_id,
+                        vt.c.person_id > start,
+                        vt.c.status == TaskStatus.OPEN.value,
                     )
                 )
-            if after is not None:
-                people = people.where(t.c.person_id > after)
             ids = list(
                 self.session.scalars(
                     people.group_by(t.c.person_id).order_by(t.c.person_id).limit(batch_size)
@@ -351,25 +356,19 @@ class SqlComparisonRepository:
         if status is None:
             return None
         if status != ShardStatus.DONE.value:
-            self.session.execute(
-                sa.update(t)
-                .where(mine)
-                .values(
-                    status=ShardStatus.RUNNING.value,
-                    attempts=t.c.attempts + 1,
-                    started_at=sa.func.coalesce(t.c.started_at, at),
-                )
+            self._update_shard(
+                run_id,
+                district_code,
+                status=ShardStatus.RUNNING.value,
+                attempts=t.c.attempts + 1,
+                started_at=sa.func.coalesce(t.c.started_at, at),
             )
         return ShardStatus(status)
 
     def shard_progress(self, run_id: UUID, district_code: str, people_done: int) -> int:
         """Record a shard's people done; returns the run's people done over all shards."""
         t = schema.comparison_shards
-        self.session.execute(
-            sa.update(t)
-            .where(t.c.run_id == run_id, t.c.district_code == district_code)
-            .values(people_done=people_done)
-        )
+        self._update_shard(run_id, district_code, people_done=people_done)
         total = self.session.scalar(
             sa.select(sa.func.sum(t.c.people_done)).where(t.c.run_id == run_id)
         )
@@ -384,17 +383,14 @@ class SqlComparisonRepository:
         at: datetime,
     ) -> list[ShardRecord]:
         """Mark a shard done with what it applied; returns every shard of the run."""
-        t = schema.comparison_shards
-        self.session.execute(
-            sa.update(t)
-            .where(t.c.run_id == run_id, t.c.district_code == district_code)
-            .values(
-                status=ShardStatus.DONE.value,
-                applied=applied,
-                timings=timings,
-                finished_at=at,
-                people_done=sum(applied.values()),
-            )
+        self._update_shard(
+            run_id,
+            district_code,
+            status=ShardStatus.DONE.value,
+            applied=applied,
+            timings=timings,
+            finished_at=at,
+            people_done=sum(applied.values()),
         )
         return self.shards(run_id)
 
@@ -418,11 +414,14 @@ class SqlComparisonRepository:
         ]
 
     def shard_handed(self, run_id: UUID, district_code: str, at: datetime) -> None:
+        self._update_shard(run_id, district_code, handed_at=at)
+
+    def _update_shard(self, run_id: UUID, district_code: str, **values: Any) -> None:
         t = schema.comparison_shards
         self.session.execute(
             sa.update(t)
             .where(t.c.run_id == run_id, t.c.district_code == district_code)
-            .values(handed_at=at)
+            .values(**values)
         )
 
     def shards_queued_before(self, before: datetime) -> list[tuple[UUID, str]]:

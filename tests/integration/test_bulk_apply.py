@@ -236,3 +236,53 @@ def test_shards_the_broker_did_not_take_wait_for_the_sweep(
         applied = ctx.uow.comparison.get(run.id)
         assert applied is not None and applied.status == "applied"
         assert sum(applied.applied.values()) > 0
+
+
+def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
+    runtime: Any, crowd: list[Any], tmp_path: Path
+) -> None:
+    """The walks' queries (the next people of a list with a sign of life since their last
+    certification, or with no open task) read every table they join from the batch's start,
+    not from its first row: at ten million a merge join reading the persons' index from the
+    top for every batch made the apply quadratic."""
+    from tests.integration.test_list_plans import LARGE, forget_statistics
+
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, crowd, runtime.clock.today(), "A")
+    load_population(runtime, crowd)
+    walks: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "GROUP BY comparison_entries.person_id" in statement:
+            walks.append((statement, parameters))
+
+    sa.event.listen(runtime.database, "before_cursor_execute", seen)
+    try:
+        run_once(runtime, feed)
+    finally:
+        sa.event.remove(runtime.database, "before_cursor_execute", seen)
+    assert any("JOIN persons" in w for w, _ in walks)
+    assert any("verification_tasks" in w for w, _ in walks)
+
+    by_person = {"pk_persons", "ix_verification_tasks_person", "ix_comparison_entries_walk"}
+
+    def unbounded(plan: dict[str, Any]) -> list[str]:
+        """Indexes in person order read with no condition on the person: from the top."""
+        found = []
+        if plan.get("Index Name") in by_person:
+            cond = plan.get("Index Cond", "")
+            if "id >" not in cond and "id =" not in cond:
+                found.append(f"{plan.get('Relation Name')} {plan.get('Index Name')} {cond}")
+        for child in plan.get("Plans", []):
+            found.extend(unbounded(child))
+        return found
+
+    forget_statistics(runtime.database, LARGE)
+    with runtime.database.connect() as conn:
+        # the merge joins a big city's tables get (the planner picks them at ten million)
+        conn.exec_driver_sql("SET enable_hashjoin = off")
+        conn.exec_driver_sql("SET enable_nestloop = off")
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in walks:
+            plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+            assert unbounded(plan.scalar()[0]["Plan"]) == [], statement
