@@ -68,7 +68,6 @@ from certification.verification import (
     ProposalStatus,
     RunStatus,
     ShardRecord,
-    ShardStatus,
     TaskStatus,
     VerificationTask,
 )
@@ -634,12 +633,16 @@ class ComparisonRepository(Protocol):
         """One queued shard per district for applying the run's lists."""
         ...
 
-    def claim_shard(self, run_id: UUID, district_code: str, at: datetime) -> ShardStatus | None:
-        """Mark the shard running, locked until commit; returns its status before (None: no
-        such shard). A shard already done is left done."""
+    def claim_shard(
+        self, run_id: UUID, district_code: str, at: datetime, *, stale_before: datetime
+    ) -> bool:
+        """Take the shard, locked until commit: queued, or running with no word from its
+        worker since ``stale_before``. False: no such shard, done, or its worker is alive."""
         ...
 
-    def shard_progress(self, run_id: UUID, district_code: str, people_done: int) -> int: ...
+    def shard_progress(
+        self, run_id: UUID, district_code: str, people_done: int, at: datetime
+    ) -> int: ...
 
     def finish_shard(
         self,
@@ -656,8 +659,11 @@ class ComparisonRepository(Protocol):
         """The broker took the shard's task."""
         ...
 
-    def shards_queued_before(self, before: datetime) -> list[tuple[UUID, str]]:
-        """Shards of running runs queued before ``before`` that the broker never took."""
+    def shards_to_send(
+        self, *, queued_before: datetime, stale_before: datetime
+    ) -> list[tuple[UUID, str]]:
+        """Shards of running runs the broker never took, and running shards whose worker
+        has not been heard of since ``stale_before``."""
         ...
 
     def changes(

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -108,6 +108,11 @@ class ShardStatus(StrEnum):
     QUEUED = "queued"  # recorded with the run's lists; waiting for a worker
     RUNNING = "running"  # claimed (again, if its worker died)
     DONE = "done"
+
+
+# A running shard's worker says it is alive after every batch (seconds apart); one not heard
+# of for this long died, and its shard is taken over (by the broker's redelivery or the sweep).
+SHARD_SILENT_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)

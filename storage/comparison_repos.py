@@ -346,29 +346,38 @@ class SqlComparisonRepository:
             ],
         )
 
-    def claim_shard(self, run_id: UUID, district_code: str, at: datetime) -> ShardStatus | None:
-        """Mark a shard running (locked until the transaction ends) and say what it was: a
-        shard already done is left as it is; one that is running again was delivered again
-        (its worker died) and is taken over."""
+    def claim_shard(
+        self, run_id: UUID, district_code: str, at: datetime, *, stale_before: datetime
+    ) -> bool:
+        """Take a shard (locked until the transaction ends): a queued one, or a running one
+        whose worker has not been heard of since ``stale_before`` (it died). A shard done,
+        or running with a live worker, is left to it (False)."""
         t = schema.comparison_shards
         mine = sa.and_(t.c.run_id == run_id, t.c.district_code == district_code)
-        status = self.session.scalar(sa.select(t.c.status).where(mine).with_for_update())
-        if status is None:
-            return None
-        if status != ShardStatus.DONE.value:
-            self._update_shard(
-                run_id,
-                district_code,
-                status=ShardStatus.RUNNING.value,
-                attempts=t.c.attempts + 1,
-                started_at=sa.func.coalesce(t.c.started_at, at),
-            )
-        return ShardStatus(status)
+        row = self.session.execute(
+            sa.select(t.c.status, t.c.beat_at).where(mine).with_for_update()
+        ).first()
+        if row is None or row.status == ShardStatus.DONE.value:
+            return False
+        if row.status == ShardStatus.RUNNING.value and row.beat_at and row.beat_at >= stale_before:
+            return False
+        self._update_shard(
+            run_id,
+            district_code,
+            status=ShardStatus.RUNNING.value,
+            attempts=t.c.attempts + 1,
+            started_at=sa.func.coalesce(t.c.started_at, at),
+            beat_at=at,
+        )
+        return True
 
-    def shard_progress(self, run_id: UUID, district_code: str, people_done: int) -> int:
-        """Record a shard's people done; returns the run's people done over all shards."""
+    def shard_progress(
+        self, run_id: UUID, district_code: str, people_done: int, at: datetime
+    ) -> int:
+        """Record a shard's people done (and that its worker is alive); returns the run's
+        people done over all shards."""
         t = schema.comparison_shards
-        self._update_shard(run_id, district_code, people_done=people_done)
+        self._update_shard(run_id, district_code, people_done=people_done, beat_at=at)
         total = self.session.scalar(
             sa.select(sa.func.sum(t.c.people_done)).where(t.c.run_id == run_id)
         )
@@ -424,18 +433,27 @@ class SqlComparisonRepository:
             .values(**values)
         )
 
-    def shards_queued_before(self, before: datetime) -> list[tuple[UUID, str]]:
-        """Shards of running runs the broker never took (it was down when they were made)."""
+    def shards_to_send(
+        self, *, queued_before: datetime, stale_before: datetime
+    ) -> list[tuple[UUID, str]]:
+        """Shards of running runs the broker never took (it was down when they were made),
+        and running shards whose worker has not been heard of since ``stale_before`` (not
+        sent again since then either: one sweep sends such a shard once)."""
         t, r = schema.comparison_shards, schema.comparison_runs
+        never_taken = sa.and_(
+            t.c.status == ShardStatus.QUEUED.value,
+            t.c.handed_at.is_(None),
+            t.c.queued_at < queued_before,
+        )
+        abandoned = sa.and_(
+            t.c.status == ShardStatus.RUNNING.value,
+            t.c.beat_at < stale_before,
+            sa.or_(t.c.handed_at.is_(None), t.c.handed_at < stale_before),
+        )
         stmt = (
             sa.select(t.c.run_id, t.c.district_code)
             .join(r, r.c.id == t.c.run_id)
-            .where(
-                t.c.status == ShardStatus.QUEUED.value,
-                t.c.handed_at.is_(None),
-                t.c.queued_at < before,
-                r.c.status == RunStatus.RUNNING,
-            )
+            .where(sa.or_(never_taken, abandoned), r.c.status == RunStatus.RUNNING)
             .order_by(t.c.queued_at)
             .limit(100)
         )

@@ -822,6 +822,7 @@ comparison_shards = sa.Table(
     sa.Column("queued_at", UTCDateTime, nullable=False),
     sa.Column("handed_at", UTCDateTime),  # the broker took its task
     sa.Column("started_at", UTCDateTime),
+    sa.Column("beat_at", UTCDateTime),  # its worker last said it is alive (each batch)
     sa.Column("finished_at", UTCDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
 )

@@ -14,6 +14,7 @@ from certification.ports import (
     TaskQueue,
 )
 from certification.services.context import UseCaseContext
+from certification.verification import SHARD_SILENT_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def hand_over(
 def requeue_jobs(ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta) -> int:
     """The sweep: runs and imports still queued after ``older_than`` are sent again (the
     worker's claim makes a second delivery harmless), and the districts' shards of runs that
-    the broker never took."""
+    the broker never took or whose worker died."""
     before = ctx.clock.now() - older_than
     jobs: list[tuple[UUID, Callable[[UUID], None]]] = [
         *(
@@ -57,7 +58,10 @@ def requeue_jobs(ctx: UseCaseContext, queue: TaskQueue, *, older_than: timedelta
         except QueueUnavailable:
             return sent  # still down: the next sweep tries again
         sent += 1
-    for run_id, district in ctx.uow.comparison.shards_queued_before(before):
+    shards = ctx.uow.comparison.shards_to_send(
+        queued_before=before, stale_before=ctx.clock.now() - SHARD_SILENT_AFTER
+    )
+    for run_id, district in shards:
         try:
             queue.enqueue_comparison_shard(run_id, district)
         except QueueUnavailable:

@@ -60,6 +60,7 @@ from certification.services.proposing import open_proposal
 from certification.services.records import found
 from certification.services.verification import dispatch_task
 from certification.verification import (
+    SHARD_SILENT_AFTER,
     ComparisonRun,
     ProposalKind,
     RunStatus,
@@ -346,18 +347,31 @@ def _hand_out(
 
 
 def apply_shard(
-    contexts: Callable[[], UseCaseContext], run_id: UUID, district_code: str
+    contexts: Callable[[], UseCaseContext],
+    run_id: UUID,
+    district_code: str,
+    *,
+    take_over: bool = False,
 ) -> ComparisonRun | None:
     """Apply one district's part of a run's three lists (a worker's task, one per district;
-    several run at once). A second delivery of the shard — its worker died — walks its lists
-    again, passing over the people already done. The last shard done finishes the run.
-    Returns the run, or None when the shard was already done or the run is over."""
+    several run at once). A shard whose worker died (not heard of for
+    :data:`SHARD_SILENT_AFTER`, or ``take_over``: the operator says so) is taken over: its
+    lists walked again, passing over the people already done. The last shard done finishes
+    the run. Returns the run, or None when the shard was done, is another worker's, or the
+    run is over."""
     actor = Actor.system("comparison run")
     ctx = contexts()
     with ctx.uow:
         run = ctx.uow.comparison.get(run_id)
-        before = ctx.uow.comparison.claim_shard(run_id, district_code, ctx.clock.now())
-        if run is None or run.finished or before in (None, ShardStatus.DONE):
+        now = ctx.clock.now()
+        stale_before = now if take_over else now - SHARD_SILENT_AFTER
+        if (
+            run is None
+            or run.finished
+            or not ctx.uow.comparison.claim_shard(
+                run_id, district_code, now, stale_before=stale_before
+            )
+        ):
             ctx.uow.rollback()
             return None
         ctx.uow.commit()
@@ -470,8 +484,8 @@ def resume_apply(contexts: Callable[[], UseCaseContext], run_id: UUID) -> dict[s
         )
         ctx.uow.commit()
     this_pass: Counter[str] = Counter()
-    for district in left:
-        apply_shard(contexts, run_id, district)
+    for district in left:  # the operator resumes a run whose workers stopped
+        apply_shard(contexts, run_id, district, take_over=True)
         ctx = contexts()
         with ctx.uow:
             shard = {s.district_code: s for s in ctx.uow.comparison.shards(run_id)}[district]
@@ -699,7 +713,9 @@ def _progress_note(
     """The shard's people done, and the run's over all its shards."""
     ctx = contexts()
     with ctx.uow:
-        done = ctx.uow.comparison.shard_progress(run_id, district_code, sum(applied.values()))
+        done = ctx.uow.comparison.shard_progress(
+            run_id, district_code, sum(applied.values()), ctx.clock.now()
+        )
         run = found(ctx.uow.comparison.get(run_id), "comparison run", run_id)
         if not run.finished:  # another shard may have failed it meanwhile
             run.advance(f"{APPLYING}{done} people done")

@@ -286,3 +286,50 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
         for statement, parameters in walks:
             plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
             assert unbounded(plan.scalar()[0]["Plan"]) == [], statement
+
+
+def test_a_shard_is_left_to_its_live_worker_and_taken_over_once_its_worker_is_silent(
+    runtime: Any, crowd: list[Any], tmp_path: Path
+) -> None:
+    from datetime import timedelta as td
+
+    from certification.services.jobs import requeue_jobs
+    from certification.verification import SHARD_SILENT_AFTER
+
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, crowd[:300], runtime.clock.today(), "A")
+    load_population(runtime, crowd[:300])
+    queue = _RecordingQueue()
+    run = _classified(runtime, feed, queue)
+    run_id, district = queue.shards[0]
+    now = runtime.clock.now()
+    with runtime.use_case() as ctx:  # a worker takes the shard, then dies without a word
+        assert ctx.uow.comparison.claim_shard(run_id, district, now, stale_before=now)
+        ctx.uow.commit()
+    contexts = runtime.run_contexts()
+    assert runs.apply_shard(contexts, run_id, district) is None  # a second delivery: its
+    with runtime.use_case() as ctx:  # worker is alive, as far as anyone knows
+        assert requeue_jobs(ctx, _RecordingQueue(), older_than=td(hours=1)) == 0
+    with runtime.database.begin() as conn:  # ten minutes and more of silence
+        conn.execute(
+            sa.text(
+                "UPDATE comparison_shards SET beat_at = :t, handed_at = :t WHERE district_code = :d"
+            ),
+            {"t": now - SHARD_SILENT_AFTER - td(seconds=1), "d": district},
+        )
+    sweep = _RecordingQueue()
+    with runtime.use_case() as ctx:
+        assert requeue_jobs(ctx, sweep, older_than=td(hours=1)) == 1
+    with runtime.use_case() as ctx:  # sent once, not at every sweep
+        assert requeue_jobs(ctx, _RecordingQueue(), older_than=td(hours=1)) == 0
+    assert sweep.shards == [(run_id, district)]
+    for shard in queue.shards:  # the resent one is taken over, the others applied
+        runs.apply_shard(contexts, *shard)
+    with runtime.database.connect() as conn:
+        attempts = conn.scalar(
+            sa.text("SELECT attempts FROM comparison_shards WHERE district_code = :d"),
+            {"d": district},
+        )
+        status = conn.scalar(sa.text("SELECT status FROM comparison_runs"))
+    assert attempts == 2 and status == "applied"
+    assert run.id == run_id
