@@ -5,10 +5,12 @@ data-comparison certification dated on the newest sign of life (the period resta
 *lost* → a suspension proposal for a district/county clerk (or applied at once for
 configured event kinds), *to verify* → a verification task for the person's township.
 
-The qualified and to-verify lists are applied set-based a batch of 5,000 people at a time
-(the same rules, written together); people with open work, the lost list and any batch that
-fails take the one-at-a-time path. A second run walks only what changed, and a run stopped
-while applying is resumed by :func:`resume_apply` (decision 0022)."""
+The lists are applied a district at a time (:func:`apply_shard`, one worker task each, the
+last one done finishes the run). The qualified and to-verify lists are applied set-based a
+batch of 5,000 people at a time (the same rules, written together); people with open work,
+the lost list and any batch that fails take the one-at-a-time path. A second run walks only
+what changed; a shard whose worker died is taken over, and an operator resumes a run whose
+workers stopped with :func:`resume_apply` (decision 0022)."""
 
 from __future__ import annotations
 
@@ -341,9 +343,10 @@ def _hand_out(
         ctx = contexts()
         with ctx.uow:
             send = partial(shards.enqueue_comparison_shard, run_id, district)
-            if hand_over(ctx, actor, send, "comparison_run", run_id):
-                ctx.uow.comparison.shard_handed(run_id, district, ctx.clock.now())
-                ctx.uow.commit()
+            if not hand_over(ctx, actor, send, "comparison_run", run_id):
+                return  # the broker is down: the sweep sends this shard and the rest
+            ctx.uow.comparison.shard_handed(run_id, district, ctx.clock.now())
+            ctx.uow.commit()
 
 
 def apply_shard(
