@@ -282,9 +282,7 @@ class SqlComparisonRepository:
         t = schema.comparison_entries
         p = schema.persons
         after: UUID | None = None
-        mine = sa.and_(
-            t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code
-        )
+        mine = _on_list(run_id, list_name, district_code)
         vt = schema.verification_tasks
         while True:
             # Each table joined is bounded by the batch's start as well: PostgreSQL does not
@@ -322,7 +320,7 @@ class SqlComparisonRepository:
     def people_on_list(self, run_id: UUID, list_name: str, *, district_code: str) -> int:
         t = schema.comparison_entries
         stmt = sa.select(sa.func.count(sa.distinct(t.c.person_id))).where(
-            t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code
+            _on_list(run_id, list_name, district_code)
         )
         return int(self.session.scalar(stmt) or 0)
 
@@ -504,3 +502,9 @@ class SqlComparisonRepository:
             t.c.detail,
         ).where(among(self.session, t.c.id, ids))
         return as_dicts(self.session.execute(stmt))
+
+
+def _on_list(run_id: UUID, list_name: str, district_code: str) -> sa.ColumnElement[bool]:
+    """A run's entries on one list in one district (the district index's prefix)."""
+    t = schema.comparison_entries
+    return sa.and_(t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code)

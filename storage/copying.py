@@ -16,6 +16,7 @@ import io
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,16 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+
+
+@contextmanager
+def pg_copy(session: Session, statement: str) -> Iterator[Any]:
+    """A ``COPY … FROM STDIN`` or ``COPY … TO STDOUT`` on the session's own PostgreSQL
+    connection, in its transaction: the driver's copy object, to write or read blocks."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        yield copy
 
 
 def copy_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -43,10 +54,8 @@ def copy_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any
     encoders = [
         (i, encode) for i, c in enumerate(columns) if (encode := _encoder(c, dialect)) is not None
     ]
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"  # our own identifiers
-    with raw.cursor() as cur, cur.copy(statement) as copy:
+    with pg_copy(session, statement) as copy:
         for row in rows:
             values = [row[name] for name in names]
             for i, encode in encoders:
@@ -93,10 +102,8 @@ def copy_csv(
     """Stream CSV text (PostgreSQL's CSV: an unquoted empty field is NULL; no header) into
     ``table``'s columns ``names`` in the session's transaction. PostgreSQL only: the rows
     were made by a columnar engine, which other databases get as :func:`copy_rows`."""
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT csv)"  # ours
-    with raw.cursor() as cur, cur.copy(statement) as copy:
+    with pg_copy(session, statement) as copy:
         for block in blocks:
             copy.write(block)
 
@@ -153,9 +160,7 @@ def _copied_batches(
     # The bound values are rendered as quoted SQL literals (COPY takes no parameters).
     query = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     session.execute(sa.text("SET LOCAL datestyle = 'ISO, YMD'"))
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+    with pg_copy(session, f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
         blocks = iter(copy)
         first = next(blocks, None)
         if first is None:  # no rows (Arrow refuses an empty text)

@@ -20,6 +20,7 @@ from certification.verification import (
     ImportStatus,
 )
 from storage import schema
+from storage.copying import pg_copy
 from storage.crypto import blind_index
 from storage.db import as_dicts, dialect_insert, refresh_statistics, rowcount
 from storage.paging import page_by_time
@@ -102,9 +103,7 @@ class SqlFeedImportRepository:
         buffer = io.BytesIO()
         pacsv.write_csv(body, buffer, write_options=pacsv.WriteOptions(include_header=False))
         self._stage()
-        raw = self.session.connection().connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur, cur.copy(_COPY_BATCH + " (FORMAT csv)") as copy:
+        with pg_copy(self.session, _COPY_BATCH + " (FORMAT csv)") as copy:
             copy.write(buffer.getbuffer())
         return self._move(import_id)
 
@@ -120,9 +119,7 @@ class SqlFeedImportRepository:
         skips records already stored (several times faster than row inserts). The citizen ID
         is kept only as its blind index (the comparison joins on it)."""
         self._stage()
-        raw = self.session.connection().connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur, cur.copy(_COPY_BATCH) as copy:
+        with pg_copy(self.session, _COPY_BATCH) as copy:
             for e in events:
                 copy.write_row(
                     (

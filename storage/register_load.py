@@ -24,6 +24,7 @@ from certification.regions import RegionLevel
 from certification.register import RegisterPerson
 from certification.vocabulary import EntitlementStatus
 from storage import schema
+from storage.copying import pg_copy
 from storage.crypto import SealedText, blind_index, seal_text
 from storage.db import refresh_statistics
 
@@ -148,52 +149,51 @@ class SqlRegisterLoad:
             return self._insert_rows(people, now)
         for statement in _STAGE:
             self.session.execute(sa.text(statement))
-        raw = self.session.connection().connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY register_people ({_PEOPLE_COLUMNS}) FROM STDIN") as copy:
-                for pos, p in enumerate(people):
-                    period = p.period
-                    last = p.last_certified_on
+        people_copy = f"COPY register_people ({_PEOPLE_COLUMNS}) FROM STDIN"
+        with pg_copy(self.session, people_copy) as copy:
+            for pos, p in enumerate(people):
+                period = p.period
+                last = p.last_certified_on
+                copy.write_row(
+                    (
+                        pos,
+                        new_id(),
+                        new_id() if last else None,
+                        *self._sealed(self._citizen, p.citizen.value),
+                        *self._sealed(self._name, p.name),
+                        *self._sealed(self._phone, p.phone),
+                        p.citizen.birth_date,
+                        p.citizen.sex,
+                        p.placement.code,
+                        p.placement.district_code,
+                        p.placement.township_code,
+                        p.placement.village_code,
+                        last,
+                        datetime.combine(last, CARRIED_OVER_AT, tzinfo=UTC) if last else None,
+                        p.last_certified_channel.value,
+                        period.starts_on if period else None,
+                        period.due_on if period else None,
+                        period.basis.value if period else None,
+                    )
+                )
+        benefits_copy = f"COPY register_benefits ({_BENEFIT_COLUMNS}) FROM STDIN"
+        with pg_copy(self.session, benefits_copy) as copy:
+            for pos, p in enumerate(people):
+                for b in p.benefits:
                     copy.write_row(
                         (
                             pos,
                             new_id(),
-                            new_id() if last else None,
-                            *self._sealed(self._citizen, p.citizen.value),
-                            *self._sealed(self._name, p.name),
-                            *self._sealed(self._phone, p.phone),
-                            p.citizen.birth_date,
-                            p.citizen.sex,
-                            p.placement.code,
-                            p.placement.district_code,
-                            p.placement.township_code,
-                            p.placement.village_code,
-                            last,
-                            datetime.combine(last, CARRIED_OVER_AT, tzinfo=UTC) if last else None,
-                            p.last_certified_channel.value,
-                            period.starts_on if period else None,
-                            period.due_on if period else None,
-                            period.basis.value if period else None,
+                            new_id(),
+                            new_id(),
+                            b.kind.value,
+                            b.role.value,
+                            b.relationship.value if b.relationship else None,
+                            b.start_date,
+                            YearMonth.of(b.start_date).first_day,
+                            b.monthly_amount_fen,
                         )
                     )
-            with cur.copy(f"COPY register_benefits ({_BENEFIT_COLUMNS}) FROM STDIN") as copy:
-                for pos, p in enumerate(people):
-                    for b in p.benefits:
-                        copy.write_row(
-                            (
-                                pos,
-                                new_id(),
-                                new_id(),
-                                new_id(),
-                                b.kind.value,
-                                b.role.value,
-                                b.relationship.value if b.relationship else None,
-                                b.start_date,
-                                YearMonth.of(b.start_date).first_day,
-                                b.monthly_amount_fen,
-                            )
-                        )
         values = {"now": now, "active": EntitlementStatus.ACTIVE.value, "note": CARRIED_OVER_NOTE}
         known = set(self.session.scalars(sa.text(_MOVE), values))
         self.session.execute(sa.text("TRUNCATE register_people, register_benefits"))

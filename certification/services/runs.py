@@ -230,20 +230,9 @@ def execute_run(
         with tempfile.TemporaryDirectory(dir=workdir, prefix="comparison-") as tmp:
             return _execute(contexts, engine, run_id, Path(tmp), actor, shards)
     except RunNotQueued:
-        ctx = contexts()
-        with ctx.uow:
-            run = ctx.uow.comparison.get(run_id)
-            assert run is not None
-            ctx.uow.commit()  # ends the read; the record stays readable for the caller
-            return run
+        return _current(contexts, run_id)
     except Exception as err:
-        ctx = contexts()
-        with ctx.uow:
-            run = ctx.uow.comparison.get(run_id)
-            if run is not None and not run.finished:
-                run.fail(f"{type(err).__name__}: {err}", ctx.clock.now())
-                ctx.audit(actor, "comparison.failed", "comparison_run", run_id, reason=run.error)
-                ctx.uow.commit()
+        _fail(contexts, run_id, actor, f"{type(err).__name__}: {err}")
         raise
 
 
