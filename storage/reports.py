@@ -41,8 +41,9 @@ class SqlReportRepository:
         it commits). Returns the summary rows written."""
         c, p, a = schema.certifications, schema.persons, schema.attempts
         sc, sd, sx = schema.summary_certifications, schema.summary_due, schema.summary_decisions
+        so, t = schema.summary_open_tasks, schema.verification_tasks
         started = time.perf_counter()
-        for table in (sc, sd, sx):
+        for table in (sc, sd, sx, so):
             self.session.execute(sa.delete(table))
         certified = (
             sa.select(p.c.district_code, c.c.certified_on, c.c.channel, sa.func.count())
@@ -72,9 +73,17 @@ class SqlReportRepository:
                 ["district_code", "birth_year", "decided_on", "decision", "n"], decided
             )
         )
+        open_tasks = (
+            sa.select(t.c.district_code, t.c.deadline_on, sa.func.count())
+            .where(t.c.status == TaskStatus.OPEN)
+            .group_by(t.c.district_code, t.c.deadline_on)
+        )
+        self.session.execute(
+            sa.insert(so).from_select(["district_code", "deadline_on", "n"], open_tasks)
+        )
         written = sum(
-            int(self.session.scalar(sa.select(sa.func.count()).select_from(t)) or 0)
-            for t in (sc, sd, sx)
+            int(self.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+            for table in (sc, sd, sx, so)
         )
         r = schema.summary_refreshes
         took = int((time.perf_counter() - started) * 1000)
@@ -151,16 +160,29 @@ class SqlReportRepository:
         )
         return {str(d): int(n) for d, n in self.session.execute(within_scope(stmt, scope, p))}
 
-    def open_tasks_by_deadline(self, scope: Scope, today: date) -> dict[str, int]:
+    def open_tasks_by_deadline(
+        self, scope: Scope, today: date, *, summary: bool = False
+    ) -> dict[str, int]:
+        if summary:
+            so = schema.summary_open_tasks
+            bucket = _deadline_bucket(so.c.deadline_on, today)
+            stmt = sa.select(bucket, sa.func.sum(so.c.n)).group_by(bucket)
+            rows = self.session.execute(_summarised(stmt, scope, so))
+            return {str(b): int(n) for b, n in rows}
         t = schema.verification_tasks
-        bucket = sa.case(
-            (t.c.deadline_on < today, "overdue"),
-            (t.c.deadline_on <= today + timedelta(days=7), "7d"),
-            (t.c.deadline_on <= today + timedelta(days=30), "30d"),
-            else_="later",
-        )
+        bucket = _deadline_bucket(t.c.deadline_on, today)
         stmt = (
             sa.select(bucket, sa.func.count()).where(t.c.status == TaskStatus.OPEN).group_by(bucket)
         )
         stmt = within_scope(stmt, scope, t)
         return {str(b): int(n) for b, n in self.session.execute(stmt)}
+
+
+def _deadline_bucket(deadline: sa.ColumnElement[date], today: date) -> sa.ColumnElement[Any]:
+    """How soon an open task falls due, as the dashboard groups them."""
+    return sa.case(
+        (deadline < today, "overdue"),
+        (deadline <= today + timedelta(days=7), "7d"),
+        (deadline <= today + timedelta(days=30), "30d"),
+        else_="later",
+    )

@@ -1045,6 +1045,14 @@ summary_decisions = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 
+summary_open_tasks = sa.Table(  # migration 0018
+    "summary_open_tasks",
+    metadata,
+    sa.Column("district_code", sa.String(12), primary_key=True),
+    sa.Column("deadline_on", sa.Date, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
 summary_refreshes = sa.Table(
     "summary_refreshes",
     metadata,

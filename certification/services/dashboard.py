@@ -45,8 +45,8 @@ class Dashboard:
     tasks_by_deadline: dict[str, int]
     tip_offs: dict[str, int] | None  # None: the viewer does not handle tip-offs
     appeals: dict[str, int]  # by status, and "overdue": open past their deadline
-    # when the certification, overdue and self-service figures were computed (the summary
-    # tables, for the city and districts); None: now
+    # when the certification, overdue, open-task and self-service figures were computed (the
+    # summary tables, for the city and districts); None: now
     as_of: datetime | None = None
 
 
@@ -85,7 +85,7 @@ def dashboard(ctx: UseCaseContext, actor: Actor, *, days: int = 365) -> Dashboar
         overdue_people=dict(
             sorted(reports.overdue_people_by_district(scope, today, summary=summary).items())
         ),
-        tasks_by_deadline=reports.open_tasks_by_deadline(scope, today),
+        tasks_by_deadline=reports.open_tasks_by_deadline(scope, today, summary=summary),
         tip_offs=tip_offs,
         appeals=ctx.uow.appeals.counts(scope, today),
         as_of=as_of,

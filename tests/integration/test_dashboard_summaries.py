@@ -1,6 +1,6 @@
-"""The dashboards of the city and of a district read the summary tables once they have been
-computed, with the same figures as counted live and the time they were computed; a
-township's stay live."""
+"""The dashboards of the city and of a district read the summary tables (certifications,
+overdue people, open tasks, self-service decisions) once they have been computed, with the
+same figures as counted live and the time they were computed; a township's stay live."""
 
 from dataclasses import replace
 from datetime import date
@@ -41,6 +41,7 @@ def test_summaries_give_the_live_figures_with_their_age(
     live_city, live_district = figures(runtime, city), figures(runtime, clerk)
     assert live_city.as_of is None and sum(live_city.by_channel.values()) > 300
     assert live_city.overdue_people and live_district.overdue_people
+    assert sum(live_city.tasks_by_deadline.values()) > 0
 
     monkeypatch.setattr("lifecert.cli._settings", lambda: settings)
     result = CliRunner().invoke(main, ["reports", "refresh"])
@@ -53,7 +54,11 @@ def test_summaries_give_the_live_figures_with_their_age(
     # the summaries are a snapshot: new certifications show after the next refresh
     with runtime.database.begin() as conn:
         conn.execute(sa.text("UPDATE certifications SET annulled_at = now()"))
-    assert figures(runtime, city).by_channel == city_now.by_channel
+        conn.execute(sa.text("UPDATE verification_tasks SET status = 'done'"))
+    stale = figures(runtime, city)
+    assert stale.by_channel == city_now.by_channel
+    assert stale.tasks_by_deadline == city_now.tasks_by_deadline
     with runtime.use_case() as ctx:
         refresh_summaries(ctx)
-    assert figures(runtime, city).by_channel == {}
+    fresh = figures(runtime, city)
+    assert fresh.by_channel == {} and fresh.tasks_by_deadline == {}
