@@ -711,6 +711,12 @@ class DecisionProposalRepository(Protocol):
 
     def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[DecisionProposal]: ...
 
+    def of_entitlements(
+        self, entitlement_ids: list[UUID], kind: str, statuses: tuple[ProposalStatus, ...]
+    ) -> list[DecisionProposal]:
+        """The proposals of this kind, in these statuses, for any of these benefits."""
+        ...
+
     def for_person(
         self, person_id: UUID, kind: ProposalKind, status: ProposalStatus
     ) -> list[DecisionProposal]: ...

@@ -191,6 +191,19 @@ class SqlDecisionProposalRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def of_entitlements(
+        self, entitlement_ids: list[UUID], kind: str, statuses: tuple[ProposalStatus, ...]
+    ) -> list[DecisionProposal]:
+        t = schema.decision_proposals
+        if not entitlement_ids:
+            return []
+        stmt = sa.select(DecisionProposal).where(
+            among(self.session, t.c.entitlement_id, entitlement_ids),
+            t.c.kind == kind,
+            t.c.status.in_(statuses),
+        )
+        return list(self.session.scalars(stmt))
+
     def dismissed_for(self, entitlement_id: UUID, kind: str) -> list[DecisionProposal]:
         t = schema.decision_proposals
         stmt = sa.select(DecisionProposal).where(

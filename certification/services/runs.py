@@ -64,7 +64,9 @@ from certification.services.verification import dispatch_task
 from certification.verification import (
     SHARD_SILENT_AFTER,
     ComparisonRun,
+    DecisionProposal,
     ProposalKind,
+    ProposalStatus,
     RunStatus,
     ShardStatus,
 )
@@ -642,6 +644,7 @@ def _apply_batch(
                 if list_name == "to_verify"
                 else set()
             ),
+            suspensions=_suspension_proposals(ctx, entries) if list_name == "lost" else {},
         )
         for person_id, rows in by_person.items():
             if not careful:
@@ -674,10 +677,23 @@ Events = dict[int, dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class BatchData:
-    """Read once per batch: the evidence events, and who already has an open task."""
+    """Read once per batch: the evidence events, who already has an open task, and (lost
+    list) the batch's benefits' open and dismissed suspension proposals."""
 
     events: Events
     busy: set[UUID]
+    suspensions: dict[UUID, list[DecisionProposal]]
+
+
+def _suspension_proposals(
+    ctx: UseCaseContext, entries: list[dict[str, Any]]
+) -> dict[UUID, list[DecisionProposal]]:
+    found_: dict[UUID, list[DecisionProposal]] = {}
+    ids = sorted({e["entitlement_id"] for e in entries if e["entitlement_id"] is not None})
+    statuses = (ProposalStatus.PROPOSED, ProposalStatus.DISMISSED)
+    for p in ctx.uow.proposals.of_entitlements(ids, ProposalKind.SUSPEND.value, statuses):
+        found_.setdefault(p.entitlement_id, []).append(p)
+    return found_
 
 
 def _apply_person(
@@ -692,7 +708,7 @@ def _apply_person(
     if list_name == "qualified":
         return [_apply_qualified(ctx, actor, run_id, person_id, rows, batch.events)]
     if list_name == "lost":
-        return _apply_lost(ctx, actor, run_id, person_id, rows, batch.events)
+        return _apply_lost(ctx, actor, run_id, person_id, rows, batch)
     return [_apply_to_verify(ctx, actor, run_id, person_id, rows, batch.busy)]
 
 
@@ -846,15 +862,13 @@ def _evidence_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _dismissed_before(
-    ctx: UseCaseContext, entitlement_id: UUID, events: list[dict[str, Any]]
-) -> bool:
+def _dismissed_before(proposals: list[DecisionProposal], events: list[dict[str, Any]]) -> bool:
     """A clerk dismissed a proposal resting on these very events (a wrong death record):
     the same records never propose again; a newer record does (it is not among them)."""
     ids = {int(e["id"]) for e in events}
     if not ids:
         return False
-    dismissed = ctx.uow.proposals.dismissed_for(entitlement_id, ProposalKind.SUSPEND.value)
+    dismissed = (p for p in proposals if p.status is ProposalStatus.DISMISSED)
     return any(ids <= p.event_ids() for p in dismissed)
 
 
@@ -864,7 +878,7 @@ def _apply_lost(
     run_id: UUID,
     person_id: UUID,
     rows: list[dict[str, Any]],
-    known: Events,
+    batch: BatchData,
 ) -> list[str]:
     person = load_person(ctx, person_id)  # locked with its batch
     outcomes = []
@@ -873,11 +887,13 @@ def _apply_lost(
         if entitlement is None or entitlement.status is not EntitlementStatus.ACTIVE:
             outcomes.append("lost_not_active")
             continue
-        if ctx.uow.proposals.open_for(entitlement.id, ProposalKind.SUSPEND.value):
+        # read with the batch, its people locked: deciding or opening one locks the person
+        on_record = batch.suspensions.setdefault(entitlement.id, [])
+        if any(p.status is ProposalStatus.PROPOSED for p in on_record):
             outcomes.append("lost_already_proposed")
             continue
-        events = [known[i] for i in row["lost_evidence"] or [] if i in known]
-        if _dismissed_before(ctx, entitlement.id, events):
+        events = [batch.events[i] for i in row["lost_evidence"] or [] if i in batch.events]
+        if _dismissed_before(on_record, events):
             outcomes.append("lost_dismissed_before")
             continue
         evidence = _evidence_summary(events)
@@ -895,6 +911,7 @@ def _apply_lost(
             run_id=str(run_id),
             events=[e["id"] for e in events],
         )
+        on_record.append(proposal)
         auto = ctx.config.auto_suspend_kinds
         if auto and events and all(e["event_kind"] in auto for e in events):
             confirm_proposal(
