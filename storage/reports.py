@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from storage import schema
 from storage.scoping import within_scope
 
 SUMMARY = "dashboard"
+_Grouped = sa.Select[*tuple[Any, ...]]
 
 
 def _summarised(stmt: sa.Select[Any], scope: Scope, table: sa.Table) -> sa.Select[Any]:
@@ -38,53 +40,29 @@ class SqlReportRepository:
 
     def refresh_summaries(self, now: datetime) -> int:
         """Recompute the summary tables in this transaction (readers see the old ones until
-        it commits). Returns the summary rows written."""
-        c, p, a = schema.certifications, schema.persons, schema.attempts
-        sc, sd, sx = schema.summary_certifications, schema.summary_due, schema.summary_decisions
-        so, t = schema.summary_open_tasks, schema.verification_tasks
-        started = time.perf_counter()
-        for table in (sc, sd, sx, so):
-            self.session.execute(sa.delete(table))
-        certified = (
-            sa.select(p.c.district_code, c.c.certified_on, c.c.channel, sa.func.count())
-            .select_from(c.join(p, p.c.id == c.c.person_id))
-            .where(c.c.annulled_at.is_(None))
-            .group_by(p.c.district_code, c.c.certified_on, c.c.channel)
-        )
-        self.session.execute(
-            sa.insert(sc).from_select(["district_code", "certified_on", "channel", "n"], certified)
-        )
-        due = (
-            sa.select(p.c.district_code, p.c.due_on, sa.func.count())
-            .where(p.c.due_on.is_not(None))
-            .group_by(p.c.district_code, p.c.due_on)
-        )
-        self.session.execute(sa.insert(sd).from_select(["district_code", "due_on", "n"], due))
+        it commits). Each is grouped from the same rows its live figure counts. Returns the
+        summary rows written."""
+        c, p, a, t = schema.certifications, schema.persons, schema.attempts, _TASKS
         year = sa.cast(sa.extract("year", p.c.birth_date), sa.Integer)
         day = sa.cast(a.c.decided_at, sa.Date)
-        decided = (
-            sa.select(p.c.district_code, year, day, a.c.decision, sa.func.count())
-            .select_from(a.join(p, p.c.id == a.c.person_id))
-            .where(a.c.decided_at.is_not(None), a.c.decision.is_not(None))
-            .group_by(p.c.district_code, year, day, a.c.decision)
-        )
-        self.session.execute(
-            sa.insert(sx).from_select(
-                ["district_code", "birth_year", "decided_on", "decision", "n"], decided
-            )
-        )
-        open_tasks = (
-            sa.select(t.c.district_code, t.c.deadline_on, sa.func.count())
-            .where(t.c.status == TaskStatus.OPEN)
-            .group_by(t.c.district_code, t.c.deadline_on)
-        )
-        self.session.execute(
-            sa.insert(so).from_select(["district_code", "deadline_on", "n"], open_tasks)
-        )
-        written = sum(
-            int(self.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
-            for table in (sc, sd, sx, so)
-        )
+        summaries: list[tuple[sa.Table, Callable[..., _Grouped], tuple[Any, ...]]] = [
+            (
+                schema.summary_certifications,
+                _certified,
+                (p.c.district_code, c.c.certified_on, c.c.channel),
+            ),
+            (schema.summary_due, _due, (p.c.district_code, p.c.due_on)),
+            (schema.summary_decisions, _decided, (p.c.district_code, year, day, a.c.decision)),
+            (schema.summary_open_tasks, _open_tasks, (t.c.district_code, t.c.deadline_on)),
+        ]
+        started = time.perf_counter()
+        written = 0
+        for table, counted, keys in summaries:
+            self.session.execute(sa.delete(table))
+            grouped = counted(*keys, sa.func.count()).group_by(*keys)
+            names = [col.name for col in table.columns]  # the keys in order, then n
+            self.session.execute(sa.insert(table).from_select(names, grouped))
+            written += int(self.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
         r = schema.summary_refreshes
         took = int((time.perf_counter() - started) * 1000)
         self.session.execute(sa.delete(r).where(r.c.name == SUMMARY))
@@ -105,9 +83,8 @@ class SqlReportRepository:
             return {str(ch): int(n) for ch, n in rows}
         c, p = schema.certifications, schema.persons
         stmt = (
-            sa.select(c.c.channel, sa.func.count())
-            .select_from(c.join(p, p.c.id == c.c.person_id))
-            .where(c.c.certified_on >= since, c.c.annulled_at.is_(None))
+            _certified(c.c.channel, sa.func.count())
+            .where(c.c.certified_on >= since)
             .group_by(c.c.channel)
         )
         rows = self.session.execute(within_scope(stmt, scope, p))
@@ -131,9 +108,8 @@ class SqlReportRepository:
         a, p = schema.attempts, schema.persons
         year = sa.extract("year", p.c.birth_date)
         stmt = (
-            sa.select(p.c.district_code, year, a.c.decision, sa.func.count())
-            .select_from(a.join(p, p.c.id == a.c.person_id))
-            .where(sa.cast(a.c.decided_at, sa.Date) >= since, a.c.decision.is_not(None))
+            _decided(p.c.district_code, year, a.c.decision, sa.func.count())
+            .where(sa.cast(a.c.decided_at, sa.Date) >= since)
             .group_by(p.c.district_code, year, a.c.decision)
         )
         return [
@@ -154,7 +130,7 @@ class SqlReportRepository:
             return {str(d): int(n) for d, n in self.session.execute(_summarised(stmt, scope, sd))}
         p = schema.persons
         stmt = (
-            sa.select(p.c.district_code, sa.func.count())
+            _due(p.c.district_code, sa.func.count())
             .where(p.c.due_on < today)
             .group_by(p.c.district_code)
         )
@@ -169,13 +145,42 @@ class SqlReportRepository:
             stmt = sa.select(bucket, sa.func.sum(so.c.n)).group_by(bucket)
             rows = self.session.execute(_summarised(stmt, scope, so))
             return {str(b): int(n) for b, n in rows}
-        t = schema.verification_tasks
-        bucket = _deadline_bucket(t.c.deadline_on, today)
-        stmt = (
-            sa.select(bucket, sa.func.count()).where(t.c.status == TaskStatus.OPEN).group_by(bucket)
-        )
-        stmt = within_scope(stmt, scope, t)
+        bucket = _deadline_bucket(_TASKS.c.deadline_on, today)
+        stmt = within_scope(_open_tasks(bucket, sa.func.count()).group_by(bucket), scope, _TASKS)
         return {str(b): int(n) for b, n in self.session.execute(stmt)}
+
+
+# What each figure counts, live or grouped into its summary table: one definition each.
+_TASKS = schema.verification_tasks
+
+
+def _certified(*columns: Any) -> _Grouped:
+    """Certifications in force, with their person (for the district)."""
+    c, p = schema.certifications, schema.persons
+    return (
+        sa.select(*columns)
+        .select_from(c.join(p, p.c.id == c.c.person_id))
+        .where(c.c.annulled_at.is_(None))
+    )
+
+
+def _due(*columns: Any) -> _Grouped:
+    """People with a certification due date."""
+    return sa.select(*columns).where(schema.persons.c.due_on.is_not(None))
+
+
+def _decided(*columns: Any) -> _Grouped:
+    """Decided self-service attempts, with their person (district, birth year)."""
+    a, p = schema.attempts, schema.persons
+    return (
+        sa.select(*columns)
+        .select_from(a.join(p, p.c.id == a.c.person_id))
+        .where(a.c.decided_at.is_not(None), a.c.decision.is_not(None))
+    )
+
+
+def _open_tasks(*columns: Any) -> _Grouped:
+    return sa.select(*columns).where(_TASKS.c.status == TaskStatus.OPEN)
 
 
 def _deadline_bucket(deadline: sa.ColumnElement[date], today: date) -> sa.ColumnElement[Any]:
