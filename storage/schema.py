@@ -755,8 +755,8 @@ department_events = sa.Table(
     sa.UniqueConstraint(
         "source_department", "source_record_id", name="uq_department_events_record"
     ),
-    sa.Index("ix_department_events_citizen", "citizen_id_key"),
-    sa.Index("ix_department_events_date", "event_date"),
+    # no other index (migration 0019): the comparison reads every event into its engine,
+    # evidence is read back by id, and each index costs every imported row
 )
 
 comparison_runs = sa.Table(
