@@ -26,6 +26,7 @@ from certification.feeds import (
     normalise_header,
 )
 from storage.feed_vector import checked_blocks, scan_is_regular
+from storage.read_ahead import read_ahead
 
 SNIFF_BYTES = 256 * 1024
 MAX_LINE_BYTES = 64 * 1024
@@ -185,7 +186,7 @@ class CsvFeed:
             lines = scan_is_regular(self.path, MAX_LINE_BYTES)
         except FeedNotRegular:
             return None
-        return self._blocks(self.path, today, lines)
+        return read_ahead(self._blocks(self.path, today, lines))  # checked while stored
 
     def _blocks(self, path: Path, today: date, lines: int) -> Iterator[CheckedBlock]:
         rows = 0
