@@ -15,7 +15,9 @@ characters of a keyed HMAC, storage/crypto.py): the engine never sees a citizen 
 Output: one Parquet file with one row per entitlement: its list
 (``qualified`` / ``lost`` / ``to_verify``), how many signs of life and of
 loss were found, and the ids of up to :data:`EVIDENCE_PER_ENTRY` of each
-as evidence, newest first.
+as evidence, newest first; ``news``: on the qualified list with a sign of life newer
+than the person's last certification as exported (applying the run walks only these, and
+checks again against the person as it is then).
 
 The Art. 13 applicability table comes from :func:`certification.comparison.loss_rule_rows`,
 so the SQL and the Python reference (:func:`certification.comparison.classify`)
@@ -123,7 +125,7 @@ def run_comparison(
         COPY (
           WITH ents AS (
             SELECT entitlement_id, person_id, birth_date, kind, role,
-                   coalesce(relationship, '') AS relationship, start_date,
+                   coalesce(relationship, '') AS relationship, start_date, last_certified_on,
                    coalesce(last_certified_on BETWEEN DATE '{start}' AND DATE '{end}',
                             false) AS certified,
                    district_code, township_code, {key.format("citizen_id_key")} AS pkey,
@@ -162,24 +164,31 @@ def run_comparison(
             LEFT JOIN ended d ON d.pkey = ev.pkey AND d.loss_kind = ev.event_kind
             WHERE d.ended_on IS NULL OR d.ended_on < ev.event_date
             GROUP BY e.entitlement_id
+          ),
+          listed AS (
+            SELECT e.entitlement_id, e.person_id, e.kind, e.district_code,
+                   e.township_code,
+                   CASE
+                     WHEN (a.n IS NOT NULL OR e.certified) AND l.n IS NULL THEN 'qualified'
+                     WHEN l.n IS NOT NULL AND NOT (a.n IS NOT NULL OR e.certified) THEN 'lost'
+                     ELSE 'to_verify'
+                   END AS list,
+                   e.certified AS certified_in_window,
+                   coalesce(a.n, 0) AS alive_count,
+                   coalesce(l.n, 0) AS lost_count,
+                   a.evidence AS alive_evidence,
+                   l.evidence AS lost_evidence,
+                   a.latest AS alive_latest,
+                   e.last_certified_on
+            FROM ents e
+            LEFT JOIN alive a ON a.pkey = e.pkey
+            LEFT JOIN lost l ON l.entitlement_id = e.entitlement_id
+            WHERE e.verified_when_silent OR a.n IS NOT NULL OR e.certified OR l.n IS NOT NULL
           )
-          SELECT e.entitlement_id, e.person_id, e.kind, e.district_code,
-                 e.township_code,
-                 CASE
-                   WHEN (a.n IS NOT NULL OR e.certified) AND l.n IS NULL THEN 'qualified'
-                   WHEN l.n IS NOT NULL AND NOT (a.n IS NOT NULL OR e.certified) THEN 'lost'
-                   ELSE 'to_verify'
-                 END AS list,
-                 e.certified AS certified_in_window,
-                 coalesce(a.n, 0) AS alive_count,
-                 coalesce(l.n, 0) AS lost_count,
-                 a.evidence AS alive_evidence,
-                 l.evidence AS lost_evidence,
-                 a.latest AS alive_latest
-          FROM ents e
-          LEFT JOIN alive a ON a.pkey = e.pkey
-          LEFT JOIN lost l ON l.entitlement_id = e.entitlement_id
-          WHERE e.verified_when_silent OR a.n IS NOT NULL OR e.certified OR l.n IS NOT NULL
+          SELECT * EXCLUDE (last_certified_on),
+                 list = 'qualified' AND alive_latest IS NOT NULL
+                   AND alive_latest > coalesce(last_certified_on, DATE '0001-01-01') AS news
+          FROM listed
         ) TO '{out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144)
         """
     )

@@ -188,6 +188,7 @@ class SqlComparisonRepository:
                     "alive_evidence": list(r["alive_evidence"] or []),
                     "lost_evidence": list(r["lost_evidence"] or []),
                     "alive_latest": r.get("alive_latest"),
+                    "news": bool(r.get("news")),
                 }
                 for r in batch.to_pylist()
             ]
@@ -211,6 +212,7 @@ class SqlComparisonRepository:
             "alive_evidence",
             "lost_evidence",
             "alive_latest",
+            "news",
         ]
         total = 0
         con = duckdb.connect(":memory:")
@@ -221,7 +223,7 @@ class SqlComparisonRepository:
                 SELECT CAST(? AS VARCHAR) AS run_id, entitlement_id, person_id, district_code,
                        township_code, kind, list, certified_in_window, alive_count,
                        lost_count, coalesce(to_json(alive_evidence), '[]'),
-                       coalesce(to_json(lost_evidence), '[]'), alive_latest
+                       coalesce(to_json(lost_evidence), '[]'), alive_latest, news
                 FROM read_parquet(?)
                 """,
                 params=[str(run_id), str(output)],
@@ -278,7 +280,8 @@ class SqlComparisonRepository:
         """Entries of one list in one district grouped by person, in pages of persons (for
         applying a run's shard). ``news_only``: only people with a sign of life newer than
         their last certification (the others have nothing to apply from the qualified
-        list)."""
+        list); they are the entries the engine marked ``news`` (as the people were exported),
+        checked again against the people as they are now."""
         t = schema.comparison_entries
         p = schema.persons
         after: UUID | None = None
@@ -290,8 +293,9 @@ class SqlComparisonRepository:
             # persons' (or the tasks') index from its first row for every batch.
             start = after if after is not None else UUID(int=0)
             people = sa.select(t.c.person_id).where(mine, t.c.person_id > start)
-            if news_only:
+            if news_only:  # the run's news (its own index), checked against the person now
                 people = people.join(p, p.c.id == t.c.person_id).where(
+                    t.c.news,
                     p.c.id > start,
                     t.c.alive_latest > sa.func.coalesce(p.c.last_certified_on, date.min),
                 )

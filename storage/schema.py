@@ -800,12 +800,23 @@ comparison_entries = sa.Table(
     sa.Column("lost_evidence", sa.JSON, nullable=False),
     # the newest sign of life: applying a run passes over who was certified since
     sa.Column("alive_latest", sa.Date),
+    # on the qualified list and newer than the last certification when exported (migration
+    # 0020): a second run walks only these, on their own small index
+    sa.Column("news", sa.Boolean, nullable=False, server_default=sa.false()),
     # a run is applied a district at a time (one shard each), each list walked by person;
     # the district's counts and its pages of a list read the same index
     sa.Index("ix_comparison_entries_district", "run_id", "list", "district_code", "person_id"),
     # the city's pages of a list, by person
     sa.Index("ix_comparison_entries_walk", "run_id", "list", "person_id"),
     sa.Index("ix_comparison_entries_person", "person_id"),
+    sa.Index(
+        "ix_comparison_entries_news",
+        "run_id",
+        "district_code",
+        "person_id",
+        postgresql_where=sa.text("news"),
+        sqlite_where=sa.text("news"),
+    ),
 )
 
 # The shards a run's lists are applied in: one per district, each its own Celery task (or

@@ -4,6 +4,7 @@ proposals, notices, audit records and the run's counts; a second run touches onl
 changed; a run that dies half-way through applying and is applied again writes nobody
 twice."""
 
+import json
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -261,10 +262,15 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
         run_once(runtime, feed)
     finally:
         sa.event.remove(runtime.database, "before_cursor_execute", seen)
-    assert any("JOIN persons" in w for w, _ in walks)
+    assert any("JOIN persons" in w and "comparison_entries.news" in w for w, _ in walks)
     assert any("verification_tasks" in w for w, _ in walks)
 
-    by_person = {"pk_persons", "ix_verification_tasks_person", "ix_comparison_entries_walk"}
+    by_person = {
+        "pk_persons",
+        "ix_verification_tasks_person",
+        "ix_comparison_entries_walk",
+        "ix_comparison_entries_news",
+    }
 
     def unbounded(plan: dict[str, Any]) -> list[str]:
         """Indexes in person order read with no condition on the person: from the top."""
@@ -285,7 +291,10 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
         conn.exec_driver_sql("SET enable_seqscan = off")
         for statement, parameters in walks:
             plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-            assert unbounded(plan.scalar()[0]["Plan"]) == [], statement
+            tree = plan.scalar()[0]["Plan"]
+            assert unbounded(tree) == [], statement
+            if "comparison_entries.news" in statement:  # the news walk reads the news only
+                assert "ix_comparison_entries_news" in json.dumps(tree), statement
 
 
 def test_a_shard_is_left_to_its_live_worker_and_taken_over_once_its_worker_is_silent(

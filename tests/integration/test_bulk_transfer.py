@@ -78,6 +78,7 @@ def test_a_runs_lists_stored_through_copy_equal_the_rows_inserted_one_by_one(
             "alive_evidence": [None, [], [1], [2**62, 7, 3], *([[5]] * (n - 4))],
             "lost_evidence": [[9, 8], None, *([[]] * (n - 2))],
             "alive_latest": [None, *([date(2026, 2, 28)] * (n - 1))],
+            "news": [False, False, False, *([True, False] * n)][:n],
         },
         schema=pa.schema(
             [
@@ -93,6 +94,7 @@ def test_a_runs_lists_stored_through_copy_equal_the_rows_inserted_one_by_one(
                 ("alive_evidence", pa.list_(pa.int64())),
                 ("lost_evidence", pa.list_(pa.int64())),
                 ("alive_latest", pa.date32()),
+                ("news", pa.bool_()),
             ]
         ),
     )
@@ -131,3 +133,4 @@ def test_a_runs_lists_stored_through_copy_equal_the_rows_inserted_one_by_one(
     assert copied == inserted
     assert len(copied) == n
     assert {r[3] for r in copied} >= {None, "500103001"}  # the township: NULL stays NULL
+    assert {r[-1] for r in copied} == {True, False}  # news, as the engine marked them

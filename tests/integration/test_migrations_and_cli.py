@@ -232,3 +232,41 @@ def test_the_sealing_migration_seals_what_was_stored_in_clear_and_the_downgrade_
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_the_news_migration_marks_the_qualified_entries_of_runs_still_applying(tmp_path):
+    """Entries stored before runs marked their news: those of a run not yet applied are all
+    candidates (the walk checks each against the person), an applied run's stay unmarked."""
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    upgrade(url, "0019")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for run, status in (("a" * 32, "running"), ("b" * 32, "applied")):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO comparison_runs (id, window_start, window_end, status,"
+                        " counts, by_district, applied, timings, started_at) VALUES (:id,"
+                        " '2025-12-01', '2026-11-30', :s, '{}', '{}', '{}', '{}',"
+                        " '2026-12-01 00:00:00')"
+                    ),
+                    {"id": run, "s": status},
+                )
+                for n, listed in enumerate(("qualified", "to_verify")):
+                    conn.execute(
+                        sa.text(
+                            "INSERT INTO comparison_entries (run_id, entitlement_id, person_id,"
+                            " district_code, benefit_kind, list, certified_in_window,"
+                            " alive_count, lost_count, alive_evidence, lost_evidence) VALUES"
+                            " (:r, :e, :p, '500103', 'pension', :l, 0, 1, 0, '[1]', '[]')"
+                        ),
+                        {"r": run, "e": f"{n}{run[1:]}", "p": "c" * 32, "l": listed},
+                    )
+        upgrade(url)
+        with engine.connect() as conn:
+            marked = conn.execute(
+                sa.text("SELECT run_id, list FROM comparison_entries WHERE news")
+            ).all()
+        assert [tuple(r) for r in marked] == [("a" * 32, "qualified")]
+    finally:
+        engine.dispose()
