@@ -523,6 +523,9 @@ def _apply(
             )
             seen = 0
             for entries in batches:
+                # each page of the walk is read in its own short transaction (the walk goes
+                # on from the last person read): no snapshot held open for a district
+                reader.uow.rollback()
                 seen += len({e["person_id"] for e in entries})
                 applied.update(_apply_entries(contexts, actor, run_id, list_name, entries))
                 _progress_note(contexts, run_id, district_code, applied)

@@ -6,6 +6,7 @@ twice."""
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -376,3 +377,33 @@ def test_the_lost_list_reads_a_batchs_proposals_at_once(
             sa.text("SELECT count(DISTINCT district_code) FROM decision_proposals")
         )
     assert 0 < len(reads) <= districts < proposed  # one batch a district here
+
+
+def test_a_shards_walk_holds_no_transaction_open_while_its_batches_are_applied(
+    runtime: Any, crowd: list[Any], tmp_path: Path, monkeypatch
+) -> None:
+    """Each page of a list is read in a transaction of its own: a big district's walk must
+    not hold a snapshot (and vacuum back) for the minutes its batches take."""
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, crowd, runtime.clock.today(), "A")
+    load_population(runtime, crowd)
+    small = replace(runtime.procedure, apply_batch=7, bulk_apply_batch=7)
+    monkeypatch.setattr(runtime, "procedure", small)
+    held: list[int] = []
+    apply_entries = runs._apply_entries
+
+    def watched(*args: Any) -> Any:
+        with runtime.database.connect() as conn:
+            held.append(
+                conn.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND state = 'idle in transaction'"
+                    )
+                )
+            )
+        return apply_entries(*args)
+
+    monkeypatch.setattr(runs, "_apply_entries", watched)
+    run_once(runtime, feed)
+    assert len(held) > 20 and set(held) == {0}
