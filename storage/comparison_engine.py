@@ -15,7 +15,7 @@ characters of a keyed HMAC, storage/crypto.py): the engine never sees a citizen 
 Output: one Parquet file with one row per entitlement: its list
 (``qualified`` / ``lost`` / ``to_verify``), how many signs of life and of
 loss were found, and the ids of up to :data:`EVIDENCE_PER_ENTRY` of each
-as evidence, newest first, in list, district and person order; ``news``: on the qualified list with a sign of life newer
+as evidence, newest first; ``news``: on the qualified list with a sign of life newer
 than the person's last certification as exported (applying the run walks only these, and
 checks again against the person as it is then).
 
@@ -189,8 +189,6 @@ def run_comparison(
                  list = 'qualified' AND alive_latest IS NOT NULL
                    AND alive_latest > coalesce(last_certified_on, DATE '0001-01-01') AS news
           FROM listed
-          -- in the order of the lists' indexes: storing them appends to each index
-          ORDER BY list, district_code, person_id
         ) TO '{out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144)
         """
     )
