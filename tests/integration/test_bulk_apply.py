@@ -42,6 +42,14 @@ def write_feed(path: Path, people: list[Any], today: date, tag: str) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def loaded_with_feed(runtime: Any, people: list[Any], tmp_path: Path) -> Path:
+    """The people registered, and the path of a year's feed about them (:func:`write_feed`)."""
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, people, runtime.clock.today(), "A")
+    load_population(runtime, people)
+    return feed
+
+
 def run_once(runtime: Any, feed: Path) -> dict[str, int]:
     with feed.open("rb") as fh, runtime.use_case() as ctx:
         import_feed(ctx, Actor.system("test"), open_feed(feed, fh))
@@ -111,9 +119,7 @@ def test_the_bulk_path_leaves_what_the_one_at_a_time_path_leaves(
 def test_a_run_that_dies_while_applying_is_applied_again_without_doubles(
     runtime: Any, crowd: list[Any], tmp_path: Path, monkeypatch
 ) -> None:
-    feed = tmp_path / "feed.csv"
-    write_feed(feed, crowd, runtime.clock.today(), "A")
-    load_population(runtime, crowd)
+    feed = loaded_with_feed(runtime, crowd, tmp_path)
     with runtime.database.connect() as conn:  # the register's own, before any run
         loaded = conn.scalar(sa.text("SELECT count(*) FROM certifications"))
     real = runs._dispatch_in_bulk
@@ -192,9 +198,7 @@ def test_shards_applied_at_once_by_two_workers_leave_what_one_after_another_leav
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    feed = tmp_path / "feed.csv"
-    write_feed(feed, crowd, runtime.clock.today(), "A")
-    load_population(runtime, crowd)
+    feed = loaded_with_feed(runtime, crowd, tmp_path)
     one_after_another = run_once(runtime, feed)
     expected = state(runtime)
 
@@ -221,9 +225,7 @@ def test_shards_the_broker_did_not_take_wait_for_the_sweep(
 
     from certification.services.jobs import requeue_jobs
 
-    feed = tmp_path / "feed.csv"
-    write_feed(feed, crowd[:300], runtime.clock.today(), "A")
-    load_population(runtime, crowd[:300])
+    feed = loaded_with_feed(runtime, crowd[:300], tmp_path)
     run = _classified(runtime, feed, _RecordingQueue(down=True))
     assert "queue.deferred" in audit_actions(runtime)  # recorded, not lost
     back = _RecordingQueue()
@@ -249,9 +251,7 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
     top for every batch made the apply quadratic."""
     from tests.integration.test_list_plans import LARGE, forget_statistics
 
-    feed = tmp_path / "feed.csv"
-    write_feed(feed, crowd, runtime.clock.today(), "A")
-    load_population(runtime, crowd)
+    feed = loaded_with_feed(runtime, crowd, tmp_path)
     walks: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
@@ -306,9 +306,7 @@ def test_a_shard_is_left_to_its_live_worker_and_taken_over_once_its_worker_is_si
     from certification.services.jobs import requeue_jobs
     from certification.verification import SHARD_SILENT_AFTER
 
-    feed = tmp_path / "feed.csv"
-    write_feed(feed, crowd[:300], runtime.clock.today(), "A")
-    load_population(runtime, crowd[:300])
+    feed = loaded_with_feed(runtime, crowd[:300], tmp_path)
     queue = _RecordingQueue()
     run = _classified(runtime, feed, queue)
     run_id, district = queue.shards[0]
@@ -384,9 +382,7 @@ def test_a_shards_walk_holds_no_transaction_open_while_its_batches_are_applied(
 ) -> None:
     """Each page of a list is read in a transaction of its own: a big district's walk must
     not hold a snapshot (and vacuum back) for the minutes its batches take."""
-    feed = tmp_path / "feed.csv"
-    write_feed(feed, crowd[:300], runtime.clock.today(), "A")
-    load_population(runtime, crowd[:300])
+    feed = loaded_with_feed(runtime, crowd[:300], tmp_path)
     small = replace(runtime.procedure, apply_batch=7, bulk_apply_batch=7)
     monkeypatch.setattr(runtime, "procedure", small)
     held: list[int] = []
