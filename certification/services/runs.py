@@ -692,7 +692,7 @@ def _suspension_proposals(
     ctx: UseCaseContext, entries: list[dict[str, Any]]
 ) -> dict[UUID, list[DecisionProposal]]:
     found_: dict[UUID, list[DecisionProposal]] = {}
-    ids = sorted({e["entitlement_id"] for e in entries if e["entitlement_id"] is not None})
+    ids = sorted({e["entitlement_id"] for e in entries})
     statuses = (ProposalStatus.PROPOSED, ProposalStatus.DISMISSED)
     for p in ctx.uow.proposals.of_entitlements(ids, ProposalKind.SUSPEND.value, statuses):
         found_.setdefault(p.entitlement_id, []).append(p)
