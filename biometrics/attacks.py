@@ -66,9 +66,19 @@ def _fit(image: Image, size: tuple[int, int]) -> Image:
     return as_u8(resized[y : y + h, x : x + w])
 
 
+def _noisy(frame: Image | FloatImage, sigma: float) -> Image:
+    """The frame with Gaussian sensor noise of ``sigma``, saturated to 8 bits (one pass in
+    OpenCV: a float frame is never clipped and converted by numpy)."""
+    noise = np.empty(frame.shape, np.float32)
+    # one channel seen as a plane: every channel gets noise (a scalar is one channel's)
+    cv2.randn(noise.reshape(frame.shape[0], -1), np.zeros(1), np.full(1, sigma))
+    return as_u8(cv2.add(frame, noise, dtype=cv2.CV_8U))
+
+
 def _hand_held(image: Image, seconds: float, fps: int, seed: int) -> Iterator[Image]:
     """A picture held in front of the camera: slow drift, tremor, a little zoom, noise."""
     rng = np.random.default_rng(seed)
+    cv2.setRNGSeed(int(rng.integers(2**31)))  # the noise's generator (:func:`_noisy`)
     h, w = image.shape[:2]
     n = int(seconds * fps)
     phase = rng.uniform(0, 2 * math.pi, 4)
@@ -80,12 +90,8 @@ def _hand_held(image: Image, seconds: float, fps: int, seed: int) -> Iterator[Im
         scale = 1.0 + 0.03 * math.sin(0.3 * t + phase[3])
         matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
         matrix[:, 2] += np.array([dx, dy])
-        frame = np.asarray(
-            cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REFLECT_101),
-            dtype=np.float32,
-        )
-        noise = np.asarray(rng.normal(0, 2.0, frame.shape), dtype=np.float32)
-        yield as_u8(np.clip(frame + noise, 0, 255))
+        moved = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+        yield _noisy(as_u8(moved), 2.0)
 
 
 def still_video(
@@ -131,9 +137,14 @@ def print_video(
     return still_video(print_rendering(photo, seed), path, seconds=seconds, size=size, seed=seed)
 
 
+_GAMMA = 0.85
+_DISPLAY_GAMMA = np.asarray(255 * (np.arange(256) / 255) ** _GAMMA, dtype=np.float32)
+
+
 @functools.lru_cache(maxsize=8)
-def _subpixel_grid(sh: int, sw: int) -> npt.NDArray[np.float32]:
-    """The monitor's RGB sub-pixel grid (the same for every frame of a size)."""
+def _subpixel_grid(sh: int, sw: int, gamma: float) -> npt.NDArray[np.float32]:
+    """The monitor's RGB sub-pixel grid (the same for every frame of a size), its factors
+    raised to ``gamma``."""
     grid = np.ones((sh, sw, 3), dtype=np.float32)
     pitch = 3
     for c in range(3):
@@ -141,6 +152,7 @@ def _subpixel_grid(sh: int, sw: int) -> npt.NDArray[np.float32]:
         mask[(2 - c) :: pitch] = False
         grid[:, mask, c] *= 0.62
     grid[::pitch, :, :] *= 0.8
+    grid **= gamma
     grid.setflags(write=False)
     return grid
 
@@ -153,15 +165,16 @@ def _pixel_coordinates(sh: int, sw: int) -> tuple[npt.NDArray[np.float32], npt.N
     return yy, xx
 
 
-def screen_frame(frame: Image, rng: np.random.Generator, t: float) -> Image:
-    """One frame of a live clip as seen through a phone camera pointed at a monitor."""
+def screen_frame(frame: Image, t: float) -> Image:
+    """One frame of a live clip as seen through a phone camera pointed at a monitor (its
+    noise from OpenCV's generator, seeded by :func:`screen_replay`)."""
     h, w = frame.shape[:2]
     # the screen shows the clip at its own resolution: an RGB sub-pixel grid
     sw, sh = int(w * 0.8), int(h * 0.8)
-    shown = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
-    shown = shown * _subpixel_grid(sh, sw)
-    # display gamma, blue cast, lifted blacks
-    shown = np.asarray(255 * (shown / 255) ** 0.85, dtype=np.float32)
+    resized = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA)
+    # display gamma (255 (x g / 255)^0.85 = gamma(x) g^0.85: a table, then the grid), blue
+    # cast, lifted blacks
+    shown = _DISPLAY_GAMMA[resized] * _subpixel_grid(sh, sw, _GAMMA)
     shown = shown * np.array([1.08, 1.0, 0.92], dtype=np.float32) + 14
     # glare: a soft bright band that drifts
     yy, xx = _pixel_coordinates(sh, sw)
@@ -184,18 +197,15 @@ def screen_frame(frame: Image, rng: np.random.Generator, t: float) -> Image:
     transform = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(room, transform, (w, h), borderMode=cv2.BORDER_REPLICATE)
     # refilming: a slight blur (focus on a flat screen) and sensor noise
-    blurred = np.asarray(cv2.GaussianBlur(warped, (0, 0), 0.8), dtype=np.float32)
-    blurred += np.asarray(rng.normal(0, 2.5, blurred.shape), dtype=np.float32)
-    return as_u8(np.clip(blurred, 0, 255))
+    return _noisy(np.asarray(cv2.GaussianBlur(warped, (0, 0), 0.8), dtype=np.float32), 2.5)
 
 
 def screen_replay(clip: Path, path: Path, *, seconds: float | None = None, seed: int = 0) -> Path:
     """A live clip re-rendered as if played on a monitor and filmed with a phone."""
     import av
 
-    rng = np.random.default_rng(seed)
-
     def frames() -> Iterator[Image]:
+        cv2.setRNGSeed(int(np.random.default_rng(seed).integers(2**31)))
         container = av.open(str(clip))
         try:
             stream = container.streams.video[0]
@@ -203,7 +213,7 @@ def screen_replay(clip: Path, path: Path, *, seconds: float | None = None, seed:
                 t = float(frame.time or 0.0)
                 if seconds is not None and t > seconds:
                     return
-                yield screen_frame(as_u8(frame.to_ndarray(format="bgr24")), rng, t)
+                yield screen_frame(as_u8(frame.to_ndarray(format="bgr24")), t)
         finally:
             container.close()
 

@@ -46,13 +46,19 @@ MODEL_DIR = Path(os.environ.get("LIFECERT_MODEL_DIR", SHARED / "models"))
 
 # fixtures that load the face models: a test using one is marked ``models``
 MODEL_FIXTURES = frozenset({"engine", "face_engine", "worker", "enrolled"})
+WAITS_FOR_THE_IMAGE = "tests/e2e/test_image.py"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that run the real face models (``-m "not models"`` leaves them out)."""
+    """Mark the tests that run the real face models (``-m "not models"`` leaves them out),
+    and put the production image's tests last: they wait for the image the test command
+    builds in the background, and a test process waiting on it early would idle for a
+    minute or more (the test processes take their later tests last, or from each other's
+    ends once their own are done)."""
     for item in items:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.models)
+    items.sort(key=lambda item: item.nodeid.startswith(WAITS_FOR_THE_IMAGE))  # stable
 
 
 def _all_tables_but_regions() -> str:

@@ -103,40 +103,58 @@ ATTACK_SEEDS = {"still": 3, "print": 4, "screen": 5}
 
 def render_attack(kind: str, clip: str, out: str) -> str:
     """One attack video made from a shared selfie clip: a still photo held to the camera, a
-    printed photo, or the clip replayed on a screen (run in a background process)."""
+    printed photo, or the clip replayed on a screen (run in a background process). A render
+    already in ``out`` is kept (renders are the same every time); while one process makes
+    it, another asking for it waits for it (a lock beside it) instead of making it too; it
+    is written aside and moved in, so nobody reads one half-written."""
+    import fcntl
+    import os
+
+    path = Path(out)
+    with path.with_name(f".{path.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            aside = path.with_name(f".part-{path.name}")
+            _render(kind, clip, aside)
+            os.replace(aside, path)
+    return out
+
+
+def _render(kind: str, clip: str, path: Path) -> None:
     from biometrics.attacks import print_video, screen_replay, still_video
     from tests.biometrics.conftest import SELFIES, frame_at
 
-    source, path, seed = SELFIES / f"{clip}.mp4", Path(out), ATTACK_SEEDS[kind]
+    source, seed = SELFIES / f"{clip}.mp4", ATTACK_SEEDS[kind]
     if kind == "still":
-        return str(still_video(frame_at(source, 0.5), path, seed=seed))
-    if kind == "print":
-        return str(print_video(frame_at(source, 0.5), path, seed=seed))
-    return str(screen_replay(source, path, seed=seed))
+        still_video(frame_at(source, 0.5), path, seed=seed)
+    elif kind == "print":
+        print_video(frame_at(source, 0.5), path, seed=seed)
+    else:
+        screen_replay(source, path, seed=seed)
 
 
 class AttackRenders:
-    """The attack videos, rendered by background processes while the engine judges the ones
-    already made: rendering is numpy on one core, the engine runs on another."""
+    """The attack videos, rendered by a background process while the engine judges the ones
+    already made: each asked for is started with the next few in ``jobs`` (the order the
+    tests ask), so a test process renders only what its tests need. The folder is shared by
+    the test processes: a render one of them made is not made again."""
 
-    def __init__(self, folder: Path, jobs: list[tuple[str, str]], workers: int = 2) -> None:
+    def __init__(self, folder: Path, jobs: list[tuple[str, str]], ahead: int = 3) -> None:
         import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import Future, ProcessPoolExecutor
 
-        if os.environ.get("PYTEST_XDIST_WORKER"):
-            workers = 1  # the other core runs the other test process
-
+        self.folder, self.jobs, self.ahead = folder, jobs, ahead
+        folder.mkdir(parents=True, exist_ok=True)
         # spawn: the test process holds ONNX sessions and threads that a fork would copy
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        self.futures = {
-            (kind, clip): self.pool.submit(
-                render_attack, kind, clip, str(folder / f"{kind}_{clip}.mp4")
-            )
-            for kind, clip in jobs
-        }
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self.futures: dict[tuple[str, str], Future[str]] = {}
 
     def path(self, kind: str, clip: str) -> Path:
+        at = self.jobs.index((kind, clip))
+        for job in self.jobs[at : at + 1 + self.ahead]:
+            if job not in self.futures:
+                out = str(self.folder / f"{job[0]}_{job[1]}.mp4")
+                self.futures[job] = self.pool.submit(render_attack, *job, out)
         return Path(self.futures[(kind, clip)].result())
 
     def close(self) -> None:

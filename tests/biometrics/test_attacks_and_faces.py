@@ -5,6 +5,7 @@ a still photo held to the camera, a print-like rendering of it, and the live cli
 re-rendered as if filmed off a screen.
 """
 
+import os
 from pathlib import Path
 
 import cv2
@@ -23,12 +24,14 @@ def attack_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("attacks")
 
 
-@pytest.fixture(scope="module")
-def renders(attack_dir):
+@pytest.fixture(scope="session")
+def renders(tmp_path_factory):
     """Every clip's still, print and screen-replay attack, rendered in the background in the
-    order the tests ask for them (the longest, the replays, last)."""
+    order the tests ask for them, into a folder all the test processes of the run share."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     jobs = [(kind, clip) for kind in ("still", "print", "screen") for clip in CLIPS]
-    made = AttackRenders(attack_dir, jobs)
+    made = AttackRenders(shared / "attack-renders", jobs)
     yield made
     made.close()
 
