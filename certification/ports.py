@@ -621,13 +621,21 @@ class ComparisonRepository(Protocol):
         district_code: str,
         news_only: bool = False,
         without_open_task: bool = False,
+        without_open_proposal: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """The entries of a list in one district, a batch of people at a time;
         ``news_only``: only people whose newest sign of life is after their last
-        certification; ``without_open_task``: only people with no open verification task."""
+        certification and their first benefit's start; ``without_open_task``: only people
+        with no open verification task; ``without_open_proposal``: only entries whose benefit
+        is not an active one with a suspension proposal waiting."""
         ...
 
-    def people_on_list(self, run_id: UUID, list_name: str, *, district_code: str) -> int: ...
+    def on_list(
+        self, run_id: UUID, list_name: str, *, district_code: str, before_benefit: bool = False
+    ) -> tuple[int, int]:
+        """(people, entries) on a list in one district; ``before_benefit``: only those seen
+        alive since their last certification but only before their first benefit started."""
+        ...
 
     def plan_shards(self, run_id: UUID, districts: Sequence[str], at: datetime) -> None:
         """One queued shard per district for applying the run's lists."""

@@ -16,8 +16,10 @@ Output: one Parquet file with one row per entitlement: its list
 (``qualified`` / ``lost`` / ``to_verify``), how many signs of life and of
 loss were found, and the ids of up to :data:`EVIDENCE_PER_ENTRY` of each
 as evidence, newest first; ``news``: on the qualified list with a sign of life newer
-than the person's last certification as exported (applying the run walks only these, and
-checks again against the person as it is then).
+than the person's last certification as exported (applying the run walks these, and checks
+again against the person as it is then); ``before_benefit``: news, but every such sign of
+life came before the person's first benefit started (nothing to certify: counted, not
+walked).
 
 The Art. 13 applicability table comes from :func:`certification.comparison.loss_rule_rows`,
 so the SQL and the Python reference (:func:`certification.comparison.classify`)
@@ -138,10 +140,15 @@ def run_comparison(
             FROM read_parquet('{evs}')
             WHERE event_date <= DATE '{end}'
           ),
-          born AS (SELECT pkey, any_value(birth_date) AS birth_date FROM ents GROUP BY pkey),
+          born AS (
+            -- every benefit exported is in force (paid or suspended): the first start is
+            -- the earliest day a sign of life can certify the person
+            SELECT pkey, any_value(birth_date) AS birth_date, min(start_date) AS first_start
+            FROM ents GROUP BY pkey
+          ),
           alive AS (
             SELECT ev.pkey, count(*) AS n, {evidence} AS evidence,
-                   max(ev.event_date) AS latest
+                   max(ev.event_date) AS latest, any_value(b.first_start) AS first_start
             FROM ev JOIN born b ON b.pkey = ev.pkey
             WHERE ev.event_kind IN ({alive_kinds}) AND ev.event_date >= DATE '{start}'
               AND (ev.event_kind <> '{EventKind.BUS_CARD_REVIEW.value}'
@@ -179,16 +186,23 @@ def run_comparison(
                    a.evidence AS alive_evidence,
                    l.evidence AS lost_evidence,
                    a.latest AS alive_latest,
+                   a.first_start,
                    e.last_certified_on
             FROM ents e
             LEFT JOIN alive a ON a.pkey = e.pkey
             LEFT JOIN lost l ON l.entitlement_id = e.entitlement_id
             WHERE e.verified_when_silent OR a.n IS NOT NULL OR e.certified OR l.n IS NOT NULL
           )
-          SELECT * EXCLUDE (last_certified_on),
-                 list = 'qualified' AND alive_latest IS NOT NULL
-                   AND alive_latest > coalesce(last_certified_on, DATE '0001-01-01') AS news
-          FROM listed
+          SELECT * EXCLUDE (last_certified_on, first_start, seen_since),
+                 seen_since AS news,
+                 seen_since AND alive_latest < first_start AS before_benefit
+          FROM (
+            SELECT *,
+                   list = 'qualified' AND alive_latest IS NOT NULL
+                     AND alive_latest > coalesce(last_certified_on, DATE '0001-01-01')
+                     AS seen_since
+            FROM listed
+          )
         ) TO '{out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144)
         """
     )

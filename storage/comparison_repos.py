@@ -13,7 +13,6 @@ from uuid import UUID
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,8 @@ from certification.ports import Page, PageRequest
 from certification.verification import (
     RUN_LIFECYCLE,
     ComparisonRun,
+    ProposalKind,
+    ProposalStatus,
     RunStatus,
     ShardRecord,
     ShardStatus,
@@ -39,6 +40,25 @@ from storage.scoping import within_scope
 from storage.sets import among
 
 ENTRY_BATCH = 50_000  # entries stored at once
+
+# A stored entry's columns, each from the engine's output (storage/comparison_engine.py).
+ENTRY_COLUMNS = {
+    "run_id": "CAST(? AS VARCHAR)",
+    "entitlement_id": "entitlement_id",
+    "person_id": "person_id",
+    "district_code": "district_code",
+    "township_code": "township_code",
+    "benefit_kind": "kind",
+    "list": "list",
+    "certified_in_window": "certified_in_window",
+    "alive_count": "alive_count",
+    "lost_count": "lost_count",
+    "alive_evidence": "alive_evidence",
+    "lost_evidence": "lost_evidence",
+    "alive_latest": "alive_latest",
+    "news": "news",
+    "before_benefit": "before_benefit",
+}
 
 # What the engine reads (storage/comparison_engine.py), column for column.
 ENTITLEMENTS_FOR_ENGINE = pa.schema(
@@ -172,23 +192,15 @@ class SqlComparisonRepository:
     def _insert_entries(self, run_id: UUID, output: Path) -> int:
         """Any database: a batch of entries read into Python and inserted at a time."""
         total = 0
-        for batch in pq.ParquetFile(str(output)).iter_batches(batch_size=ENTRY_BATCH):
+        for batch in _entry_rows(run_id, output, evidence_as_json=False):
             rows = [
                 {
+                    **r,
                     "run_id": run_id,
                     "entitlement_id": UUID(r["entitlement_id"]),
                     "person_id": UUID(r["person_id"]),
-                    "district_code": r["district_code"],
-                    "township_code": r["township_code"],
-                    "benefit_kind": r["kind"],
-                    "list": r["list"],
-                    "certified_in_window": bool(r["certified_in_window"]),
-                    "alive_count": int(r["alive_count"]),
-                    "lost_count": int(r["lost_count"]),
-                    "alive_evidence": list(r["alive_evidence"] or []),
-                    "lost_evidence": list(r["lost_evidence"] or []),
-                    "alive_latest": r.get("alive_latest"),
-                    "news": bool(r.get("news")),
+                    "alive_evidence": r["alive_evidence"] or [],
+                    "lost_evidence": r["lost_evidence"] or [],
                 }
                 for r in batch.to_pylist()
             ]
@@ -198,49 +210,18 @@ class SqlComparisonRepository:
 
     def _copy_entries(self, run_id: UUID, output: Path) -> int:
         """PostgreSQL: DuckDB writes the entries as CSV text, ``COPY`` reads it."""
-        names = [
-            "run_id",
-            "entitlement_id",
-            "person_id",
-            "district_code",
-            "township_code",
-            "benefit_kind",
-            "list",
-            "certified_in_window",
-            "alive_count",
-            "lost_count",
-            "alive_evidence",
-            "lost_evidence",
-            "alive_latest",
-            "news",
-        ]
         total = 0
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute("SET threads = 2")
-            reader: pa.RecordBatchReader = con.sql(
-                """
-                SELECT CAST(? AS VARCHAR) AS run_id, entitlement_id, person_id, district_code,
-                       township_code, kind, list, certified_in_window, alive_count,
-                       lost_count, coalesce(to_json(alive_evidence), '[]'),
-                       coalesce(to_json(lost_evidence), '[]'), alive_latest, news
-                FROM read_parquet(?)
-                """,
-                params=[str(run_id), str(output)],
-            ).to_arrow_reader(ENTRY_BATCH)
-            options = pa_csv.WriteOptions(include_header=False)
+        options = pa_csv.WriteOptions(include_header=False)
 
-            def blocks() -> Iterator[bytes]:
-                nonlocal total
-                for batch in reader:
-                    sink = io.BytesIO()
-                    pa_csv.write_csv(batch, sink, options)
-                    total += batch.num_rows
-                    yield sink.getvalue()
+        def blocks() -> Iterator[bytes]:
+            nonlocal total
+            for batch in _entry_rows(run_id, output, evidence_as_json=True):
+                sink = io.BytesIO()
+                pa_csv.write_csv(batch, sink, options)
+                total += batch.num_rows
+                yield sink.getvalue()
 
-            copy_csv(self.session, schema.comparison_entries, names, blocks())
-        finally:
-            con.close()
+        copy_csv(self.session, schema.comparison_entries, list(ENTRY_COLUMNS), blocks())
         return total
 
     def entries(
@@ -276,16 +257,22 @@ class SqlComparisonRepository:
         district_code: str,
         news_only: bool = False,
         without_open_task: bool = False,
+        without_open_proposal: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """Entries of one list in one district grouped by person, in pages of persons (for
         applying a run's shard). ``news_only``: only people with a sign of life newer than
-        their last certification (the others have nothing to apply from the qualified
-        list); they are the entries the engine marked ``news`` (as the people were exported),
-        checked again against the people as they are now."""
+        their last certification and after their first benefit started (the others have
+        nothing to apply from the qualified list); they are the entries the engine marked
+        ``news`` and not ``before_benefit`` (as the people were exported), checked again
+        against the people as they are now. ``without_open_task``: only people with no open
+        verification task. ``without_open_proposal``: only entries whose benefit is not an
+        active one with a suspension proposal waiting."""
         t = schema.comparison_entries
         p = schema.persons
         after: UUID | None = None
         mine = _on_list(run_id, list_name, district_code)
+        if without_open_proposal:
+            mine = sa.and_(mine, ~_proposal_waiting(t.c.entitlement_id))
         vt = schema.verification_tasks
         while True:
             # Each table joined is bounded by the batch's start as well: PostgreSQL does not
@@ -296,6 +283,7 @@ class SqlComparisonRepository:
             if news_only:  # the run's news (its own index), checked against the person now
                 people = people.join(p, p.c.id == t.c.person_id).where(
                     t.c.news,
+                    ~t.c.before_benefit,
                     p.c.id > start,
                     t.c.alive_latest > sa.func.coalesce(p.c.last_certified_on, date.min),
                 )
@@ -321,12 +309,20 @@ class SqlComparisonRepository:
             yield as_dicts(self.session.execute(stmt))
             after = ids[-1]
 
-    def people_on_list(self, run_id: UUID, list_name: str, *, district_code: str) -> int:
+    def on_list(
+        self, run_id: UUID, list_name: str, *, district_code: str, before_benefit: bool = False
+    ) -> tuple[int, int]:
+        """How many people and entries are on a list in one district; ``before_benefit``:
+        only those the engine found seen alive only before their benefit started (read on
+        the news index)."""
         t = schema.comparison_entries
-        stmt = sa.select(sa.func.count(sa.distinct(t.c.person_id))).where(
+        stmt = sa.select(sa.func.count(sa.distinct(t.c.person_id)), sa.func.count()).where(
             _on_list(run_id, list_name, district_code)
         )
-        return int(self.session.scalar(stmt) or 0)
+        if before_benefit:
+            stmt = stmt.where(t.c.news, t.c.before_benefit)
+        people, entries = self.session.execute(stmt).one()
+        return int(people or 0), int(entries or 0)
 
     # --- shards: a run's lists applied a district at a time ------------------------------
 
@@ -512,3 +508,39 @@ def _on_list(run_id: UUID, list_name: str, district_code: str) -> sa.ColumnEleme
     """A run's entries on one list in one district (the district index's prefix)."""
     t = schema.comparison_entries
     return sa.and_(t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code)
+
+
+def _proposal_waiting(entitlement_id: sa.ColumnElement[UUID]) -> sa.ColumnElement[bool]:
+    """The benefit is active and a proposal to suspend it waits for a decision (the lost
+    list has nothing to add: applying it says ``lost_already_proposed``)."""
+    dp, en = schema.decision_proposals, schema.entitlements
+    return sa.exists().where(
+        dp.c.entitlement_id == entitlement_id,
+        dp.c.kind == ProposalKind.SUSPEND.value,
+        dp.c.status == ProposalStatus.PROPOSED.value,
+        en.c.id == entitlement_id,
+        en.c.status == EntitlementStatus.ACTIVE.value,
+    )
+
+
+def _entry_rows(run_id: UUID, output: Path, *, evidence_as_json: bool) -> Iterator[pa.RecordBatch]:
+    """The engine's output as :data:`ENTRY_COLUMNS`, a batch at a time; the evidence as JSON
+    text (for ``COPY``) or as lists."""
+    exprs = {
+        **ENTRY_COLUMNS,
+        **{
+            name: f"coalesce(to_json({name}), '[]')" if evidence_as_json else name
+            for name in ("alive_evidence", "lost_evidence")
+        },
+    }
+    select = ", ".join(f"{expr} AS {name}" for name, expr in exprs.items())
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads = 2")
+        statement = f"SELECT {select} FROM read_parquet(?)"  # noqa: S608 (our columns)
+        reader: pa.RecordBatchReader = con.sql(
+            statement, params=[str(run_id), str(output)]
+        ).to_arrow_reader(ENTRY_BATCH)
+        yield from reader
+    finally:
+        con.close()

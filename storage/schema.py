@@ -803,6 +803,9 @@ comparison_entries = sa.Table(
     # on the qualified list and newer than the last certification when exported (migration
     # 0020): a second run walks only these, on their own small index
     sa.Column("news", sa.Boolean, nullable=False, server_default=sa.false()),
+    # news, but seen alive only before the person's first benefit started (migration 0021):
+    # nothing to certify, counted from the news index instead of walked
+    sa.Column("before_benefit", sa.Boolean, nullable=False, server_default=sa.false()),
     # a run is applied a district at a time (one shard each), each list walked by person;
     # the district's counts and its pages of a list read the same index
     sa.Index("ix_comparison_entries_district", "run_id", "list", "district_code", "person_id"),

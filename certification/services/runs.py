@@ -502,9 +502,11 @@ def _apply(
     timings: dict[str, float],
 ) -> dict[str, int]:
     """One district's lists, each walked a batch of people at a time. The qualified list
-    walks only people seen alive since their last certification and the to-verify list only
-    people with no open task; those passed over are counted, so a second run touches only
-    what changed. ``timings`` gets the seconds each list took (``apply_<list>_s``)."""
+    walks only people seen alive since their last certification (and after their benefit
+    started), the lost list only benefits with no suspension proposal waiting and the
+    to-verify list only people with no open task; those passed over are counted, so a second
+    run touches only what changed. ``timings`` gets the seconds each list took
+    (``apply_<list>_s``)."""
     applied: Counter[str] = Counter()
     reader = contexts()
     with reader.uow:
@@ -520,23 +522,50 @@ def _apply(
                 district_code=district_code,
                 news_only=list_name == "qualified",
                 without_open_task=list_name == "to_verify",
+                without_open_proposal=list_name == "lost",
             )
-            seen = 0
+            people = entries_seen = 0
             for entries in batches:
                 # each page of the walk is read in its own short transaction (the walk goes
                 # on from the last person read): no snapshot held open for a district
                 reader.uow.rollback()
-                seen += len({e["person_id"] for e in entries})
+                people += len({e["person_id"] for e in entries})
+                entries_seen += len(entries)
                 applied.update(_apply_entries(contexts, actor, run_id, list_name, entries))
                 _progress_note(contexts, run_id, district_code, applied)
-            if list_name in PASSED_OVER:
-                on_list = reader.uow.comparison.people_on_list(
-                    run_id, list_name, district_code=district_code
-                )
-                if on_list > seen:
-                    applied[PASSED_OVER[list_name]] += on_list - seen
+            applied.update(
+                _passed_over(reader, run_id, list_name, district_code, people, entries_seen)
+            )
             timings[f"apply_{list_name}_s"] = monotonic() - started
     return dict(applied)
+
+
+def _passed_over(
+    ctx: UseCaseContext,
+    run_id: UUID,
+    list_name: str,
+    district_code: str,
+    people: int,
+    entries: int,
+) -> Counter[str]:
+    """What a list's walk passed over in a district, counted as the walk would have found
+    them: the qualified list's people certified since their sign of life or seen alive only
+    before their benefit started, the lost list's benefits already proposed for suspension,
+    the to-verify list's people with a task open (``people`` and ``entries``: walked)."""
+    passed: Counter[str] = Counter()
+    comparison = ctx.uow.comparison
+    on_people, on_entries = comparison.on_list(run_id, list_name, district_code=district_code)
+    if list_name == "qualified":
+        before, _ = comparison.on_list(
+            run_id, list_name, district_code=district_code, before_benefit=True
+        )
+        passed["qualified_before_benefit"] = before
+        passed["qualified_already_certified"] = on_people - people - before
+    elif list_name == "lost":
+        passed["lost_already_proposed"] = on_entries - entries
+    else:
+        passed["verification_already_open"] = on_people - people
+    return +passed  # only what is more than nothing
 
 
 def _apply_entries(
@@ -575,13 +604,6 @@ def _by_person(entries: list[dict[str, Any]]) -> dict[UUID, list[dict[str, Any]]
     for e in entries:
         grouped.setdefault(e["person_id"], []).append(e)
     return grouped
-
-
-# what the people a list's walk passes over are counted as
-PASSED_OVER = {
-    "qualified": "qualified_already_certified",
-    "to_verify": "verification_already_open",
-}
 
 
 def _dispatch_in_bulk(

@@ -343,11 +343,13 @@ def test_a_shard_is_left_to_its_live_worker_and_taken_over_once_its_worker_is_si
     assert run.id == run_id
 
 
-def test_the_lost_list_reads_a_batchs_proposals_at_once(
+def test_the_lost_list_reads_proposals_once_a_batch_and_passes_over_those_waiting(
     runtime: Any, crowd: list[Any], tmp_path: Path
 ) -> None:
     """Whether a benefit already has a suspension proposal, or had one dismissed on the same
-    records, is read once per batch, not once per person (6 ms a proposal at ten million)."""
+    records, is read once per batch, not once per person (6 ms a proposal at ten million);
+    a run that finds a proposal still waiting for the benefit passes over it without
+    loading anyone, and counts it."""
     feed = tmp_path / "feed.csv"
     day = (runtime.clock.today() - timedelta(days=1)).isoformat()
     lines = [",".join(COLUMNS)] + [
@@ -355,26 +357,73 @@ def test_the_lost_list_reads_a_batchs_proposals_at_once(
     ]
     feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
     load_population(runtime, crowd[:400])
-    first = run_once(runtime, feed)
     reads: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().startswith("SELECT") and "FROM decision_proposals" in statement:
+        if statement.lstrip().startswith("SELECT decision_proposals."):  # proposals loaded
             reads.append(statement)
 
     sa.event.listen(runtime.database, "before_cursor_execute", seen)
     try:
+        first = run_once(runtime, feed)
+        read_first = len(reads)
         again = run_once(runtime, feed)  # the same records: every proposal is still open
     finally:
         sa.event.remove(runtime.database, "before_cursor_execute", seen)
     proposed = first["suspension_proposed"] + first.get("suspended_automatically", 0)
     assert proposed >= 40, first
     assert again["lost_already_proposed"] == proposed
+    assert "suspension_proposed" not in again
     with runtime.database.connect() as conn:
         districts = conn.scalar(
             sa.text("SELECT count(DISTINCT district_code) FROM decision_proposals")
         )
-    assert 0 < len(reads) <= districts < proposed  # one batch a district here
+    assert 0 < read_first <= districts < proposed  # one batch a district here
+    assert len(reads) == read_first  # the second run loaded no proposal
+
+
+def test_people_seen_alive_only_before_their_benefit_started_are_counted_not_walked(
+    runtime: Any, crowd: list[Any], tmp_path: Path, monkeypatch
+) -> None:
+    """A sign of life from before a person's first benefit started certifies nothing
+    (``qualified_before_benefit``); it stays news to every run, so the engine marks it and
+    the walk counts such people instead of locking and reading each of them."""
+    feed = loaded_with_feed(runtime, crowd[:300], tmp_path)
+    late = runtime.clock.today() - timedelta(days=5)  # after every record of the feed
+    with runtime.database.begin() as conn:
+        moved = set(
+            conn.scalars(
+                sa.text(
+                    "UPDATE entitlements SET start_date = :late WHERE person_id IN "
+                    "(SELECT id FROM persons ORDER BY id LIMIT 60) RETURNING person_id"
+                ),
+                {"late": late},
+            )
+        )
+    walked: set[Any] = set()
+    apply_entries = runs._apply_entries
+
+    def watched(contexts: Any, actor: Any, run_id: Any, list_name: str, entries: Any) -> Any:
+        if list_name == "qualified":
+            walked.update(e["person_id"] for e in entries)
+        return apply_entries(contexts, actor, run_id, list_name, entries)
+
+    monkeypatch.setattr(runs, "_apply_entries", watched)
+    counts = run_once(runtime, feed)
+    with runtime.database.connect() as conn:
+        before = set(
+            conn.scalars(sa.text("SELECT person_id FROM comparison_entries WHERE before_benefit"))
+        )
+        certified = set(
+            conn.scalars(
+                sa.text("SELECT person_id FROM certifications WHERE source_ref LIKE 'comparison%'")
+            )
+        )
+    assert len(before & moved) >= 20  # (and a few whose benefit began this year anyway)
+    assert counts["qualified_before_benefit"] == len(before)
+    assert not before & walked
+    assert not before & certified
+    assert counts["certified"] > 50 and walked  # the others were walked and certified
 
 
 def test_a_shards_walk_holds_no_transaction_open_while_its_batches_are_applied(

@@ -79,6 +79,7 @@ def test_a_runs_lists_stored_through_copy_equal_the_rows_inserted_one_by_one(
             "lost_evidence": [[9, 8], None, *([[]] * (n - 2))],
             "alive_latest": [None, *([date(2026, 2, 28)] * (n - 1))],
             "news": [False, False, False, *([True, False] * n)][:n],
+            "before_benefit": [False, False, False, True, *([False] * (n - 4))],
         },
         schema=pa.schema(
             [
@@ -95,6 +96,7 @@ def test_a_runs_lists_stored_through_copy_equal_the_rows_inserted_one_by_one(
                 ("lost_evidence", pa.list_(pa.int64())),
                 ("alive_latest", pa.date32()),
                 ("news", pa.bool_()),
+                ("before_benefit", pa.bool_()),
             ]
         ),
     )
@@ -133,4 +135,5 @@ def test_a_runs_lists_stored_through_copy_equal_the_rows_inserted_one_by_one(
     assert copied == inserted
     assert len(copied) == n
     assert {r[3] for r in copied} >= {None, "500103001"}  # the township: NULL stays NULL
-    assert {r[-1] for r in copied} == {True, False}  # news, as the engine marked them
+    assert {r[-2] for r in copied} == {True, False}  # news, as the engine marked them
+    assert sum(r[-1] for r in copied) == 1  # before the benefit: one
