@@ -612,6 +612,15 @@ class ComparisonRepository(Protocol):
         limit: int,
     ) -> list[dict[str, Any]]: ...
 
+    def with_lists(self) -> list[ComparisonRun]:
+        """The finished runs whose lists are still stored, newest first."""
+        ...
+
+    def remove_entries(self, run_id: UUID) -> None:
+        """Remove a run's lists (its entries), waiting at most a few seconds for those
+        reading them (then the database's lock timeout error)."""
+        ...
+
     def person_batches(
         self,
         run_id: UUID,

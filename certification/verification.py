@@ -506,6 +506,7 @@ class ComparisonRun:
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     scope_code: str = CITY_CODE  # the city, or the one district the run compares
+    entries_removed_at: datetime | None = None  # its lists removed (counts and outcomes kept)
 
     def overlaps(self, scope_code: str) -> bool:
         """Two runs overlap when one scope holds the other: the city holds every district."""

@@ -813,6 +813,37 @@ def comparison_resume(run_id: Any) -> None:
     click.echo("  this pass: " + ", ".join(f"{k}={v}" for k, v in sorted(applied.items())))
 
 
+@comparison.command("remove-old-lists")
+@click.option(
+    "--keep",
+    type=int,
+    default=None,
+    help="how many of each scope's newest finished runs keep their lists (default 3)",
+)
+def comparison_remove_old_lists(keep: int | None) -> None:
+    """Remove the lists (ten million entries each) of finished runs older than the newest
+    few of their scope; the runs keep their counts and what applying them did. A beat job
+    does the same once a day."""
+    from certification.access import Actor
+    from certification.errors import DomainError
+    from certification.services.runs import KEEP_LISTS, remove_old_lists
+
+    runtime = _runtime()
+    try:
+        removed = remove_old_lists(
+            runtime.run_contexts(),
+            Actor.system("cli comparison"),
+            keep=KEEP_LISTS if keep is None else keep,
+        )
+    except DomainError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        runtime.close()
+    click.echo(f"lists removed: {len(removed)} runs")
+    for run_id in removed:
+        click.echo(f"  {run_id}")
+
+
 @main.group()
 def suspensions() -> None:
     """Suspensions (Art. 9)."""

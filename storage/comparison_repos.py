@@ -40,6 +40,8 @@ from storage.scoping import within_scope
 from storage.sets import among
 
 ENTRY_BATCH = 50_000  # entries stored at once
+POSTGRES_NAME_LIMIT = 63
+REMOVAL_LOCK_WAIT = "5s"  # removing a run's lists waits this long for the entries' readers
 
 # A stored entry's columns, each from the engine's output (storage/comparison_engine.py).
 ENTRY_COLUMNS = {
@@ -133,6 +135,17 @@ class SqlComparisonRepository:
         stmt = sa.select(ComparisonRun).where(t.c.status.in_(unfinished))
         return list(self.session.scalars(stmt))
 
+    def with_lists(self) -> list[ComparisonRun]:
+        """The finished runs whose lists are still stored, newest first."""
+        t = schema.comparison_runs
+        finished = [s for s in RunStatus if RUN_LIFECYCLE.is_final(s)]
+        stmt = (
+            sa.select(ComparisonRun)
+            .where(t.c.status.in_(finished), t.c.entries_removed_at.is_(None))
+            .order_by(t.c.started_at.desc())
+        )
+        return list(self.session.scalars(stmt))
+
     def find(self, page: PageRequest) -> Page[ComparisonRun]:
         t = schema.comparison_runs
         return page_by_time(self.session, sa.select(ComparisonRun), page, t, "started_at")
@@ -182,12 +195,38 @@ class SqlComparisonRepository:
         """Store the engine's entries (its Parquet output, storage/comparison_engine.py) as
         the run's lists. On PostgreSQL DuckDB turns them into CSV text and ``COPY`` stores
         it, a batch at a time; no Python runs per entry."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            total = self._copy_entries(run_id, output)
-        else:
+        if self.session.get_bind().dialect.name != "postgresql":
             total = self._insert_entries(run_id, output)
-        refresh_statistics(self.session, schema.comparison_entries)  # the apply plans on them
+            refresh_statistics(self.session, schema.comparison_entries)
+            return total
+        # PostgreSQL: the run's partition is filled as a table of its own, then indexed (one
+        # sorted build per index, not ten million insertions into each), then attached:
+        # attaching locks the entries only against other attachments, not against reading
+        # or writing them, and its check says every row is the run's without a scan.
+        part = entries_partition(run_id)
+        self.session.execute(
+            sa.text(f"CREATE TABLE {part} (LIKE comparison_entries INCLUDING DEFAULTS)")
+        )
+        total = self._copy_entries(run_id, output, into=part)
+        for statement in _partition_keys(part, run_id):
+            self.session.execute(sa.text(statement))
+        self.session.execute(
+            sa.text(
+                f"ALTER TABLE comparison_entries ATTACH PARTITION {part} FOR VALUES IN ('{run_id}')"
+            )
+        )
+        self.session.execute(sa.text(f"ANALYZE {part}"))  # the apply plans on them
         return total
+
+    def remove_entries(self, run_id: UUID) -> None:
+        """Remove a run's lists: on PostgreSQL its partition is dropped (waiting at most a
+        few seconds for readers of the entries to finish; then ``LockTimeout``)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            t = schema.comparison_entries
+            self.session.execute(sa.delete(t).where(t.c.run_id == run_id))
+            return
+        self.session.execute(sa.text(f"SET LOCAL lock_timeout = '{REMOVAL_LOCK_WAIT}'"))
+        self.session.execute(sa.text(f"DROP TABLE IF EXISTS {entries_partition(run_id)}"))
 
     def _insert_entries(self, run_id: UUID, output: Path) -> int:
         """Any database: a batch of entries read into Python and inserted at a time."""
@@ -208,8 +247,9 @@ class SqlComparisonRepository:
             total += len(rows)
         return total
 
-    def _copy_entries(self, run_id: UUID, output: Path) -> int:
-        """PostgreSQL: DuckDB writes the entries as CSV text, ``COPY`` reads it."""
+    def _copy_entries(self, run_id: UUID, output: Path, *, into: str | None = None) -> int:
+        """PostgreSQL: DuckDB writes the entries as CSV text, ``COPY`` reads it (into the
+        table ``into``, the entries' own by default)."""
         total = 0
         options = pa_csv.WriteOptions(include_header=False)
 
@@ -221,7 +261,8 @@ class SqlComparisonRepository:
                 total += batch.num_rows
                 yield sink.getvalue()
 
-        copy_csv(self.session, schema.comparison_entries, list(ENTRY_COLUMNS), blocks())
+        table = into or schema.comparison_entries.name
+        copy_csv(self.session, table, list(ENTRY_COLUMNS), blocks())
         return total
 
     def entries(
@@ -508,6 +549,40 @@ def _on_list(run_id: UUID, list_name: str, district_code: str) -> sa.ColumnEleme
     """A run's entries on one list in one district (the district index's prefix)."""
     t = schema.comparison_entries
     return sa.and_(t.c.run_id == run_id, t.c.list == list_name, t.c.district_code == district_code)
+
+
+def entries_partition(run_id: UUID) -> str:
+    """The name of a run's partition of the entries (PostgreSQL)."""
+    return f"{schema.comparison_entries.name}_{run_id.hex}"
+
+
+def _partition_keys(part: str, run_id: UUID) -> list[str]:
+    """What a run's partition needs before it is attached: the entries' primary key and
+    indexes (as storage/schema.py defines them, so attaching adopts them instead of building
+    its own) and a check that every row is the run's."""
+    t = schema.comparison_entries
+    key = ", ".join(c.name for c in t.primary_key.columns)
+    statements = [
+        f"ALTER TABLE {part} ADD CHECK (run_id = '{run_id}')",
+        f"ALTER TABLE {part} ADD CONSTRAINT {_own(t.primary_key.name, run_id)} PRIMARY KEY ({key})",
+    ]
+    for index in sorted(t.indexes, key=lambda i: str(i.name)):
+        columns = ", ".join(c.name for c in index.columns)
+        where = index.dialect_options["postgresql"]["where"]
+        statements.append(
+            f"CREATE INDEX {_own(index.name, run_id)} ON {part} ({columns})"
+            + (f" WHERE {where}" if where is not None else "")
+        )
+    return statements
+
+
+def _own(name: object, run_id: UUID) -> str:
+    """A partition's copy of the entries' index ``name``: the name, then the run's id (so a
+    plan that names it says which of the entries' indexes it is)."""
+    own = f"{name}_{run_id.hex}"
+    if len(own) > POSTGRES_NAME_LIMIT:
+        raise ValueError(f"{own!r} is longer than PostgreSQL keeps a name")
+    return own
 
 
 def _proposal_waiting(entitlement_id: sa.ColumnElement[UUID]) -> sa.ColumnElement[bool]:

@@ -96,13 +96,12 @@ def _encoder(column: sa.Column[Any], dialect: Any) -> Any:
     return lambda value: send(prepare(value, dialect))
 
 
-def copy_csv(
-    session: Session, table: sa.Table, names: Sequence[str], blocks: Iterable[bytes]
-) -> None:
+def copy_csv(session: Session, table: str, names: Sequence[str], blocks: Iterable[bytes]) -> None:
     """Stream CSV text (PostgreSQL's CSV: an unquoted empty field is NULL; no header) into
-    ``table``'s columns ``names`` in the session's transaction. PostgreSQL only: the rows
-    were made by a columnar engine, which other databases get as :func:`copy_rows`."""
-    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT csv)"  # ours
+    the columns ``names`` of the table named ``table`` in the session's transaction.
+    PostgreSQL only: the rows were made by a columnar engine, which other databases get as
+    :func:`copy_rows`."""
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT csv)"  # ours
     with pg_copy(session, statement) as copy:
         for block in blocks:
             copy.write(block)

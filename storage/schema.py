@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from certification.appeals import AppealStatus, AppealSubject, Remedy
@@ -779,10 +781,16 @@ comparison_runs = sa.Table(
     sa.Column("finished_at", UTCDateTime),
     # the city, or the one district the run compares (Art. 11)
     sa.Column("scope_code", sa.String(6), nullable=False, server_default="500000"),
+    # the run's lists (its entries) removed, its counts and outcomes kept (migration 0022)
+    sa.Column("entries_removed_at", UTCDateTime),
     sa.Index("ix_comparison_runs_started", "started_at"),
     sa.Index("ix_comparison_runs_scope_started", "scope_code", "started_at"),
 )
 
+# On PostgreSQL partitioned by run (LIST (run_id), migration 0022): each run's entries are a
+# table of their own, comparison_entries_<run id in hex>, made as the run stores its lists
+# and dropped when they are removed (storage/comparison_repos.py). Those tables are the
+# database's, not this description's (:func:`described`).
 comparison_entries = sa.Table(
     "comparison_entries",
     metadata,
@@ -1074,3 +1082,12 @@ summary_refreshes = sa.Table(
     sa.Column("refreshed_at", UTCDateTime, nullable=False),
     sa.Column("took_ms", sa.Integer, nullable=False),
 )
+
+
+def described(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Whether a table or index found in a database is one this module describes: a run's
+    partition of the comparison entries (and its indexes) is not (Alembic's
+    ``include_object``: what the migrations are compared against)."""
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    table_name = getattr(table, "name", name) or ""
+    return not (reflected and table_name.startswith(f"{comparison_entries.name}_"))

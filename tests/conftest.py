@@ -98,9 +98,18 @@ def pg_url() -> Iterator[str]:
 
 def truncate_all(engine: sa.Engine) -> None:
     """The audit table's triggers refuse TRUNCATE, so cleaning runs in replica mode, which
-    only a superuser test harness can use."""
+    only a superuser test harness can use. The runs' partitions of the comparison entries
+    go with their runs."""
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        partitions = conn.scalars(
+            sa.text(
+                "SELECT inhrelid::regclass::text FROM pg_inherits "
+                "WHERE inhparent = 'comparison_entries'::regclass"
+            )
+        ).all()
+        for partition in partitions:
+            conn.execute(sa.text(f"DROP TABLE {partition}"))
         conn.execute(sa.text(f"TRUNCATE {TRUNCATE} CASCADE"))
         conn.execute(sa.text("DELETE FROM regions WHERE level IN ('township', 'village')"))
 

@@ -104,6 +104,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "lifecert.evidence.sweep",
             "schedule": crontab(hour=3, minute=15),
         },
+        "comparison-lists-nightly": {
+            "task": "lifecert.comparison.remove_old_lists",
+            "schedule": crontab(hour=3, minute=45),
+        },
     }
     cadence = COMPARISON_CADENCE.get(settings.comparison_schedule)
     if cadence is not None:

@@ -152,6 +152,18 @@ def send_reminders(self: Any) -> dict[str, int]:
     return {"sent": sent}
 
 
+@shared_task(
+    name="lifecert.comparison.remove_old_lists", soft_time_limit=1200, time_limit=1500, bind=True
+)
+def remove_old_lists(self: Any) -> dict[str, int]:
+    """The lists of finished runs older than each scope's newest few removed (nightly)."""
+    from certification.access import Actor
+    from certification.services.runs import remove_old_lists as run
+
+    rt = runtime_of(self.app)
+    return {"runs": len(run(rt.run_contexts(), Actor.system("comparison lists")))}
+
+
 @shared_task(name="lifecert.reports.refresh", soft_time_limit=1200, time_limit=1500, bind=True)
 def refresh_summaries(self: Any) -> dict[str, int]:
     """The dashboards' summary tables recomputed (every 10 minutes by beat)."""

@@ -178,6 +178,10 @@ class RunSchema(ma.Schema):
     timings = f.Dict()
     error = f.String(allow_none=True)
     previous_run_id = f.UUID(allow_none=True)
+    entries_removed_at = f.DateTime(
+        allow_none=True,
+        metadata={"description": "When the run's lists were removed (its counts remain)."},
+    )
 
 
 class RunCreateSchema(ma.Schema):
@@ -262,10 +266,17 @@ class EntryQuerySchema(PageQuerySchema):
     list = f.Enum(ComparisonList, by_value=True, load_default=None)
 
 
+LISTS_REMOVED = (
+    "The run's lists were removed (only each scope's newest runs keep theirs); the run's "
+    "record, counts and outcomes remain."
+)
+
+
 @runs_blp.route("/<uuid:run_id>/entries")
 class RunEntries(MethodView):
     @runs_blp.arguments(EntryQuerySchema, location="query")
     @runs_blp.response(200, EntryPageSchema)
+    @runs_blp.alt_response(409, description=LISTS_REMOVED)
     def get(self, args: dict[str, Any], run_id: UUID) -> Any:
         """A run's list in your region, with the evidence events."""
         after = decode_cursor(args["cursor"])
@@ -308,6 +319,7 @@ class ChangeQuerySchema(PageQuerySchema):
 class RunChanges(MethodView):
     @runs_blp.arguments(ChangeQuerySchema, location="query")
     @runs_blp.response(200, ChangesSchema)
+    @runs_blp.alt_response(409, description=LISTS_REMOVED)
     def get(self, args: dict[str, Any], run_id: UUID) -> Any:
         """Who moved between lists since the previous run (or is new)."""
         after = decode_cursor(args["cursor"])

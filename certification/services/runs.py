@@ -974,6 +974,52 @@ def get_run(ctx: UseCaseContext, actor: Actor, run_id: UUID) -> ComparisonRun:
     return run
 
 
+def _with_lists(run: ComparisonRun) -> ComparisonRun:
+    """The run, whose lists must still be stored to be read."""
+    if run.entries_removed_at is not None:
+        raise RuleViolation(
+            f"The lists of comparison run {run.id} were removed on "
+            f"{run.entries_removed_at:%Y-%m-%d} (only the newest runs keep theirs); its "
+            "counts and what applying it did remain, and the certifications, tasks and "
+            "proposals it made keep their evidence."
+        )
+    return run
+
+
+# How many of each scope's newest finished runs keep their lists (decision 0022): the one
+# being worked from, the one before (who moved between lists), and one more.
+KEEP_LISTS = 3
+
+
+def remove_old_lists(
+    contexts: Callable[[], UseCaseContext], actor: Actor, *, keep: int = KEEP_LISTS
+) -> list[UUID]:
+    """Remove the lists of every finished run but the ``keep`` newest of its scope (the city,
+    or a district): ten million entries a run otherwise pile up. The run keeps its record,
+    its counts and what applying it did; each removal is its own transaction and audit
+    record. Returns the runs whose lists were removed."""
+    access.require_operator(actor, "remove old comparison lists")
+    if keep < 1:
+        raise ValidationFailed("Keep the lists of at least one run.", field="keep")
+    ctx = contexts()
+    with ctx.uow:
+        by_scope: dict[str, list[ComparisonRun]] = {}
+        for run in ctx.uow.comparison.with_lists():
+            by_scope.setdefault(run.scope_code, []).append(run)
+        old = [r.id for runs in by_scope.values() for r in runs[keep:]]
+        ctx.uow.rollback()
+    for run_id in old:
+        ctx = contexts()
+        with ctx.uow:
+            run = found(ctx.uow.comparison.get(run_id, for_update=True), "comparison run", run_id)
+            if run.entries_removed_at is None:  # another removal may have come first
+                ctx.uow.comparison.remove_entries(run_id)
+                run.entries_removed_at = ctx.clock.now()
+                ctx.audit(actor, "comparison.lists_removed", "comparison_run", run_id, keep=keep)
+            ctx.uow.commit()
+    return old
+
+
 def list_runs(ctx: UseCaseContext, actor: Actor, page: PageRequest) -> Page[ComparisonRun]:
     _reader_scope(actor)
     return ctx.uow.comparison.find(page)
@@ -989,7 +1035,7 @@ def run_entries(
     limit: int,
 ) -> list[dict[str, Any]]:
     """One page of a run's list, in the staff member's region, with the evidence events."""
-    get_run(ctx, actor, run_id)
+    _with_lists(get_run(ctx, actor, run_id))
     scope = _reader_scope(actor)
     rows = ctx.uow.comparison.entries(
         run_id, list_name=list_name, scope=scope, after=after, limit=limit
@@ -1021,11 +1067,11 @@ def run_changes(
     limit: int,
 ) -> tuple[UUID | None, list[dict[str, Any]]]:
     """Who moved between lists since the previous applied run."""
-    run = get_run(ctx, actor, run_id)
+    run = _with_lists(get_run(ctx, actor, run_id))
     previous = previous_id or run.previous_run_id
     if previous is None:
         return None, []
-    get_run(ctx, actor, previous)
+    _with_lists(get_run(ctx, actor, previous))
     scope = _reader_scope(actor)
     return previous, ctx.uow.comparison.changes(
         run_id, previous, scope=scope, limit=limit, after=after

@@ -60,7 +60,7 @@ def run(run_id: UUID) -> Any:
         runs_service.run_entries(
             ctx(), _actor(), run_id, list_name=list_name, after=None, limit=PAGE
         )
-        if found.is_applied
+        if found.is_applied and found.entries_removed_at is None
         else []
     )
     people = load_people(ctx(), (e["person_id"] for e in entries))

@@ -249,7 +249,7 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
     certification, or with no open task) read every table they join from the batch's start,
     not from its first row: at ten million a merge join reading the persons' index from the
     top for every batch made the apply quadratic."""
-    from tests.integration.test_list_plans import LARGE, forget_statistics
+    from tests.integration.test_list_plans import LARGE, forget_statistics, parent_of
 
     feed = loaded_with_feed(runtime, crowd, tmp_path)
     walks: list[tuple[str, Any]] = []
@@ -276,7 +276,7 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
     def unbounded(plan: dict[str, Any]) -> list[str]:
         """Indexes in person order read with no condition on the person: from the top."""
         found = []
-        if plan.get("Index Name") in by_person:
+        if parent_of(plan.get("Index Name", "")) in by_person:
             cond = plan.get("Index Cond", "")
             if "id >" not in cond and "id =" not in cond:
                 found.append(f"{plan.get('Relation Name')} {plan.get('Index Name')} {cond}")
@@ -284,7 +284,8 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
             found.extend(unbounded(child))
         return found
 
-    forget_statistics(runtime.database, LARGE)
+    # (a run's entries are analysed as they are stored, before any walk: they keep theirs)
+    forget_statistics(runtime.database, LARGE - {"comparison_entries"})
     with runtime.database.connect() as conn:
         # the merge joins a big city's tables get (the planner picks them at ten million)
         conn.exec_driver_sql("SET enable_hashjoin = off")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage import schema
-from storage.comparison_repos import SqlComparisonRepository
+from storage.comparison_repos import SqlComparisonRepository, entries_partition
 from storage.copying import _copied_batches, _fetched_batches
 
 TEXTS = [None, "", "a,b", 'say "hi"', "two\nlines", "重庆市渝中区", " spaced ", "\\N", "NULL"]
@@ -120,7 +120,15 @@ def test_a_runs_lists_stored_through_copy_equal_the_rows_inserted_one_by_one(
                 )
             )
         repo = SqlComparisonRepository(session)
-        assert repo._copy_entries(copied_run, output) == n
+        assert repo.load_entries(copied_run, output) == n  # a partition of its own, by COPY
+        # the row path (other databases), here into a partition made for it
+        part = entries_partition(inserted_run)
+        session.execute(
+            sa.text(
+                f"CREATE TABLE {part} PARTITION OF comparison_entries "
+                f"FOR VALUES IN ('{inserted_run}')"
+            )
+        )
         assert repo._insert_entries(inserted_run, output) == n
         session.commit()
 

@@ -23,6 +23,7 @@ from certification.services.verification import refer_for_verification
 from certification.vocabulary import AccountKind
 from storage.crypto import blind_index
 from tests.integration.conftest import audit_actions, grant, new_person
+from tests.integration.test_console_lists import HTTPS, signed_in
 
 pytestmark = pytest.mark.postgres
 
@@ -704,3 +705,57 @@ def test_a_formula_in_a_note_stays_text_in_both_ledger_formats(
     sheet = load_workbook(io.BytesIO(xlsx.get_data()))["业务台账"]
     cells = [c for row in sheet.iter_rows() for c in row if c.value == formula]
     assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_old_runs_lose_their_lists_and_keep_their_record(operator, clerk, runtime, app, login):
+    """Each run stores an entry per benefit in the city; the lists of finished runs older than
+    each scope's newest few are removed (on PostgreSQL their partition is dropped): the run
+    keeps its record, counts and outcomes, and a reader is told why its lists are gone."""
+    from certification.errors import AccessDenied
+    from certification.services.runs import remove_old_lists
+
+    person = new_person(clerk, cid(21))
+    grant(clerk, person["id"])
+    made = []
+    for n in range(3):
+        feed = [HEADER, f"{cid(21)},rail_travel,{days_ago(10 - n)},transport,R-21-{n},"]
+        upload_feed(operator, ("\n".join(feed) + "\n").encode())
+        made.append(run_comparison(operator))
+    oldest, middle, newest = made
+    contexts = runtime.run_contexts()
+    with pytest.raises(AccessDenied):
+        remove_old_lists(contexts, Actor(kind=AccountKind.STAFF.value, label="clerk"))
+
+    assert remove_old_lists(contexts, Actor.system("test"), keep=2) == [UUID(oldest["id"])]
+    assert remove_old_lists(contexts, Actor.system("test"), keep=2) == []  # nothing more
+
+    with runtime.database.connect() as conn:
+        partitions = set(
+            conn.scalars(
+                sa.text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'comparison_entries'::regclass"
+                )
+            )
+        )
+        left = conn.scalar(
+            sa.text("SELECT count(*) FROM comparison_entries WHERE run_id = :r"),
+            {"r": oldest["id"]},
+        )
+    assert partitions == {f"comparison_entries_{UUID(r['id']).hex}" for r in (middle, newest)}
+    # (the partitions of other tests' runs went with them)
+    assert left == 0
+    gone = clerk.get(f"/api/comparison/runs/{oldest['id']}/entries")
+    assert gone.status_code == 409
+    assert "were removed on" in gone.get_json()["message"]
+    changes = clerk.get(f"/api/comparison/runs/{middle['id']}/changes")  # against the oldest
+    assert changes.status_code == 409
+    record = operator.get(f"/api/comparison/runs/{oldest['id']}").get_json()
+    assert record["entries_removed_at"] and record["counts"] == oldest["counts"]
+    assert record["applied"] == oldest["applied"]
+    kept = clerk.get(f"/api/comparison/runs/{newest['id']}/entries").get_json()["items"]
+    assert [e["person_id"] for e in kept] == [person["id"]]
+    assert "comparison.lists_removed" in audit_actions(runtime)
+    console = signed_in(app, login)
+    page = console.get(f"/console/runs/{oldest['id']}", base_url=HTTPS).get_data(as_text=True)
+    assert 'id="lists-removed"' in page and 'id="entries"' not in page

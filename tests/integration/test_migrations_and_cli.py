@@ -1,6 +1,9 @@
 """Migrations run on SQLite and PostgreSQL; the CLI works on the embedded defaults."""
 
 import secrets
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +12,7 @@ from click.testing import CliRunner
 from infra.settings import get_settings
 from lifecert.cli import main
 from storage.migrate import downgrade, upgrade
-from storage.schema import metadata
+from storage.schema import described, metadata
 from tests.conftest import PG_ADMIN_URL
 
 
@@ -30,7 +33,8 @@ def _drift(url: str) -> list[str]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_object": described}
+            context = MigrationContext.configure(conn, opts=opts)
             return [str(d) for d in compare_metadata(context, metadata)]
     finally:
         engine.dispose()
@@ -50,24 +54,101 @@ def test_migrations_up_down_up_on_sqlite(tmp_path):
     assert _drift(url) == []  # the migrations build what the queries are written against
 
 
-@pytest.mark.postgres
-def test_migrations_up_down_up_on_postgresql():
+@pytest.fixture
+def scratch_pg() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     name = f"lifecert_mig_{secrets.token_hex(4)}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
-        assert set(metadata.tables) <= _tables(url)
-        downgrade(url, "base")
-        assert _tables(url) == {"alembic_version"}
-        upgrade(url)
-        assert _drift(url) == []
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.mark.postgres
+def test_migrations_up_down_up_on_postgresql(scratch_pg: str) -> None:
+    url = scratch_pg
+    upgrade(url)
+    assert set(metadata.tables) <= _tables(url)
+    downgrade(url, "base")
+    assert _tables(url) == {"alembic_version"}
+    upgrade(url)
+    assert _drift(url) == []
+
+
+@pytest.mark.postgres
+def test_entries_stored_before_partitioning_move_into_a_partition_per_run_and_back(
+    scratch_pg: str,
+) -> None:
+    """Revision 0022 moves each run's entries into a partition of their own (the lists of a
+    run are then removed by dropping one table); the downgrade puts them back in one."""
+    url = scratch_pg
+    upgrade(url, "0021")
+    runs = [UUID(int=n) for n in (1, 2)]
+    engine = sa.create_engine(url)
+
+    def entries() -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT run_id, entitlement_id, list, news FROM comparison_entries "
+                    "ORDER BY run_id, entitlement_id"
+                )
+            )
+            return [tuple(r) for r in rows]
+
+    def partitions() -> set[str]:
+        with engine.connect() as conn:
+            return set(
+                conn.scalars(
+                    sa.text(
+                        "SELECT c.relname FROM pg_inherits i JOIN pg_class c "
+                        "ON c.oid = i.inhrelid WHERE i.inhparent = 'comparison_entries'::regclass"
+                    )
+                )
+            )
+
+    try:
+        with engine.begin() as conn:
+            for n, run in enumerate(runs):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO comparison_runs (id, window_start, window_end, status,"
+                        " counts, by_district, applied, timings, started_at) VALUES (:id,"
+                        " '2025-12-01', '2026-11-30', 'applied', '{}', '{}', '{}', '{}', now())"
+                    ),
+                    {"id": run},
+                )
+                for k in range(3 + n):
+                    conn.execute(
+                        sa.text(
+                            "INSERT INTO comparison_entries (run_id, entitlement_id, person_id,"
+                            " district_code, benefit_kind, list, certified_in_window,"
+                            " alive_count, lost_count, alive_evidence, lost_evidence, news)"
+                            " VALUES (:r, :e, :e, '500103', 'pension', 'qualified', false, 1, 0,"
+                            " '[1]', '[]', :news)"
+                        ),
+                        {"r": run, "e": UUID(int=100 * (n + 1) + k), "news": k % 2 == 0},
+                    )
+        before = entries()
+        upgrade(url)
+        assert partitions() == {f"comparison_entries_{r.hex}" for r in runs}
+        assert entries() == before and len(before) == 7
+        assert _drift(url) == []
+        downgrade(url, "0021")
+        assert entries() == before
+        with engine.connect() as conn:
+            kind = conn.scalar(
+                sa.text("SELECT relkind FROM pg_class WHERE relname = 'comparison_entries'")
+            )
+        assert kind == "r"  # one plain table again
+        assert _drift(url) != []  # (0021 had no removal date on runs: the schema is ahead)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
