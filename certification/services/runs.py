@@ -995,9 +995,9 @@ def remove_old_lists(
     contexts: Callable[[], UseCaseContext], actor: Actor, *, keep: int = KEEP_LISTS
 ) -> list[UUID]:
     """Remove the lists of every finished run but the ``keep`` newest of its scope (the city,
-    or a district): ten million entries a run otherwise pile up. The run keeps its record,
-    its counts and what applying it did; each removal is its own transaction and audit
-    record. Returns the runs whose lists were removed."""
+    or a district) and its newest applied one: ten million entries a run otherwise pile
+    up. The run keeps its record, its counts and what applying it did; each removal is its
+    own transaction and audit record. Returns the runs whose lists were removed."""
     access.require_operator(actor, "remove old comparison lists")
     if keep < 1:
         raise ValidationFailed("Keep the lists of at least one run.", field="keep")
@@ -1006,7 +1006,10 @@ def remove_old_lists(
         by_scope: dict[str, list[ComparisonRun]] = {}
         for run in ctx.uow.comparison.with_lists():
             by_scope.setdefault(run.scope_code, []).append(run)
-        old = [r.id for runs in by_scope.values() for r in runs[keep:]]
+        # the newest applied run of a scope is the one staff work from, even if the runs
+        # after it failed
+        worked_from = {next((r.id for r in rs if r.is_applied), None) for rs in by_scope.values()}
+        old = [r.id for rs in by_scope.values() for r in rs[keep:] if r.id not in worked_from]
         ctx.uow.rollback()
     for run_id in old:
         ctx = contexts()

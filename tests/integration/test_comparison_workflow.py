@@ -728,6 +728,13 @@ def test_old_runs_lose_their_lists_and_keep_their_record(operator, clerk, runtim
 
     assert remove_old_lists(contexts, Actor.system("test"), keep=2) == [UUID(oldest["id"])]
     assert remove_old_lists(contexts, Actor.system("test"), keep=2) == []  # nothing more
+    with runtime.database.begin() as conn:  # had the newest failed after applying
+        conn.execute(
+            sa.text("UPDATE comparison_runs SET status = 'failed' WHERE id = :r"),
+            {"r": newest["id"]},
+        )
+    # the newest applied run is the one staff work from: it keeps its lists
+    assert remove_old_lists(contexts, Actor.system("test"), keep=1) == []
 
     with runtime.database.connect() as conn:
         partitions = set(
