@@ -4,7 +4,6 @@ proposals, notices, audit records and the run's counts; a second run touches onl
 changed; a run that dies half-way through applying and is applied again writes nobody
 twice."""
 
-import json
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
@@ -270,6 +269,7 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
         "pk_persons",
         "ix_verification_tasks_person",
         "ix_comparison_entries_walk",
+        "ix_comparison_entries_district",
         "ix_comparison_entries_news",
     }
 
@@ -284,7 +284,10 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
             found.extend(unbounded(child))
         return found
 
-    # (a run's entries are analysed as they are stored, before any walk: they keep theirs)
+    # A run's entries are analysed as they are stored, before any walk: they keep their
+    # statistics. (Which of a run's indexes the news walk reads — the district's or the
+    # news' own — follows the share of news, which 1,200 people cannot show for ten million:
+    # what is checked is that either is read from the batch's start.)
     forget_statistics(runtime.database, LARGE - {"comparison_entries"})
     with runtime.database.connect() as conn:
         # the merge joins a big city's tables get (the planner picks them at ten million)
@@ -295,8 +298,6 @@ def test_each_batch_of_a_walk_reads_from_where_the_last_one_stopped(
             plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
             tree = plan.scalar()[0]["Plan"]
             assert unbounded(tree) == [], statement
-            if "comparison_entries.news" in statement:  # the news walk reads the news only
-                assert "ix_comparison_entries_news" in json.dumps(tree), statement
 
 
 def test_a_shard_is_left_to_its_live_worker_and_taken_over_once_its_worker_is_silent(
