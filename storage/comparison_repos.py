@@ -247,9 +247,9 @@ class SqlComparisonRepository:
             total += len(rows)
         return total
 
-    def _copy_entries(self, run_id: UUID, output: Path, *, into: str | None = None) -> int:
-        """PostgreSQL: DuckDB writes the entries as CSV text, ``COPY`` reads it (into the
-        table ``into``, the entries' own by default)."""
+    def _copy_entries(self, run_id: UUID, output: Path, *, into: str) -> int:
+        """PostgreSQL: DuckDB writes the entries as CSV text, ``COPY`` reads it into the
+        table named ``into`` (the run's partition)."""
         total = 0
         options = pa_csv.WriteOptions(include_header=False)
 
@@ -261,8 +261,7 @@ class SqlComparisonRepository:
                 total += batch.num_rows
                 yield sink.getvalue()
 
-        table = into or schema.comparison_entries.name
-        copy_csv(self.session, table, list(ENTRY_COLUMNS), blocks())
+        copy_csv(self.session, into, list(ENTRY_COLUMNS), blocks())
         return total
 
     def entries(

@@ -96,19 +96,25 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
+def entries_partitions(conn: sa.Connection) -> set[str]:
+    """The names of the runs' partitions of the comparison entries (PostgreSQL)."""
+    return set(
+        conn.scalars(
+            sa.text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'comparison_entries'::regclass"
+            )
+        )
+    )
+
+
 def truncate_all(engine: sa.Engine) -> None:
     """The audit table's triggers refuse TRUNCATE, so cleaning runs in replica mode, which
     only a superuser test harness can use. The runs' partitions of the comparison entries
     go with their runs."""
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        partitions = conn.scalars(
-            sa.text(
-                "SELECT inhrelid::regclass::text FROM pg_inherits "
-                "WHERE inhparent = 'comparison_entries'::regclass"
-            )
-        ).all()
-        for partition in partitions:
+        for partition in entries_partitions(conn):
             conn.execute(sa.text(f"DROP TABLE {partition}"))
         conn.execute(sa.text(f"TRUNCATE {TRUNCATE} CASCADE"))
         conn.execute(sa.text("DELETE FROM regions WHERE level IN ('township', 'village')"))

@@ -22,6 +22,7 @@ from certification.services.proposals import expected_arrears
 from certification.services.verification import refer_for_verification
 from certification.vocabulary import AccountKind
 from storage.crypto import blind_index
+from tests.conftest import entries_partitions
 from tests.integration.conftest import audit_actions, grant, new_person
 from tests.integration.test_console_lists import HTTPS, signed_in
 
@@ -737,14 +738,7 @@ def test_old_runs_lose_their_lists_and_keep_their_record(operator, clerk, runtim
     assert remove_old_lists(contexts, Actor.system("test"), keep=1) == []
 
     with runtime.database.connect() as conn:
-        partitions = set(
-            conn.scalars(
-                sa.text(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "WHERE i.inhparent = 'comparison_entries'::regclass"
-                )
-            )
-        )
+        partitions = entries_partitions(conn)
         left = conn.scalar(
             sa.text("SELECT count(*) FROM comparison_entries WHERE run_id = :r"),
             {"r": oldest["id"]},

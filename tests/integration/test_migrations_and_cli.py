@@ -13,7 +13,7 @@ from infra.settings import get_settings
 from lifecert.cli import main
 from storage.migrate import downgrade, upgrade
 from storage.schema import described, metadata
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, entries_partitions
 
 
 def _tables(url: str) -> set[str]:
@@ -103,14 +103,7 @@ def test_entries_stored_before_partitioning_move_into_a_partition_per_run_and_ba
 
     def partitions() -> set[str]:
         with engine.connect() as conn:
-            return set(
-                conn.scalars(
-                    sa.text(
-                        "SELECT c.relname FROM pg_inherits i JOIN pg_class c "
-                        "ON c.oid = i.inhrelid WHERE i.inhparent = 'comparison_entries'::regclass"
-                    )
-                )
-            )
+            return entries_partitions(conn)
 
     try:
         with engine.begin() as conn:
