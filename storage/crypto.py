@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
-import hmac
 import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -89,16 +89,16 @@ class KeyRing:
         if self.current is None:
             raise KeyMissing("no encryption key is configured")
         nonce = os.urandom(12)
-        sealed = self._cipher(self.current).encrypt(nonce, plaintext, aad)
+        sealed = self.cipher(self.current).encrypt(nonce, plaintext, aad)
         return {"kid": self.current, "n": _b64(nonce), "ct": _b64(sealed)}
 
     def decrypt(self, doc: dict[str, str], aad: bytes) -> bytes:
         key = self.keys.get(doc.get("kid", ""))
         if key is None:
             raise KeyMissing(f"no key {doc.get('kid')!r} in this process's ring")
-        return self._cipher(doc["kid"]).decrypt(_unb64(doc["n"]), _unb64(doc["ct"]), aad)
+        return self.cipher(doc["kid"]).decrypt(_unb64(doc["n"]), _unb64(doc["ct"]), aad)
 
-    def _cipher(self, kid: str) -> AESGCM:
+    def cipher(self, kid: str) -> AESGCM:
         """The key's cipher, made once (its key schedule costs more than sealing a name)."""
         cipher = self._ciphers.get(kid)
         if cipher is None:
@@ -154,10 +154,34 @@ def blind_index(domain: str, value: str) -> str:
     """The keyed HMAC-SHA256 of a value, 128 bits in hex: equal values give equal indexes in
     every table (``domain`` keeps citizen IDs, phones and names apart), and without the key
     nobody can test a guess against the database."""
+    return blind_indexes(domain, (value,))[0]
+
+
+def blind_indexes(domain: str, values: Iterable[str]) -> list[str]:
+    """:func:`blind_index` of many values of one domain (a register or feed block): the
+    HMAC's keyed inner and outer states are made once and copied per value (RFC 2104, the
+    same digest as ``hmac.new``)."""
     if not _index:
         raise KeyMissing("no index key is configured")
-    mac = hmac.new(_index[0], domain.encode() + b"\x00" + value.encode(), hashlib.sha256)
-    return mac.hexdigest()[:32]
+    inner, outer = _hmac_states(_index[0])
+    prefix = domain.encode() + b"\x00"
+    out: list[str] = []
+    for value in values:
+        mac = inner.copy()
+        mac.update(prefix + value.encode())
+        done = outer.copy()
+        done.update(mac.digest())
+        out.append(done.hexdigest()[:32])
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _hmac_states(key: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256's inner and outer hashes with the padded key already absorbed."""
+    padded = key.ljust(64, b"\x00")  # keys are 32 bytes, within SHA-256's 64-byte block
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return inner, outer
 
 
 def blind_default(source: str, domain: str) -> Any:
@@ -171,8 +195,30 @@ def blind_default(source: str, domain: str) -> Any:
 
 
 def seal_text(value: str, purpose: str) -> str:
-    doc = _rings[PERSONAL].encrypt(value.encode(), purpose.encode())
-    return f"{SEALED_TEXT}{doc['kid']}.{doc['n']}.{doc['ct']}"
+    sealed = seal_texts((value,), purpose)[0]
+    assert sealed is not None
+    return sealed
+
+
+def seal_texts(values: Sequence[str | None], purpose: str) -> list[str | None]:
+    """:func:`seal_text` of many values of one column (None stays None): one cipher, and
+    the random nonces of the whole block drawn at once."""
+    ring = _rings[PERSONAL]
+    kid = ring.current
+    if kid is None:
+        raise KeyMissing("no encryption key is configured")
+    cipher = ring.cipher(kid)
+    aad = purpose.encode()
+    head = f"{SEALED_TEXT}{kid}."
+    nonces = os.urandom(12 * len(values))
+    out: list[str | None] = []
+    for at, value in enumerate(values):
+        if value is None:
+            out.append(None)
+            continue
+        nonce = nonces[12 * at : 12 * at + 12]
+        out.append(f"{head}{_b64(nonce)}.{_b64(cipher.encrypt(nonce, value.encode(), aad))}")
+    return out
 
 
 def open_text(stored: str, purpose: str) -> str:

@@ -21,7 +21,7 @@ from certification.verification import (
 )
 from storage import schema
 from storage.copying import pg_copy
-from storage.crypto import blind_index
+from storage.crypto import blind_indexes
 from storage.db import as_dicts, dialect_insert, refresh_statistics, rowcount
 from storage.paging import page_by_time
 from storage.repositories import get_row
@@ -67,10 +67,12 @@ class SqlFeedImportRepository:
             return 0
         if self.session.get_bind().dialect.name == "postgresql":
             return self._copy_events(import_id, events)
+        self._hold_import(import_id)
         t = schema.department_events
+        keys = blind_indexes("citizen_id", [e.citizen_id for e in events])
         rows = [
             {
-                "citizen_id_key": blind_index("citizen_id", e.citizen_id),
+                "citizen_id_key": key,
                 "event_kind": e.kind.value,
                 "event_date": e.event_date,
                 "source_department": e.source,
@@ -78,7 +80,7 @@ class SqlFeedImportRepository:
                 "detail": e.detail,
                 "import_id": import_id,
             }
-            for e in events
+            for key, e in zip(keys, events, strict=True)
         ]
         stmt = (
             dialect_insert(self.session, t)
@@ -96,8 +98,7 @@ class SqlFeedImportRepository:
         if self.session.get_bind().dialect.name != "postgresql":
             return self.insert_events(import_id, _events_of(table))
         keys = pa.array(
-            [blind_index("citizen_id", c) for c in table.column("citizen_id").to_pylist()],
-            pa.string(),
+            blind_indexes("citizen_id", table.column("citizen_id").to_pylist()), pa.string()
         )
         body = table.drop_columns(["citizen_id"]).add_column(0, "citizen_id_key", keys)
         buffer = io.BytesIO()
@@ -119,11 +120,12 @@ class SqlFeedImportRepository:
         skips records already stored (several times faster than row inserts). The citizen ID
         is kept only as its blind index (the comparison joins on it)."""
         self._stage()
+        keys = blind_indexes("citizen_id", [e.citizen_id for e in events])
         with pg_copy(self.session, _COPY_BATCH) as copy:
-            for e in events:
+            for key, e in zip(keys, events, strict=True):
                 copy.write_row(
                     (
-                        blind_index("citizen_id", e.citizen_id),
+                        key,
                         e.kind.value,
                         e.event_date,
                         e.source,
@@ -142,10 +144,25 @@ class SqlFeedImportRepository:
             )
         )
 
+    def _hold_import(self, import_id: UUID) -> None:
+        """The import events are stored under: it exists, and stays until they are committed
+        (``FOR KEY SHARE``, the lock a foreign key's check takes; migration 0023)."""
+        t = schema.feed_imports
+        held = self.session.scalar(
+            sa.select(t.c.id).where(t.c.id == import_id).with_for_update(key_share=True)
+        )
+        if held is None:
+            raise LookupError(f"feed import {import_id} does not exist")
+
     def _move(self, import_id: UUID) -> int:
         """The staged batch into the events. A record already stored, or repeated inside the
         batch, is kept once: ON CONFLICT DO NOTHING skips a row that conflicts with one this
-        statement inserted before it, so the file's first wins, as across batches."""
+        statement inserted before it, so the file's first wins, as across batches.
+
+        The import is held ``FOR KEY SHARE`` first, once for the batch, as a foreign key's
+        check would for each row (migration 0023): it exists, and cannot be deleted before
+        the batch's events are committed."""
+        self._hold_import(import_id)
         result = self.session.execute(
             sa.text(
                 "INSERT INTO department_events (citizen_id_key, event_kind, event_date, "

@@ -11,21 +11,22 @@ definitions); ids are drawn here, time-ordered (certification.ids).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time
+from itertools import repeat
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from certification.calendar import YearMonth
-from certification.ids import new_id
+from certification.ids import new_id, new_ids
 from certification.regions import RegionLevel
 from certification.register import RegisterPerson
 from certification.vocabulary import EntitlementStatus
 from storage import schema
 from storage.copying import pg_copy
-from storage.crypto import SealedText, blind_index, seal_text
+from storage.crypto import SealedText, blind_index, blind_indexes, seal_texts
 from storage.db import refresh_statistics
 
 CARRIED_OVER_NOTE = "carried over by the register import"
@@ -133,11 +134,16 @@ class SqlRegisterLoad:
             )
         )
 
-    def _sealed(self, sealing: tuple[str, str | None], value: str | None) -> tuple[Any, Any]:
+    @staticmethod
+    def _sealed(sealing: tuple[str, str | None], values: list[str | None]) -> Iterator[Any]:
+        """Each value's (sealed text, blind index), a batch's column at once."""
         purpose, domain = sealing
-        if value is None:
-            return None, None
-        return seal_text(value, purpose), blind_index(domain, value) if domain else None
+        sealed = seal_texts(values, purpose)
+        if domain is None:
+            return zip(sealed, repeat(None), strict=False)
+        present = [v for v in values if v is not None]
+        keys = iter(blind_indexes(domain, present))
+        return zip(sealed, [None if v is None else next(keys) for v in values], strict=True)
 
     def refresh_statistics(self) -> None:
         refresh_statistics(self.session, *WRITTEN)
@@ -149,19 +155,24 @@ class SqlRegisterLoad:
             return self._insert_rows(people, now)
         for statement in _STAGE:
             self.session.execute(sa.text(statement))
+        citizens = self._sealed(self._citizen, [p.citizen.value for p in people])
+        names = self._sealed(self._name, [p.name for p in people])
+        phones = self._sealed(self._phone, [p.phone for p in people])
+        ids = iter(new_ids(2 * len(people) + 3 * sum(len(p.benefits) for p in people)))
         people_copy = f"COPY register_people ({_PEOPLE_COLUMNS}) FROM STDIN"
         with pg_copy(self.session, people_copy) as copy:
             for pos, p in enumerate(people):
                 period = p.period
                 last = p.last_certified_on
+                person_id, certification_id = next(ids), next(ids)
                 copy.write_row(
                     (
                         pos,
-                        new_id(),
-                        new_id() if last else None,
-                        *self._sealed(self._citizen, p.citizen.value),
-                        *self._sealed(self._name, p.name),
-                        *self._sealed(self._phone, p.phone),
+                        person_id,
+                        certification_id if last else None,
+                        *next(citizens),
+                        *next(names),
+                        *next(phones),
                         p.citizen.birth_date,
                         p.citizen.sex,
                         p.placement.code,
@@ -183,9 +194,9 @@ class SqlRegisterLoad:
                     copy.write_row(
                         (
                             pos,
-                            new_id(),
-                            new_id(),
-                            new_id(),
+                            next(ids),
+                            next(ids),
+                            next(ids),
                             b.kind.value,
                             b.role.value,
                             b.relationship.value if b.relationship else None,

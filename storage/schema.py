@@ -753,7 +753,9 @@ department_events = sa.Table(
     sa.Column("source_department", sa.String(32), nullable=False),
     sa.Column("source_record_id", sa.String(64), nullable=False),
     sa.Column("detail", sa.Text),
-    sa.Column("import_id", sa.Uuid, sa.ForeignKey("feed_imports.id"), nullable=False),
+    # the import that brought the event: checked once per stored batch and kept while its
+    # events are (migration 0023), not by a foreign key looked up for each of a feed's rows
+    sa.Column("import_id", sa.Uuid, nullable=False),
     sa.UniqueConstraint(
         "source_department", "source_record_id", name="uq_department_events_record"
     ),

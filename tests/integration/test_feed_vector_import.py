@@ -89,3 +89,36 @@ def test_a_file_found_irregular_half_way_is_read_again_row_by_row(
             sa.text("SELECT detail FROM department_events WHERE source_record_id = 'R-quoted'")
         ).scalar_one()
     assert details == "two\nlines"
+
+
+def test_an_import_is_kept_while_its_events_are_and_events_need_their_import(
+    runtime: Any, tmp_path: Path
+) -> None:
+    import uuid
+
+    import pytest
+
+    from certification.comparison import DepartmentEvent, EventKind
+
+    path = tmp_path / "feed.csv"
+    path.write_text("\n".join(feed_lines(60, today=runtime.clock.today())) + "\n")
+    record, _problems, events = imported(runtime, path, rows_only=False)
+    assert events
+    refused = pytest.raises(sa.exc.IntegrityError, match="still has department events")
+    with refused, runtime.database.begin() as conn:
+        conn.execute(sa.text("DELETE FROM feed_imports WHERE id = :i"), {"i": record.id})
+    with runtime.database.connect() as conn:  # nothing was removed
+        kept = conn.execute(
+            sa.text("SELECT count(*) FROM department_events WHERE import_id = :i"),
+            {"i": record.id},
+        ).scalar_one()
+    assert kept == len(events)
+    event = DepartmentEvent(
+        citizen_id=make_citizen_id("500103", date(1950, 1, 1), 1).value,
+        kind=EventKind.RAIL_TRAVEL,
+        event_date=date(2026, 1, 1),
+        source="transport",
+        source_record_id="R-orphan",
+    )
+    with runtime.use_case() as ctx, pytest.raises(LookupError, match="does not exist"):
+        ctx.uow.feed_imports.insert_events(uuid.uuid4(), [event])

@@ -29,3 +29,21 @@ def test_ids_made_later_sort_later_and_never_repeat():
 
 def test_records_get_time_ordered_ids():
     assert Certification.__dataclass_fields__["id"].default_factory is new_id  # type: ignore[misc]
+
+
+def test_ids_made_in_a_block_are_version_7_distinct_and_random_after_the_millisecond():
+    from certification.ids import new_ids
+
+    before = time.time_ns() // 1_000_000
+    block = new_ids(5000)
+    after = time.time_ns() // 1_000_000
+    assert all(i.version == 7 and i.variant == "specified in RFC 4122" for i in block)
+    assert all(before <= i.int >> 80 <= after for i in block)
+    randoms = {((i.int >> 64) & 0xFFF, i.int & ((1 << 62) - 1)) for i in block}
+    assert len(randoms) == 5000
+    # every one of the 74 random bits varies across the block
+    varying = 0
+    for i in block:
+        varying |= i.int ^ block[0].int
+    assert varying & ((0xFFF << 64) | ((1 << 62) - 1)) == (0xFFF << 64) | ((1 << 62) - 1)
+    assert new_ids(0) == []

@@ -75,3 +75,26 @@ def test_the_blind_index_is_stable_keyed_and_kept_apart_by_kind(personal_keys):
     crypto._index[:] = []
     with pytest.raises(KeyMissing):
         crypto.blind_index("citizen_id", cid)
+
+
+def test_a_block_of_values_seals_and_indexes_as_one_value_at_a_time(personal_keys):
+    import hashlib
+    import hmac
+
+    crypto = personal_keys
+    values = ["50010319450301123X", "张秀兰", "13800000000", "50010319450301123X"]
+    sealed = crypto.seal_texts([*values, None], "persons.name")
+    assert sealed[-1] is None
+    assert [crypto.open_text(s, "persons.name") for s in sealed[:-1]] == values
+    assert sealed[0] != sealed[3]  # each value its own nonce, even the same value
+    assert len({s.split(".")[2] for s in sealed[:-1]}) == len(values)
+    with pytest.raises(InvalidTag):
+        crypto.open_text(sealed[0], "persons.citizen_id")
+    # the blind index is RFC 2104's HMAC-SHA256 of domain, NUL, value under the index key
+    key = crypto._index[0]
+    expected = [
+        hmac.new(key, b"citizen_id\x00" + v.encode(), hashlib.sha256).hexdigest()[:32]
+        for v in values
+    ]
+    assert crypto.blind_indexes("citizen_id", values) == expected
+    assert [crypto.blind_index("citizen_id", v) for v in values] == expected
