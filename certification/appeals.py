@@ -21,9 +21,9 @@ from enum import StrEnum
 from uuid import UUID
 
 from certification.errors import ValidationFailed
+from certification.free_text import one_line
 from certification.ids import new_id
 from certification.states import Lifecycle
-from certification.text import one_line
 
 DEFAULT_APPEAL_WORKING_DAYS = 15
 MIN_STATEMENT = 4  # characters: "不是我" is too little to act on; "我还活着" is enough

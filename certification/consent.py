@@ -22,8 +22,8 @@ from enum import StrEnum
 from uuid import UUID
 
 from certification.errors import RuleViolation, ValidationFailed
+from certification.free_text import one_line
 from certification.ids import new_id
-from certification.text import one_line
 
 FACE_PROCESSING = "face_processing"
 

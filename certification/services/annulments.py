@@ -15,12 +15,12 @@ from uuid import UUID
 from certification import access
 from certification.access import Actor
 from certification.errors import NotFound, ValidationFailed
+from certification.free_text import one_line
 from certification.model import Certification, Person
 from certification.notices import NoticeKind
 from certification.services.context import UseCaseContext
 from certification.services.notices import tell
 from certification.services.persons import load_person
-from certification.text import one_line
 
 MIN_REASON = 10
 

@@ -11,6 +11,7 @@ from certification import access
 from certification.access import Actor
 from certification.citizen_id import CitizenId
 from certification.errors import NotFound, RuleViolation, ValidationFailed
+from certification.free_text import one_line
 from certification.model import Certification, NewCertification, Person
 from certification.notices import NoticeKind
 from certification.periods import CertificationPeriod
@@ -22,7 +23,6 @@ from certification.services.persons import load_person, normalise_name
 from certification.services.proposing import propose_for_each
 from certification.services.receipts import issue_receipt
 from certification.services.records import found
-from certification.text import one_line
 from certification.verification import DecisionProposal, ProposalKind
 from certification.vocabulary import (
     STAFF_RECORDABLE_CHANNELS,

@@ -14,6 +14,7 @@ from certification.errors import (
     AlreadyExists,
     ValidationFailed,
 )
+from certification.free_text import one_line
 from certification.model import Person
 from certification.ports import Page, PageRequest, PersonFilter
 from certification.privacy import mask_name
@@ -21,7 +22,6 @@ from certification.regions import RegionPlacement, level_of, registered_placemen
 from certification.services.access_log import record_read
 from certification.services.context import UseCaseContext
 from certification.services.records import check_version, found
-from certification.text import one_line
 
 _PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
 
