@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy.engine import Engine as DatabaseEngine
@@ -43,6 +43,9 @@ from infra.sms import SmsSenderType
 from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 from storage.uow import SqlUnitOfWork
 
+if TYPE_CHECKING:
+    from flask_limiter import Limiter
+
 
 @dataclass
 class Runtime:
@@ -56,11 +59,11 @@ class Runtime:
     totp: PyOtpTotp
     queue_app: Any  # this runtime's Celery app (worker.celery_app.make_celery)
     face_engine_factory: Callable[[Settings], FaceEngine]
+    # the web app's request-rate limits (api/limits.py), made by the composition root and
+    # bound to the app when it is created
+    limiter: Limiter
     identity_providers: dict[str, IdentityProvider] = field(default_factory=dict)
     login_failures: FailureCounter = field(default_factory=FailureCounter)
-    # the web app's request-rate limits: a flask_limiter.Limiter (api/limits.py), made by the
-    # composition root and bound to the app when it is created
-    limiter: Any = None
     code_policy: CodePolicy = field(default_factory=CodePolicy)
     _object_store: ObjectStore | None = None
     _face_engine: FaceEngine | None = None
