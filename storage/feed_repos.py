@@ -157,11 +157,8 @@ class SqlFeedImportRepository:
     def _move(self, import_id: UUID) -> int:
         """The staged batch into the events. A record already stored, or repeated inside the
         batch, is kept once: ON CONFLICT DO NOTHING skips a row that conflicts with one this
-        statement inserted before it, so the file's first wins, as across batches.
-
-        The import is held ``FOR KEY SHARE`` first, once for the batch, as a foreign key's
-        check would for each row (migration 0023): it exists, and cannot be deleted before
-        the batch's events are committed."""
+        statement inserted before it, so the file's first wins, as across batches. The import
+        is held once for the batch, not looked up for each row by a foreign key."""
         self._hold_import(import_id)
         result = self.session.execute(
             sa.text(

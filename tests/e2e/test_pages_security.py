@@ -197,9 +197,10 @@ def test_staff_set_up_and_use_a_second_factor_in_the_console(app, login, runtime
         base_url=HTTPS,
     )
     assert wrong.status_code == 422
+    used = totp.now()
     done = client.post(
         "/console/second-factor",
-        data={"csrf_token": csrf(wrong.get_data(as_text=True)), "otp": totp.now()},
+        data={"csrf_token": csrf(wrong.get_data(as_text=True)), "otp": used},
         base_url=HTTPS,
     )
     assert done.status_code == 303
@@ -212,7 +213,7 @@ def test_staff_set_up_and_use_a_second_factor_in_the_console(app, login, runtime
     assert "totp-secret" not in page  # the code only, the secret is never shown again
     reused = again.post(
         "/console/second-factor",
-        data={"csrf_token": csrf(page), "otp": totp.now()},
+        data={"csrf_token": csrf(page), "otp": used},  # the same code, even in the next step
         base_url=HTTPS,
     )
     assert reused.status_code == 401  # that code was used at the set-up
