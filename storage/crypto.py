@@ -86,19 +86,31 @@ class KeyRing:
         return kid
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> dict[str, str]:
+        kid, [(nonce, sealed)] = self.encrypt_many([plaintext], aad)
+        return {"kid": kid, "n": _b64(nonce), "ct": _b64(sealed)}
+
+    def encrypt_many(
+        self, plaintexts: Sequence[bytes], aad: bytes
+    ) -> tuple[str, list[tuple[bytes, bytes]]]:
+        """Each plaintext sealed under the current key with a random nonce of its own (the
+        block's nonces drawn in one call): the key id and each (nonce, ciphertext)."""
         if self.current is None:
             raise KeyMissing("no encryption key is configured")
-        nonce = os.urandom(12)
-        sealed = self.cipher(self.current).encrypt(nonce, plaintext, aad)
-        return {"kid": self.current, "n": _b64(nonce), "ct": _b64(sealed)}
+        cipher = self._cipher(self.current)
+        nonces = os.urandom(12 * len(plaintexts))
+        sealed: list[tuple[bytes, bytes]] = []
+        for at, plaintext in enumerate(plaintexts):
+            nonce = nonces[12 * at : 12 * at + 12]
+            sealed.append((nonce, cipher.encrypt(nonce, plaintext, aad)))
+        return self.current, sealed
 
     def decrypt(self, doc: dict[str, str], aad: bytes) -> bytes:
         key = self.keys.get(doc.get("kid", ""))
         if key is None:
             raise KeyMissing(f"no key {doc.get('kid')!r} in this process's ring")
-        return self.cipher(doc["kid"]).decrypt(_unb64(doc["n"]), _unb64(doc["ct"]), aad)
+        return self._cipher(doc["kid"]).decrypt(_unb64(doc["n"]), _unb64(doc["ct"]), aad)
 
-    def cipher(self, kid: str) -> AESGCM:
+    def _cipher(self, kid: str) -> AESGCM:
         """The key's cipher, made once (its key schedule costs more than sealing a name)."""
         cipher = self._ciphers.get(kid)
         if cipher is None:
@@ -201,24 +213,12 @@ def seal_text(value: str, purpose: str) -> str:
 
 
 def seal_texts(values: Sequence[str | None], purpose: str) -> list[str | None]:
-    """:func:`seal_text` of many values of one column (None stays None): one cipher, and
-    the random nonces of the whole block drawn at once."""
-    ring = _rings[PERSONAL]
-    kid = ring.current
-    if kid is None:
-        raise KeyMissing("no encryption key is configured")
-    cipher = ring.cipher(kid)
-    aad = purpose.encode()
-    head = f"{SEALED_TEXT}{kid}."
-    nonces = os.urandom(12 * len(values))
-    out: list[str | None] = []
-    for at, value in enumerate(values):
-        if value is None:
-            out.append(None)
-            continue
-        nonce = nonces[12 * at : 12 * at + 12]
-        out.append(f"{head}{_b64(nonce)}.{_b64(cipher.encrypt(nonce, value.encode(), aad))}")
-    return out
+    """:func:`seal_text` of many values of one column (None stays None), sealed together
+    (:meth:`KeyRing.encrypt_many`)."""
+    present = [value.encode() for value in values if value is not None]
+    kid, sealed = _rings[PERSONAL].encrypt_many(present, purpose.encode())
+    texts = iter(f"{SEALED_TEXT}{kid}.{_b64(nonce)}.{_b64(ct)}" for nonce, ct in sealed)
+    return [None if value is None else next(texts) for value in values]
 
 
 def open_text(stored: str, purpose: str) -> str:

@@ -65,9 +65,9 @@ class SqlFeedImportRepository:
         """Store new events; a (source, record id) already stored is skipped. Returns inserted."""
         if not events:
             return 0
+        self._hold_import(import_id)
         if self.session.get_bind().dialect.name == "postgresql":
             return self._copy_events(import_id, events)
-        self._hold_import(import_id)
         t = schema.department_events
         keys = blind_indexes("citizen_id", [e.citizen_id for e in events])
         rows = [
@@ -97,6 +97,7 @@ class SqlFeedImportRepository:
             return 0
         if self.session.get_bind().dialect.name != "postgresql":
             return self.insert_events(import_id, _events_of(table))
+        self._hold_import(import_id)
         keys = pa.array(
             blind_indexes("citizen_id", table.column("citizen_id").to_pylist()), pa.string()
         )
@@ -157,9 +158,8 @@ class SqlFeedImportRepository:
     def _move(self, import_id: UUID) -> int:
         """The staged batch into the events. A record already stored, or repeated inside the
         batch, is kept once: ON CONFLICT DO NOTHING skips a row that conflicts with one this
-        statement inserted before it, so the file's first wins, as across batches. The import
-        is held once for the batch, not looked up for each row by a foreign key."""
-        self._hold_import(import_id)
+        statement inserted before it, so the file's first wins, as across batches. Its caller
+        has held the import (:meth:`_hold_import`), once for the batch."""
         result = self.session.execute(
             sa.text(
                 "INSERT INTO department_events (citizen_id_key, event_kind, event_date, "

@@ -26,7 +26,7 @@ from certification.register import RegisterPerson
 from certification.vocabulary import EntitlementStatus
 from storage import schema
 from storage.copying import pg_copy
-from storage.crypto import SealedText, blind_index, blind_indexes, seal_texts
+from storage.crypto import SealedText, blind_indexes, seal_texts
 from storage.db import refresh_statistics
 
 CARRIED_OVER_NOTE = "carried over by the register import"
@@ -215,7 +215,7 @@ class SqlRegisterLoad:
         inserts; the column types seal and index."""
         domain = self._citizen[1]
         assert domain is not None
-        keys = [blind_index(domain, p.citizen.value) for p in people]
+        keys = blind_indexes(domain, [p.citizen.value for p in people])
         t = schema.persons
         stored = set(
             self.session.scalars(sa.select(t.c.citizen_id_key).where(t.c.citizen_id_key.in_(keys)))
